@@ -1,0 +1,5 @@
+import sys
+
+from lalert.cli import main
+
+sys.exit(main())

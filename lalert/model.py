@@ -1,0 +1,287 @@
+"""The normalised alert model: the one shape every output sees.
+
+It knows no input format and does no I/O. Its JSON form (``Alert.to_json``) is a
+public contract described by ``docs/alert.schema.json``; any incompatible change
+bumps ``SCHEMA_ID``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+SCHEMA_ID = "lalert.alert/1"
+ENRICHED_SCHEMA_ID = "lalert.enriched/1"
+
+Format = Literal["jmaxml", "commons", "cap"]
+InfoType = Literal["issue", "update", "correction", "cancel", "delay", "ack", "error"]
+Status = Literal["actual", "exercise", "test", "system", "draft"]
+Severity = Literal["Extreme", "Severe", "Moderate", "Minor", "Unknown"]
+
+FORMATS: tuple[str, ...] = ("jmaxml", "commons", "cap")
+INFO_TYPES: tuple[str, ...] = ("issue", "update", "correction", "cancel", "delay", "ack", "error")
+STATUSES: tuple[str, ...] = ("actual", "exercise", "test", "system", "draft")
+SEVERITIES: tuple[str, ...] = ("Extreme", "Severe", "Moderate", "Minor", "Unknown")
+
+
+@dataclass(frozen=True)
+class Area:
+    """One place a message names, keyed by its code *and* the code table it comes from.
+
+    ``scheme`` values are listed in ``lalert.vocab.AREA_SCHEMES``; the same digits mean
+    different places in different tables, so a code is never used without its scheme.
+    ``geometry`` is GeoJSON (lon/lat, WGS 84) when the message itself carries a shape
+    (CAP polygon/circle, Commons circle) or after enrichment; ``unresolved`` says why
+    enrichment found none.
+    """
+
+    code: str | None
+    scheme: str
+    name: str | None = None
+    geometry: dict[str, Any] | None = None
+    unresolved: str | None = None
+
+
+@dataclass(frozen=True)
+class Hazard:
+    """What is in force in one area: one JMA warning kind, a CAP event, a river forecast ...
+
+    ``kind`` is a controlled English name (``lalert.vocab.HAZARD_KINDS``), ``name`` the
+    published (usually Japanese) name. ``state`` is ``issued`` | ``continued`` |
+    ``upgraded`` | ``downgraded`` | ``lifted`` | ``none`` and ``state_label`` the
+    published word (発表, 継続, 解除 ...). ``sub_kinds`` holds e.g. 大雨's 土砂災害 / 浸水害
+    as ``landslide`` / ``inundation``.
+    """
+
+    area_code: str | None
+    area_scheme: str
+    kind: str
+    name: str
+    state: str
+    code: str | None = None
+    state_label: str | None = None
+    sub_kinds: tuple[str, ...] = ()
+    level: int | None = None
+    severity: str = "Unknown"
+
+
+@dataclass(frozen=True)
+class Shelter:
+    """A shelter named in a 避難所情報 message, with its open/closed state and counts.
+
+    ``state``: ``unopened`` (未開設) | ``open`` (開設) | ``closed`` (閉鎖) | ``permanent`` (常設)
+    | ``unknown`` (不明); ``crowding``: ``vacant`` | ``crowded`` | ``full`` | ``unknown``.
+    """
+
+    name: str
+    state: str
+    code: str | None = None
+    state_label: str | None = None
+    kind: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    address: str | None = None
+    phone: str | None = None
+    area_code: str | None = None
+    capacity: int | None = None
+    head_count: int | None = None
+    head_count_voluntary: int | None = None
+    households: int | None = None
+    households_voluntary: int | None = None
+    crowding: str | None = None
+    changed_at: str | None = None
+    checked_at: str | None = None
+
+
+@dataclass(frozen=True)
+class Evacuation:
+    """One area's evacuation order from an EvacuationOrder (避難指示等) message.
+
+    ``order``: ``emergency_safety`` (緊急安全確保, level 5) | ``evacuation_order`` (避難指示, 4)
+    | ``elderly_evacuation`` (高齢者等避難, 3) | ``evacuation_advisory`` (避難勧告, old 4) |
+    ``evacuation_preparation`` (避難準備, old 3) | ``other``; ``action``: ``issued`` | ``lifted``.
+    """
+
+    order: str
+    action: str
+    area_name: str | None = None
+    area_code: str | None = None
+    order_label: str | None = None
+    level: int | None = None
+    issued_at: str | None = None
+    households: int | None = None
+    people: int | None = None
+    lat: float | None = None
+    lon: float | None = None
+    radius_m: float | None = None
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One received message, normalised. Frozen: a new version is a new ``Alert``."""
+
+    format: str
+    id: str
+    info_type: str
+    status: str
+    kind: str
+    title: str
+    issued_at: str
+    raw_sha256: str
+    event_id: str | None = None
+    serial: int | None = None
+    headline: str | None = None
+    text: str | None = None
+    valid_until: str | None = None
+    publisher: str | None = None
+    type_code: str | None = None
+    language: str = "ja"
+    level: int | None = None
+    severity: str = "Unknown"
+    areas: tuple[Area, ...] = ()
+    hazards: tuple[Hazard, ...] = ()
+    shelters: tuple[Shelter, ...] = ()
+    evacuations: tuple[Evacuation, ...] = ()
+    references: tuple[str, ...] = ()
+    translations: tuple[dict[str, Any], ...] = ()
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """The identity of the *event* this message belongs to, for the lifecycle."""
+        return (self.format, self.event_id or self.id)
+
+    @property
+    def is_real(self) -> bool:
+        return self.status == "actual"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"schema": SCHEMA_ID, **_plain(self)}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=False)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Alert:
+        data = {k: v for k, v in data.items() if k != "schema"}
+        data["areas"] = tuple(Area(**a) for a in data.get("areas", ()))
+        data["hazards"] = tuple(
+            Hazard(**{**h, "sub_kinds": tuple(h.get("sub_kinds", ()))})
+            for h in data.get("hazards", ())
+        )
+        data["shelters"] = tuple(Shelter(**s) for s in data.get("shelters", ()))
+        data["evacuations"] = tuple(Evacuation(**e) for e in data.get("evacuations", ()))
+        data["references"] = tuple(data.get("references", ()))
+        data["translations"] = tuple(data.get("translations", ()))
+        return cls(**data)
+
+
+# --- enrichment (filled by lalert.geo.enrich, consumed by outputs) -----------------
+
+
+@dataclass(frozen=True)
+class NearbyShelter:
+    """A designated shelter / evacuation site near an alert's footprint.
+
+    ``hazards`` are the site's designations in English (``lalert.vocab.SHELTER_HAZARDS``);
+    ``fits_hazard`` is True only when a designation matches the alert's hazard, None when
+    the alert names no hazard. ``state`` comes from the latest 避難所情報 for the site.
+    """
+
+    id: str
+    name: str
+    lat: float
+    lon: float
+    hazards: tuple[str, ...]
+    fits_hazard: bool | None
+    distance_m: float
+    inside: bool
+    state: str = "unknown"
+    kind: str | None = None
+    address: str | None = None
+    municipality_code: str | None = None
+    capacity: int | None = None
+    head_count: int | None = None
+
+
+@dataclass(frozen=True)
+class NearbyHotspot:
+    id: str
+    name: str
+    lat: float
+    lon: float
+    ssid: str | None = None
+    provider: str | None = None
+    address: str | None = None
+    shelter_id: str | None = None
+    distance_m: float = 0.0
+
+
+@dataclass(frozen=True)
+class EnrichedAlert:
+    """An alert with geometry: what the bus carries and every output consumes.
+
+    ``areas`` repeats ``alert.areas`` with ``geometry`` / ``unresolved`` filled in.
+    ``footprint`` is the GeoJSON union of the areas where something is in force;
+    ``bbox`` is ``[west, south, east, north]``.
+    """
+
+    alert: Alert
+    areas: tuple[Area, ...] = ()
+    footprint: dict[str, Any] | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    hazard_tags: tuple[str, ...] = ()
+    shelters: tuple[NearbyShelter, ...] = ()
+    hotspots: tuple[NearbyHotspot, ...] = ()
+
+    @property
+    def id(self) -> str:
+        return self.alert.id
+
+    def to_dict(self) -> dict[str, Any]:
+        body = self.alert.to_dict()
+        body["schema"] = ENRICHED_SCHEMA_ID
+        body["areas"] = [_plain(a) for a in self.areas] or body["areas"]
+        body["footprint"] = self.footprint
+        body["bbox"] = list(self.bbox) if self.bbox else None
+        body["hazard_tags"] = list(self.hazard_tags)
+        body["nearby_shelters"] = [_plain(s) for s in self.shelters]
+        body["hotspots"] = [_plain(h) for h in self.hotspots]
+        return body
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EnrichedAlert:
+        base = {
+            k: v
+            for k, v in data.items()
+            if k not in {"footprint", "bbox", "hazard_tags", "nearby_shelters", "hotspots"}
+        }
+        alert = Alert.from_dict(base)
+        return cls(
+            alert=alert,
+            areas=alert.areas,
+            footprint=data.get("footprint"),
+            bbox=tuple(data["bbox"]) if data.get("bbox") else None,
+            hazard_tags=tuple(data.get("hazard_tags", ())),
+            shelters=tuple(
+                NearbyShelter(**{**s, "hazards": tuple(s.get("hazards", ()))})
+                for s in data.get("nearby_shelters", ())
+            ),
+            hotspots=tuple(NearbyHotspot(**h) for h in data.get("hotspots", ())),
+        )
+
+
+def _plain(obj: Any) -> Any:
+    """dataclasses.asdict without deep-copying dict payloads, tuples as lists."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    return obj

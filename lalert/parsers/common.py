@@ -1,0 +1,60 @@
+"""Small helpers every format module shares (pure)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta, timezone
+
+JST = timezone(timedelta(hours=9))
+
+
+def sha256(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+def content_id(fmt: str, raw: bytes) -> str:
+    """Deterministic id for messages whose format carries none: same bytes, same id."""
+    return f"{fmt}:sha256:{sha256(raw)[:32]}"
+
+
+def iso(value: str | None, *, assume: timezone = JST) -> str | None:
+    """Normalise a timestamp to ISO 8601 with an explicit offset.
+
+    JMA and Commons write local time with ``+09:00``; a bare time is taken as JST
+    (``assume``) because that is what Japanese senders mean. ``Z`` is kept as UTC.
+    Returns None for empty input; raises ValueError for garbage.
+    """
+    if value is None:
+        return None
+    v = value.strip()
+    if not v:
+        return None
+    if v.endswith("Z"):
+        v = v[:-1] + "+00:00"
+    dt = datetime.fromisoformat(v)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=assume)
+    return dt.isoformat()
+
+
+def to_int(value: str | None) -> int | None:
+    if value is None:
+        return None
+    v = value.strip().replace(",", "")
+    if not v:
+        return None
+    try:
+        return int(float(v))
+    except ValueError:
+        return None
+
+
+def zen2han(s: str) -> str:
+    """Full-width digits and letters → ASCII (レベル４ → レベル4)."""
+    return s.translate(_Z2H)
+
+
+_Z2H = str.maketrans(
+    "０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ",
+    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+)

@@ -1,0 +1,158 @@
+"""The one place lalert turns bytes into an XML tree.
+
+lxml is configured to resolve no entities, load no DTD, touch no network and keep
+its own tree-size guards on; a byte bound is checked before parsing. A document that
+declares a DTD at all is refused: none of the formats lalert reads uses one, and a DTD
+is how billion-laughs and XXE arrive.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+
+
+class ParseError(ValueError):
+    """A message that cannot be read, with where and why."""
+
+    def __init__(self, reason: str, *, source: str = "<bytes>", line: int | None = None):
+        self.reason = reason
+        self.source = source
+        self.line = line
+        where = f"{source}:{line}" if line else source
+        super().__init__(f"{where}: {reason}")
+
+    def to_dict(self) -> dict[str, object]:
+        return {"source": self.source, "line": self.line, "reason": self.reason}
+
+
+_PARSER_OPTS = dict(
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    dtd_validation=False,
+    huge_tree=False,
+    remove_comments=True,
+    remove_pis=True,
+    recover=False,
+)
+
+_DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
+_ENTITY = re.compile(rb"<!ENTITY", re.IGNORECASE)
+_DECL_ENC = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
+
+
+def _parser() -> etree.XMLParser:
+    # A fresh parser per call: lxml parsers are not thread-safe and keep error logs.
+    return etree.XMLParser(**_PARSER_OPTS)
+
+
+
+
+def parse_xml(
+    data: bytes | str, *, source: str = "<bytes>", max_bytes: int = DEFAULT_MAX_BYTES
+) -> etree._Element:
+    """Parse ``data`` safely and return the root element, or raise ``ParseError``."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+        data = re.sub(rb"^(\s*<\?xml[^>]*?)encoding\s*=\s*[\"'][^\"']*[\"']", rb"\1", data, count=1)
+    if len(data) > max_bytes:
+        raise ParseError(
+            f"message is {len(data):,} bytes, over the {max_bytes:,}-byte bound", source=source
+        )
+    if not data.strip():
+        raise ParseError("empty message", source=source)
+    probe = data
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            probe = data.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ParseError(f"bad UTF-16: {exc}", source=source) from None
+    if _DOCTYPE.search(probe) or _ENTITY.search(probe):
+        line = probe[: (_DOCTYPE.search(probe) or _ENTITY.search(probe)).start()].count(b"\n") + 1
+        raise ParseError(
+            "document type declarations (DTD / ENTITY) are not accepted: "
+            "they can expand entities or fetch external files",
+            source=source,
+            line=line,
+        )
+    m = _DECL_ENC.match(data)
+    if m:
+        enc = m.group(1).decode("ascii")
+        try:
+            "".encode(enc)
+        except LookupError:
+            raise ParseError(f"unknown declared encoding {enc!r}", source=source, line=1) from None
+    try:
+        root = etree.fromstring(data, parser=_parser())
+    except etree.XMLSyntaxError as exc:
+        line = exc.lineno if getattr(exc, "lineno", None) else None
+        msg = str(exc.msg if hasattr(exc, "msg") else exc)
+        if "encoding" in msg.lower() or "bytes" in msg.lower() and "utf" in msg.lower():
+            msg = f"bytes do not match the declared encoding: {msg}"
+        raise ParseError(f"not well-formed XML: {msg}", source=source, line=line) from None
+    except (ValueError, LookupError) as exc:
+        raise ParseError(f"unreadable XML: {exc}", source=source) from None
+    if root is None:
+        raise ParseError("no root element", source=source)
+    return root
+
+
+def local(tag: object) -> str:
+    """Local name of an element tag (``{ns}Name`` → ``Name``)."""
+    if not isinstance(tag, str):
+        return ""
+    return tag.rsplit("}", 1)[-1]
+
+
+def ns(tag: object) -> str:
+    """Namespace URI of an element tag, or ''."""
+    if isinstance(tag, str) and tag.startswith("{"):
+        return tag[1:].split("}", 1)[0]
+    return ""
+
+
+def text(el: etree._Element | None) -> str | None:
+    """Stripped text of an element, None for missing or empty."""
+    if el is None:
+        return None
+    t = "".join(el.itertext()).strip()
+    return t or None
+
+
+def child(el: etree._Element | None, name: str) -> etree._Element | None:
+    """First child with this local name, whatever its namespace."""
+    if el is None:
+        return None
+    for c in el:
+        if local(c.tag) == name:
+            return c
+    return None
+
+
+def children(el: etree._Element | None, name: str) -> list[etree._Element]:
+    if el is None:
+        return []
+    return [c for c in el if local(c.tag) == name]
+
+
+def path(el: etree._Element | None, *names: str) -> etree._Element | None:
+    """Walk children by local names: ``path(root, "Head", "Headline", "Text")``."""
+    for n in names:
+        el = child(el, n)
+        if el is None:
+            return None
+    return el
+
+
+def path_text(el: etree._Element | None, *names: str) -> str | None:
+    return text(path(el, *names))
+
+
+def descendants(el: etree._Element | None, name: str) -> list[etree._Element]:
+    if el is None:
+        return []
+    return [d for d in el.iter() if local(d.tag) == name]

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Debian packages and npm modules the tests use: a real browser, a real broker, nginx.
+# Installed only when missing; servers are started by the tests themselves on loopback.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need=()
+command -v chromium >/dev/null || need+=(chromium)
+[ -d /usr/share/fonts/opentype/noto ] || need+=(fonts-noto-cjk)
+command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
+command -v wrk >/dev/null || need+=(wrk)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  else
+    echo "missing Debian packages (install as root): ${need[*]}" >&2
+  fi
+fi
+if [ -f package-lock.json ] && [ ! -d node_modules ]; then
+  npm ci --silent --no-audit --no-fund
+fi
