@@ -1,0 +1,111 @@
+"""The one small interface every output implements, built-in or third-party.
+
+Outputs subscribe to alert changes from the bus, never call each other or the server,
+and may contribute read-only HTTP routes that the server mounts. Built-ins are
+registered through the same entry-point group (``lalert.outputs``) as plug-ins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+
+from lalert.model import EnrichedAlert
+
+if TYPE_CHECKING:  # pragma: no cover
+    from aiohttp import web
+
+ChangeKind = Literal["new", "updated", "withdrawn"]
+
+
+@dataclass(frozen=True)
+class AlertChange:
+    """One change of the active set, in the order the lifecycle decided it.
+
+    ``seq`` grows by one per change and survives restarts (it is the SSE event id and the
+    outbox key); ``reason`` is the lifecycle's word: issue | update | correction |
+    cancel | expired | superseded. ``alert`` is the version now in force, or for
+    ``withdrawn`` the last version (a cancel message's alert when there is one).
+    ``drill`` is True for exercise / test messages, which public outputs must skip unless
+    configured for drills.
+    """
+
+    seq: int
+    kind: ChangeKind
+    reason: str
+    alert: EnrichedAlert
+    drill: bool = False
+    at: str = ""
+
+
+class StateView(Protocol):
+    """Read-only view of the active alerts the daemon gives to outputs."""
+
+    @property
+    def version(self) -> int:
+        """Grows on every change; outputs key their render caches on it."""
+
+    def active(self, *, drills: bool = False) -> list[EnrichedAlert]:
+        """Active alerts, most severe first; drills only when asked."""
+
+    def get(self, alert_id: str) -> EnrichedAlert | None: ...
+
+
+class Outbox(Protocol):
+    """Durable record of what an output did for each change (resume, never repeat)."""
+
+    def is_done(self, output: str, key: str) -> bool: ...
+
+    def record(self, output: str, key: str, state: str, detail: str = "") -> None:
+        """state: pending | sent | retrying | dead | skipped."""
+
+
+@dataclass
+class OutputContext:
+    """What the daemon hands an output at start. ``geo`` is a ``lalert.geo.GeoData``."""
+
+    name: str
+    config: dict[str, Any]
+    home: Path
+    state: StateView
+    outbox: Outbox | None = None
+    geo: Any = None
+    base_url: str = "http://127.0.0.1:8080"
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Output(Protocol):
+    name: str
+
+    async def start(self, ctx: OutputContext) -> None: ...
+
+    async def handle(self, change: AlertChange) -> None:
+        """Called once per change in ``seq`` order; must be idempotent per ``seq``."""
+
+    def routes(self) -> list[web.AbstractRouteDef]:
+        """Read-only routes to mount (may be empty)."""
+
+    async def stop(self) -> None: ...
+
+
+class BaseOutput:
+    """Convenience base: no routes, nothing to do on start/stop."""
+
+    name = "base"
+
+    def __init__(self) -> None:
+        self.ctx: OutputContext | None = None
+
+    async def start(self, ctx: OutputContext) -> None:
+        self.ctx = ctx
+
+    async def handle(self, change: AlertChange) -> None:  # pragma: no cover - default
+        return None
+
+    def routes(self) -> list[web.AbstractRouteDef]:
+        return []
+
+    async def stop(self) -> None:
+        return None
