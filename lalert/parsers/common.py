@@ -58,3 +58,21 @@ _Z2H = str.maketrans(
     "０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ",
     "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ",
 )
+
+
+def circle_polygon(lat: float, lon: float, radius_m: float, *, segments: int = 32) -> dict:
+    """GeoJSON Polygon approximating a circle (CAP ``circle``, Commons ``circle``).
+
+    Vertices are geodesic (pyproj.Geod on WGS 84), so the radius is metres on the
+    ground at any latitude; a radius of 0 gives a GeoJSON Point instead.
+    """
+    if radius_m <= 0:
+        return {"type": "Point", "coordinates": [lon, lat]}
+    from pyproj import Geod
+
+    n = max(8, segments)
+    azimuths = [360.0 * i / n for i in range(n)]
+    lons, lats, _ = Geod(ellps="WGS84").fwd([lon] * n, [lat] * n, azimuths, [radius_m] * n)
+    ring = [[round(x, 7), round(y, 7)] for x, y in zip(lons, lats, strict=True)]
+    ring.append(ring[0])
+    return {"type": "Polygon", "coordinates": [ring[::-1]]}  # counter-clockwise (RFC 7946)
