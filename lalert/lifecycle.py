@@ -1,0 +1,278 @@
+"""The active-alert state machine. Pure: no I/O, no clock (``now`` is always passed in).
+
+Rules, per *event* (see ``event_key``):
+
+* Every message of an event gets a **rank** ``(serial, issued_at, info_rank, id)``; the
+  message with the highest rank the event has ever seen is what is in force. Because
+  rank is a total order over distinct messages, any arrival order of the same set of
+  messages ends in the same state: out-of-order or repeated serials never regress it.
+  ``info_rank`` puts a correction (訂正 / CAP Update with the same serial) above the
+  issue it corrects and a cancel (取消 / Cancel) above both; a JMA correction keeps the
+  ReportDateTime of the report it corrects, so this tie-break is what makes it win.
+* The top message decides the event's state: a cancel withdraws the event; an
+  "all clear" (every hazard lifted / none, every evacuation lifted) withdraws it too
+  (reason ``lifted``); anything else is in force, until its ``valid_until`` has passed.
+* A message id seen before is a duplicate and changes nothing.
+* Exercise / test / system / draft messages live in a separate set (``drill=True``):
+  they never displace, cancel or appear among real alerts.
+* Expiry: ``expire(now)`` withdraws alerts whose ``valid_until`` <= now. ``apply`` runs
+  the same expiry first with the message's own ``now``, so replaying a journal with each
+  message's receive time rebuilds exactly the state a live daemon had.
+
+Event keys. ``Alert.key`` is ``(format, event_id or id)``. Two refinements:
+
+* JMA weather warnings (気象警報・注意報, VPWW5x) carry no EventID; each telegram from an
+  office restates the whole prefecture and replaces the previous one. When ``event_id``
+  is None such alerts are keyed by ``(format, kind, publisher, title)`` so the newer
+  telegram replaces the older one by issue time.
+* CAP Update / Cancel name earlier messages in ``references`` (``sender,identifier,sent``);
+  when a referenced identifier is known, the message joins that event.
+
+Commons 避難所情報 (shelter) messages also update ``shelter_states``: the latest known
+state of each shelter, which enrichment uses to show open / closed shelters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from lalert.model import Alert, Shelter
+
+ChangeKind = Literal["new", "updated", "withdrawn"]
+Key = tuple[str, ...]
+
+DRILL_STATUSES = frozenset({"exercise", "test", "system", "draft"})
+_INFO_RANK = {"cancel": 2, "correction": 1, "update": 0, "issue": 0, "delay": 0}
+_NO_OP_TYPES = frozenset({"ack", "error"})  # CAP Ack / Error: acknowledgements, no state
+_CLEAR_STATES = frozenset({"lifted", "none"})
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One change of the active set, before enrichment and numbering (``seq``)."""
+
+    kind: ChangeKind
+    reason: str  # issue | update | correction | cancel | lifted | expired | superseded
+    alert: Alert
+    key: Key
+    drill: bool
+    previous: Alert | None = None
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What ``apply`` did with one alert: its immediate outcome and the transitions."""
+
+    outcome: str  # active | superseded | cancelled | lifted | expired | duplicate | ignored
+    key: Key
+    drill: bool
+    transitions: tuple[Transition, ...] = ()
+
+
+@dataclass
+class _Event:
+    top: Alert  # the highest-ranked message seen for this event
+    rank: tuple
+    ids: list[str] = field(default_factory=list)
+    active: bool = False  # is ``top`` currently in force
+    ended: str | None = None  # cancelled | lifted | expired when not active
+
+
+def is_drill(alert: Alert) -> bool:
+    return alert.status in DRILL_STATUSES
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """ISO 8601 → aware datetime (naive input is left naive and compared as-is)."""
+    if not value:
+        return None
+    v = value.strip()
+    if v.endswith("Z"):
+        v = v[:-1] + "+00:00"
+    try:
+        return datetime.fromisoformat(v)
+    except ValueError:
+        return None
+
+
+def _ts(value: str | None) -> float:
+    dt = parse_time(value)
+    if dt is None:
+        return float("-inf")
+    try:
+        return dt.timestamp()
+    except (OverflowError, OSError, ValueError):
+        return float("-inf")
+
+
+def rank(alert: Alert) -> tuple:
+    """Total order of the messages of one event (see module docstring)."""
+    serial = alert.serial if alert.serial is not None else -1
+    return (serial, _ts(alert.issued_at), _INFO_RANK.get(alert.info_type, 0), alert.id)
+
+
+def all_clear(alert: Alert) -> bool:
+    """True when the message says nothing is in force any more (解除 / なし everywhere)."""
+    if alert.shelters:
+        return False
+    if alert.hazards and all(h.state in _CLEAR_STATES for h in alert.hazards):
+        return not any(e.action != "lifted" for e in alert.evacuations)
+    if alert.evacuations and not alert.hazards:
+        return all(e.action == "lifted" for e in alert.evacuations)
+    return False
+
+
+def _reference_ids(alert: Alert) -> list[str]:
+    out: list[str] = []
+    for ref in alert.references:
+        out.append(ref)
+        parts = ref.split(",")
+        if len(parts) >= 2:
+            out.append(parts[1].strip())
+    return out
+
+
+def shelter_key(alert: Alert, shelter: Shelter) -> str:
+    """Stable identity of a shelter across messages: its code, else publisher + name."""
+    if shelter.code:
+        return shelter.code
+    return f"{shelter.area_code or alert.publisher or ''}:{shelter.name}"
+
+
+class Lifecycle:
+    """The active set of real alerts and, apart from it, of drills."""
+
+    def __init__(self) -> None:
+        self._events: dict[bool, dict[Key, _Event]] = {False: {}, True: {}}
+        self._key_of_id: dict[str, tuple[bool, Key]] = {}
+        self.shelter_states: dict[str, Shelter] = {}
+        self._shelter_ranks: dict[str, float] = {}
+
+    # --- queries --------------------------------------------------------------------
+
+    def event_key(self, alert: Alert) -> Key:
+        """The event this message belongs to (module docstring, "Event keys")."""
+        drill = is_drill(alert)
+        for ref in _reference_ids(alert):
+            known = self._key_of_id.get(ref)
+            if known and known[0] == drill:
+                return known[1]
+        if alert.event_id is None and alert.format == "jmaxml" and alert.kind == "weather_warning":
+            return (alert.format, alert.kind, alert.publisher or "", alert.title)
+        return alert.key
+
+    def active(self, *, drills: bool = False) -> list[Alert]:
+        return [e.top for e in self._events[drills].values() if e.active]
+
+    def active_items(self, *, drills: bool = False) -> list[tuple[Key, Alert]]:
+        return [(k, e.top) for k, e in self._events[drills].items() if e.active]
+
+    def fate(self, alert_id: str) -> str | None:
+        """Where a message stands now: active | superseded | cancelled | lifted | expired."""
+        found = self._key_of_id.get(alert_id)
+        if not found:
+            return None
+        ev = self._events[found[0]][found[1]]
+        if ev.ended == "cancelled":
+            return "cancelled"
+        if ev.top.id != alert_id:
+            return "superseded"
+        if ev.active:
+            return "active"
+        return ev.ended or "superseded"
+
+    def key_of(self, alert_id: str) -> Key | None:
+        found = self._key_of_id.get(alert_id)
+        return found[1] if found else None
+
+    def event_ids(self, alert_id: str) -> list[str]:
+        """Ids of every message of the event ``alert_id`` belongs to, in arrival order."""
+        found = self._key_of_id.get(alert_id)
+        if not found:
+            return []
+        return list(self._events[found[0]][found[1]].ids)
+
+    def __len__(self) -> int:
+        return sum(1 for d in self._events.values() for e in d.values() if e.active)
+
+    # --- transitions ----------------------------------------------------------------
+
+    def apply(self, alert: Alert, *, now: datetime) -> Applied:
+        """Take one message into account (after expiring what has run out at ``now``)."""
+        drill = is_drill(alert)
+        expired = self.expire(now)
+        if alert.id in self._key_of_id:
+            key = self._key_of_id[alert.id][1]
+            return Applied("duplicate", key, drill, tuple(expired))
+        key = self.event_key(alert)
+        self._key_of_id[alert.id] = (drill, key)
+        if alert.info_type in _NO_OP_TYPES:
+            return Applied("ignored", key, drill, tuple(expired))
+        events = self._events[drill]
+        ev = events.get(key)
+        r = rank(alert)
+        if ev is not None:
+            ev.ids.append(alert.id)
+            if r <= ev.rank:
+                return Applied("superseded", key, drill, tuple(expired))
+        if not drill and alert.shelters:
+            self._update_shelters(alert)
+
+        previous = ev.top if ev is not None and ev.active else None
+        if ev is None:
+            ev = events[key] = _Event(top=alert, rank=r, ids=[alert.id])
+        ev.top, ev.rank = alert, r
+        out = list(expired)
+        if alert.info_type == "cancel" or all_clear(alert):
+            reason = "cancel" if alert.info_type == "cancel" else "lifted"
+            ev.active, ev.ended = False, ("cancelled" if reason == "cancel" else "lifted")
+            if previous is not None:
+                out.append(Transition("withdrawn", reason, alert, key, drill, previous))
+            return Applied(ev.ended, key, drill, tuple(out))
+        until = parse_time(alert.valid_until)
+        if until is not None and _le(until, now):
+            ev.active, ev.ended = False, "expired"
+            if previous is not None:
+                out.append(Transition("withdrawn", "expired", alert, key, drill, previous))
+            return Applied("expired", key, drill, tuple(out))
+        ev.active, ev.ended = True, None
+        if previous is None:
+            out.append(Transition("new", alert.info_type if alert.info_type != "delay" else "issue",
+                                  alert, key, drill))
+        else:
+            reason = alert.info_type if alert.info_type in ("update", "correction") else "update"
+            out.append(Transition("updated", reason, alert, key, drill, previous))
+        return Applied("active", key, drill, tuple(out))
+
+    def expire(self, now: datetime) -> list[Transition]:
+        """Withdraw every alert whose ``valid_until`` is at or before ``now``."""
+        out: list[Transition] = []
+        for drill, events in self._events.items():
+            for key, ev in events.items():
+                if not ev.active:
+                    continue
+                until = parse_time(ev.top.valid_until)
+                if until is not None and _le(until, now):
+                    ev.active, ev.ended = False, "expired"
+                    out.append(Transition("withdrawn", "expired", ev.top, key, drill, ev.top))
+        return out
+
+    def _update_shelters(self, alert: Alert) -> None:
+        when = _ts(alert.issued_at)
+        for s in alert.shelters:
+            k = shelter_key(alert, s)
+            if when >= self._shelter_ranks.get(k, float("-inf")):
+                self.shelter_states[k] = s
+                self._shelter_ranks[k] = when
+
+
+def _le(a: datetime, b: datetime) -> bool:
+    """a <= b, tolerating one naive side (taken as the other's zone)."""
+    if (a.tzinfo is None) != (b.tzinfo is None):
+        if a.tzinfo is None:
+            a = a.replace(tzinfo=b.tzinfo)
+        else:
+            b = b.replace(tzinfo=a.tzinfo)
+    return a <= b

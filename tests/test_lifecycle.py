@@ -1,0 +1,238 @@
+"""Lifecycle: issue → correction → cancel, out-of-order serials, expiry, drills (pure)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lalert.lifecycle import Lifecycle, all_clear, rank
+from lalert.model import Alert, Evacuation, Hazard, Shelter
+from lalert.parsers import ParseError, parse
+from tests.conftest import corpus_files
+
+JST = timezone(timedelta(hours=9))
+T0 = datetime(2024, 7, 1, 12, 0, tzinfo=JST)
+
+
+def mk(
+    id: str,
+    serial: int | None = 1,
+    info: str = "issue",
+    *,
+    event: str | None = "ev1",
+    status: str = "actual",
+    minutes: int = 0,
+    until: datetime | None = None,
+    kind: str = "evacuation",
+    fmt: str = "commons",
+    **kw,
+) -> Alert:
+    return Alert(
+        format=fmt, id=id, info_type=info, status=status, kind=kind, title=kw.pop("title", "t"),
+        issued_at=(T0 + timedelta(minutes=minutes)).isoformat(), raw_sha256="0" * 64,
+        event_id=event, serial=serial, valid_until=until.isoformat() if until else None, **kw,
+    )
+
+
+def ids(lc: Lifecycle, drills: bool = False) -> set[str]:
+    return {a.id for a in lc.active(drills=drills)}
+
+
+def test_issue_correction_cancel_sequence():
+    lc = Lifecycle()
+    r = lc.apply(mk("a1", 1), now=T0)
+    assert r.outcome == "active" and [t.kind for t in r.transitions] == ["new"]
+    r = lc.apply(mk("a2", 2, minutes=5), now=T0)
+    assert [(t.kind, t.reason) for t in r.transitions] == [("updated", "update")]
+    assert ids(lc) == {"a2"}
+    # a correction of serial 2 keeps serial 2 and (JMA) the same report time
+    r = lc.apply(mk("a2c", 2, "correction", minutes=5), now=T0)
+    assert [(t.kind, t.reason) for t in r.transitions] == [("updated", "correction")]
+    assert r.transitions[0].previous.id == "a2"
+    assert ids(lc) == {"a2c"}
+    r = lc.apply(mk("a3", 3, "cancel", minutes=9), now=T0)
+    assert [(t.kind, t.reason) for t in r.transitions] == [("withdrawn", "cancel")]
+    assert ids(lc) == set() and len(lc) == 0
+    assert {lc.fate(i) for i in ("a1", "a2", "a2c", "a3")} == {"cancelled"}
+
+
+def test_out_of_order_serial_never_regresses():
+    lc = Lifecycle()
+    lc.apply(mk("s3", 3, minutes=3), now=T0)
+    r = lc.apply(mk("s1", 1, minutes=1), now=T0)
+    assert r.outcome == "superseded" and r.transitions == ()
+    lc.apply(mk("s2", 2, minutes=2), now=T0)
+    assert ids(lc) == {"s3"}
+    assert lc.fate("s1") == "superseded" and lc.fate("s3") == "active"
+
+
+def test_late_issue_after_cancel_stays_cancelled():
+    lc = Lifecycle()
+    lc.apply(mk("c", 2, "cancel", minutes=2), now=T0)  # cancel of an event never seen
+    r = lc.apply(mk("i", 1, minutes=1), now=T0)
+    assert r.transitions == () and ids(lc) == set()
+    assert lc.fate("i") == "cancelled"
+
+
+def test_duplicate_id_changes_nothing():
+    lc = Lifecycle()
+    lc.apply(mk("a", 1), now=T0)
+    r = lc.apply(mk("a", 1), now=T0)
+    assert r.outcome == "duplicate" and r.transitions == ()
+    assert ids(lc) == {"a"}
+
+
+def test_separate_events_do_not_interact():
+    lc = Lifecycle()
+    lc.apply(mk("x", 5, event="e1"), now=T0)
+    lc.apply(mk("y", 1, event="e2"), now=T0)
+    lc.apply(mk("z", 6, "cancel", event="e1"), now=T0)
+    assert ids(lc) == {"y"}
+
+
+def test_expiry_at_given_time():
+    lc = Lifecycle()
+    lc.apply(mk("a", until=T0 + timedelta(hours=1)), now=T0)
+    lc.apply(mk("b", event="e2"), now=T0)
+    assert lc.expire(T0 + timedelta(minutes=59)) == []
+    out = lc.expire(T0 + timedelta(hours=1))
+    assert [(t.kind, t.reason, t.alert.id) for t in out] == [("withdrawn", "expired", "a")]
+    assert ids(lc) == {"b"} and lc.fate("a") == "expired"
+    assert lc.expire(T0 + timedelta(hours=2)) == []  # withdrawn once only
+
+
+def test_already_expired_message_never_becomes_active():
+    lc = Lifecycle()
+    r = lc.apply(mk("old", until=T0 - timedelta(minutes=1)), now=T0)
+    assert r.outcome == "expired" and r.transitions == () and ids(lc) == set()
+
+
+def test_apply_expires_first_so_replay_matches_live():
+    a = mk("a", 1, until=T0 + timedelta(minutes=10))
+    b = mk("b", 1, event="e2", minutes=20)
+    live = Lifecycle()
+    live.apply(a, now=T0)
+    live.expire(T0 + timedelta(minutes=15))  # a timer tick between the two messages
+    live.apply(b, now=T0 + timedelta(minutes=20))
+    replay = Lifecycle()
+    replay.apply(a, now=T0)
+    r = replay.apply(b, now=T0 + timedelta(minutes=20))
+    assert [t.reason for t in r.transitions] == ["expired", "issue"]
+    assert ids(live) == ids(replay) == {"b"}
+
+
+def test_drills_are_kept_apart():
+    lc = Lifecycle()
+    lc.apply(mk("real", 1), now=T0)
+    r = lc.apply(mk("drill", 9, "cancel", status="exercise"), now=T0)
+    assert r.drill and r.transitions == ()
+    assert ids(lc) == {"real"}  # a drill cancel does not touch the real event
+    lc.apply(mk("drill2", 1, status="test", event="d"), now=T0)
+    assert ids(lc) == {"real"} and ids(lc, drills=True) == {"drill2"}
+    assert all(t.drill for t in lc.apply(mk("d3", 2, status="test", event="d"), now=T0).transitions)
+
+
+def test_jma_weather_warnings_without_event_id_replace_by_office_and_time():
+    lc = Lifecycle()
+    kw = dict(event=None, serial=None, fmt="jmaxml", kind="weather_warning",
+              publisher="熊本地方気象台", title="熊本県気象警報・注意報")
+    h = Hazard(area_code="4310000", area_scheme="jma.city", kind="heavy_rain", name="大雨警報",
+               state="issued")
+    lc.apply(mk("w1", minutes=0, hazards=(h,), **kw), now=T0)
+    lc.apply(mk("w2", minutes=30, hazards=(h,), **kw), now=T0)
+    assert ids(lc) == {"w2"}
+    lift = Hazard(area_code="4310000", area_scheme="jma.city", kind="heavy_rain", name="大雨警報",
+                  state="lifted")
+    r = lc.apply(mk("w3", minutes=60, hazards=(lift,), **kw), now=T0)
+    assert [(t.kind, t.reason) for t in r.transitions] == [("withdrawn", "lifted")]
+    assert ids(lc) == set() and lc.fate("w3") == "lifted"
+    # another office's telegram is another event
+    lc.apply(mk("w4", minutes=0, hazards=(h,), **{**kw, "publisher": "福岡管区気象台"}), now=T0)
+    assert ids(lc) == {"w4"}
+
+
+def test_cap_update_joins_the_referenced_event():
+    lc = Lifecycle()
+    lc.apply(mk("urn:1", None, event=None, fmt="cap"), now=T0)
+    lc.apply(mk("urn:2", None, "update", event=None, fmt="cap", minutes=5,
+                references=("sender@x,urn:1,2024-07-01T12:00:00+09:00",)), now=T0)
+    assert ids(lc) == {"urn:2"}
+    lc.apply(mk("urn:3", None, "cancel", event=None, fmt="cap", minutes=9,
+                references=("sender@x,urn:2,2024-07-01T12:05:00+09:00",)), now=T0)
+    assert ids(lc) == set()
+
+
+def test_all_clear_rules():
+    lifted = Evacuation(order="evacuation_order", action="lifted")
+    issued = Evacuation(order="evacuation_order", action="issued")
+    assert all_clear(mk("a", evacuations=(lifted,)))
+    assert not all_clear(mk("a", evacuations=(lifted, issued)))
+    assert not all_clear(mk("a"))
+
+
+def test_shelter_states_keep_latest_per_shelter():
+    lc = Lifecycle()
+    s_open = Shelter(name="A小学校", state="open", code="S1")
+    s_closed = Shelter(name="A小学校", state="closed", code="S1")
+    lc.apply(mk("sh2", 2, kind="shelter", minutes=10, shelters=(s_closed,)), now=T0)
+    lc.apply(mk("sh1", 1, kind="shelter", minutes=0, shelters=(s_open,)), now=T0)
+    assert lc.shelter_states["S1"].state == "closed"
+    lc.apply(mk("drill", 3, kind="shelter", status="exercise", minutes=20,
+                shelters=(s_open,)), now=T0)
+    assert lc.shelter_states["S1"].state == "closed"  # drills never change real states
+
+
+# --- property: any arrival order ends in the in-order state --------------------------
+
+_msg = st.tuples(
+    st.sampled_from(["e1", "e2", "e3"]),
+    st.integers(min_value=1, max_value=6),
+    st.sampled_from(["issue", "issue", "update", "correction", "cancel"]),
+    st.integers(min_value=0, max_value=3),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_msg, min_size=1, max_size=12), st.randoms(use_true_random=False))
+def test_any_permutation_ends_in_the_same_state(specs, rnd):
+    msgs = [
+        mk(f"m{i}", serial, info, event=ev, minutes=serial * 10 + m)
+        for i, (ev, serial, info, m) in enumerate(specs)
+    ]
+    in_order = sorted(msgs, key=rank)
+    shuffled = list(msgs)
+    rnd.shuffle(shuffled)
+    a, b = Lifecycle(), Lifecycle()
+    for m in in_order:
+        a.apply(m, now=T0)
+    for m in shuffled + shuffled[:3]:  # repeats are duplicates
+        b.apply(m, now=T0)
+    assert ids(a) == ids(b)
+    assert {m.id: a.fate(m.id) for m in msgs} == {m.id: b.fate(m.id) for m in msgs}
+
+
+# --- corpus: real sequences never leave more than one version of an event -----------
+
+JMA = corpus_files("xml/jma", "*.xml")
+
+
+@pytest.mark.skipif(not JMA, reason="JMA corpus not present")
+def test_corpus_jma_one_version_per_event():
+    lc = Lifecycle()
+    parsed = 0
+    for path in JMA:
+        try:
+            alerts = parse(path.read_bytes(), source=path.name)
+        except (ParseError, ImportError):
+            continue
+        for a in alerts:
+            lc.apply(a, now=T0)
+            parsed += 1
+    if not parsed:
+        pytest.skip("JMA parser not available yet")
+    keys = [lc.event_key(a) for a in lc.active()]
+    assert len(keys) == len(set(keys))
+    assert all(a.info_type != "cancel" for a in lc.active())
