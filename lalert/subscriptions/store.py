@@ -1,0 +1,149 @@
+"""Subscriptions on disk (``<home>/subscriptions.sqlite``) and their cached index.
+
+One store per home per process (``SubscriptionStore.for_home``) so the webhook, Web Push
+and route code share one index; the index is rebuilt lazily after a write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import sqlite3
+import threading
+from pathlib import Path
+
+from lalert.subscriptions.index import SubscriptionIndex
+from lalert.subscriptions.model import Subscription, from_record, to_record
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS subscriptions (
+    id TEXT PRIMARY KEY,
+    channel TEXT NOT NULL,
+    record TEXT NOT NULL,
+    key_hash TEXT,
+    owner TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS subscriptions_channel ON subscriptions(channel);
+"""
+
+_STORES: dict[Path, SubscriptionStore] = {}
+_STORES_LOCK = threading.Lock()
+
+
+def new_id(prefix: str = "sub") -> str:
+    return f"{prefix}_{secrets.token_urlsafe(12)}"
+
+
+def hash_key(key: str) -> str:
+    """Unsubscribe keys are stored hashed: a leaked db does not let anyone unsubscribe."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class SubscriptionStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+        self._lock = threading.RLock()
+        self._version = 0
+        self._indexes: dict[str | None, tuple[int, SubscriptionIndex]] = {}
+        self._cache: dict[str, Subscription] | None = None
+
+    @classmethod
+    def for_home(cls, home: Path) -> SubscriptionStore:
+        path = (Path(home) / "subscriptions.sqlite").resolve()
+        with _STORES_LOCK:
+            store = _STORES.get(path)
+            if store is None:
+                store = _STORES[path] = cls(path)
+            return store
+
+    # --- writes ------------------------------------------------------------------
+
+    def add(self, sub: Subscription, *, unsubscribe_key: str | None = None, owner: str = "") -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO subscriptions(id, channel, record, key_hash, owner, created_at)"
+                " VALUES (?,?,?,?,?,?)",
+                (
+                    sub.id,
+                    sub.channel,
+                    json.dumps(to_record(sub), ensure_ascii=False),
+                    hash_key(unsubscribe_key) if unsubscribe_key else None,
+                    owner,
+                    sub.created_at,
+                ),
+            )
+            self._changed()
+
+    def add_many(self, subs: list[Subscription]) -> None:
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "INSERT INTO subscriptions(id, channel, record, key_hash, owner, created_at)"
+                " VALUES (?,?,?,?,?,?)",
+                [
+                    (s.id, s.channel, json.dumps(to_record(s)), None, "", s.created_at)
+                    for s in subs
+                ],
+            )
+            self._db.execute("COMMIT")
+            self._changed()
+
+    def delete(self, sub_id: str) -> bool:
+        with self._lock:
+            cur = self._db.execute("DELETE FROM subscriptions WHERE id=?", (sub_id,))
+            self._changed()
+            return cur.rowcount > 0
+
+    def _changed(self) -> None:
+        self._version += 1
+        self._cache = None
+
+    # --- reads -------------------------------------------------------------------
+
+    def check_key(self, sub_id: str, key: str) -> bool:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT key_hash FROM subscriptions WHERE id=?", (sub_id,)
+            ).fetchone()
+        return bool(row and row[0] and hmac.compare_digest(row[0], hash_key(key)))
+
+    def _all(self) -> dict[str, Subscription]:
+        with self._lock:
+            if self._cache is None:
+                rows = self._db.execute("SELECT record FROM subscriptions ORDER BY rowid")
+                self._cache = {s.id: s for s in (from_record(json.loads(r[0])) for r in rows)}
+            return self._cache
+
+    def get(self, sub_id: str) -> Subscription | None:
+        return self._all().get(sub_id)
+
+    def owner(self, sub_id: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT owner FROM subscriptions WHERE id=?", (sub_id,)).fetchone()
+        return row[0] if row else None
+
+    def list(self, channel: str | None = None) -> list[Subscription]:
+        return [s for s in self._all().values() if channel is None or s.channel == channel]
+
+    def index(self, channel: str | None = None) -> SubscriptionIndex:
+        """The spatial index of one channel's subscriptions, rebuilt after writes."""
+        with self._lock:
+            cached = self._indexes.get(channel)
+            if cached and cached[0] == self._version:
+                return cached[1]
+            idx = SubscriptionIndex.build(self.list(channel))
+            self._indexes[channel] = (self._version, idx)
+            return idx
+
+    def close(self) -> None:
+        with _STORES_LOCK:
+            _STORES.pop(self.path, None)
+        self._db.close()
