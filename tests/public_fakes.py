@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import SimpleNamespace
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -94,3 +95,32 @@ async def client_for(*route_lists) -> TestClient:
     client = TestClient(TestServer(app, host="127.0.0.1"))
     await client.start_server()
     return client
+
+
+def fake_geo(corpus: Path) -> SimpleNamespace:
+    """A GeoData look-alike: real N03 Kumamoto boundaries, hand-made shelters / hotspots."""
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    n03 = gpd.read_file(corpus / "geo" / "municipalities" / "N03-21_43_210101.geojson")
+    names = (n03["N03_003"].fillna("") + n03["N03_004"].fillna("")).tolist()
+    areas = gpd.GeoDataFrame({"scheme": "n03", "code": n03["N03_007"], "name": names},
+                             geometry=n03.geometry.values, crs="EPSG:4326")
+    shelters = gpd.GeoDataFrame(
+        {
+            "id": [SHELTER_OPEN.id, SHELTER_CLOSED.id, "s-far"],
+            "name": [SHELTER_OPEN.name, SHELTER_CLOSED.name, "菊池高校"],
+            "kind": ["指定避難所", "指定緊急避難場所", "指定避難所"],
+            "hazards": [("flood", "earthquake"), ("earthquake",), ("flood", "landslide")],
+            "municipality_code": ["431001", "431001", "432105"],
+            "address": ["熊本市中央区1-1", None, "菊池市1"],
+            "capacity": [300, None, 200],
+            "lat": [32.80, 32.795, 32.98], "lon": [130.72, 130.71, 130.80],
+        },
+        geometry=[Point(130.72, 32.80), Point(130.71, 32.795), Point(130.80, 32.98)],
+        crs="EPSG:4326",
+    )
+    hotspots = gpd.GeoDataFrame(
+        {"id": [HOTSPOT.id], "name": [HOTSPOT.name], "ssid": [HOTSPOT.ssid]},
+        geometry=[Point(HOTSPOT.lon, HOTSPOT.lat)], crs="EPSG:4326")
+    return SimpleNamespace(areas=areas, shelters=shelters, hotspots=hotspots)

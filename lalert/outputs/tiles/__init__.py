@@ -1,0 +1,109 @@
+"""Vector tiles of the alerts in force, shelters, hotspots and municipal boundaries.
+
+The tile source is rebuilt lazily once per state version; tiles are cut on first request
+and kept in an LRU keyed by (version, z, x, y), so a crowd asking for the same tiles costs
+one encode each. Bodies carry a content ETag, so a tile that did not change across
+versions still answers 304.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+
+from aiohttp import web
+
+from lalert.httpcache import Rendered, respond
+from lalert.outputs.base import AlertChange, BaseOutput, OutputContext
+from lalert.outputs.tiles.build import MUNICIPALITY_SCHEMES, TileSource, tilejson
+
+MVT_TYPE = "application/vnd.mapbox-vector-tile"
+CORS = {"Access-Control-Allow-Origin": "*"}
+
+
+class TilesOutput(BaseOutput):
+    name = "tiles"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._source: tuple[int, TileSource] | None = None
+        self._tiles: OrderedDict[tuple[int, int, int, int], Rendered] = OrderedDict()
+        self._tilejson: tuple[int, Rendered] | None = None
+
+    async def start(self, ctx: OutputContext) -> None:
+        await super().start(ctx)
+
+    @property
+    def minzoom(self) -> int:
+        return int(self._cfg("minzoom", 4))
+
+    @property
+    def maxzoom(self) -> int:
+        return int(self._cfg("maxzoom", 14))
+
+    def _cfg(self, key: str, default):
+        assert self.ctx is not None
+        return self.ctx.config.get(key, default)
+
+    async def handle(self, change: AlertChange) -> None:
+        """Nothing to push: the next request after a version change rebuilds the source."""
+        return None
+
+    def source(self) -> tuple[int, TileSource]:
+        """The tile source of the current state version (built once per version)."""
+        assert self.ctx is not None
+        version = self.ctx.state.version
+        current = self._source
+        if current is None or current[0] != version:
+            with self._lock:
+                current = self._source
+                if current is None or current[0] != version:
+                    schemes = tuple(self._cfg("municipality_schemes", MUNICIPALITY_SCHEMES))
+                    src = TileSource.build(self.ctx.state.active(), self.ctx.geo, schemes)
+                    current = self._source = (version, src)
+        return current
+
+    def tile(self, z: int, x: int, y: int) -> Rendered:
+        version, src = self.source()
+        key = (version, z, x, y)
+        hit = self._tiles.get(key)
+        if hit is not None:
+            self._tiles.move_to_end(key)
+            return hit
+        hit = Rendered.of(src.tile(z, x, y), MVT_TYPE)
+        self._tiles[key] = hit
+        limit = int(self._cfg("cache_tiles", 20000))
+        while len(self._tiles) > limit:
+            self._tiles.popitem(last=False)
+        return hit
+
+    def tilejson_doc(self) -> Rendered:
+        assert self.ctx is not None
+        version, src = self.source()
+        if self._tilejson is None or self._tilejson[0] != version:
+            url = self.ctx.base_url.rstrip("/") + "/tiles/{z}/{x}/{y}.mvt"
+            doc = tilejson(src, tiles_url=url, minzoom=self.minzoom, maxzoom=self.maxzoom)
+            self._tilejson = (version, Rendered.of(json.dumps(doc, ensure_ascii=False),
+                                                   "application/json; charset=utf-8"))
+        return self._tilejson[1]
+
+    def routes(self) -> list[web.AbstractRouteDef]:
+        return [
+            web.get(r"/tiles/{z:\d+}/{x:\d+}/{y:\d+}.mvt", self._tile),
+            web.get("/tiles.json", self._tilejson_route),
+        ]
+
+    async def _tile(self, request: web.Request) -> web.Response:
+        z, x, y = (int(request.match_info[k]) for k in ("z", "x", "y"))
+        if not (self.minzoom <= z <= self.maxzoom) or not (0 <= x < 2**z and 0 <= y < 2**z):
+            raise web.HTTPNotFound(text="tile out of range\n")
+        resp = respond(request, self.tile(z, x, y), cache_control="public, max-age=10")
+        resp.headers.update(CORS)
+        return resp
+
+    async def _tilejson_route(self, request: web.Request) -> web.Response:
+        resp = respond(request, self.tilejson_doc())
+        resp.headers.update(CORS)
+        return resp
