@@ -155,3 +155,13 @@ def test_round_trip_through_lalert_parser():
     codes = {(a.scheme, a.code) for a in alert.areas if a.code}
     assert ("cap:jma.city", "4310100") in codes, alert.areas
     assert any(a.geometry for a in alert.areas)
+
+
+async def test_feeds_pass_lalert_validate(feeds_client):
+    from lalert.validate import is_valid, validate
+
+    for path in ("/feeds/cap.atom", "/feeds/cap-drills.atom", "/api/v1/alerts/jma-flood-1.cap",
+                 "/api/v1/alerts/drill-1.cap"):
+        body = await (await feeds_client.get(path)).read()
+        problems = validate(body, path)
+        assert is_valid(problems), problems
