@@ -1,0 +1,187 @@
+"""Small, fast tree helpers and the area/hazard collector the JMA modules share (pure).
+
+JMA puts Control in jmx, Head in informationBasis1 and Body in one namespace per
+telegram family, and new namespaces may appear; so elements are matched by local name
+only. These helpers walk direct children (no XPath compilation, no whole-tree
+``iter()``), which keeps a message at a few hundred microseconds.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from lxml import etree
+
+from lalert.model import Area, Hazard
+from lalert.vocab import SEVERITY_ORDER, severity_for_level
+
+_El = etree._Element
+
+
+def kids(el: _El | None, name: str) -> Iterator[_El]:
+    """Direct children with this local name, in document order, whatever the namespace."""
+    if el is None:
+        return
+    suffix = "}" + name
+    for c in el:
+        t = c.tag
+        if t.__class__ is str and (t.endswith(suffix) or t == name):
+            yield c
+
+
+def kid(el: _El | None, name: str) -> _El | None:
+    """First direct child with this local name."""
+    if el is None:
+        return None
+    suffix = "}" + name
+    for c in el:
+        t = c.tag
+        if t.__class__ is str and (t.endswith(suffix) or t == name):
+            return c
+    return None
+
+
+def walk(el: _El | None, *names: str) -> _El | None:
+    for n in names:
+        el = kid(el, n)
+        if el is None:
+            return None
+    return el
+
+
+def leaf(el: _El | None) -> str | None:
+    """Stripped text of an element (its descendants' text too), None when empty."""
+    if el is None:
+        return None
+    t = el.text if len(el) == 0 else "".join(el.itertext())
+    if t is None:
+        return None
+    t = t.strip()
+    return t or None
+
+
+def text_at(el: _El | None, *names: str) -> str | None:
+    return leaf(walk(el, *names))
+
+
+def local(tag: Any) -> str:
+    if tag.__class__ is not str:
+        return ""
+    return tag[tag.rfind("}") + 1 :]
+
+
+# ISO 6709 as JMA writes it: "+37.4+138.6-10000/", "+3624.38+13831.38+2568/",
+# "+35.2+139.1/" (no depth), "-12.3+170.5-600000/". Degrees, DDMM.mm or DDMMSS forms.
+_COORD = re.compile(
+    r"^\s*([+-])(\d+(?:\.\d+)?)([+-])(\d+(?:\.\d+)?)(?:([+-])(\d+(?:\.\d+)?))?\s*/?\s*$"
+)
+
+
+def _deg(whole: str, deg_digits: int) -> float:
+    head, _, frac = whole.partition(".")
+    if len(head) <= deg_digits:
+        return float(whole)
+    d = int(head[:deg_digits])
+    rest = head[deg_digits:]
+    if len(rest) <= 2:  # DDMM(.mm)
+        return d + float(rest + ("." + frac if frac else "")) / 60.0
+    m = int(rest[:2])  # DDMMSS(.ss)
+    s = float(rest[2:] + ("." + frac if frac else ""))
+    return d + m / 60.0 + s / 3600.0
+
+
+def parse_coordinate(value: str | None) -> dict[str, float | None] | None:
+    """ISO 6709 string → {lat, lon, depth_km | height_m}; None when absent or unreadable.
+
+    Depth is given by JMA as a negative height in metres; we report ``depth_km`` for
+    hypocentres (negative third value) and ``height_m`` for volcano summits (positive).
+    """
+    if not value:
+        return None
+    m = _COORD.match(value)
+    if not m:
+        return None
+    lat = _deg(m.group(2), 2) * (-1 if m.group(1) == "-" else 1)
+    lon = _deg(m.group(4), 3) * (-1 if m.group(3) == "-" else 1)
+    out: dict[str, float | None] = {"lat": round(lat, 6), "lon": round(lon, 6)}
+    if m.group(6) is not None:
+        z = float(m.group(6)) * (-1 if m.group(5) == "-" else 1)
+        if z <= 0:
+            out["depth_km"] = round(-z / 1000.0, 3)
+        else:
+            out["height_m"] = z
+    return out
+
+
+def max_severity(values: list[str]) -> str:
+    best = "Unknown"
+    for v in values:
+        if SEVERITY_ORDER.get(v, 0) > SEVERITY_ORDER[best]:
+            best = v
+    return best
+
+
+class Collector:
+    """Areas (deduplicated by scheme and code, order kept), hazards and text parts."""
+
+    __slots__ = ("_areas", "hazards", "texts", "details", "fallback_severity")
+
+    def __init__(self) -> None:
+        self._areas: dict[tuple[str, str | None, str | None], Area] = {}
+        self.hazards: list[Hazard] = []
+        self.texts: list[str] = []
+        self.details: dict[str, Any] = {}
+        self.fallback_severity: str = "Unknown"
+
+    def area(self, code: str | None, name: str | None, scheme: str) -> None:
+        if code is None and name is None:
+            return
+        key = (scheme, code, None if code is not None else name)
+        if key not in self._areas:
+            self._areas[key] = Area(code=code, scheme=scheme, name=name)
+
+    def area_el(self, el: _El, scheme: str) -> tuple[str | None, str | None]:
+        """Record an <Area> (Name, Code children); returns (code, name)."""
+        code = text_at(el, "Code")
+        name = text_at(el, "Name")
+        self.area(code, name, scheme)
+        return code, name
+
+    def hazard(
+        self,
+        area_code: str | None,
+        area_scheme: str,
+        kind: str,
+        name: str,
+        state: str,
+        *,
+        code: str | None = None,
+        state_label: str | None = None,
+        sub_kinds: tuple[str, ...] = (),
+        level: int | None = None,
+        severity: str | None = None,
+    ) -> None:
+        self.hazards.append(
+            Hazard(
+                area_code=area_code,
+                area_scheme=area_scheme,
+                kind=kind,
+                name=name,
+                state=state,
+                code=code,
+                state_label=state_label,
+                sub_kinds=sub_kinds,
+                level=level,
+                severity=severity or severity_for_level(level),
+            )
+        )
+
+    def text(self, value: str | None) -> None:
+        if value and value not in self.texts:
+            self.texts.append(value)
+
+    @property
+    def areas(self) -> tuple[Area, ...]:
+        return tuple(self._areas.values())

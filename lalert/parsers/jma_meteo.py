@@ -1,0 +1,239 @@
+"""Meteorology bodies: 気象特別警報・警報・注意報 (VPWW50/53/54 and Ｒ０６ VPWW55–61),
+土砂災害警戒情報 (VXWW50), 指定河川洪水予報 (VXKOii), 竜巻注意情報 (VPHW50/51),
+記録的短時間大雨情報 (VPOA50) and 気象情報.
+
+A warning telegram repeats the same warnings at four area granularities (府県予報区,
+一次細分区域, まとめ地域, 市町村等). All of them become ``areas``; ``hazards`` are taken
+from the finest one present (市町村等 normally) so that one place is not counted four
+times, plus the 高潮予報区間 section, which covers different ground.
+"""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from lalert.parsers.jma_common import Collector, kid, kids, leaf, max_severity, text_at
+from lalert.vocab import jma as V
+from lalert.vocab import severity_for_level
+
+# Warning/@type suffixes from finest to coarsest; the first present gives the hazards.
+_GRANULARITY = ("（市町村等）", "（市町村等をまとめた地域等）", "（一次細分区域等）", "（発表細分）", "（府県予報区等）")
+_EXTRA_HAZARD_TYPES = ("高潮予報区間",)
+
+
+def parse_body(body: etree._Element, col: Collector, *, kind: str, title: str, head: etree._Element) -> None:
+    warnings = list(kids(body, "Warning"))
+    for name in ("TargetArea",):
+        for ta in kids(body, name):
+            col.area_el(ta, "jma.forecast_area")
+    if kind == "river_flood":
+        _river(body, warnings, col, head)
+        return
+    for w in warnings:
+        _warning_areas(w, col)
+    for w in _hazard_sections(warnings):
+        _warning_hazards(w, col)
+
+
+def _wtype(w: etree._Element) -> str:
+    return w.get("type") or ""
+
+
+def _default_scheme(wtype: str) -> str:
+    if wtype.endswith("（市町村等）") or wtype == "土砂災害警戒情報":
+        return "jma.city"
+    if "高潮予報区間" in wtype:
+        return "jma.other"
+    return "jma.forecast_area"
+
+
+def _item_areas(item: etree._Element, default: str) -> list[tuple[str | None, str | None, str]]:
+    """(code, name, scheme) of an Item's Area, or each Area of its Areas."""
+    out = []
+    for a in kids(item, "Area"):
+        out.append((text_at(a, "Code"), text_at(a, "Name"), V.scheme_for_code_type(a.get("codeType"), default)))
+    for areas in kids(item, "Areas"):
+        scheme = V.scheme_for_code_type(areas.get("codeType"), default)
+        for a in kids(areas, "Area"):
+            out.append((text_at(a, "Code"), text_at(a, "Name"), V.scheme_for_code_type(a.get("codeType"), scheme)))
+    return out
+
+
+def _warning_areas(w: etree._Element, col: Collector) -> None:
+    default = _default_scheme(_wtype(w))
+    for item in kids(w, "Item"):
+        for code, name, scheme in _item_areas(item, default):
+            col.area(code, name, scheme)
+
+
+def _hazard_sections(warnings: list[etree._Element]) -> list[etree._Element]:
+    chosen: list[etree._Element] = []
+    for suffix in _GRANULARITY:
+        chosen = [w for w in warnings if _wtype(w).endswith(suffix)]
+        if chosen:
+            break
+    else:
+        chosen = [w for w in warnings if not any(x in _wtype(w) for x in _EXTRA_HAZARD_TYPES)]
+    chosen += [w for w in warnings if any(x in _wtype(w) for x in _EXTRA_HAZARD_TYPES) and w not in chosen]
+    return chosen
+
+
+def _warning_hazards(w: etree._Element, col: Collector) -> None:
+    wtype = _wtype(w)
+    default = _default_scheme(wtype)
+    if wtype.startswith("竜巻注意情報"):
+        handler = _simple_kind("tornado_alert", "Severe")
+    elif wtype.startswith("記録的短時間大雨情報"):
+        handler = _simple_kind("record_short_time_rain", "Severe")
+    elif wtype.startswith("土砂災害警戒情報"):
+        handler = _landslide_kind
+    else:
+        handler = _weather_kind
+    for item in kids(w, "Item"):
+        areas = _item_areas(item, default)
+        for k in kids(item, "Kind"):
+            spec = handler(k)
+            for code, _name, scheme in areas:
+                col.hazard(code, scheme, **spec)
+
+
+def _sub_kinds(k: etree._Element) -> tuple[str, ...]:
+    out: list[str] = []
+    cond = text_at(k, "Condition")
+    if cond:
+        for word in cond.replace("，", "、").replace(",", "、").split("、"):
+            sk = V.SUB_KINDS.get(word.strip())
+            if sk and sk not in out:
+                out.append(sk)
+    for part in ("Attention", "Addition"):
+        for el in kids(k, part):
+            for note in kids(el, "Note"):
+                sk = V.SUB_KINDS.get(leaf(note) or "")
+                if sk and sk not in out:
+                    out.append(sk)
+    return tuple(out)
+
+
+def _weather_kind(k: etree._Element) -> dict:
+    name = text_at(k, "Name")
+    code = text_at(k, "Code")
+    status = text_at(k, "Status")
+    state = V.STATES.get(status or "", "unknown")
+    if name is None and code is None:
+        # 発表警報・注意報はなし: the area is named, nothing is in force there.
+        return dict(kind="no_warning", name=status or "なし", state=state if status else "none", state_label=status)
+    last = kid(k, "LastKind")
+    if name == "解除" or code == "00":
+        # Older telegrams name a lift "解除" and say what was lifted only in LastKind.
+        lifted_name = text_at(last, "Name")
+        lifted_code = text_at(last, "Code")
+        wk = V.warning_kind(lifted_name, lifted_code)
+        return dict(
+            kind=wk[0], name=lifted_name or name or "解除", state="lifted", code=code,
+            state_label=status or "解除", severity="Unknown",
+        )
+    kind, rank, family, named_level = V.warning_kind(name, code)
+    if state == "issued" and last is not None:
+        lkind, lrank, lfamily, _ = V.warning_kind(text_at(last, "Name"), text_at(last, "Code"))
+        if lfamily == family and lkind != kind:
+            state = "upgraded" if lrank < rank else "downgraded" if lrank > rank else state
+    sub = _sub_kinds(k)
+    base = V.split_level_name(name or V.WARNING_CODES.get(code or "", ""))[1]
+    level = V.warning_level(base, named_level, sub)
+    sev = max_severity([severity_for_level(level), V.severity_for_class(rank)])
+    return dict(
+        kind=kind, name=name or V.WARNING_CODES.get(code or "", code or "?"), state=state, code=code,
+        state_label=status, sub_kinds=sub, level=level, severity=sev,
+    )
+
+
+def _landslide_kind(k: etree._Element) -> dict:
+    name = text_at(k, "Name")
+    code = text_at(k, "Code")
+    status = text_at(k, "Status")
+    state = V.STATES.get(status or "", "unknown")
+    alerting = (code == "3" or name == "警戒") and state not in ("lifted", "none")
+    if code in ("0",) or name == "なし":
+        state = "none"
+    elif code == "1" or name == "解除":
+        state = "lifted"
+    level = V.LANDSLIDE_ALERT_LEVEL if alerting or state == "lifted" else None
+    return dict(
+        kind="landslide_alert", name="土砂災害警戒情報", state=state, code=code,
+        state_label=status if name in (None, "警戒") else f"{name}（{status}）" if status else name,
+        level=level, severity=severity_for_level(level) if alerting else "Unknown",
+    )
+
+
+def _simple_kind(kind: str, severity: str):
+    def spec(k: etree._Element) -> dict:
+        name = text_at(k, "Name")
+        status = text_at(k, "Status")
+        state = V.STATES.get(status or "", "issued" if status is None else "unknown")
+        if name == "なし":
+            state = "none"
+        if name == "解除":
+            state = "lifted"
+        return dict(
+            kind=kind, name=name or kind, state=state, code=text_at(k, "Code"), state_label=status,
+            severity=severity if state not in ("lifted", "none") else "Unknown",
+        )
+
+    return spec
+
+
+# --- 指定河川洪水予報 --------------------------------------------------------------------
+
+
+def _river(body: etree._Element, warnings: list[etree._Element], col: Collector, head: etree._Element) -> None:
+    """Hazards per 予報区域 (from the Headline) and per 浸水想定地区 municipality (Body)."""
+    main: dict | None = None
+    rivers: list[str] = []
+    headline = kid(head, "Headline")
+    for info in kids(headline, "Information"):
+        itype = info.get("type") or ""
+        for item in kids(info, "Item"):
+            k = kid(item, "Kind")
+            name = text_at(k, "Name")
+            if name is None:
+                continue
+            rkind, level, state = V.river_kind(name)
+            spec = dict(
+                kind=rkind, name=name, state=state, code=text_at(k, "Code"),
+                state_label=text_at(k, "Condition"), level=level,
+                severity=severity_for_level(level) if state != "lifted" else "Unknown",
+            )
+            if itype.endswith("（予報区域）"):
+                main = main or spec
+                for code, _n, scheme in _item_areas(item, "jma.river"):
+                    col.hazard(code, scheme, **spec)
+            elif itype.endswith("（河川）"):
+                rivers += [n for _c, n, _s in _item_areas(item, "jma.river") if n]
+    if main is None:
+        title = text_at(head, "Title") or ""
+        rkind, level, state = V.river_kind(title[title.find("氾濫"):] if "氾濫" in title else title)
+        main = dict(kind=rkind, name=title or "指定河川洪水予報", state=state, level=level,
+                    severity=severity_for_level(level))
+    cities: set[str] = set()
+    for w in warnings:
+        for item in kids(w, "Item"):
+            k = kid(item, "Kind")
+            kname = text_at(k, "Name")
+            for prop in kids(k, "Property"):
+                if text_at(prop, "Type") == "主文":
+                    col.text(text_at(prop, "Text"))
+            for areas in kids(item, "Areas"):
+                scheme = V.scheme_for_code_type(areas.get("codeType"), "jma.river")
+                for a in kids(areas, "Area"):
+                    a_scheme = V.scheme_for_code_type(a.get("codeType"), scheme)
+                    if kname and kname.startswith("浸水想定地区"):
+                        city_code, city = text_at(a, "CityCode"), text_at(a, "City")
+                        if city_code and city_code.strip("0") and city_code not in cities:
+                            cities.add(city_code)
+                            col.area(city_code, city, "jma.city")
+                            col.hazard(city_code, "jma.city", **main)
+                        if text_at(a, "Code"):
+                            col.area_el(a, a_scheme)
+                    else:
+                        col.area_el(a, a_scheme)
+    col.details["river"] = {"names": rivers, "forecast": main["name"], "level": main.get("level")}
