@@ -1,0 +1,457 @@
+"""The push delivery outbox (``<home>/push.sqlite``) and the retrying dispatcher.
+
+Every (alert version = change ``seq``, subscription) is one row, pending → sent |
+retrying | dead, keyed by a delivery id that is stable across retries and restarts so a
+receiver can dedupe on it. A row becomes ``sent`` only after the receiver confirmed and the
+state reached disk (WAL, synchronous=FULL, group commit every few ms); after kill -9 the
+unfinished rows are resumed and ``sent`` rows are never sent again. A crash can only
+repeat the few deliveries whose confirmation had arrived but not yet been committed —
+with the same id, so the receiver's dedupe keeps the effect exactly-once.
+
+Why not the core ``Outbox``: it records one state per (output, key) and has no per-row
+scheduling, attempt log or per-subscription fan-out query; push needs all three.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import hashlib
+import json
+import logging
+import random
+import sqlite3
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lalert.outputs.base import AlertChange
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS changes (
+    seq INTEGER PRIMARY KEY,
+    alert_key TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS changes_key ON changes(alert_key);
+CREATE TABLE IF NOT EXISTS fanouts (
+    channel TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    at REAL NOT NULL,
+    PRIMARY KEY (channel, seq)
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    id TEXT PRIMARY KEY,
+    channel TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    sub_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at REAL NOT NULL DEFAULT 0,
+    updated_at REAL NOT NULL,
+    last_status INTEGER,
+    last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS deliveries_open ON deliveries(channel, state)
+    WHERE state IN ('pending', 'retrying');
+CREATE INDEX IF NOT EXISTS deliveries_sub ON deliveries(channel, sub_id);
+CREATE TABLE IF NOT EXISTS attempts (
+    delivery_id TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    at REAL NOT NULL,
+    status INTEGER,
+    error TEXT,
+    ms REAL
+);
+CREATE INDEX IF NOT EXISTS attempts_delivery ON attempts(delivery_id);
+CREATE TABLE IF NOT EXISTS mqtt_topics (
+    alert_key TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    PRIMARY KEY (alert_key, topic)
+);
+"""
+
+OPEN_STATES = ("pending", "retrying")
+_STORES: dict[Path, PushStore] = {}
+_STORES_LOCK = threading.Lock()
+
+
+def delivery_id(channel: str, seq: int, sub_id: str) -> str:
+    """Stable across retries and restarts: the receiver's dedupe key (webhook-id)."""
+    h = hashlib.blake2b(f"{channel}:{seq}:{sub_id}".encode(), digest_size=16).hexdigest()
+    return f"msg_{h}"
+
+
+def alert_key(change: AlertChange) -> str:
+    fmt, ident = change.alert.alert.key
+    return f"{fmt}|{ident}"
+
+
+def change_body(change: AlertChange) -> dict[str, Any]:
+    """The JSON every push channel sends: the enriched alert plus what changed."""
+    body = change.alert.to_dict()
+    body["change"] = {
+        "seq": change.seq,
+        "kind": change.kind,
+        "reason": change.reason,
+        "drill": change.drill,
+        "at": change.at,
+    }
+    return body
+
+
+@dataclass
+class Job:
+    id: str
+    channel: str
+    seq: int
+    sub_id: str
+    attempts: int = 0
+    next_at: float = 0.0
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    status: int | None = None
+    error: str = ""
+    final: bool = False  # no point retrying (subscription gone, 404/410 from a push service)
+
+
+class PushStore:
+    """push.sqlite: change bodies, fan-out markers, deliveries, attempts, MQTT topics."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+        self._lock = threading.RLock()
+
+    @classmethod
+    def for_home(cls, home: Path) -> PushStore:
+        path = (Path(home) / "push.sqlite").resolve()
+        with _STORES_LOCK:
+            store = _STORES.get(path)
+            if store is None:
+                store = _STORES[path] = cls(path)
+            return store
+
+    def close(self) -> None:
+        with _STORES_LOCK:
+            _STORES.pop(self.path, None)
+        with self._lock:
+            self._db.close()
+
+    # --- changes (also the SSE resume log when the core offers none) ----------------
+
+    def log_change(self, change: AlertChange) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR IGNORE INTO changes(seq, alert_key, body) VALUES (?,?,?)",
+                (change.seq, alert_key(change), json.dumps(change_body(change), ensure_ascii=False)),
+            )
+
+    def change_json(self, seq: int) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT body FROM changes WHERE seq=?", (seq,)).fetchone()
+        return row[0] if row else None
+
+    def changes_since(self, seq: int, limit: int = 10_000) -> list[tuple[int, str]]:
+        with self._lock:
+            return self._db.execute(
+                "SELECT seq, body FROM changes WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
+            ).fetchall()
+
+    def last_seq(self) -> int:
+        with self._lock:
+            row = self._db.execute("SELECT max(seq) FROM changes").fetchone()
+        return int(row[0] or 0)
+
+    # --- fan-out -------------------------------------------------------------------
+
+    def fanned_out(self, channel: str, seq: int) -> bool:
+        with self._lock:
+            return (
+                self._db.execute(
+                    "SELECT 1 FROM fanouts WHERE channel=? AND seq=?", (channel, seq)
+                ).fetchone()
+                is not None
+            )
+
+    def previous_recipients(self, channel: str, key: str) -> set[str]:
+        """Who got an earlier version of this alert: they must hear of its update/cancel."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT DISTINCT d.sub_id FROM deliveries d JOIN changes c ON c.seq = d.seq"
+                " WHERE c.alert_key = ? AND d.channel = ?",
+                (key, channel),
+            ).fetchall()
+        return {r[0] for r in rows}
+
+    def fan_out(self, channel: str, change: AlertChange, sub_ids: Iterable[str]) -> list[Job]:
+        """One transaction: the change body, a pending row per subscription, the marker."""
+        jobs = [Job(delivery_id(channel, change.seq, s), channel, change.seq, s) for s in sub_ids]
+        now = time.time()
+        body = json.dumps(change_body(change), ensure_ascii=False)
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                if self._db.execute(
+                    "SELECT 1 FROM fanouts WHERE channel=? AND seq=?", (channel, change.seq)
+                ).fetchone():
+                    self._db.execute("ROLLBACK")
+                    return []
+                self._db.execute(
+                    "INSERT OR IGNORE INTO changes(seq, alert_key, body) VALUES (?,?,?)",
+                    (change.seq, alert_key(change), body),
+                )
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO deliveries(id, channel, seq, sub_id, state, updated_at)"
+                    " VALUES (?,?,?,?, 'pending', ?)",
+                    [(j.id, channel, j.seq, j.sub_id, now) for j in jobs],
+                )
+                self._db.execute(
+                    "INSERT INTO fanouts(channel, seq, n, at) VALUES (?,?,?,?)",
+                    (channel, change.seq, len(jobs), now),
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return jobs
+
+    def unfinished(self, channel: str) -> list[Job]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, channel, seq, sub_id, attempts, next_at FROM deliveries"
+                " WHERE channel=? AND state IN ('pending','retrying') ORDER BY seq, rowid",
+                (channel,),
+            ).fetchall()
+        return [Job(*r) for r in rows]
+
+    def record(self, results: list[tuple[Job, str, Outcome, float, float]]) -> None:
+        """Group commit of attempt results: (job, new state, outcome, at, ms)."""
+        if not results:
+            return
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "UPDATE deliveries SET state=?, attempts=?, next_at=?, updated_at=?,"
+                " last_status=?, last_error=? WHERE id=?",
+                [
+                    (st, j.attempts, j.next_at, at, o.status, o.error or None, j.id)
+                    for j, st, o, at, _ in results
+                ],
+            )
+            self._db.executemany(
+                "INSERT INTO attempts(delivery_id, n, at, status, error, ms) VALUES (?,?,?,?,?,?)",
+                [(j.id, j.attempts, at, o.status, o.error or None, ms) for j, _, o, at, ms in results],
+            )
+            self._db.execute("COMMIT")
+
+    # --- reading for the desk console and tests --------------------------------------
+
+    def states(self, channel: str | None = None) -> dict[str, int]:
+        q = "SELECT state, count(*) FROM deliveries"
+        args: tuple[Any, ...] = ()
+        if channel:
+            q += " WHERE channel=?"
+            args = (channel,)
+        with self._lock:
+            return dict(self._db.execute(q + " GROUP BY state", args).fetchall())
+
+    def deliveries(
+        self, *, channel: str | None = None, state: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        q = "SELECT id, channel, seq, sub_id, state, attempts, next_at, updated_at, last_status, last_error FROM deliveries"
+        cond, args = [], []
+        if channel:
+            cond.append("channel=?")
+            args.append(channel)
+        if state:
+            cond.append("state=?")
+            args.append(state)
+        if cond:
+            q += " WHERE " + " AND ".join(cond)
+        q += " ORDER BY updated_at DESC LIMIT ?"
+        args.append(limit)
+        cols = ["id", "channel", "seq", "sub_id", "state", "attempts", "next_at", "updated_at",
+                "last_status", "last_error"]  # fmt: skip
+        with self._lock:
+            return [dict(zip(cols, r, strict=True)) for r in self._db.execute(q, args)]
+
+    def attempts(self, delivery: str) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT n, at, status, error, ms FROM attempts WHERE delivery_id=? ORDER BY rowid",
+                (delivery,),
+            ).fetchall()
+        return [dict(zip(("n", "at", "status", "error", "ms"), r, strict=True)) for r in rows]
+
+    # --- MQTT retained topics ----------------------------------------------------------
+
+    def mqtt_topics(self, key: str) -> set[str]:
+        with self._lock:
+            rows = self._db.execute("SELECT topic FROM mqtt_topics WHERE alert_key=?", (key,))
+            return {r[0] for r in rows}
+
+    def set_mqtt_topics(self, key: str, topics: Iterable[str]) -> None:
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.execute("DELETE FROM mqtt_topics WHERE alert_key=?", (key,))
+            self._db.executemany(
+                "INSERT INTO mqtt_topics(alert_key, topic) VALUES (?,?)", [(key, t) for t in topics]
+            )
+            self._db.execute("COMMIT")
+
+
+SendFn = Callable[[Job], Awaitable[Outcome]]
+
+
+class Dispatcher:
+    """Sends jobs with a global and a per-endpoint concurrency limit, retries with
+    exponential backoff and full jitter, dead-letters after ``max_attempts`` and records
+    every attempt through a group-committing writer."""
+
+    def __init__(
+        self,
+        store: PushStore,
+        channel: str,
+        send: SendFn,
+        endpoint_of: Callable[[Job], str],
+        *,
+        workers: int = 64,
+        per_endpoint: int = 4,
+        max_attempts: int = 8,
+        base_delay: float = 1.0,
+        max_delay: float = 600.0,
+    ) -> None:
+        self.store, self.channel, self.send, self.endpoint_of = store, channel, send, endpoint_of
+        self.n_workers, self.per_endpoint = workers, per_endpoint
+        self.max_attempts, self.base_delay, self.max_delay = max_attempts, base_delay, max_delay
+        self._queue: asyncio.Queue[Job] = asyncio.Queue()
+        self._sems: dict[str, asyncio.Semaphore] = {}
+        self._results: list[tuple[Job, str, Outcome, float, float]] = []
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._timers: set[asyncio.TimerHandle] = set()
+        self._open = 0  # submitted jobs not yet in a final state
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._worker()) for _ in range(self.n_workers)]
+        self._tasks.append(asyncio.create_task(self._writer()))
+        resumed = await asyncio.to_thread(self.store.unfinished, self.channel)
+        if resumed:
+            log.info("%s: resuming %d unfinished deliveries", self.channel, len(resumed))
+        self.submit(resumed)
+
+    def submit(self, jobs: Iterable[Job]) -> None:
+        now = time.time()
+        for job in jobs:
+            self._open += 1
+            self._idle.clear()
+            self._schedule(job, job.next_at - now)
+
+    def _schedule(self, job: Job, delay: float) -> None:
+        if delay <= 0:
+            self._queue.put_nowait(job)
+            return
+        loop = asyncio.get_running_loop()
+        handle: asyncio.TimerHandle
+
+        def fire() -> None:
+            self._timers.discard(handle)
+            self._queue.put_nowait(job)
+
+        handle = loop.call_later(delay, fire)
+        self._timers.add(handle)
+
+    def _backoff(self, attempts: int) -> float:
+        cap = min(self.max_delay, self.base_delay * 2 ** (attempts - 1))
+        return cap / 2 + random.uniform(0, cap / 2)  # "equal jitter": never zero, never herd
+
+    async def _worker(self) -> None:
+        while True:
+            job = await self._queue.get()
+            endpoint = self.endpoint_of(job)
+            sem = self._sems.get(endpoint)
+            if sem is None:
+                sem = self._sems[endpoint] = asyncio.Semaphore(self.per_endpoint)
+            async with sem:
+                t0 = time.perf_counter()
+                try:
+                    outcome = await self.send(job)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # any transport failure is a retryable attempt
+                    outcome = Outcome(False, error=f"{type(exc).__name__}: {exc}"[:500])
+                ms = (time.perf_counter() - t0) * 1000
+            job.attempts += 1
+            now = time.time()
+            if outcome.ok:
+                state = "sent"
+            elif outcome.final or job.attempts >= self.max_attempts:
+                state = "dead"
+            else:
+                state = "retrying"
+                job.next_at = now + self._backoff(job.attempts)
+            self._results.append((dataclasses.replace(job), state, outcome, now, ms))
+            self._wake.set()
+            if state == "retrying":
+                self._schedule(job, job.next_at - now)
+
+    async def _writer(self) -> None:
+        while True:
+            await self._wake.wait()
+            await asyncio.sleep(0.005)  # gather a group for one commit
+            self._wake.clear()
+            await self._flush()
+
+    async def _flush(self) -> None:
+        batch, self._results = self._results, []
+        if not batch:
+            return
+        await asyncio.to_thread(self.store.record, batch)
+        self._open -= sum(1 for _, st, *_ in batch if st != "retrying")
+        if self._open <= 0:
+            self._open = 0
+            self._idle.set()
+
+    async def drain(self, timeout: float | None = None) -> bool:
+        """Wait until every submitted job is sent or dead (tests, benchmarks, shutdown)."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+            return True
+        except TimeoutError:
+            return False
+
+    async def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+        for h in list(self._timers):
+            h.cancel()
+        await self._flush()  # what was confirmed is recorded; open rows resume next start
+
+
+def fan_out_change(store: PushStore, channel: str, change: AlertChange, matched: Iterable[str]) -> list[Job]:
+    """Rows for the matched subscriptions plus everyone who got an earlier version of the
+    same alert (so an update or cancel reaches them even if the footprint moved away)."""
+    if store.fanned_out(channel, change.seq):
+        return []
+    recipients = set(matched) | store.previous_recipients(channel, alert_key(change))
+    return store.fan_out(channel, change, sorted(recipients))

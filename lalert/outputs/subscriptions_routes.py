@@ -1,0 +1,280 @@
+"""``/api/v1/subscriptions`` (POST / GET / DELETE) and the delivery log for the desk.
+
+Webhook subscriptions and every listing need a bearer token; Web Push subscriptions come
+from the public map's "notify me for this place" button, need none, are rate-limited per
+client address and answer with an unsubscribe key. The routes are mounted once, by the
+webhook output, or by the Web Push output when no webhook output runs for the same home.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+import secrets
+import time
+from collections import deque
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from lalert.outputs.delivery import PushStore
+from lalert.subscriptions.model import InvalidSubscription, subscription_from_request
+from lalert.subscriptions.store import SubscriptionStore, new_id
+
+if TYPE_CHECKING:  # pragma: no cover
+    from lalert.outputs.base import OutputContext
+
+MAX_BODY = 64 * 1024
+_LIVE: dict[tuple[Path, str], Any] = {}  # (home, channel) → the running output
+
+
+def register(home: Path, channel: str, output: Any) -> None:
+    _LIVE[(Path(home).resolve(), channel)] = output
+
+
+def unregister(home: Path, channel: str, output: Any) -> None:
+    if _LIVE.get((Path(home).resolve(), channel)) is output:
+        del _LIVE[(Path(home).resolve(), channel)]
+
+
+def live(home: Path, channel: str) -> Any:
+    return _LIVE.get((Path(home).resolve(), channel))
+
+
+class RateLimit:
+    """At most ``n`` events per ``per`` seconds per key (sliding window, in memory)."""
+
+    def __init__(self, n: int, per: float) -> None:
+        self.n, self.per = n, per
+        self._hits: dict[str, deque[float]] = {}
+
+    def allow(self, key: str) -> bool:
+        now = time.monotonic()
+        q = self._hits.setdefault(key, deque())
+        while q and q[0] <= now - self.per:
+            q.popleft()
+        if len(q) >= self.n:
+            return False
+        q.append(now)
+        if len(self._hits) > 100_000:  # bound memory under a spray of addresses
+            self._hits = {k: v for k, v in self._hits.items() if v and v[-1] > now - self.per}
+        return True
+
+
+def _tokens(ctx: OutputContext) -> dict[str, str]:
+    """token → holder name, from the output's config or the daemon settings."""
+    raw = ctx.config.get("tokens") or ctx.settings.get("api_tokens") or ctx.settings.get("tokens")
+    if isinstance(raw, dict):
+        return {str(v): str(k) for k, v in raw.items()}
+    if isinstance(raw, (list, tuple)):
+        return {str(t): f"token{i}" for i, t in enumerate(raw)}
+    if isinstance(raw, str) and raw:
+        return {raw: "token0"}
+    return {}
+
+
+def token_holder(request: web.Request, ctx: OutputContext) -> str | None:
+    """The name behind a valid ``Authorization: Bearer`` token, else None."""
+    try:  # the daemon's own helper, when present
+        from lalert.server import auth  # type: ignore[attr-defined]
+
+        check = getattr(auth, "bearer_holder", None)
+        if check is not None:
+            holder = check(request)
+            if holder:
+                return str(holder)
+    except ImportError:
+        pass
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    given = header[7:].strip()
+    for token, holder in _tokens(ctx).items():
+        if hmac.compare_digest(token.encode(), given.encode()):
+            return holder
+    return None
+
+
+def _b64url(s: Any) -> bytes:
+    if not isinstance(s, str):
+        raise InvalidSubscription("push keys must be base64url strings")
+    try:
+        return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidSubscription("push keys must be base64url strings") from exc
+
+
+def webpush_target(body: dict[str, Any], *, allow_http: bool) -> dict[str, Any]:
+    """The browser's PushSubscription JSON, checked: https endpoint, P-256 key, 16-byte auth."""
+    ps = body.get("subscription")
+    if not isinstance(ps, dict) or not isinstance(ps.get("keys"), dict):
+        raise InvalidSubscription("'subscription' must be a PushSubscription JSON object")
+    endpoint = ps.get("endpoint")
+    if not isinstance(endpoint, str) or len(endpoint) > 2048:
+        raise InvalidSubscription("push endpoint missing or too long")
+    parts = urlsplit(endpoint)
+    if parts.scheme != "https" and not (allow_http and parts.scheme == "http"):
+        raise InvalidSubscription("push endpoint must be https")
+    if not parts.netloc:
+        raise InvalidSubscription("push endpoint must be an absolute URL")
+    p256dh, auth = _b64url(ps["keys"].get("p256dh")), _b64url(ps["keys"].get("auth"))
+    if len(p256dh) != 65 or p256dh[0] != 4:
+        raise InvalidSubscription("p256dh must be an uncompressed P-256 public key")
+    if len(auth) != 16:
+        raise InvalidSubscription("auth must be 16 bytes")
+    return {"endpoint": endpoint, "keys": {"p256dh": ps["keys"]["p256dh"], "auth": ps["keys"]["auth"]}}
+
+
+def webhook_target(body: dict[str, Any]) -> dict[str, Any]:
+    url = body.get("url")
+    if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https") or len(url) > 2048:
+        raise InvalidSubscription("'url' must be an http(s) URL")
+    secret = body.get("secret")
+    if secret is None:
+        secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+    elif not isinstance(secret, str) or not secret.startswith("whsec_") or len(secret) < 20:
+        raise InvalidSubscription("'secret' must be a whsec_… Standard Webhooks secret")
+    return {"url": url, "secret": secret}
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+class SubscriptionApi:
+    """Route handlers bound to the output that mounts them (its ctx gives home/config)."""
+
+    def __init__(self, owner: Any) -> None:
+        self.owner = owner
+        self._limit: RateLimit | None = None
+
+    @property
+    def ctx(self) -> OutputContext:
+        ctx = self.owner.ctx
+        if ctx is None:
+            raise web.HTTPServiceUnavailable(text="push output not started")
+        return ctx
+
+    def routes(self) -> list[web.AbstractRouteDef]:
+        return [
+            web.post("/api/v1/subscriptions", self.create),
+            web.get("/api/v1/subscriptions", self.list),
+            web.get("/api/v1/subscriptions/{id}", self.show),
+            web.delete("/api/v1/subscriptions/{id}", self.delete),
+            web.get("/api/v1/deliveries", self.deliveries),
+            web.get("/api/v1/deliveries/{id}/attempts", self.attempts),
+        ]
+
+    def _store(self) -> SubscriptionStore:
+        return SubscriptionStore.for_home(self.ctx.home)
+
+    def _rate(self) -> RateLimit:
+        if self._limit is None:
+            cfg = self.ctx.config
+            self._limit = RateLimit(
+                int(cfg.get("webpush_subscribe_rate", 10)),
+                float(cfg.get("webpush_subscribe_window_s", 600)),
+            )
+        return self._limit
+
+    async def create(self, request: web.Request) -> web.Response:
+        ctx = self.ctx
+        if (request.content_length or 0) > MAX_BODY:
+            return _error(413, "body too large")
+        raw = await request.content.read(MAX_BODY + 1)
+        if len(raw) > MAX_BODY:
+            return _error(413, "body too large")
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return _error(400, "body must be JSON")
+        if not isinstance(body, dict):
+            return _error(400, "body must be a JSON object")
+        channel = body.get("channel")
+        output = live(ctx.home, channel) if isinstance(channel, str) else None
+        if channel not in ("webhook", "webpush") or output is None:
+            return _error(400, "channel must be one of the enabled push channels")
+        holder = token_holder(request, ctx)
+        try:
+            if channel == "webhook":
+                if holder is None:
+                    return _error(401, "webhook subscriptions need a bearer token")
+                target = webhook_target(body)
+            else:
+                if holder is None and not self._rate().allow(request.remote or "?"):
+                    return _error(429, "too many subscriptions from this address; retry later")
+                target = webpush_target(
+                    body, allow_http=bool(output.ctx.config.get("allow_http_endpoints"))
+                )
+            sub = subscription_from_request(
+                body,
+                sub_id=new_id("wh" if channel == "webhook" else "wp"),
+                channel=channel,
+                target=target,
+                created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            )
+        except InvalidSubscription as exc:
+            return _error(400, str(exc))
+        key = secrets.token_urlsafe(24)
+        self._store().add(sub, unsubscribe_key=key, owner=holder or "")
+        out: dict[str, Any] = {**sub.public(), "unsubscribe_key": key}
+        if channel == "webhook":
+            out["secret"] = target["secret"]  # shown once, at creation
+        return web.json_response(out, status=201)
+
+    async def list(self, request: web.Request) -> web.Response:
+        if token_holder(request, self.ctx) is None:
+            return _error(401, "a bearer token is needed")
+        channel = request.query.get("channel")
+        subs = self._store().list(channel)
+        return web.json_response({"subscriptions": [s.public() for s in subs]})
+
+    def _may(self, request: web.Request, sub_id: str) -> bool:
+        if token_holder(request, self.ctx) is not None:
+            return True
+        key = request.headers.get("X-Unsubscribe-Key") or request.query.get("key") or ""
+        return bool(key) and self._store().check_key(sub_id, key)
+
+    async def show(self, request: web.Request) -> web.Response:
+        sub_id = request.match_info["id"]
+        if not self._may(request, sub_id):
+            return _error(401, "a bearer token or the unsubscribe key is needed")
+        sub = self._store().get(sub_id)
+        if sub is None:
+            return _error(404, "no such subscription")
+        return web.json_response(sub.public())
+
+    async def delete(self, request: web.Request) -> web.Response:
+        sub_id = request.match_info["id"]
+        if not self._may(request, sub_id):
+            return _error(401, "a bearer token or the unsubscribe key is needed")
+        if not self._store().delete(sub_id):
+            return _error(404, "no such subscription")
+        return web.Response(status=204)
+
+    async def deliveries(self, request: web.Request) -> web.Response:
+        """The delivery log for the desk console: latest first, filter by channel/state."""
+        if token_holder(request, self.ctx) is None:
+            return _error(401, "a bearer token is needed")
+        box = PushStore.for_home(self.ctx.home)
+        q = request.query
+        limit = max(1, min(1000, int(q.get("limit", "100")) if q.get("limit", "").isdigit() else 100))
+        return web.json_response(
+            {
+                "states": box.states(q.get("channel")),
+                "deliveries": box.deliveries(
+                    channel=q.get("channel"), state=q.get("state"), limit=limit
+                ),
+            }
+        )
+
+    async def attempts(self, request: web.Request) -> web.Response:
+        if token_holder(request, self.ctx) is None:
+            return _error(401, "a bearer token is needed")
+        box = PushStore.for_home(self.ctx.home)
+        return web.json_response({"attempts": box.attempts(request.match_info["id"])})

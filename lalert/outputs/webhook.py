@@ -1,0 +1,128 @@
+"""Signed webhooks (Standard Webhooks): one POST per (alert version, subscription).
+
+Headers ``webhook-id`` (the stable delivery id: dedupe on it), ``webhook-timestamp`` and
+``webhook-signature`` (HMAC-SHA256 by the ``standardwebhooks`` package, with the
+subscription's own secret). The body is the enriched alert JSON plus a ``change`` object
+(seq, kind new|updated|withdrawn, reason, drill). Delivery, retries and dead-lettering are
+the shared push outbox's (``lalert.outputs.delivery``).
+
+Config (``[outputs.webhook]``): ``workers`` (64), ``per_endpoint`` (4), ``max_attempts``
+(8), ``base_delay_s`` (2), ``max_delay_s`` (600), ``timeout_s`` (10), ``tokens``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+from standardwebhooks import Webhook
+
+from lalert.outputs import subscriptions_routes as sroutes
+from lalert.outputs.base import AlertChange, BaseOutput, OutputContext
+from lalert.outputs.delivery import Dispatcher, Job, Outcome, PushStore, fan_out_change
+from lalert.subscriptions.index import match
+from lalert.subscriptions.store import SubscriptionStore
+
+if TYPE_CHECKING:  # pragma: no cover
+    from aiohttp import web
+
+CHANNEL = "webhook"
+
+
+class WebhookOutput(BaseOutput):
+    name = CHANNEL
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.api = sroutes.SubscriptionApi(self)
+        self.dispatcher: Dispatcher | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._signers: dict[str, tuple[str, Webhook]] = {}
+        self._bodies: dict[int, str] = {}
+
+    async def start(self, ctx: OutputContext) -> None:
+        await super().start(ctx)
+        cfg = ctx.config
+        self.subs = SubscriptionStore.for_home(ctx.home)
+        self.box = PushStore.for_home(ctx.home)
+        workers = int(cfg.get("workers", 64))
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=workers, limit_per_host=0),
+            timeout=aiohttp.ClientTimeout(total=float(cfg.get("timeout_s", 10))),
+            headers={"User-Agent": "lalert-webhook/1", "Content-Type": "application/json"},
+        )
+        self.dispatcher = Dispatcher(
+            self.box,
+            CHANNEL,
+            self._send,
+            self._endpoint,
+            workers=workers,
+            per_endpoint=int(cfg.get("per_endpoint", 4)),
+            max_attempts=int(cfg.get("max_attempts", 8)),
+            base_delay=float(cfg.get("base_delay_s", 2.0)),
+            max_delay=float(cfg.get("max_delay_s", 600.0)),
+        )
+        sroutes.register(ctx.home, CHANNEL, self)
+        await self.dispatcher.start()
+
+    async def handle(self, change: AlertChange) -> None:
+        assert self.dispatcher is not None, "start() first"
+        matched = match(change.alert, self.subs.index(CHANNEL), channel=CHANNEL)
+        self.dispatcher.submit(fan_out_change(self.box, CHANNEL, change, matched))
+
+    def routes(self) -> list[web.AbstractRouteDef]:
+        return self.api.routes()
+
+    async def stop(self) -> None:
+        if self.ctx is not None:
+            sroutes.unregister(self.ctx.home, CHANNEL, self)
+        if self.dispatcher is not None:
+            await self.dispatcher.stop()
+        if self._session is not None:
+            await self._session.close()
+
+    # --- sending -----------------------------------------------------------------
+
+    def _endpoint(self, job: Job) -> str:
+        sub = self.subs.get(job.sub_id)
+        return sub.target.get("url", "") if sub else ""
+
+    def _signer(self, sub_id: str, secret: str) -> Webhook:
+        cached = self._signers.get(sub_id)
+        if cached is None or cached[0] != secret:
+            cached = self._signers[sub_id] = (secret, Webhook(secret))
+        return cached[1]
+
+    def _body(self, seq: int) -> str | None:
+        body = self._bodies.get(seq)
+        if body is None:
+            body = self.box.change_json(seq)
+            if body is not None:
+                if len(self._bodies) > 256:
+                    self._bodies.pop(next(iter(self._bodies)))
+                self._bodies[seq] = body
+        return body
+
+    def headers(self, job: Job, body: str, secret: str) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        return {
+            "webhook-id": job.id,
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": self._signer(job.sub_id, secret).sign(job.id, now, body),
+        }
+
+    async def _send(self, job: Job) -> Outcome:
+        sub = self.subs.get(job.sub_id)
+        if sub is None:
+            return Outcome(False, error="subscription deleted", final=True)
+        body = self._body(job.seq)
+        if body is None:
+            return Outcome(False, error=f"change {job.seq} missing from the outbox", final=True)
+        assert self._session is not None
+        headers = self.headers(job, body, sub.target["secret"])
+        async with self._session.post(sub.target["url"], data=body.encode(), headers=headers) as r:
+            await r.read()
+            if 200 <= r.status < 300:
+                return Outcome(True, status=r.status)
+            return Outcome(False, status=r.status, error=f"HTTP {r.status}")
