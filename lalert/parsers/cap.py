@@ -316,7 +316,10 @@ def _areas(infos: list[etree._Element], source: str) -> tuple[Area, ...]:
             for g in children(area, "geocode"):
                 name, value = path_text(g, "valueName"), path_text(g, "value")
                 if name and value:
-                    found.append(Area(value, f"cap:{name}", desc))
+                    scheme = vcap.GEOCODE_SCHEMES.get(name, f"cap:{name}")
+                    if scheme == "lg_code" and not (len(value) == 6 and value.isdigit()):
+                        scheme = f"cap:{name}"
+                    found.append(Area(value, scheme, desc))
             if not found and desc:
                 found.append(Area(None, "name", desc))
             for a in found:

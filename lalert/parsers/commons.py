@@ -145,7 +145,8 @@ def _alert(edxl: etree._Element | None, report: etree._Element, *, raw: bytes, s
             if n is not None:
                 details["total_shelters"] = n
         else:
-            body_areas = [a for loc in descendants(body, "Location") for a in _location_areas(loc, source)]
+            body_areas = [a for loc in descendants(body, "Location")
+                          for a in _location_areas(loc, source, prefer_shape=True)]
 
     level = max((e.level for e in evacuations if e.action == "issued" and e.level), default=None)
     severity = path_text(content, "severity")
@@ -257,15 +258,22 @@ def _target_areas(edxl, head, source: str) -> list[Area]:
     return out
 
 
-def _location_areas(loc: etree._Element, source: str, *, keep_name_only: bool = False) -> list[Area]:
+def _location_areas(loc: etree._Element, source: str, *, keep_name_only: bool = False,
+                    prefer_shape: bool = False) -> list[Area]:
     """Areas one Location-like element names: its 町丁目 code, or else its municipality
-    code, or else its name; a circle becomes the area's geometry."""
+    code, or else its name; a circle becomes the area's geometry.
+
+    ``prefer_shape``: in a body, a Location's jisX0402 is usually the *parent*
+    municipality of a smaller named place; a circle with a radius describes that place
+    better than the whole municipality does."""
     name = path_text(loc, "areaName")
     lg = path_text(loc, "jisX0402")
     chome = path_text(loc, "ooAzaTyouTyouMokuCode")
     geometry = _circle_geometry(path(loc, "circle"), source)
     if chome:
         return [Area(code=chome, scheme="commons.chome", name=name, geometry=geometry)]
+    if prefer_shape and geometry is not None and geometry["type"] == "Polygon":
+        return [Area(code=None, scheme="geometry", name=name, geometry=geometry)]
     if lg:
         return [Area(code=lg, scheme="lg_code", name=name, geometry=geometry)]
     if geometry is not None:
@@ -276,7 +284,9 @@ def _location_areas(loc: etree._Element, source: str, *, keep_name_only: bool = 
 
 
 def _circle(el: etree._Element | None, source: str) -> tuple[float, float, float] | None:
-    """Commons writes ``lat,lon,radius`` (metres); CAP-style ``lat,lon radius`` is accepted too."""
+    """(lat, lon, radius in metres). Commons writes ``lat,lon,radius``; the element is
+    EDXL-DE's ``circle``, whose radius is in kilometres (as in CAP), so it is read as km.
+    CAP-style ``lat,lon radius`` is accepted too."""
     value = text(el)
     if not value:
         return None
@@ -284,7 +294,7 @@ def _circle(el: etree._Element | None, source: str) -> tuple[float, float, float
     parts = [p for p in parts if p]
     try:
         lat, lon = float(parts[0]), float(parts[1])
-        radius = float(parts[2]) if len(parts) > 2 else 0.0
+        radius = float(parts[2]) * 1000.0 if len(parts) > 2 else 0.0
     except (ValueError, IndexError):
         raise ParseError(f"bad circle {value!r}: expected 'lat,lon,radius'", source=source,
                          line=el.sourceline) from None
@@ -358,7 +368,7 @@ def _evacuations(body, source: str) -> tuple[tuple[Evacuation, ...], list[Area],
                 )
             )
             if loc is not None:
-                areas.extend(_location_areas(loc, source, keep_name_only=True))
+                areas.extend(_location_areas(loc, source, keep_name_only=True, prefer_shape=True))
     totals = _counts(child(body, "TotalNumber"))
     return tuple(evacs), areas, totals
 

@@ -67,6 +67,12 @@ HAZARD_WORDS: tuple[tuple[re.Pattern[str], str], ...] = (
 # parameter valueNames that carry a 警戒レベル (1–5).
 LEVEL_PARAMETERS = frozenset({"JMA_LEVEL", "警戒レベル", "AlertLevel_JP", "LEVEL_JP"})
 
+# geocode valueNames that are lalert schemes already: Japanese senders put the 6-digit
+# 全国地方公共団体コード here, and keying it as ``lg_code`` lets the gazetteer resolve it.
+# Every other geocode keeps the scheme ``cap:<valueName>``.
+GEOCODE_SCHEMES: dict[str, str] = {"LGCode": "lg_code", "jisX0402": "lg_code",
+                                   "全国地方公共団体コード": "lg_code"}
+
 SEVERITIES = ("Extreme", "Severe", "Moderate", "Minor", "Unknown")
 
 
