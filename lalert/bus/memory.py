@@ -1,0 +1,111 @@
+"""In-process fan-out of ``AlertChange`` to outputs, each in its own task, in seq order.
+
+A slow or failing output never holds up another: each has its own queue. Every output
+has a durable cursor (last seq it finished) saved about once a second and at shutdown;
+after a restart the bus hands it the changes after its cursor again, and the output's
+outbox (``ctx.outbox``) tells it which of those it already acted on. Exercise / test
+changes reach only outputs configured with ``drills = true`` (or whose class sets
+``wants_drills = True``, e.g. the desk's own channels).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from lalert.outputs.base import AlertChange, Output
+
+log = logging.getLogger(__name__)
+
+RETRY_DELAYS = (0.5, 2.0, 5.0)
+
+
+class _Sub:
+    def __init__(self, output: Output, drills: bool, cursor: int) -> None:
+        self.output = output
+        self.drills = drills
+        self.cursor = cursor
+        self.queue: asyncio.Queue[AlertChange] = asyncio.Queue()
+        self.task: asyncio.Task[None] | None = None
+        self.failures = 0
+
+
+class Bus:
+    def __init__(self) -> None:
+        self._subs: dict[str, _Sub] = {}
+        self.last_seq = 0
+        self.on_dead: Callable[[str, AlertChange, BaseException], None] | None = None
+
+    def add(self, output: Output, *, drills: bool, cursor: int) -> None:
+        self._subs[output.name] = _Sub(output, drills, cursor)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._subs)
+
+    def cursors(self) -> dict[str, int]:
+        return {n: s.cursor for n, s in self._subs.items()}
+
+    def backlog(self) -> dict[str, int]:
+        return {n: max(0, self.last_seq - s.cursor) for n, s in self._subs.items()}
+
+    async def start(self, redeliver: Callable[[int], Awaitable[list[AlertChange]]]) -> None:
+        """Queue each output's missed changes (``redeliver(after_seq)``), then run."""
+        for sub in self._subs.values():
+            if sub.cursor < self.last_seq:
+                for ch in await redeliver(sub.cursor):
+                    sub.queue.put_nowait(ch)
+            sub.task = asyncio.create_task(self._run(sub), name=f"output-{sub.output.name}")
+
+    def publish(self, change: AlertChange) -> None:
+        self.last_seq = max(self.last_seq, change.seq)
+        for sub in self._subs.values():
+            sub.queue.put_nowait(change)
+
+    async def drain(self, timeout: float = 5.0) -> None:
+        """Wait until every output has handled what was published (tests, shutdown)."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout
+        while any(s.queue.qsize() or s.cursor < self.last_seq for s in self._subs.values()):
+            if loop.time() > end:
+                return
+            await asyncio.sleep(0.01)
+
+    async def _run(self, sub: _Sub) -> None:
+        while True:
+            change = await sub.queue.get()
+            if change.seq <= sub.cursor:
+                continue
+            if change.drill and not sub.drills:
+                sub.cursor = change.seq
+                continue
+            for attempt, delay in enumerate((*RETRY_DELAYS, None)):
+                try:
+                    await sub.output.handle(change)
+                    break
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    sub.failures += 1
+                    if delay is None:
+                        log.error("output %s gave up on seq %s: %s", sub.output.name,
+                                  change.seq, exc)
+                        if self.on_dead:
+                            self.on_dead(sub.output.name, change, exc)
+                        break
+                    log.warning("output %s failed on seq %s (attempt %d): %s",
+                                sub.output.name, change.seq, attempt + 1, exc)
+                    await asyncio.sleep(delay)
+            sub.cursor = change.seq
+
+    async def stop(self) -> None:
+        for sub in self._subs.values():
+            if sub.task:
+                sub.task.cancel()
+        for sub in self._subs.values():
+            if sub.task:
+                try:
+                    await sub.task
+                except asyncio.CancelledError:
+                    pass

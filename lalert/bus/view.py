@@ -1,0 +1,73 @@
+"""The active set as outputs and the read API see it (``lalert.outputs.base.StateView``)."""
+
+from __future__ import annotations
+
+from lalert.lifecycle import timestamp
+from lalert.model import EnrichedAlert
+from lalert.vocab import SEVERITY_ORDER
+
+
+def severity_sort_key(e: EnrichedAlert) -> tuple:
+    a = e.alert
+    return (-(a.level or 0), -SEVERITY_ORDER.get(a.severity, 0), -timestamp(a.issued_at), a.id)
+
+
+class ActiveView:
+    """Active enriched alerts by event key; ``version`` grows once per committed batch."""
+
+    def __init__(self) -> None:
+        self.version = 0
+        self._by_key: dict[str, tuple[EnrichedAlert, bool, int]] = {}
+        self._key_by_id: dict[str, str] = {}
+        self._sorted: dict[bool, tuple[int, list[EnrichedAlert]]] = {}
+
+    # --- StateView ------------------------------------------------------------------
+
+    def active(self, *, drills: bool = False) -> list[EnrichedAlert]:
+        cached = self._sorted.get(drills)
+        if cached and cached[0] == self.version:
+            return list(cached[1])
+        items = sorted((e for e, d, _ in self._by_key.values() if d == drills),
+                       key=severity_sort_key)
+        self._sorted[drills] = (self.version, items)
+        return list(items)
+
+    def get(self, alert_id: str) -> EnrichedAlert | None:
+        key = self._key_by_id.get(alert_id)
+        return self._by_key[key][0] if key else None
+
+    # --- daemon side ----------------------------------------------------------------
+
+    def is_drill(self, alert_id: str) -> bool:
+        key = self._key_by_id.get(alert_id)
+        return bool(key and self._by_key[key][1])
+
+    def seq_of(self, alert_id: str) -> int | None:
+        key = self._key_by_id.get(alert_id)
+        return self._by_key[key][2] if key else None
+
+    def current(self, key: str) -> tuple[EnrichedAlert, bool, int] | None:
+        return self._by_key.get(key)
+
+    def put(self, key: str, enriched: EnrichedAlert, drill: bool, seq: int) -> None:
+        old = self._by_key.get(key)
+        if old is not None:
+            self._key_by_id.pop(old[0].id, None)
+        self._by_key[key] = (enriched, drill, seq)
+        self._key_by_id[enriched.id] = key
+
+    def remove(self, key: str) -> tuple[EnrichedAlert, bool, int] | None:
+        old = self._by_key.pop(key, None)
+        if old is not None:
+            self._key_by_id.pop(old[0].id, None)
+        return old
+
+    def bump(self) -> None:
+        self.version += 1
+
+    def __len__(self) -> int:
+        return len(self._by_key)
+
+    def counts(self) -> dict[str, int]:
+        drills = sum(1 for _, d, _ in self._by_key.values() if d)
+        return {"real": len(self._by_key) - drills, "drills": drills}

@@ -1,0 +1,260 @@
+"""Daemon configuration: defaults < TOML file < ``LALERT_…`` environment < command line.
+
+Every setting has a path in the TOML tree, and the environment variable for it is that
+path in upper case with ``__`` between levels: ``port`` → ``LALERT_PORT``,
+``ingest.max_message_bytes`` → ``LALERT_INGEST__MAX_MESSAGE_BYTES``,
+``outputs.webhook.url`` → ``LALERT_OUTPUTS__WEBHOOK__URL``. Values are read as TOML
+values when they parse (``9000``, ``true``, ``["a", "b"]``), else as strings; a comma
+list is accepted where a list is expected. ``LALERT_INGEST_TOKEN`` adds one ingest token
+named ``env``.
+
+Sections (see ``examples/lalert.toml`` for a commented example)::
+
+    home, host, port, base_url, store
+    [ingest]   max_message_bytes, [[ingest.tokens]] name / token
+    [spool]    enabled, interval
+    [poller]   enabled, allow_hosts, [[poller.feeds]] url / name / long / interval /
+               silence_after
+    [geo]      path
+    [lifecycle] expiry_interval
+    [outputs]  enabled = [...]; [outputs.<name>] passed to that output as ctx.config
+               (``drills = true`` lets exercise / test changes reach it)
+    anything else (``[signage]``, ``[desk]``, ...) is kept in ``Config.raw`` for the
+    parts that read it.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "LALERT_"
+JMA_FEED_BASE = "https://www.data.jma.go.jp/developer/xml/feed/"
+
+# JMA's 高頻度 feeds (updated every minute, last ~10 minutes) and 長期 feeds (several
+# days, used to back-fill on start). https://xml.kishou.go.jp/xmlpull.html
+DEFAULT_FEEDS: list[dict[str, Any]] = [
+    {"name": f"jma-{n}", "url": f"{JMA_FEED_BASE}{n}.xml", "long": False, "interval": 60,
+     "silence_after": s}
+    for n, s in (("regular", 3600), ("extra", 6 * 3600), ("eqvol", 24 * 3600),
+                 ("other", 24 * 3600))
+] + [
+    {"name": f"jma-{n}_l", "url": f"{JMA_FEED_BASE}{n}_l.xml", "long": True, "interval": 600,
+     "silence_after": 24 * 3600}
+    for n in ("regular", "extra", "eqvol", "other")
+]
+
+DEFAULT_OUTPUTS = ["signage", "map", "tiles", "feeds", "sse"]
+
+DEFAULTS: dict[str, Any] = {
+    "home": "./lalert-home",
+    "host": "127.0.0.1",
+    "port": 8080,
+    "base_url": "",
+    "store": "sqlite",
+    "ingest": {"max_message_bytes": 10 * 1024 * 1024, "tokens": []},
+    "spool": {"enabled": True, "interval": 0.5},
+    "poller": {"enabled": True, "allow_hosts": [], "feeds": DEFAULT_FEEDS},
+    "geo": {"path": ""},
+    "lifecycle": {"expiry_interval": 5.0},
+    "outputs": {"enabled": DEFAULT_OUTPUTS},
+}
+
+
+@dataclass(frozen=True)
+class IngestToken:
+    name: str
+    token: str
+
+
+@dataclass(frozen=True)
+class FeedConfig:
+    url: str
+    name: str
+    long: bool = False
+    interval: float = 60.0
+    silence_after: float = 3600.0
+
+
+@dataclass
+class Config:
+    """Resolved settings. ``raw`` keeps the whole merged tree for other parts to read."""
+
+    home: Path
+    host: str
+    port: int
+    base_url: str
+    store: str
+    max_message_bytes: int
+    ingest_tokens: list[IngestToken]
+    spool_enabled: bool
+    spool_interval: float
+    poller_enabled: bool
+    feeds: list[FeedConfig]
+    allow_hosts: list[str]
+    geo_path: Path | None
+    expiry_interval: float
+    outputs: list[str]
+    demo: bool = False
+    config_file: Path | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def output_config(self, name: str) -> dict[str, Any]:
+        """The ``[outputs.<name>]`` table (empty when absent)."""
+        sect = self.raw.get("outputs", {}).get(name, {})
+        return dict(sect) if isinstance(sect, Mapping) else {}
+
+    def section(self, name: str) -> dict[str, Any]:
+        sect = self.raw.get(name, {})
+        return dict(sect) if isinstance(sect, Mapping) else {}
+
+    @property
+    def public_url(self) -> str:
+        if self.base_url:
+            return self.base_url.rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def store_dir(self) -> Path:
+        """Directory of the SQLite files (``store = "sqlite:///DIR"`` or the home)."""
+        if self.store.startswith("sqlite:///"):
+            return Path(self.store.removeprefix("sqlite:///"))
+        if self.store in ("sqlite", ""):
+            return self.home
+        raise ValueError(f"store {self.store!r} is not available (only sqlite is built)")
+
+    @property
+    def spool_dir(self) -> Path:
+        return self.home / "spool"
+
+
+def load_config(
+    path: str | Path | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    demo: bool = False,
+) -> Config:
+    """Read ``path`` (TOML, optional), apply the environment and then ``overrides``."""
+    tree = copy.deepcopy(DEFAULTS)
+    cfg_file = Path(path).resolve() if path else None
+    if cfg_file:
+        with open(cfg_file, "rb") as fh:
+            _merge(tree, tomllib.load(fh))
+    apply_env(tree, os.environ if env is None else env)
+    for k, v in (overrides or {}).items():
+        if v is not None:
+            _set_path(tree, k.split("."), v)
+    return _resolve(tree, cfg_file, demo)
+
+
+def apply_env(tree: dict[str, Any], env: Mapping[str, str]) -> None:
+    for name, value in env.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        if name == "LALERT_INGEST_TOKEN":
+            if value:
+                tree["ingest"]["tokens"] = [*tree["ingest"]["tokens"],
+                                            {"name": "env", "token": value}]
+            continue
+        parts = [p.lower() for p in name[len(ENV_PREFIX):].split("__") if p]
+        if not parts or parts[0] == "corpus":  # LALERT_CORPUS belongs to the tests
+            continue
+        current = _get_path(tree, parts)
+        _set_path(tree, parts, _env_value(value, current))
+
+
+def _env_value(value: str, current: Any) -> Any:
+    try:
+        parsed = tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        parsed = value
+    if isinstance(current, list) and not isinstance(parsed, list):
+        return [v.strip() for v in str(value).split(",") if v.strip()]
+    if isinstance(current, str) and not isinstance(parsed, str):
+        return value
+    return parsed
+
+
+def _merge(base: dict[str, Any], new: Mapping[str, Any]) -> None:
+    for k, v in new.items():
+        if isinstance(v, Mapping) and isinstance(base.get(k), dict):
+            _merge(base[k], v)
+        else:
+            base[k] = copy.deepcopy(v)
+
+
+def _get_path(tree: Mapping[str, Any], parts: list[str]) -> Any:
+    node: Any = tree
+    for p in parts:
+        if not isinstance(node, Mapping) or p not in node:
+            return None
+        node = node[p]
+    return node
+
+
+def _set_path(tree: dict[str, Any], parts: list[str], value: Any) -> None:
+    node = tree
+    for p in parts[:-1]:
+        nxt = node.get(p)
+        if not isinstance(nxt, dict):
+            nxt = node[p] = {}
+        node = nxt
+    node[parts[-1]] = value
+
+
+def _bool(v: Any) -> bool:
+    if isinstance(v, str):
+        return v.strip().lower() in ("1", "true", "yes", "on")
+    return bool(v)
+
+
+def _resolve(tree: dict[str, Any], cfg_file: Path | None, demo: bool) -> Config:
+    home = Path(str(tree["home"])).expanduser()
+    if not home.is_absolute():
+        home = (Path.cwd() / home).resolve()
+    ingest = tree.get("ingest", {})
+    tokens = []
+    for t in ingest.get("tokens", []):
+        if not t.get("token"):
+            continue
+        tokens.append(IngestToken(name=str(t.get("name") or "token"), token=str(t["token"])))
+    poller = tree.get("poller", {})
+    feeds = [
+        FeedConfig(
+            url=str(f["url"]), name=str(f.get("name") or f["url"]), long=_bool(f.get("long")),
+            interval=float(f.get("interval", 60)), silence_after=float(f.get("silence_after", 3600)),
+        )
+        for f in poller.get("feeds", [])
+        if isinstance(f, Mapping) and f.get("url")
+    ]
+    geo_path = str(tree.get("geo", {}).get("path") or "")
+    outputs = tree.get("outputs", {}).get("enabled", DEFAULT_OUTPUTS)
+    if isinstance(outputs, str):
+        outputs = [o.strip() for o in outputs.split(",") if o.strip()]
+    return Config(
+        home=home,
+        host=str(tree["host"]),
+        port=int(tree["port"]),
+        base_url=str(tree.get("base_url") or ""),
+        store=str(tree.get("store") or "sqlite"),
+        max_message_bytes=int(ingest.get("max_message_bytes", 10 * 1024 * 1024)),
+        ingest_tokens=tokens,
+        spool_enabled=_bool(tree.get("spool", {}).get("enabled", True)),
+        spool_interval=float(tree.get("spool", {}).get("interval", 0.5)),
+        poller_enabled=_bool(poller.get("enabled", True)),
+        feeds=feeds,
+        allow_hosts=[str(h) for h in poller.get("allow_hosts", [])],
+        geo_path=(Path(geo_path).expanduser() if geo_path else None),
+        expiry_interval=float(tree.get("lifecycle", {}).get("expiry_interval", 5.0)),
+        outputs=[str(o) for o in outputs],
+        demo=demo,
+        config_file=cfg_file,
+        raw=tree,
+    )

@@ -1,0 +1,477 @@
+"""journal → parse → lifecycle → enrich → bus: the daemon's one path for every message.
+
+``submit`` answers only after the journal commit (the ack promise). Committed, accepted
+messages are then applied strictly in journal order by one task: the lifecycle decides
+the transitions, each is enriched once, numbered (``seq``), written with the active set
+to ``state.sqlite`` in one transaction, shown in the ``ActiveView`` and published.
+
+On start the lifecycle is rebuilt from the journal's stored alerts (each applied with
+its own receive time, see ``lalert.lifecycle``), the enriched active set is loaded from
+``state.sqlite``, and journaled messages that were never applied (a crash between
+commit and apply) are applied now.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from lalert.bus import ActiveView, Bus
+from lalert.config import Config
+from lalert.lifecycle import Lifecycle, Transition, parse_time
+from lalert.model import Alert, EnrichedAlert
+from lalert.outputs.base import AlertChange
+from lalert.parsers import ParseError, parse
+from lalert.store import ChangeRow, Entry, Journal, JournalWriter, SqliteOutbox, StateStore
+from lalert.store import store_paths as _store_paths
+from lalert.store.state import key_str
+
+log = logging.getLogger(__name__)
+
+SOAP_MARK = b"Envelope"
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What a sender is told once its message is journaled."""
+
+    id: int
+    outcome: str  # accepted | rejected | duplicate
+    reason: str | None = None
+    format: str | None = None
+    alert_ids: tuple[str, ...] = ()
+    duplicate_of: int | None = None
+    too_large: bool = False
+
+
+@dataclass
+class _First:
+    """The first receipt of some bytes, so resends are answered like it."""
+
+    outcome: str
+    reason: str | None
+    format: str | None
+    alert_ids: tuple[str, ...]
+    id: asyncio.Future[int] | int = field(default=0)
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso_now() -> str:
+    return now_utc().isoformat(timespec="microseconds")
+
+
+def load_enricher() -> Callable[..., EnrichedAlert] | None:
+    """``lalert.geo.enrich.enrich`` when the geo part is installed, else None."""
+    try:
+        from lalert.geo.enrich import enrich
+    except ImportError:
+        return None
+    return enrich
+
+
+def fallback_enrich(alert: Alert) -> EnrichedAlert:
+    """No gazetteer: keep the shapes the message itself carries (CAP polygons, circles)."""
+    shapes = [a.geometry for a in alert.areas if a.geometry]
+    if not shapes:
+        return EnrichedAlert(alert=alert, areas=alert.areas)
+    from shapely.geometry import mapping, shape
+    from shapely.ops import unary_union
+
+    try:
+        geom = unary_union([shape(g) for g in shapes])
+    except Exception:  # a malformed shape in a message must not stop the pipeline
+        return EnrichedAlert(alert=alert, areas=alert.areas)
+    return EnrichedAlert(alert=alert, areas=alert.areas, footprint=mapping(geom),
+                         bbox=tuple(geom.bounds))
+
+
+def parse_message(data: bytes, *, source: str, max_bytes: int) -> list[Alert]:
+    """Parse bytes as received (bare XML or an L-Alert SOAP ``publish`` envelope)."""
+    try:
+        return parse(data, source=source, max_bytes=max_bytes)
+    except ParseError:
+        if SOAP_MARK not in data[:4096]:
+            raise
+        inner = unwrap_soap(data, source=source, max_bytes=max_bytes)
+        if inner is None:
+            raise
+        return parse(inner, source=source, max_bytes=max_bytes)
+
+
+def unwrap_soap(data: bytes, *, source: str, max_bytes: int) -> bytes | None:
+    """The payload of a SOAP ``publish`` envelope as its own document (or None)."""
+    from lxml import etree
+
+    from lalert.parsers.detect import SOAP_NS, _first_payload
+    from lalert.parsers.xmlsafe import local, ns, parse_xml
+
+    root = parse_xml(data, source=source, max_bytes=max_bytes)
+    if local(root.tag) != "Envelope" or ns(root.tag) not in SOAP_NS:
+        return None
+    inner = _first_payload(root)
+    return etree.tostring(inner, encoding="utf-8", xml_declaration=True) if inner is not None else None
+
+
+class Pipeline:
+    def __init__(self, config: Config, *, geo: Any = None, metrics: Any = None) -> None:
+        self.config = config
+        self.geo = geo
+        self.metrics = metrics
+        paths = _store_paths(config.store, config.home)
+        self.journal_path: Path = paths.journal
+        self.writer = JournalWriter(paths.journal)
+        self.reader: Journal | None = None
+        self.state = StateStore(paths.state)
+        self.outbox = SqliteOutbox(self.state.conn)
+        self.lifecycle = Lifecycle()
+        self.view = ActiveView()
+        self.bus = Bus()
+        self.enricher = load_enricher()
+        self._first: dict[str, _First] = {}
+        self._alert_msg: dict[str, int] = {}
+        self._origins: set[str] = set()
+        self._queue: asyncio.Queue[tuple[int, str, list[Alert]]] = asyncio.Queue()
+        self._seq = 0
+        self._applied = 0
+        self._tasks: list[asyncio.Task[None]] = []
+        self.started_at = iso_now()
+        self.version_listeners: list[Callable[[], None]] = []
+
+    # --- start / stop ---------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.writer.start()
+        self.reader = Journal(self.journal_path, readonly=True)
+        self.writer.on_commit = self._on_commit
+        self._seq = self.state.last_seq
+        self.bus.last_seq = self._seq
+        self._applied = self.state.applied_upto
+        self._load_fingerprints()
+        self._rebuild()
+        pending = list(self.reader.iter_accepted(after=self._applied))
+        for row in pending:
+            alerts = [Alert.from_dict(d) for d in json.loads(row["alerts"] or "[]")]
+            self._queue.put_nowait((row["id"], row["received_at"], alerts))
+        self._tasks.append(asyncio.create_task(self._apply_loop(), name="apply"))
+        self._tasks.append(asyncio.create_task(self._expiry_loop(), name="expiry"))
+
+    async def stop(self) -> None:
+        await self.writer.close()
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            try:
+                await t
+            except asyncio.CancelledError:
+                pass
+        self.state.set_cursors(self.bus.cursors())
+        if self.reader:
+            self.reader.close()
+        self.state.close()
+
+    def _load_fingerprints(self) -> None:
+        assert self.reader is not None
+        for msg_id, sha, outcome, alert_ids, origin in self.reader.fingerprints():
+            ids = tuple(json.loads(alert_ids)) if alert_ids else ()
+            if sha not in self._first:
+                self._first[sha] = _First(outcome, None, None, ids, msg_id)
+            if outcome == "accepted":
+                for a in ids:
+                    self._alert_msg.setdefault(a, msg_id)
+            if origin:
+                self._origins.add(origin)
+
+    def _rebuild(self) -> None:
+        """Lifecycle from the journal (applied prefix), enriched view from state.sqlite."""
+        assert self.reader is not None
+        for row in self.reader.iter_accepted(upto=self._applied):
+            now = parse_time(row["received_at"]) or now_utc()
+            for d in json.loads(row["alerts"] or "[]"):
+                self.lifecycle.apply(Alert.from_dict(d), now=now)
+        for key, _alert_id, drill, seq, body in self.state.load_active():
+            self.view.put(key, EnrichedAlert.from_dict(json.loads(body)), drill, seq)
+        # Expiries the daemon announced before it stopped are already out of the view, so
+        # this emits only what ran out while it was down.
+        self._emit(self.lifecycle.expire(now_utc()), message_id=None)
+        missing = [(k, a) for d in (False, True) for k, a in self.lifecycle.active_items(drills=d)
+                   if self.view.current(key_str(k)) is None]
+        if missing:  # cannot happen with transactional state; repaired rather than trusted
+            log.warning("state.sqlite lacked %d active alert(s); re-announcing", len(missing))
+            self._emit([Transition("new", "recovered", a, k, a.status != "actual")
+                        for k, a in missing], message_id=None)
+        self.view.bump()
+
+    # --- ingest ---------------------------------------------------------------------
+
+    def seen_origin(self, source: str, origin_id: str) -> bool:
+        return f"{source}:{origin_id}" in self._origins
+
+    async def submit(self, raw: bytes, *, source: str, sender: str,
+                     origin_id: str | None = None) -> Receipt:
+        """Journal one message (durably) and say what became of it."""
+        t0 = time.perf_counter()
+        received_at = iso_now()
+        max_bytes = self.config.max_message_bytes
+        if origin_id:
+            self._origins.add(f"{source}:{origin_id}")
+        if len(raw) > max_bytes:
+            reason = f"message is {len(raw):,} bytes, over the {max_bytes:,}-byte bound"
+            entry = Entry(received_at, source, sender, hashlib.sha256(raw).hexdigest(), len(raw),
+                          None, "rejected", reason, origin_id=origin_id)
+            msg_id = await self.writer.append(entry)
+            self._count(source, None, "rejected")
+            return Receipt(msg_id, "rejected", reason, too_large=True)
+        sha = hashlib.sha256(raw).hexdigest()
+        first = self._first.get(sha)
+        if first is not None:
+            dup_of = await first.id if isinstance(first.id, asyncio.Future) else first.id
+            entry = Entry(received_at, source, sender, sha, len(raw), None, "duplicate",
+                          f"same bytes as message {dup_of}", first.format,
+                          list(first.alert_ids), origin_id=origin_id, duplicate_of=dup_of)
+            msg_id = await self.writer.append(entry)
+            self._count(source, first.format, "duplicate")
+            outcome = "rejected" if first.outcome == "rejected" else "duplicate"
+            return Receipt(msg_id, outcome, first.reason or entry.reason, first.format,
+                           first.alert_ids, dup_of)
+        t_parse = time.perf_counter()
+        try:
+            alerts = parse_message(raw, source=sender, max_bytes=max_bytes)
+            reason, fmt = None, alerts[0].format
+        except ParseError as exc:
+            alerts, fmt = [], None
+            reason = exc.reason + (f" (line {exc.line})" if exc.line else "")
+        except ImportError as exc:  # a format whose parser is not installed
+            alerts, fmt, reason = [], None, f"format not supported here: {exc}"
+        self._observe("parse", t_parse)
+        fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        ids = tuple(a.id for a in alerts)
+        if alerts and all(a in self._alert_msg for a in ids):
+            dup_of = self._alert_msg[ids[0]] if self._alert_msg[ids[0]] > 0 else None
+            entry = Entry(received_at, source, sender, sha, len(raw), raw, "duplicate",
+                          f"message id {ids[0]} already received", fmt,
+                          list(ids), origin_id=origin_id, duplicate_of=dup_of)
+            self._first[sha] = first = _First("duplicate", entry.reason, fmt, ids, fut)
+        elif alerts:
+            entry = Entry(received_at, source, sender, sha, len(raw), raw, "accepted", None, fmt,
+                          list(ids), json.dumps([a.to_dict() for a in alerts], ensure_ascii=False),
+                          origin_id=origin_id, parsed=alerts)
+            self._first[sha] = first = _First("accepted", None, fmt, ids, fut)
+            for a in ids:
+                self._alert_msg.setdefault(a, -1)
+        else:
+            entry = Entry(received_at, source, sender, sha, len(raw), raw, "rejected", reason,
+                          origin_id=origin_id)
+            self._first[sha] = first = _First("rejected", reason, None, (), fut)
+        t_j = time.perf_counter()
+        try:
+            msg_id = await self.writer.append(entry)
+        except BaseException as exc:
+            self._first.pop(sha, None)
+            fut.set_exception(exc)
+            fut.exception()  # consumed here; waiting duplicates see it too
+            raise
+        self._observe("journal", t_j)
+        first.id = msg_id
+        fut.set_result(msg_id)
+        if entry.outcome == "accepted":
+            for a in ids:
+                if self._alert_msg.get(a) == -1:
+                    self._alert_msg[a] = msg_id
+        self._count(source, fmt, entry.outcome)
+        self._observe("ingest", t0)
+        return Receipt(msg_id, entry.outcome, entry.reason, fmt, ids, entry.duplicate_of)
+
+    def _on_commit(self, msg_id: int, entry: Entry) -> None:
+        if entry.outcome == "accepted" and entry.parsed:
+            self._queue.put_nowait((msg_id, entry.received_at, entry.parsed))
+
+    # --- apply ----------------------------------------------------------------------
+
+    async def _apply_loop(self) -> None:
+        while True:
+            msg_id, received_at, alerts = await self._queue.get()
+            try:
+                self._apply(msg_id, received_at, alerts)
+            except Exception:  # never stop applying because of one message
+                log.exception("applying message %s failed", msg_id)
+            if self._queue.empty():
+                await asyncio.sleep(0)  # let readers in between bursts
+
+    def _apply(self, msg_id: int, received_at: str, alerts: list[Alert]) -> None:
+        t0 = time.perf_counter()
+        now = parse_time(received_at) or now_utc()
+        transitions: list[Transition] = []
+        for a in alerts:
+            transitions.extend(self.lifecycle.apply(a, now=now).transitions)
+        self._observe("lifecycle", t0)
+        self._emit(transitions, message_id=msg_id)
+        self._applied = msg_id
+        self._observe("apply", t0)
+
+    async def _expiry_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.expiry_interval)
+            try:
+                self._emit(self.lifecycle.expire(now_utc()), message_id=None)
+            except Exception:
+                log.exception("expiry failed")
+
+    def _emit(self, transitions: list[Transition], *, message_id: int | None) -> None:
+        """Enrich, number, persist, show and publish transitions (one transaction)."""
+        at = iso_now()
+        rows: list[ChangeRow] = []
+        upserts: dict[str, tuple[str, str, bool, int, str]] = {}
+        deletes: list[str] = []
+        changes: list[AlertChange] = []
+        for t in transitions:
+            k = key_str(t.key)
+            current = self.view.current(k)
+            if t.kind == "withdrawn":
+                if current is None:
+                    continue  # already announced (e.g. expired before a restart)
+                enriched = current[0]
+                if t.alert.id != enriched.id:
+                    t_en = time.perf_counter()
+                    own = self._enrich(t.alert)
+                    self._observe("enrich", t_en)
+                    enriched = own if own.footprint else dataclasses.replace(enriched, alert=t.alert)
+                self.view.remove(k)
+                upserts.pop(k, None)
+                deletes.append(k)
+            else:
+                t_en = time.perf_counter()
+                enriched = self._enrich(t.alert)
+                self._observe("enrich", t_en)
+            self._seq += 1
+            change = AlertChange(seq=self._seq, kind=t.kind, reason=t.reason, alert=enriched,
+                                 drill=t.drill, at=at)
+            rows.append(ChangeRow(self._seq, at, t.kind, t.reason, k, t.alert.id, t.drill,
+                                  message_id))
+            if t.kind != "withdrawn":
+                self.view.put(k, enriched, t.drill, self._seq)
+                upserts[k] = (k, enriched.id, t.drill, self._seq, enriched.to_json())
+                if k in deletes:
+                    deletes.remove(k)
+            changes.append(change)
+        if not changes and message_id is None:
+            return
+        self.state.commit(changes=rows, upserts=list(upserts.values()), deletes=deletes,
+                          applied_upto=message_id)
+        if changes:
+            self.view.bump()
+            for fn in self.version_listeners:
+                fn()
+        for ch in changes:
+            self.bus.publish(ch)
+        if self.metrics is not None:
+            self.metrics.active_set(self.view.counts())
+
+    def _enrich(self, alert: Alert) -> EnrichedAlert:
+        if self.enricher is not None and self.geo is not None:
+            try:
+                return self.enricher(alert, self.geo, shelter_states=self.lifecycle.shelter_states)
+            except Exception:
+                log.exception("enrichment of %s failed; showing it without geometry", alert.id)
+        return fallback_enrich(alert)
+
+    # --- outputs resume -------------------------------------------------------------
+
+    async def redeliver(self, after: int) -> list[AlertChange]:
+        """Changes after ``after`` rebuilt from state.sqlite for an output that missed them."""
+        out: list[AlertChange] = []
+        cursor = after
+        while True:
+            rows = self.state.changes_after(cursor)
+            if not rows:
+                return out
+            for r in rows:
+                enriched = self._enriched_for(r.alert_id)
+                if enriched is not None:
+                    out.append(AlertChange(seq=r.seq, kind=r.kind, reason=r.reason,
+                                           alert=enriched, drill=r.drill, at=r.at))
+                cursor = r.seq
+
+    def _enriched_for(self, alert_id: str) -> EnrichedAlert | None:
+        current = self.view.get(alert_id)
+        if current is not None:
+            return current
+        alert = self.alert_by_id(alert_id)
+        return self._enrich(alert) if alert else None
+
+    def alert_by_id(self, alert_id: str) -> Alert | None:
+        """The parsed alert of any journaled message id (from the journal's stored JSON)."""
+        msg_id = self._alert_msg.get(alert_id)
+        if not msg_id or msg_id < 0 or self.reader is None:
+            return None
+        row = self.reader.conn.execute("SELECT alerts FROM messages WHERE id=?",
+                                       (msg_id,)).fetchone()
+        for d in json.loads(row["alerts"] or "[]") if row else []:
+            if d.get("id") == alert_id:
+                return Alert.from_dict(d)
+        return None
+
+    def message_of(self, alert_id: str) -> int | None:
+        m = self._alert_msg.get(alert_id)
+        return m if m and m > 0 else None
+
+    # --- status ---------------------------------------------------------------------
+
+    @property
+    def applied_upto(self) -> int:
+        return self._applied
+
+    @property
+    def backlog(self) -> int:
+        return self._queue.qsize()
+
+    def outcome_of(self, row: dict[str, Any]) -> dict[str, Any]:
+        """History view of one journal row: its outcome now, per alert."""
+        item = {
+            "id": str(row["id"]),
+            "received_at": row["received_at"],
+            "source": row["source"],
+            "sender": row["sender"],
+            "format": row["format"],
+            "size": row["size"],
+            "sha256": row["sha256"],
+            "outcome": row["outcome"],
+            "status_url": f"/api/v1/messages/{row['id']}",
+        }
+        if row["outcome"] == "rejected":
+            item["reason"] = row["reason"]
+        elif row["outcome"] == "duplicate":
+            item["reason"] = row["reason"]
+            item["duplicate_of"] = str(row["duplicate_of"]) if row["duplicate_of"] else None
+        else:
+            alerts = []
+            for aid in row["alert_ids"]:
+                fate = self.lifecycle.fate(aid) if row["id"] <= self._applied else None
+                alerts.append({"id": aid, "outcome": fate or "pending"})
+            item["alerts"] = alerts
+            fates = [a["outcome"] for a in alerts]
+            for word in ("active", "pending", "cancelled", "lifted", "expired", "superseded",
+                         "duplicate", "ignored"):
+                if word in fates:
+                    item["outcome"] = word
+                    break
+        return item
+
+    def _count(self, source: str, fmt: str | None, outcome: str) -> None:
+        if self.metrics is not None:
+            self.metrics.message(source, fmt or "unknown", outcome)
+
+    def _observe(self, stage: str, since: float) -> None:
+        if self.metrics is not None:
+            self.metrics.stage(stage, time.perf_counter() - since)
