@@ -106,7 +106,7 @@ def lg_code_check_digit(five: str) -> str:
     """Check digit of a 全国地方公共団体コード (総務省 modulus 11 rule)."""
     total = sum(int(d) * w for d, w in zip(five, (6, 5, 4, 3, 2), strict=True))
     rem = total % 11
-    return str((11 - rem) % 10 if rem else 0)
+    return str((11 - rem) % 10)  # rem 0 → 1 (荒尾市 43204 → 432041), rem 1 → 0
 
 
 def lg_code(five: str) -> str:
