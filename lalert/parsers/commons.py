@@ -94,7 +94,9 @@ def _alert(edxl: etree._Element | None, report: etree._Element, *, raw: bytes, s
     )
     serial = to_int(revision_text)
     if revision_text and serial is None:
-        el = path(content, "documentRevision") or path(head, "documentRevision")
+        el = path(content, "documentRevision")
+        if el is None or text(el) != revision_text:
+            el = path(head, "documentRevision")
         raise ParseError(
             f"documentRevision {revision_text!r} is not a number", source=source, line=el.sourceline
         )
