@@ -10,9 +10,11 @@ times, plus the 高潮予報区間 section, which covers different ground.
 
 from __future__ import annotations
 
+from typing import Any
+
 from lxml import etree
 
-from lalert.parsers.jma_common import Collector, kid, kids, leaf, max_severity, text_at
+from lalert.parsers.jma_common import Collector, kid, kids, max_severity, scan, text_at, tx
 from lalert.vocab import jma as V
 from lalert.vocab import severity_for_level
 
@@ -23,16 +25,15 @@ _EXTRA_HAZARD_TYPES = ("高潮予報区間",)
 
 def parse_body(body: etree._Element, col: Collector, *, kind: str, title: str, head: etree._Element) -> None:
     warnings = list(kids(body, "Warning"))
-    for name in ("TargetArea",):
-        for ta in kids(body, name):
-            col.area_el(ta, "jma.forecast_area")
+    for ta in kids(body, "TargetArea"):
+        col.area_el(ta, "jma.forecast_area")
     if kind == "river_flood":
         _river(body, warnings, col, head)
         return
+    hazard_sections = _hazard_sections(warnings)
+    memo: dict[tuple, dict[str, Any]] = {}
     for w in warnings:
-        _warning_areas(w, col)
-    for w in _hazard_sections(warnings):
-        _warning_hazards(w, col)
+        _warning(w, col, w in hazard_sections, memo)
 
 
 def _wtype(w: etree._Element) -> str:
@@ -47,23 +48,18 @@ def _default_scheme(wtype: str) -> str:
     return "jma.forecast_area"
 
 
-def _item_areas(item: etree._Element, default: str) -> list[tuple[str | None, str | None, str]]:
-    """(code, name, scheme) of an Item's Area, or each Area of its Areas."""
+def _item_areas(item: etree._Element, default: str, col: Collector) -> list[tuple[str | None, str]]:
+    """Record an Item's Area (or each Area of its Areas); return their (code, scheme)."""
     out = []
     for a in kids(item, "Area"):
-        out.append((text_at(a, "Code"), text_at(a, "Name"), V.scheme_for_code_type(a.get("codeType"), default)))
+        scheme = V.scheme_for_code_type(a.get("codeType"), default)
+        out.append((col.area_el(a, scheme)[0], scheme))
     for areas in kids(item, "Areas"):
         scheme = V.scheme_for_code_type(areas.get("codeType"), default)
         for a in kids(areas, "Area"):
-            out.append((text_at(a, "Code"), text_at(a, "Name"), V.scheme_for_code_type(a.get("codeType"), scheme)))
+            a_scheme = V.scheme_for_code_type(a.get("codeType"), scheme)
+            out.append((col.area_el(a, a_scheme)[0], a_scheme))
     return out
-
-
-def _warning_areas(w: etree._Element, col: Collector) -> None:
-    default = _default_scheme(_wtype(w))
-    for item in kids(w, "Item"):
-        for code, name, scheme in _item_areas(item, default):
-            col.area(code, name, scheme)
 
 
 def _hazard_sections(warnings: list[etree._Element]) -> list[etree._Element]:
@@ -78,108 +74,123 @@ def _hazard_sections(warnings: list[etree._Element]) -> list[etree._Element]:
     return chosen
 
 
-def _warning_hazards(w: etree._Element, col: Collector) -> None:
+def _warning(w: etree._Element, col: Collector, with_hazards: bool, memo: dict[tuple, dict[str, Any]]) -> None:
     wtype = _wtype(w)
     default = _default_scheme(wtype)
     if wtype.startswith("竜巻注意情報"):
-        handler = _simple_kind("tornado_alert", "Severe")
+        handler = _TORNADO
     elif wtype.startswith("記録的短時間大雨情報"):
-        handler = _simple_kind("record_short_time_rain", "Severe")
+        handler = _RECORD_RAIN
     elif wtype.startswith("土砂災害警戒情報"):
         handler = _landslide_kind
     else:
         handler = _weather_kind
     for item in kids(w, "Item"):
-        areas = _item_areas(item, default)
+        areas = _item_areas(item, default, col)
+        if not with_hazards:
+            continue
         for k in kids(item, "Kind"):
-            spec = handler(k)
-            for code, _name, scheme in areas:
-                col.hazard(code, scheme, **spec)
+            key = (handler, *_kind_key(k))
+            spec = memo.get(key)
+            if spec is None:
+                spec = memo[key] = handler(*key[1:])
+            for code, scheme in areas:
+                col.hazard_spec(code, scheme, spec)
 
 
-def _sub_kinds(k: etree._Element) -> tuple[str, ...]:
+def _kind_key(k: etree._Element) -> tuple:
+    """What decides a Kind's hazard: (Name, Code, Status, Condition, LastKind Name, LastKind
+    Code, Attention/Addition notes). The same Kind repeats for every municipality, so the
+    hazard fields are computed once per distinct key."""
+    d = scan(k)
+    last = d.get("LastKind")
+    notes: tuple[str, ...] = ()
+    if "Attention" in d or "Addition" in d:
+        notes = tuple(
+            tx(n) or "" for part in ("Attention", "Addition") for el in kids(k, part) for n in kids(el, "Note")
+        )
+    ld = scan(last) if last is not None else {}
+    return (
+        tx(d.get("Name")), tx(d.get("Code")), tx(d.get("Status")), tx(d.get("Condition")),
+        last is not None, tx(ld.get("Name")), tx(ld.get("Code")), notes,
+    )
+
+
+def _sub_kinds(cond: str | None, notes: tuple[str, ...]) -> tuple[str, ...]:
     out: list[str] = []
-    cond = text_at(k, "Condition")
-    if cond:
-        for word in cond.replace("，", "、").replace(",", "、").split("、"):
-            sk = V.SUB_KINDS.get(word.strip())
-            if sk and sk not in out:
-                out.append(sk)
-    for part in ("Attention", "Addition"):
-        for el in kids(k, part):
-            for note in kids(el, "Note"):
-                sk = V.SUB_KINDS.get(leaf(note) or "")
-                if sk and sk not in out:
-                    out.append(sk)
+    words = cond.replace("，", "、").replace(",", "、").split("、") if cond else []
+    for word in (*words, *notes):
+        sk = V.SUB_KINDS.get(word.strip())
+        if sk and sk not in out:
+            out.append(sk)
     return tuple(out)
 
 
-def _weather_kind(k: etree._Element) -> dict:
-    name = text_at(k, "Name")
-    code = text_at(k, "Code")
-    status = text_at(k, "Status")
+def _spec(kind: str, name: str, state: str, *, code: str | None = None, state_label: str | None = None,
+          sub_kinds: tuple[str, ...] = (), level: int | None = None, severity: str = "Unknown") -> dict[str, Any]:
+    return {
+        "kind": kind, "name": name, "state": state, "code": code, "state_label": state_label,
+        "sub_kinds": sub_kinds, "level": level, "severity": severity,
+    }
+
+
+def _weather_kind(name, code, status, cond, has_last, last_name, last_code, notes) -> dict[str, Any]:
     state = V.STATES.get(status or "", "unknown")
     if name is None and code is None:
         # 発表警報・注意報はなし: the area is named, nothing is in force there.
-        return dict(kind="no_warning", name=status or "なし", state=state if status else "none", state_label=status)
-    last = kid(k, "LastKind")
+        return _spec("no_warning", status or "なし", state if status else "none", state_label=status)
     if name == "解除" or code == "00":
         # Older telegrams name a lift "解除" and say what was lifted only in LastKind.
-        lifted_name = text_at(last, "Name")
-        lifted_code = text_at(last, "Code")
-        wk = V.warning_kind(lifted_name, lifted_code)
-        return dict(
-            kind=wk[0], name=lifted_name or name or "解除", state="lifted", code=code,
-            state_label=status or "解除", severity="Unknown",
-        )
+        wk = V.warning_kind(last_name, last_code)
+        return _spec(wk[0], last_name or name or "解除", "lifted", code=code, state_label=status or "解除")
     kind, rank, family, named_level = V.warning_kind(name, code)
-    if state == "issued" and last is not None:
-        lkind, lrank, lfamily, _ = V.warning_kind(text_at(last, "Name"), text_at(last, "Code"))
+    if state == "issued" and has_last:
+        lkind, lrank, lfamily, _ = V.warning_kind(last_name, last_code)
         if lfamily == family and lkind != kind:
             state = "upgraded" if lrank < rank else "downgraded" if lrank > rank else state
-    sub = _sub_kinds(k)
+    sub = _sub_kinds(cond, notes)
     base = V.split_level_name(name or V.WARNING_CODES.get(code or "", ""))[1]
     level = V.warning_level(base, named_level, sub)
     sev = max_severity([severity_for_level(level), V.severity_for_class(rank)])
-    return dict(
-        kind=kind, name=name or V.WARNING_CODES.get(code or "", code or "?"), state=state, code=code,
+    return _spec(
+        kind, name or V.WARNING_CODES.get(code or "", code or "?"), state, code=code,
         state_label=status, sub_kinds=sub, level=level, severity=sev,
     )
 
 
-def _landslide_kind(k: etree._Element) -> dict:
-    name = text_at(k, "Name")
-    code = text_at(k, "Code")
-    status = text_at(k, "Status")
+def _landslide_kind(name, code, status, cond, has_last, last_name, last_code, notes) -> dict[str, Any]:
     state = V.STATES.get(status or "", "unknown")
     alerting = (code == "3" or name == "警戒") and state not in ("lifted", "none")
-    if code in ("0",) or name == "なし":
+    if code == "0" or name == "なし":
         state = "none"
     elif code == "1" or name == "解除":
         state = "lifted"
     level = V.LANDSLIDE_ALERT_LEVEL if alerting or state == "lifted" else None
-    return dict(
-        kind="landslide_alert", name="土砂災害警戒情報", state=state, code=code,
-        state_label=status if name in (None, "警戒") else f"{name}（{status}）" if status else name,
+    label = status if name in (None, "警戒") else f"{name}（{status}）" if status else name
+    return _spec(
+        "landslide_alert", "土砂災害警戒情報", state, code=code, state_label=label,
         level=level, severity=severity_for_level(level) if alerting else "Unknown",
     )
 
 
 def _simple_kind(kind: str, severity: str):
-    def spec(k: etree._Element) -> dict:
-        name = text_at(k, "Name")
-        status = text_at(k, "Status")
+    def spec(name, code, status, cond, has_last, last_name, last_code, notes) -> dict[str, Any]:
         state = V.STATES.get(status or "", "issued" if status is None else "unknown")
         if name == "なし":
             state = "none"
         if name == "解除":
             state = "lifted"
-        return dict(
-            kind=kind, name=name or kind, state=state, code=text_at(k, "Code"), state_label=status,
+        return _spec(
+            kind, name or kind, state, code=code, state_label=status,
             severity=severity if state not in ("lifted", "none") else "Unknown",
         )
 
+    spec.__qualname__ = f"simple_kind[{kind}]"
     return spec
+
+
+_TORNADO = _simple_kind("tornado_alert", "Severe")
+_RECORD_RAIN = _simple_kind("record_short_time_rain", "Severe")
 
 
 # --- 指定河川洪水予報 --------------------------------------------------------------------
@@ -205,10 +216,11 @@ def _river(body: etree._Element, warnings: list[etree._Element], col: Collector,
             )
             if itype.endswith("（予報区域）"):
                 main = main or spec
-                for code, _n, scheme in _item_areas(item, "jma.river"):
+                for code, scheme in _item_areas(item, "jma.river", col):
                     col.hazard(code, scheme, **spec)
             elif itype.endswith("（河川）"):
-                rivers += [n for _c, n, _s in _item_areas(item, "jma.river") if n]
+                for areas in kids(item, "Areas"):
+                    rivers += [n for a in kids(areas, "Area") if (n := text_at(a, "Name"))]
     if main is None:
         title = text_at(head, "Title") or ""
         rkind, level, state = V.river_kind(title[title.find("氾濫"):] if "氾濫" in title else title)
