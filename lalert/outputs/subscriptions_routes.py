@@ -14,6 +14,7 @@ import hmac
 import json
 import secrets
 import time
+import weakref
 from collections import deque
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +32,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 MAX_BODY = 64 * 1024
 _LIVE: dict[tuple[Path, str], Any] = {}  # (home, channel) → the running output
+# Outputs that mount these routes whatever else runs (the webhook output); the Web Push
+# output mounts them only when none exists, so aiohttp never sees them twice.
+MOUNTERS: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 def register(home: Path, channel: str, output: Any) -> None:

@@ -40,6 +40,7 @@ class WebhookOutput(BaseOutput):
         self._session: aiohttp.ClientSession | None = None
         self._signers: dict[str, tuple[str, Webhook]] = {}
         self._bodies: dict[int, str] = {}
+        sroutes.MOUNTERS.add(self)
 
     async def start(self, ctx: OutputContext) -> None:
         await super().start(ctx)
@@ -75,6 +76,7 @@ class WebhookOutput(BaseOutput):
         return self.api.routes()
 
     async def stop(self) -> None:
+        sroutes.MOUNTERS.discard(self)
         if self.ctx is not None:
             sroutes.unregister(self.ctx.home, CHANNEL, self)
         if self.dispatcher is not None:

@@ -1,0 +1,236 @@
+"""Web Push (RFC 8030 / 8291 / 8292) with ``pywebpush``: VAPID-signed, aes128gcm-encrypted.
+
+The VAPID key pair is generated on first start and kept in the home
+(``<home>/vapid_private.pem``, mode 0600); browsers subscribe with its public key, which
+``GET /api/v1/webpush/vapid-public-key`` serves. Payloads are short (title, level, place,
+link) because push services cap them at 4 KB. A 404/410 from the push service means the
+browser dropped the subscription: it is deleted and the delivery dead-lettered.
+
+Routes: the service worker at ``/sw-push.js`` (scope ``/``), the page module at
+``/static/webpush/lalert-push.js``, the VAPID key, and — when no webhook output mounts
+them — ``/api/v1/subscriptions``.
+
+Config (``[outputs.webpush]``): ``subject`` (``mailto:`` contact for push services),
+``link`` (``{base_url}/map?alert={id}``), ``ttl_s`` (21600), ``drills`` (false),
+``workers``, ``per_endpoint``, ``max_attempts``, ``base_delay_s``, ``max_delay_s``,
+``allow_http_endpoints`` (tests only), ``webpush_subscribe_rate`` / ``_window_s``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from cryptography.hazmat.primitives import serialization
+from py_vapid import Vapid
+from pywebpush import WebPushException, webpush_async
+
+from lalert.outputs import subscriptions_routes as sroutes
+from lalert.outputs.base import AlertChange, BaseOutput, OutputContext
+from lalert.outputs.delivery import Dispatcher, Job, Outcome, PushStore, fan_out_change
+from lalert.subscriptions.index import match
+from lalert.subscriptions.store import SubscriptionStore
+
+CHANNEL = "webpush"
+STATIC = Path(__file__).parent / "static"
+MAX_TEXT = 180  # characters per field: the whole payload must stay far below 4 KB
+
+
+def load_or_create_vapid(home: Path) -> Vapid:
+    path = Path(home) / "vapid_private.pem"
+    if path.exists():
+        return Vapid.from_file(str(path))
+    vapid = Vapid()
+    vapid.generate_keys()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(vapid.private_pem())
+    return vapid
+
+
+def application_server_key(vapid: Vapid) -> str:
+    """The VAPID public key as browsers want it (base64url, uncompressed point)."""
+    raw = vapid.public_key.public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _clip(s: str | None) -> str:
+    s = (s or "").strip()
+    return s if len(s) <= MAX_TEXT else s[: MAX_TEXT - 1] + "…"
+
+
+def payload(body: dict[str, Any], link_template: str, base_url: str) -> dict[str, Any]:
+    """The short notification a service worker shows (from the stored change body)."""
+    names = [a.get("name") for a in body.get("areas") or () if a.get("name")]
+    place = "、".join(dict.fromkeys(names))
+    ch = body.get("change") or {}
+    title = body.get("title") or ""
+    if ch.get("kind") == "withdrawn":
+        title = f"解除: {title}"
+    return {
+        "title": _clip(title),
+        "body": _clip(body.get("headline") or body.get("text") or title),
+        "level": body.get("level"),
+        "place": _clip(place),
+        "link": link_template.format(base_url=base_url.rstrip("/"), id=body.get("id", "")),
+        "id": body.get("id"),
+        "tag": _clip(body.get("event_id") or body.get("id")),
+        "change": ch.get("kind"),
+        "drill": bool(ch.get("drill")),
+    }
+
+
+class WebPushOutput(BaseOutput):
+    name = CHANNEL
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.api = sroutes.SubscriptionApi(self)
+        self.dispatcher: Dispatcher | None = None
+        self.vapid: Vapid | None = None
+        self.public_key = ""
+        self._session: aiohttp.ClientSession | None = None
+        self._payloads: dict[int, str] = {}
+
+    async def start(self, ctx: OutputContext) -> None:
+        await super().start(ctx)
+        cfg = ctx.config
+        self.subs = SubscriptionStore.for_home(ctx.home)
+        self.box = PushStore.for_home(ctx.home)
+        self.vapid = load_or_create_vapid(ctx.home)
+        self.public_key = application_server_key(self.vapid)
+        self.subject = str(cfg.get("subject", "mailto:lalert@localhost"))
+        self.link = str(cfg.get("link", "{base_url}/map?alert={id}"))
+        self.ttl = int(cfg.get("ttl_s", 6 * 3600))
+        workers = int(cfg.get("workers", 32))
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=workers),
+            timeout=aiohttp.ClientTimeout(total=float(cfg.get("timeout_s", 10))),
+        )
+        self.dispatcher = Dispatcher(
+            self.box,
+            CHANNEL,
+            self._send,
+            self._endpoint,
+            workers=workers,
+            per_endpoint=int(cfg.get("per_endpoint", 2)),
+            max_attempts=int(cfg.get("max_attempts", 6)),
+            base_delay=float(cfg.get("base_delay_s", 5.0)),
+            max_delay=float(cfg.get("max_delay_s", 600.0)),
+        )
+        sroutes.register(ctx.home, CHANNEL, self)
+        await self.dispatcher.start()
+
+    async def handle(self, change: AlertChange) -> None:
+        assert self.dispatcher is not None, "start() first"
+        if change.drill and not (self.ctx and self.ctx.config.get("drills")):
+            return  # residents' phones never buzz for a drill unless the desk says so
+        matched = match(change.alert, self.subs.index(CHANNEL), channel=CHANNEL)
+        self.dispatcher.submit(fan_out_change(self.box, CHANNEL, change, matched))
+
+    def routes(self) -> list[web.AbstractRouteDef]:
+        own = [
+            web.get("/api/v1/webpush/vapid-public-key", self.vapid_key),
+            web.get("/sw-push.js", self.service_worker),
+            web.get("/static/webpush/{name}", self.static),
+        ]
+        if not any(m is not self for m in sroutes.MOUNTERS):
+            own += self.api.routes()
+        return own
+
+    async def stop(self) -> None:
+        if self.ctx is not None:
+            sroutes.unregister(self.ctx.home, CHANNEL, self)
+        if self.dispatcher is not None:
+            await self.dispatcher.stop()
+        if self._session is not None:
+            await self._session.close()
+
+    # --- routes ------------------------------------------------------------------
+
+    async def vapid_key(self, request: web.Request) -> web.Response:
+        if not self.public_key:
+            raise web.HTTPServiceUnavailable(text="web push not started")
+        return web.json_response(
+            {"publicKey": self.public_key}, headers={"Cache-Control": "public, max-age=300"}
+        )
+
+    async def service_worker(self, request: web.Request) -> web.Response:
+        return web.Response(
+            body=(STATIC / "sw-push.js").read_bytes(),
+            content_type="application/javascript",
+            headers={"Service-Worker-Allowed": "/", "Cache-Control": "no-cache"},
+        )
+
+    async def static(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        if name not in {"lalert-push.js"}:
+            raise web.HTTPNotFound()
+        return web.Response(
+            body=(STATIC / name).read_bytes(),
+            content_type="application/javascript",
+            headers={"Cache-Control": "public, max-age=300"},
+        )
+
+    # --- sending -----------------------------------------------------------------
+
+    def _endpoint(self, job: Job) -> str:
+        sub = self.subs.get(job.sub_id)
+        return sub.target.get("endpoint", "") if sub else ""
+
+    def _payload(self, seq: int) -> str | None:
+        cached = self._payloads.get(seq)
+        if cached is None:
+            raw = self.box.change_json(seq)
+            if raw is None:
+                return None
+            assert self.ctx is not None
+            cached = json.dumps(
+                payload(json.loads(raw), self.link, self.ctx.base_url), ensure_ascii=False
+            )
+            if len(self._payloads) > 256:
+                self._payloads.pop(next(iter(self._payloads)))
+            self._payloads[seq] = cached
+        return cached
+
+    async def _send(self, job: Job) -> Outcome:
+        sub = self.subs.get(job.sub_id)
+        if sub is None:
+            return Outcome(False, error="subscription deleted", final=True)
+        data = self._payload(job.seq)
+        if data is None:
+            return Outcome(False, error=f"change {job.seq} missing from the outbox", final=True)
+        short = json.loads(data)
+        urgent = (short.get("level") or 0) >= 4
+        topic = base64.urlsafe_b64encode(
+            hashlib.blake2b(str(short.get("tag")).encode(), digest_size=16).digest()
+        ).rstrip(b"=")
+        try:
+            resp = await webpush_async(
+                subscription_info=sub.target,
+                data=data,
+                vapid_private_key=self.vapid,
+                vapid_claims={"sub": self.subject},
+                ttl=self.ttl,
+                headers={"Urgency": "high" if urgent else "normal", "Topic": topic.decode()},
+                aiohttp_session=self._session,
+                timeout=self._session.timeout if self._session else None,
+            )
+        except WebPushException as exc:
+            status = getattr(exc.response, "status", None)
+            if status in (404, 410):
+                self.subs.delete(sub.id)  # the browser unsubscribed: stop trying
+                return Outcome(False, status=status, error="subscription gone", final=True)
+            final = status in (400, 403, 413)
+            return Outcome(False, status=status, error=str(exc)[:300], final=final)
+        return Outcome(True, status=getattr(resp, "status", None))
+

@@ -1,0 +1,85 @@
+/* lalert "notify me for this place" — a tiny ES module for the public map.
+
+   import { subscribePlace, unsubscribePlace, pushSupported }
+     from "/static/webpush/lalert-push.js";
+   const sub = await subscribePlace({ lat: 32.80, lon: 130.72, radius_m: 1000,
+                                      kinds: [], min_level: 3, languages: ["ja"] });
+   // sub = { id, unsubscribe_key, ... } (also kept in localStorage "lalert.push")
+   await unsubscribePlace(sub.id);
+
+   Contract: GET /api/v1/webpush/vapid-public-key → {publicKey};
+   POST /api/v1/subscriptions {channel:"webpush", subscription, where, kinds, min_level,
+   languages} → 201 {id, unsubscribe_key, ...} | 429 (rate-limited) | 400 {error};
+   DELETE /api/v1/subscriptions/{id} with header X-Unsubscribe-Key → 204. */
+
+const STORE = "lalert.push";
+
+function b64urlToBytes(s) {
+  const pad = "=".repeat((4 - (s.length % 4)) % 4);
+  const raw = atob((s + pad).replace(/-/g, "+").replace(/_/g, "/"));
+  return Uint8Array.from(raw, (c) => c.charCodeAt(0));
+}
+
+function saved() {
+  try {
+    return JSON.parse(localStorage.getItem(STORE) || "[]");
+  } catch (e) {
+    return [];
+  }
+}
+
+export function pushSupported() {
+  return "serviceWorker" in navigator && "PushManager" in window && "Notification" in window;
+}
+
+export function savedSubscriptions() {
+  return saved();
+}
+
+export async function subscribePlace({ lat, lon, radius_m = 1000, kinds = [], min_level = null,
+                                       languages = [], base = "" } = {}) {
+  if (!pushSupported()) throw new Error("この端末のブラウザはプッシュ通知に対応していません");
+  const permission = await Notification.requestPermission();
+  if (permission !== "granted") throw new Error("通知が許可されていません");
+  const reg = await navigator.serviceWorker.register(`${base}/sw-push.js`, { scope: `${base}/` });
+  await navigator.serviceWorker.ready;
+  const keyResp = await fetch(`${base}/api/v1/webpush/vapid-public-key`);
+  if (!keyResp.ok) throw new Error("プッシュ通知は現在利用できません");
+  const { publicKey } = await keyResp.json();
+  let ps = await reg.pushManager.getSubscription();
+  if (!ps) {
+    ps = await reg.pushManager.subscribe({
+      userVisibleOnly: true,
+      applicationServerKey: b64urlToBytes(publicKey),
+    });
+  }
+  const body = { channel: "webpush", subscription: ps.toJSON(),
+                 where: { point: { lat, lon }, radius_m }, kinds, min_level, languages };
+  const r = await fetch(`${base}/api/v1/subscriptions`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const out = await r.json().catch(() => ({}));
+  if (r.status === 429) throw new Error("登録が多すぎます。しばらくしてから再度お試しください");
+  if (!r.ok) throw new Error(out.error || `登録に失敗しました (${r.status})`);
+  const list = saved().filter((s) => s.id !== out.id);
+  list.push({ id: out.id, unsubscribe_key: out.unsubscribe_key, lat, lon, radius_m });
+  localStorage.setItem(STORE, JSON.stringify(list));
+  return out;
+}
+
+export async function unsubscribePlace(id, { base = "" } = {}) {
+  const list = saved();
+  const entry = list.find((s) => s.id === id);
+  if (!entry) return false;
+  const r = await fetch(`${base}/api/v1/subscriptions/${encodeURIComponent(id)}`, {
+    method: "DELETE",
+    headers: { "X-Unsubscribe-Key": entry.unsubscribe_key },
+  });
+  if (r.ok || r.status === 404) {
+    localStorage.setItem(STORE, JSON.stringify(list.filter((s) => s.id !== id)));
+    return true;
+  }
+  return false;
+}

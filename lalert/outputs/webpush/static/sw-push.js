@@ -1,0 +1,38 @@
+/* lalert service worker: shows Web Push alerts and opens the alert on click.
+   Served by lalert at /sw-push.js (Service-Worker-Allowed: /). The payload is the short
+   JSON lalert sends: {title, body, level, place, link, id, tag, change, drill}. */
+self.addEventListener("push", (event) => {
+  let msg = {};
+  try {
+    msg = event.data ? event.data.json() : {};
+  } catch (e) {
+    msg = { title: "lalert", body: event.data ? event.data.text() : "" };
+  }
+  const level = msg.level ? `警戒レベル${msg.level} ` : "";
+  const drill = msg.drill ? "【訓練】" : "";
+  const title = `${drill}${level}${msg.title || "防災情報"}`;
+  const body = [msg.place, msg.body].filter(Boolean).join("\n");
+  event.waitUntil(
+    self.registration.showNotification(title, {
+      body,
+      tag: msg.tag || msg.id || undefined,
+      renotify: true,
+      requireInteraction: (msg.level || 0) >= 4,
+      data: { link: msg.link || "/" },
+      lang: "ja",
+    })
+  );
+});
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const link = (event.notification.data && event.notification.data.link) || "/";
+  event.waitUntil(
+    self.clients.matchAll({ type: "window", includeUncontrolled: true }).then((wins) => {
+      for (const w of wins) {
+        if (w.url === link && "focus" in w) return w.focus();
+      }
+      return self.clients.openWindow(link);
+    })
+  );
+});
