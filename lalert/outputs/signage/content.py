@@ -1,0 +1,368 @@
+"""What a screen shows, decided from the active alerts: pure, no I/O, no clock.
+
+``build`` returns the plain dict that is both the ``.json`` body and the template's
+input. Everything that varies by place (shelters near the screen, Wi-Fi at hand) comes in
+as arguments or through an injected ``ShelterFinder``, so the decision can be tested with
+alerts built by hand.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from pyproj import Geod
+from shapely.geometry import Point, shape
+
+from lalert.model import EnrichedAlert, NearbyHotspot, NearbyShelter
+from lalert.outputs.signage.screens import Screen
+from lalert.vocab import LEVEL_COLOURS, SEVERITY_ORDER
+
+SCHEMA = "lalert.signage/1"
+WALK_M_PER_MIN = 80.0  # 不動産の表示に関する公正競争規約: 徒歩1分 = 80 m
+COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
+OPEN_STATES = frozenset({"open", "permanent"})
+OUT_OF_FORCE = frozenset({"lifted", "none"})
+INFO_ONLY_KINDS = frozenset({"shelter", "headquarters", "damage", "system", "event"})
+# Tables where short codes repeat across meanings: a bare code never matches these.
+AMBIGUOUS_SCHEMES = frozenset(
+    {"jma.eq_region", "jma.eq_pref", "jma.tsunami_region", "jma.volcano", "name", "geometry"}
+)
+# CAP severity → a level-equivalent, only for alerts that carry no 警戒レベル at all.
+SEVERITY_LEVEL = {"Extreme": 5, "Severe": 4, "Moderate": 3, "Minor": 2}
+_GEOD = Geod(ellps="WGS84")
+
+Translate = Callable[[str, str], str]
+"""``tr(lang, msgid)`` → the phrase in that language (gettext catalogues)."""
+
+
+class ShelterFinder(Protocol):
+    def __call__(
+        self, lat: float, lon: float, *, hazard: str | None, open_only: bool, limit: int
+    ) -> Sequence[NearbyShelter]: ...
+
+
+@dataclass(frozen=True)
+class Match:
+    """How an alert bears on one screen."""
+
+    alert: EnrichedAlert
+    level: int | None
+    equivalent: bool  # a JMA "警戒レベル相当" or severity-derived level, not a municipal order
+
+    @property
+    def drill(self) -> bool:
+        return self.alert.alert.status != "actual"
+
+
+# --- coverage -------------------------------------------------------------------------
+
+
+def _code_matches(scheme: str, code: str | None, wanted: Iterable[str]) -> bool:
+    if not code:
+        return False
+    for w in wanted:
+        if ":" in w:
+            ws, wc = w.rsplit(":", 1)
+            if ws == scheme and wc == code:
+                return True
+        elif w == code and scheme not in AMBIGUOUS_SCHEMES:
+            return True
+    return False
+
+
+def _covers_point(geom: dict[str, Any] | None, lat: float, lon: float) -> bool:
+    if not geom:
+        return False
+    try:
+        return bool(shape(geom).covers(Point(lon, lat)))
+    except (ValueError, TypeError, AttributeError, KeyError):  # malformed GeoJSON: no match
+        return False
+
+
+def match(ea: EnrichedAlert, screen: Screen) -> Match | None:
+    """The alert's bearing on the screen, or None when it does not cover the screen."""
+    a = ea.alert
+    if a.info_type == "cancel":
+        return None
+    hit_codes: set[tuple[str, str]] = set()
+    for area in ea.areas or a.areas:
+        if _code_matches(area.scheme, area.code, screen.areas) or (
+            screen.has_point and _covers_point(area.geometry, screen.lat, screen.lon)  # type: ignore[arg-type]
+        ):
+            hit_codes.add((area.scheme, area.code or ""))
+    footprint_hit = screen.has_point and _covers_point(ea.footprint, screen.lat, screen.lon)  # type: ignore[arg-type]
+    in_force = [h for h in a.hazards if h.state not in OUT_OF_FORCE]
+    here = [h for h in in_force if (h.area_scheme, h.area_code or "") in hit_codes]
+    here = here or [
+        h for h in in_force if _code_matches(h.area_scheme, h.area_code, screen.areas)
+    ]
+    if a.hazards and not here and not footprint_hit:
+        return None  # hazards exist but none is in force where the screen stands
+    if not a.hazards and not hit_codes and not footprint_hit:
+        return None
+    equivalent = a.kind != "evacuation"
+    levels = [h.level for h in (here or in_force) if h.level]
+    level = a.level if a.level else (max(levels) if levels else None)
+    if level is None:
+        sev = max((h.severity for h in here), key=SEVERITY_ORDER.get, default=a.severity)
+        level = SEVERITY_LEVEL.get(max(a.severity, sev, key=SEVERITY_ORDER.get))
+        equivalent = True
+    if a.kind in INFO_ONLY_KINDS:
+        level = None
+    return Match(ea, level, equivalent)
+
+
+def _rank(m: Match) -> tuple[int, int, int, str]:
+    a = m.alert.alert
+    return (m.level or 0, int(not m.equivalent), SEVERITY_ORDER.get(a.severity, 0), a.issued_at)
+
+
+def matches_for(
+    screen: Screen, alerts: Iterable[EnrichedAlert], *, now: datetime | None = None
+) -> list[Match]:
+    """Alerts covering the screen, most severe first; drills only on drill screens."""
+    out = []
+    for ea in alerts:
+        a = ea.alert
+        if a.status != "actual" and not (screen.drills and a.status in ("exercise", "test")):
+            continue
+        if now is not None and a.valid_until and _expired(a.valid_until, now):
+            continue
+        m = match(ea, screen)
+        if m is not None:
+            out.append(m)
+    return sorted(out, key=_rank, reverse=True)
+
+
+def _expired(valid_until: str, now: datetime) -> bool:
+    try:
+        until = datetime.fromisoformat(valid_until)
+    except ValueError:
+        return False
+    if until.tzinfo is None or now.tzinfo is None:
+        return False
+    return until <= now
+
+
+# --- shelters near the screen ---------------------------------------------------------
+
+
+def compass(bearing_deg: float) -> str:
+    return COMPASS[round((bearing_deg % 360) / 45) % 8]
+
+
+def walk_minutes(distance_m: float) -> int:
+    return max(1, math.ceil(distance_m / WALK_M_PER_MIN))
+
+
+def _shelter_states(alerts: Iterable[EnrichedAlert]) -> dict[str, str]:
+    """Latest open/closed state by shelter code and by name, from 避難所情報 messages."""
+    states: dict[str, str] = {}
+    for ea in sorted(alerts, key=lambda e: e.alert.issued_at):
+        for s in ea.alert.shelters:
+            if s.code:
+                states["code:" + s.code] = s.state
+            states["name:" + s.name] = s.state
+    return states
+
+
+def _shelter_view(s: NearbyShelter, screen: Screen, states: dict[str, str]) -> dict[str, Any]:
+    state = states.get("code:" + s.id) or states.get("name:" + s.name) or s.state
+    bearing = getattr(s, "bearing_deg", None)
+    dist = s.distance_m
+    if screen.has_point:
+        fwd, _back, d = _GEOD.inv(screen.lon, screen.lat, s.lon, s.lat)
+        bearing, dist = (fwd if bearing is None else bearing), d
+    return {
+        "id": s.id,
+        "name": s.name,
+        "state": state,
+        "open": state in OPEN_STATES,
+        "lat": s.lat,
+        "lon": s.lon,
+        "distance_m": round(dist),
+        "walk_min": walk_minutes(dist),
+        "bearing_deg": None if bearing is None else round(bearing % 360),
+        "direction": None if bearing is None else compass(bearing),
+        "hazards": list(s.hazards),
+        "fits_hazard": s.fits_hazard,
+    }
+
+
+def _shelters(
+    screen: Screen,
+    hazard: str | None,
+    open_only: bool,
+    find: ShelterFinder | None,
+    fallback: Iterable[NearbyShelter],
+    states: dict[str, str],
+    limit: int,
+) -> list[dict[str, Any]]:
+    found: Sequence[NearbyShelter] = ()
+    if find is not None and screen.has_point:
+        found = find(screen.lat, screen.lon, hazard=hazard, open_only=False, limit=limit * 4)  # type: ignore[arg-type]
+    if not found:
+        seen: set[str] = set()
+        found = [s for s in fallback if not (s.id in seen or seen.add(s.id))]  # type: ignore[func-returns-value]
+    views = [_shelter_view(s, screen, states) for s in found]
+    if hazard:
+        views = [v for v in views if v["fits_hazard"] is not False and (
+            v["fits_hazard"] or hazard in v["hazards"])]
+    if open_only:
+        views = [v for v in views if v["open"]]
+    views.sort(key=lambda v: v["distance_m"])
+    return views[:limit]
+
+
+# --- the content dict -----------------------------------------------------------------
+
+
+def _alert_view(m: Match) -> dict[str, Any]:
+    a = m.alert.alert
+    return {
+        "id": a.id,
+        "kind": a.kind,
+        "status": a.status,
+        "drill": m.drill,
+        "title": a.title,
+        "headline": a.headline,
+        "text": a.text,
+        "publisher": a.publisher,
+        "issued_at": a.issued_at,
+        "valid_until": a.valid_until,
+        "level": m.level,
+        "level_equivalent": m.equivalent,
+        "colour": LEVEL_COLOURS.get(m.level or 0),
+        "hazards": list(m.alert.hazard_tags),
+        "hazard_names": sorted({h.name for h in a.hazards if h.state not in OUT_OF_FORCE})[:6],
+        "areas": [x.name for x in (m.alert.areas or a.areas) if x.name][:8],
+        "_footprint": m.alert.footprint,  # for the SVG map; not in the public .json
+    }
+
+
+def build(
+    screen: Screen,
+    alerts: Sequence[EnrichedAlert],
+    *,
+    now: datetime | None = None,
+    find_shelters: ShelterFinder | None = None,
+    hotspots: Sequence[NearbyHotspot] = (),
+    wifi_00000japan: bool = False,
+    map_url: str | None = None,
+    tr: Translate | None = None,
+) -> dict[str, Any]:
+    """The screen's content: normal, or takeover by the most severe covering alert."""
+    matches = matches_for(screen, alerts, now=now)
+    states = _shelter_states(alerts)
+    takeover = [m for m in matches if m.level is not None and m.level >= screen.min_level]
+    info = [m for m in matches if m not in takeover]
+    main = takeover[0] if takeover else None
+    hazard = main.alert.hazard_tags[0] if main and main.alert.hazard_tags else None
+    fallback = [s for m in matches for s in m.alert.shelters]
+    if main:
+        shelters = _shelters(screen, hazard, True, find_shelters, fallback, states, 3)
+    else:
+        shelters = _shelters(screen, None, False, find_shelters, fallback, states, 4)
+    ssids = list(dict.fromkeys([*screen.wifi_ssids, *(h.ssid for h in hotspots if h.ssid)]))
+    body: dict[str, Any] = {
+        "schema": SCHEMA,
+        "screen": {
+            "id": screen.id,
+            "name": screen.name,
+            "lat": screen.lat,
+            "lon": screen.lon,
+            "orientation": screen.orientation,
+            "languages": list(screen.languages),
+            "rotate_seconds": screen.rotate_seconds,
+            "poll_seconds": screen.poll_seconds,
+            "stale_seconds": screen.stale_seconds,
+        },
+        "mode": "takeover" if main else "normal",
+        "drill": bool(main and main.drill),
+        "main": _alert_view(main) if main else None,
+        "others": [_alert_view(m) for m in takeover[1:]],
+        "info": [_alert_view(m) for m in info][:4],
+        "shelters": shelters,
+        "hazard": hazard,
+        "wifi": {"ssids": ssids[:3], "japan_open": wifi_00000japan},
+        "map_url": map_url,
+    }
+    if tr is not None:
+        body["text"] = {lang: phrases(body, lang, tr) for lang in screen.languages}
+    return body
+
+
+# --- translated phrases (for players drawing their own page, and for the template) -----
+
+LEVEL_WORDS = {
+    5: "Emergency safety measures",
+    4: "Evacuation instruction",
+    3: "Evacuation of elderly people, etc.",
+    2: "Check how to evacuate",
+    1: "Raise awareness of disasters",
+}
+LEVEL_ACTIONS = {
+    5: "Danger to life! Secure your safety immediately!",
+    4: "Everyone evacuate from dangerous places",
+    3: "Elderly people and others evacuate from dangerous places",
+    2: "Check how and where you will evacuate",
+    1: "Be prepared for disasters",
+}
+DIRECTIONS = {
+    "N": "north", "NE": "northeast", "E": "east", "SE": "southeast",
+    "S": "south", "SW": "southwest", "W": "west", "NW": "northwest",
+}
+HAZARDS = {
+    "flood": "Flood",
+    "landslide": "Landslide",
+    "storm_surge": "Storm surge",
+    "earthquake": "Earthquake",
+    "tsunami": "Tsunami",
+    "large_fire": "Large fire",
+    "inland_flood": "Inland flooding",
+    "volcano": "Volcano",
+}
+DISTANCE = "%(m)s m %(dir)s · about %(min)s min walk"
+STATES = {
+    "open": "Open",
+    "permanent": "Open",
+    "closed": "Closed",
+    "unopened": "Not open",
+    "unknown": "Status unknown",
+}
+
+
+def level_label(level: int, equivalent: bool, lang: str, tr: Translate) -> str:
+    msg = "Alert level %(n)s equivalent" if equivalent else "Alert level %(n)s"
+    return tr(lang, msg) % {"n": level}
+
+
+def phrases(body: dict[str, Any], lang: str, tr: Translate) -> dict[str, Any]:
+    """Dynamic words of one language: level, action, hazard, shelter directions."""
+    out: dict[str, Any] = {}
+    main = body.get("main")
+    if main and main["level"]:
+        out["level"] = level_label(main["level"], main["level_equivalent"], lang, tr)
+        out["level_words"] = tr(lang, LEVEL_WORDS[main["level"]])
+        out["action"] = tr(lang, LEVEL_ACTIONS[main["level"]])
+    if body.get("hazard") in HAZARDS:
+        out["hazard"] = tr(lang, HAZARDS[body["hazard"]])
+    out["shelters"] = [
+        {
+            "state": tr(lang, STATES.get(s["state"], "Status unknown")),
+            "direction": tr(lang, DIRECTIONS[s["direction"]]) if s["direction"] else None,
+            "distance": tr(lang, DISTANCE) % {
+                "m": f"{s['distance_m']:,}",
+                "dir": tr(lang, DIRECTIONS[s["direction"]]),
+                "min": s["walk_min"],
+            }
+            if s["direction"]
+            else None,
+        }
+        for s in body["shelters"]
+    ]
+    return out
