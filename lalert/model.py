@@ -204,6 +204,7 @@ class NearbyShelter:
     municipality_code: str | None = None
     capacity: int | None = None
     head_count: int | None = None
+    bearing_deg: float | None = None
 
 
 @dataclass(frozen=True)
