@@ -16,7 +16,15 @@ import math
 from lxml import etree
 
 from lalert.parsers.common import zen2han
-from lalert.parsers.jma_common import Collector, kid, kids, parse_coordinate, text_at, walk
+from lalert.parsers.jma_common import (
+    Collector,
+    kid,
+    kids,
+    max_severity,
+    parse_coordinate,
+    text_at,
+    walk,
+)
 from lalert.vocab import jma as V
 
 
@@ -162,8 +170,11 @@ def _intensity_hazard(el: etree._Element, code: str | None, scheme: str, col: Co
         col.hazard(code, scheme, "seismic_intensity", zen2han(cond), "issued",
                    state_label=cond, severity="Severe")
         return
+    sev = V.intensity_severity(mi)
+    if cond and "未入電" in cond:  # observed so far, with a 5弱+ report still missing
+        sev = max_severity([sev, "Severe"])
     col.hazard(code, scheme, "seismic_intensity", V.INTENSITY_NAMES.get(mi, f"震度{mi}"), "issued",
-               code=mi, state_label=text_at(el, "Revise"), severity=V.intensity_severity(mi))
+               code=mi, state_label=cond or text_at(el, "Revise"), severity=sev)
 
 
 def _tsunami(ts: etree._Element, col: Collector) -> None:
