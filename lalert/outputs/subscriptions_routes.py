@@ -84,17 +84,17 @@ def _tokens(ctx: OutputContext) -> dict[str, str]:
 
 def token_holder(request: web.Request, ctx: OutputContext) -> str | None:
     """The name behind a valid ``Authorization: Bearer`` token, else None."""
-    try:  # the daemon's own helper, when present
-        from lalert.server import auth  # type: ignore[attr-defined]
-
-        check = getattr(auth, "bearer_holder", None)
-        if check is not None:
-            holder = check(request)
-            if holder:
-                return str(holder)
-    except ImportError:
-        pass
     header = request.headers.get("Authorization", "")
+    try:  # the daemon's own token set (lalert.server.auth), when mounted by the daemon
+        from lalert.server.auth import AUTH_KEY
+
+        daemon_auth = request.config_dict.get(AUTH_KEY)
+    except ImportError:  # pragma: no cover - server part absent
+        daemon_auth = None
+    if daemon_auth is not None and header[:7].lower() == "bearer ":
+        holder = daemon_auth.verify(header[7:].strip())
+        if holder:
+            return holder
     if not header.startswith("Bearer "):
         return None
     given = header[7:].strip()
