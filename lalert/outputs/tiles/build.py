@@ -16,9 +16,9 @@ import numpy as np
 import shapely
 from mapbox_vector_tile import encode
 from pyproj import Transformer
-from shapely.geometry import shape
 
 from lalert.model import EnrichedAlert
+from lalert.outputs.public import by_level, shaped_areas, shelter_states
 
 LAYERS = ("municipalities", "alerts", "shelters", "hotspots")
 EXTENT = 4096
@@ -65,19 +65,6 @@ def _clean(props: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def shelter_states(alerts: Iterable[EnrichedAlert]) -> dict[str, str]:
-    """Latest known open/closed state per shelter id from the alerts in force."""
-    states: dict[str, str] = {}
-    for ea in alerts:
-        for s in ea.shelters:
-            if s.state and s.state != "unknown":
-                states[s.id] = s.state
-        for s in ea.alert.shelters:
-            if s.code and s.state:
-                states[s.code] = s.state
-    return states
-
-
 def municipalities(geo: Any, schemes: Sequence[str] = MUNICIPALITY_SCHEMES):
     """The municipal boundaries in the gazetteer: the first listed scheme present."""
     areas = getattr(geo, "areas", None)
@@ -94,21 +81,13 @@ def alert_features(alerts: Iterable[EnrichedAlert]) -> tuple[list[Any], list[dic
     """One feature per area with a shape (per-area names for the map), lowest level first."""
     geoms: list[Any] = []
     props: list[dict[str, Any]] = []
-    ordered = sorted(alerts, key=lambda ea: ea.alert.level or 0)
-    for ea in ordered:
+    for ea in by_level(alerts):
         a = ea.alert
         base = {"id": a.id, "kind": a.kind, "level": a.level, "severity": a.severity,
                 "title": a.title, "headline": a.headline, "issued_at": a.issued_at}
-        shaped = [ar for ar in (ea.areas or a.areas) if ar.geometry]
-        if not shaped and ea.footprint:
-            geoms.append(shape(ea.footprint))
-            props.append(_clean(base))
-        for ar in shaped:
-            try:
-                geoms.append(shape(ar.geometry))
-            except (ValueError, TypeError, AttributeError):
-                continue
-            props.append(_clean({**base, "area": ar.name or ar.code}))
+        for geom, area in shaped_areas(ea):
+            geoms.append(geom)
+            props.append(_clean({**base, "area": area and (area.name or area.code)}))
     return geoms, props
 
 

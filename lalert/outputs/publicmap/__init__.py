@@ -1,0 +1,148 @@
+"""The resident map ``/`` (folium + Leaflet, served without CDNs) and its text twin ``/text``.
+
+Pages and data are rendered once per state version and language and served from memory
+with ETags; "where am I" (``/api/v1/here``) answers from an index built once per version.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import xstatic.pkg.leaflet as xleaflet
+from aiohttp import web
+
+from lalert.httpcache import Rendered, respond
+from lalert.outputs import phrases
+from lalert.outputs.base import AlertChange, BaseOutput, OutputContext
+from lalert.outputs.publicmap.data import Here, map_data
+from lalert.outputs.publicmap.page import ASSET_PREFIX, LEAFLET_PREFIX, render_page
+from lalert.outputs.publicmap.text import render_text
+
+STATIC_DIR = Path(__file__).parent / "static"
+HTML = "text/html; charset=utf-8"
+JSON = "application/json; charset=utf-8"
+
+
+def request_lang(request: web.Request) -> str:
+    """?lang= wins; otherwise the first Accept-Language; Japanese by default."""
+    q = request.query.get("lang")
+    if q:
+        return phrases.lang_of(q)
+    return phrases.lang_of(request.headers.get("Accept-Language", "ja").split(",")[0])
+
+
+class MapOutput(BaseOutput):
+    name = "map"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._cache: dict[tuple[Any, ...], Rendered] = {}
+        self._here: tuple[int, Here] | None = None
+
+    async def start(self, ctx: OutputContext) -> None:
+        await super().start(ctx)
+
+    async def handle(self, change: AlertChange) -> None:
+        """Nothing to push: readers poll ``/map/data.json``, which follows the version."""
+        return None
+
+    def _cfg(self, key: str, default: Any) -> Any:
+        assert self.ctx is not None
+        return self.ctx.config.get(key, default)
+
+    def _bounds(self) -> tuple[float, float, float, float] | None:
+        assert self.ctx is not None
+        b = self._cfg("bounds", None)
+        if b:
+            return tuple(b)  # type: ignore[return-value]
+        areas = getattr(self.ctx.geo, "areas", None)
+        if areas is not None and len(areas):
+            return tuple(float(v) for v in areas.total_bounds)  # type: ignore[return-value]
+        return None
+
+    def _cached(self, key: tuple[Any, ...], build) -> Rendered:
+        hit = self._cache.get(key)
+        if hit is None:
+            if len(self._cache) > 64:  # drop renders of older versions
+                self._cache = {k: v for k, v in self._cache.items() if k[0] == "page"}
+            hit = self._cache[key] = build()
+        return hit
+
+    def _updated(self) -> str:
+        return datetime.now(UTC).astimezone().replace(microsecond=0).isoformat()
+
+    # --- renders ----------------------------------------------------------------------
+
+    def page(self, lang: str) -> Rendered:
+        assert self.ctx is not None
+        return self._cached(("page", lang), lambda: Rendered.of(render_page(
+            lang=lang, geo=self.ctx.geo, bounds=self._bounds(), gsi=bool(self._cfg("gsi", True)),
+            poll_seconds=int(self._cfg("poll_seconds", 30)),
+            municipality_schemes=tuple(self._cfg("municipality_schemes", ("n03", "lg_code")))),
+            HTML))
+
+    def data(self, lang: str) -> Rendered:
+        assert self.ctx is not None
+        state = self.ctx.state
+        version = state.version
+        return self._cached((version, "data", lang), lambda: Rendered.of(json.dumps(
+            map_data(state.active(), self.ctx.geo, lang=lang, version=version,
+                     updated=self._updated()), ensure_ascii=False, separators=(",", ":")), JSON))
+
+    def text(self, lang: str) -> Rendered:
+        assert self.ctx is not None
+        state = self.ctx.state
+        return self._cached((state.version, "text", lang), lambda: Rendered.of(render_text(
+            state.active(), self.ctx.geo, lang=lang, updated=self._updated()), HTML))
+
+    def here_index(self) -> Here:
+        assert self.ctx is not None
+        version = self.ctx.state.version
+        if self._here is None or self._here[0] != version:
+            self._here = (version, Here.build(self.ctx.state.active(), self.ctx.geo))
+        return self._here[1]
+
+    # --- routes -----------------------------------------------------------------------
+
+    def routes(self) -> list[web.AbstractRouteDef]:
+        return [
+            web.get("/", self._page),
+            web.get("/text", self._text),
+            web.get("/map/data.json", self._data),
+            web.get("/api/v1/here", self._here_route),
+            web.static(LEAFLET_PREFIX, xleaflet.BASE_DIR),
+            web.static(ASSET_PREFIX, STATIC_DIR),
+        ]
+
+    async def _page(self, request: web.Request) -> web.Response:
+        resp = respond(request, self.page(request_lang(request)), cache_control="public, max-age=60")
+        resp.headers["Vary"] = "Accept-Encoding, Accept-Language"
+        return resp
+
+    async def _text(self, request: web.Request) -> web.Response:
+        resp = respond(request, self.text(request_lang(request)))
+        resp.headers["Vary"] = "Accept-Encoding, Accept-Language"
+        return resp
+
+    async def _data(self, request: web.Request) -> web.Response:
+        return respond(request, self.data(request_lang(request)), cache_control="no-cache")
+
+    async def _here_route(self, request: web.Request) -> web.Response:
+        try:
+            lat = float(request.query["lat"])
+            lon = float(request.query["lon"])
+        except (KeyError, ValueError):
+            raise web.HTTPBadRequest(text="lat and lon are required numbers\n") from None
+        if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90
+                and -180 <= lon <= 180):
+            raise web.HTTPBadRequest(text="lat/lon out of range\n")
+        hazard = request.query.get("hazard") or None
+        if hazard and hazard not in phrases.HAZARD_EN:
+            raise web.HTTPBadRequest(text=f"unknown hazard {hazard!r}\n")
+        body = self.here_index().answer(lat, lon, lang=request_lang(request), hazard=hazard)
+        return web.json_response(body, headers={"Cache-Control": "no-store"},
+                                 dumps=lambda o: json.dumps(o, ensure_ascii=False))

@@ -1,0 +1,204 @@
+"""What the public map draws and answers, as plain JSON-ready dicts (no HTTP, no clock).
+
+``map_data`` is rendered once per state version and language; ``Here`` answers "where am
+I" from an index built once per version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import shapely
+from pyproj import Geod
+from shapely.geometry import mapping
+
+from lalert.model import EnrichedAlert
+from lalert.outputs import phrases
+from lalert.outputs.public import by_level, shaped_areas, shelter_states
+from lalert.vocab import LEVEL_COLOURS, SEVERITY_ORDER
+
+GEOD = Geod(ellps="WGS84")
+OPEN_STATES = frozenset({"open", "permanent"})
+CLOSED_STATES = frozenset({"closed", "unopened"})
+NO_LEVEL_COLOUR = "#5a5a5a"
+
+
+def _geojson(geom: Any, tolerance: float = 0.0003) -> dict[str, Any]:
+    """Simplified (≈30 m) and rounded to 1e-5° (≈1 m): small enough for a phone."""
+    small = shapely.set_precision(shapely.simplify(geom, tolerance, preserve_topology=True), 1e-5)
+    return mapping(geom if small.is_empty else small)
+
+
+def _hazard_list(value: Any) -> list[str]:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return []
+    if isinstance(value, str):
+        return [v for v in value.replace(";", ",").split(",") if v]
+    return [str(v) for v in value]
+
+
+def alert_summary(ea: EnrichedAlert, lang: str) -> dict[str, Any]:
+    a = ea.alert
+    return {
+        "id": a.id,
+        "level": a.level,
+        "kind": a.kind,
+        "kind_name": phrases.kind_name(a.kind, lang),
+        "title": a.title,
+        "headline": a.headline or a.title,
+        "level_word": phrases.level_word(a.level, lang),
+        "action": phrases.level_action(a.level, lang),
+        "issued_at": a.issued_at,
+        "hazards": list(ea.hazard_tags),
+        "drill": not a.is_real,
+    }
+
+
+def alert_features(alerts: Sequence[EnrichedAlert], lang: str) -> dict[str, Any]:
+    """One GeoJSON feature per area in force, lowest level first, with a label point."""
+    feats = []
+    for ea in by_level(alerts):
+        summary = alert_summary(ea, lang)
+        level = ea.alert.level
+        for geom, area in shaped_areas(ea):
+            label = geom.representative_point()
+            feats.append({
+                "type": "Feature",
+                "geometry": _geojson(geom),
+                "properties": {
+                    **summary,
+                    "area": (area.name or area.code) if area else None,
+                    "colour": LEVEL_COLOURS.get(level or 0, NO_LEVEL_COLOUR),
+                    "label": [round(label.x, 5), round(label.y, 5)],
+                },
+            })
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def shelter_records(geo: Any, alerts: Sequence[EnrichedAlert], lang: str) -> list[dict[str, Any]]:
+    """Every designated site with its hazards and its latest open/closed state."""
+    shelters = getattr(geo, "shelters", None)
+    if shelters is None or not len(shelters):
+        return []
+    states = shelter_states(alerts)
+    out = []
+    for r in shelters.itertuples():
+        state = states.get(str(r.id), "unknown")
+        out.append({
+            "id": str(r.id), "name": r.name, "lat": round(float(r.geometry.y), 6),
+            "lon": round(float(r.geometry.x), 6), "kind": getattr(r, "kind", None),
+            "hazards": _hazard_list(getattr(r, "hazards", None)), "state": state,
+            "state_label": phrases.shelter_state(state, lang), "open": state in OPEN_STATES,
+        })
+    return out
+
+
+def hotspot_records(geo: Any) -> list[dict[str, Any]]:
+    hotspots = getattr(geo, "hotspots", None)
+    if hotspots is None or not len(hotspots):
+        return []
+    return [{"id": str(r.id), "name": r.name, "ssid": getattr(r, "ssid", None),
+             "lat": round(float(r.geometry.y), 6), "lon": round(float(r.geometry.x), 6)}
+            for r in hotspots.itertuples()]
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def map_data(alerts: Sequence[EnrichedAlert], geo: Any, *, lang: str, version: int,
+             updated: str) -> dict[str, Any]:
+    real = [a for a in alerts if a.alert.is_real]
+    data = {
+        "version": version,
+        "updated": updated,
+        "lang": lang,
+        "alerts": alert_features(real, lang),
+        "shelters": shelter_records(geo, real, lang),
+        "hotspots": hotspot_records(geo),
+    }
+    for rec in data["shelters"] + data["hotspots"]:
+        for k, v in rec.items():
+            rec[k] = _json_safe(v)
+    return data
+
+
+@dataclass
+class Here:
+    """Answers "which alerts cover this point, which open shelters fit, how far on foot"."""
+
+    alerts: list[EnrichedAlert]
+    geoms: np.ndarray
+    owners: list[int]
+    tree: shapely.STRtree
+    geo: Any
+    states: dict[str, str]
+
+    @classmethod
+    def build(cls, alerts: Sequence[EnrichedAlert], geo: Any) -> Here:
+        real = [a for a in alerts if a.alert.is_real]
+        geoms, owners = [], []
+        for i, ea in enumerate(real):
+            for geom, _area in shaped_areas(ea):
+                geoms.append(geom)
+                owners.append(i)
+        arr = np.asarray(geoms, dtype=object)
+        return cls(real, arr, owners, shapely.STRtree(arr), geo, shelter_states(real))
+
+    def covering(self, lat: float, lon: float) -> list[EnrichedAlert]:
+        idx = self.tree.query(shapely.Point(lon, lat), predicate="intersects")
+        found = {self.owners[i] for i in idx}
+        hits = [self.alerts[i] for i in sorted(found)]
+        return sorted(hits, key=lambda ea: (-(ea.alert.level or 0),
+                                            -SEVERITY_ORDER.get(ea.alert.severity, 0)))
+
+    def nearest(self, lat: float, lon: float, *, hazard: str | None, limit: int = 5,
+                max_m: float = 5000.0) -> list[dict[str, Any]]:
+        """Nearest sites that fit ``hazard`` and are not known closed, by geodesic distance.
+
+        Most designated sites never report a state (outdoor evacuation sites are always
+        usable), so "open" here means open or not reported closed; the state is shown.
+        """
+        shelters = getattr(self.geo, "shelters", None)
+        if shelters is None or not len(shelters):
+            return []
+        xs = shelters.geometry.x.to_numpy()
+        ys = shelters.geometry.y.to_numpy()
+        _, _, dist = GEOD.inv(np.full(len(xs), lon), np.full(len(xs), lat), xs, ys)
+        order = np.argsort(dist)
+        out: list[dict[str, Any]] = []
+        for i in order:
+            if dist[i] > max_m or len(out) >= limit:
+                break
+            row = shelters.iloc[int(i)]
+            hazards = _hazard_list(row.get("hazards"))
+            if hazard and hazard not in hazards:
+                continue
+            state = self.states.get(str(row["id"]), "unknown")
+            if state in CLOSED_STATES:
+                continue
+            out.append({"id": str(row["id"]), "name": row["name"], "hazards": hazards,
+                        "state": state, "lat": float(ys[i]), "lon": float(xs[i]),
+                        "distance_m": round(float(dist[i])),
+                        "walk_min": phrases.walking_minutes(float(dist[i])),
+                        "address": _json_safe(row.get("address"))})
+        return out
+
+    def answer(self, lat: float, lon: float, *, lang: str, hazard: str | None = None
+               ) -> dict[str, Any]:
+        covering = self.covering(lat, lon)
+        if not hazard:
+            hazard = next((t for ea in covering for t in ea.hazard_tags), None)
+        shelters = self.nearest(lat, lon, hazard=hazard)
+        for s in shelters:
+            s["state_label"] = phrases.shelter_state(s["state"], lang)
+            s["hazard_names"] = [phrases.hazard_name(h, lang) for h in s["hazards"]]
+        return {"lat": lat, "lon": lon, "hazard": hazard,
+                "alerts": [alert_summary(ea, lang) for ea in covering], "shelters": shelters}

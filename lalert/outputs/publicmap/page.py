@@ -1,0 +1,165 @@
+"""The resident map page, generated with folium and served without any CDN.
+
+folium builds the Leaflet map, the municipal boundary base layer, the optional 地理院タイル
+layer, the (initially empty) alert / shelter / hotspot layers and the layer control;
+``static/map.js`` fills those layers from ``/map/data.json`` and keeps them current.
+folium's default CDN scripts (jQuery, Bootstrap, awesome-markers) are dropped — nothing on
+the page uses them — and Leaflet comes from the ``xstatic-leaflet`` package.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import folium
+import shapely
+from branca.element import Element, Figure, MacroElement
+from jinja2 import Template
+from markupsafe import escape
+
+from lalert.outputs import phrases
+from lalert.outputs.tiles.build import municipalities
+from lalert.vocab import LEVEL_COLOURS
+
+LEAFLET_PREFIX = "/static/vendor/leaflet"
+ASSET_PREFIX = "/static/map"
+GSI_PALE = "https://cyberjapandata.gsi.go.jp/xyz/pale/{z}/{x}/{y}.png"
+GSI_ATTR = '<a href="https://maps.gsi.go.jp/development/ichiran.html">地理院タイル</a>'
+DEFAULT_BOUNDS = (129.9, 32.0, 131.4, 33.25)  # 熊本県, where the demo data is
+
+
+class _Init(MacroElement):
+    """Emits ``lalertMap.init(config)`` after folium has defined every map variable."""
+
+    _template = Template("""{% macro header(this, kwargs) %}
+    <link rel="stylesheet" href="{{ this.prefix }}/map.css"/>
+    <script src="{{ this.prefix }}/map.js"></script>
+{% endmacro %}
+{% macro script(this, kwargs) %}
+    lalertMap.init({{ this.config|tojson }});
+{% endmacro %}""")
+
+    def __init__(self, config: dict[str, Any]):
+        super().__init__()
+        self._name = "LalertInit"
+        self.config = config
+        self.prefix = ASSET_PREFIX
+
+
+def _boundaries(geo: Any, schemes) -> Any:
+    muni = municipalities(geo, schemes) if geo is not None else None
+    if muni is None:
+        return None
+    muni = muni[["code", "name", "geometry"]].copy()
+    muni["geometry"] = shapely.set_precision(
+        shapely.simplify(muni.geometry.values, 0.0005, preserve_topology=True), 1e-5)
+    return muni[~muni.geometry.is_empty]
+
+
+def _legend(lang: str) -> str:
+    ui = phrases.UI[lang]
+    rows = []
+    for level in (5, 4, 3, 2, 1):
+        word = escape(phrases.level_word(level, lang) or "")
+        rows.append(
+            f'<li><span class="sw lv{level}" style="background:{LEVEL_COLOURS[level]}">'
+            f'{level}</span>{escape(ui["level"])}{" " if lang == "en" else ""}{level} {word}</li>')
+    rows.append(f'<li><span class="sw lv0">–</span>{escape(ui["no_level"])}</li>')
+    rows.append(f'<li><span class="mk open">✓</span>{escape(ui["shelters"])}: '
+                f'{escape(ui["open"])}</li>')
+    rows.append(f'<li><span class="mk unknown">避</span>{escape(ui["shelters"])}: '
+                f'{escape(phrases.shelter_state("unknown", lang))}</li>')
+    rows.append(f'<li><span class="mk closed">×</span>{escape(ui["shelters"])}: '
+                f'{escape(ui["closed"])}</li>')
+    rows.append(f'<li><span class="mk wifi">W</span>{escape(ui["hotspots"])}</li>')
+    return (f'<details class="legend"><summary>{escape(ui["legend"])}</summary>'
+            f'<ul>{"".join(rows)}</ul></details>')
+
+
+def _panel(lang: str) -> str:
+    ui = phrases.UI[lang]
+    other = "en" if lang == "ja" else "ja"
+    opts = "".join(f'<option value="{h}">{escape(phrases.hazard_name(h, lang))}</option>'
+                   for h in phrases.HAZARD_EN)
+    return f"""
+<header class="lalert-bar">
+  <h1>{escape(ui["title"])}</h1>
+  <nav><a href="/text?lang={lang}">{escape(ui["text_link"])}</a>
+  <a href="/?lang={other}" lang="{other}" hreflang="{other}">{escape(ui["other_lang"])}</a></nav>
+</header>
+<section class="lalert-panel" aria-label="{escape(ui["where"])}">
+  <p class="status" id="lalert-status" role="status"></p>
+  <div class="controls">
+    <button type="button" id="lalert-where">{escape(ui["where_btn"])}</button>
+    <label>{escape(ui["filter"])}
+      <select id="lalert-hazard"><option value="">{escape(ui["all"])}</option>{opts}</select>
+    </label>
+  </div>
+  <p class="hint">{escape(ui["where_hint"])}</p>
+  <div id="lalert-here" aria-live="polite"></div>
+  <h2 class="alerts-h">{escape(ui["alerts"])}</h2>
+  <ul id="lalert-alerts"><li>{escape(ui["no_alerts"])}</li></ul>
+  {_legend(lang)}
+</section>"""
+
+
+def render_page(*, lang: str, geo: Any = None, bounds: tuple[float, float, float, float] | None
+                = None, gsi: bool = True, poll_seconds: int = 30,
+                municipality_schemes=("n03", "lg_code")) -> str:
+    """The whole HTML page of the map in ``lang``; depends on geo only, not on alerts."""
+    ui = phrases.UI[lang]
+    w, s, e, n = bounds or DEFAULT_BOUNDS
+    fig = Figure(title=ui["title"])
+    m = folium.Map(location=[(s + n) / 2, (w + e) / 2], zoom_start=10, tiles=None,
+                   control_scale=True,
+                   # with no tile layer Leaflet has no max zoom, and zooming silently fails
+                   minZoom=4, maxZoom=18)
+    m.default_js = [("leaflet", f"{LEAFLET_PREFIX}/leaflet.js")]
+    m.default_css = [("leaflet_css", f"{LEAFLET_PREFIX}/leaflet.css")]
+    fig.add_child(m)
+    boundaries = _boundaries(geo, municipality_schemes)
+    if boundaries is not None and len(boundaries):
+        folium.GeoJson(
+            boundaries, name=ui["municipalities"], interactive=False,
+            style_function=lambda _f: {"color": "#4d4d4d", "weight": 1.2, "fillColor": "#f4f1ea",
+                                       "fillOpacity": 1.0},
+        ).add_to(m)
+    if gsi:
+        folium.TileLayer(GSI_PALE, attr=GSI_ATTR, name=ui["gsi"], overlay=False, show=False,
+                         max_native_zoom=18).add_to(m)
+    groups = {key: folium.FeatureGroup(name=ui[key]) for key in ("alerts", "shelters", "hotspots")}
+    for g in groups.values():
+        g.add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    m.fit_bounds([[s, w], [n, e]])
+    config = {
+        "map": m.get_name(), "layers": {k: g.get_name() for k, g in groups.items()},
+        "lang": lang, "ui": ui, "data": f"/map/data.json?lang={lang}",
+        "here": "/api/v1/here", "poll_ms": poll_seconds * 1000,
+        "hazards": {h: phrases.hazard_name(h, lang) for h in phrases.HAZARD_EN},
+    }
+    m.add_child(_Init(config))
+    fig.html.add_child(Element(_panel(lang)), name="lalert_panel")
+    html = fig.render()
+    return _fix_head(html, lang)
+
+
+_VIEWPORT = re.compile(r'<meta name="viewport"[^>]*>', re.S)
+
+
+def _fix_head(html: str, lang: str) -> str:
+    """folium's page lacks a language and forbids zooming; both fail WCAG (axe: serious)."""
+    assert html.startswith("<!DOCTYPE html>\n<html>"), "folium page shape changed"
+    html = html.replace("<html>", f'<html lang="{lang}">', 1)
+    html, n = _VIEWPORT.subn(
+        '<meta name="viewport" content="width=device-width, initial-scale=1" />', html)
+    assert n == 1, "folium viewport meta not found"
+    return html
+
+
+def page_config_json(html: str) -> dict[str, Any]:
+    """The init config embedded in a page (for tests and debugging)."""
+    found = re.search(r"lalertMap\.init\((\{.*?\})\);", html, re.S)
+    return json.loads(found.group(1)) if found else {}
