@@ -57,6 +57,7 @@ def alert(
     valid_until: str | None = None,
     issued_at: str = "2025-06-30T10:00:00+09:00",
     info_type: str = "issue",
+    shelters: tuple[NearbyShelter, ...] = SHELTERS,
 ) -> EnrichedAlert:
     a = Alert(
         format="commons", id=aid, info_type=info_type, status=status, kind=kind, title=title,
@@ -64,7 +65,7 @@ def alert(
         publisher="熊本市", areas=areas, hazards=hazards, valid_until=valid_until,
     )
     return EnrichedAlert(alert=a, areas=areas, footprint=footprint, hazard_tags=hazard_tags,
-                         shelters=SHELTERS)
+                         shelters=shelters)
 
 
 class FakeState:

@@ -136,7 +136,10 @@ class SignageOutput(BaseOutput):
         version = state.version if state else 0
         if self._alerts is None or self._alerts[0] != version:
             real = list(state.active(drills=False)) if state else []
-            every = list(state.active(drills=True)) if state else []
+            # a view may answer drills=True with the drills alone or with everything
+            ids = {a.id for a in real}
+            drills = [a for a in (state.active(drills=True) if state else []) if a.id not in ids]
+            every = real + drills
             self._alerts = (version, real, every)
         return self._alerts[1], self._alerts[2]
 

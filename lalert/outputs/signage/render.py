@@ -26,6 +26,8 @@ from lalert.outputs.signage.screens import HTML_LANG, Screen
 from lalert.outputs.signage.svgmap import render_map
 
 JST = ZoneInfo("Asia/Tokyo")
+LANG_NAMES = {"ja": "日本語", "en": "English", "zh_Hans": "简体中文", "ko": "한국어",
+              "ja_x_easy": "やさしい にほんご"}
 
 URLS_DAEMON: dict[str, Callable[[str, str | None], str]] = {
     "page": lambda sid, lang: sid + (f"?lang={lang}" if lang else ""),
@@ -108,7 +110,9 @@ class Renderer:
         return self.env.get_template("index.html.j2").render(screens=screens, modes=modes)
 
     def here_page(self, body: dict[str, Any], lang: str, langs: Sequence[str]) -> str:
-        return self.env.get_template("here.html.j2").render(b=body, lang=lang, langs=list(langs))
+        return self.env.get_template("here.html.j2").render(
+            b=body, lang=lang, all_langs=list(langs), lang_names=LANG_NAMES
+        )
 
 
 def json_body(body: dict[str, Any]) -> str:

@@ -1,0 +1,89 @@
+"""``lalert signage export DIR``: a static copy of every screen for nginx or a CDN."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from lalert.config import load_config
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("signage", help="digital-signage pages",
+                       description="Digital-signage pages (screens are set in the configuration).")
+    ssub = p.add_subparsers(dest="signage_command", metavar="ACTION")
+    e = ssub.add_parser("export", help="write every screen as static files",
+                        description="Write {screen}.html, {screen}.{lang}.html, {screen}.json, "
+                        "index.html and the assets to DIR, from the active alerts in the home's "
+                        "state. Serve DIR with nginx or a CDN when the daemon is out of reach.")
+    e.add_argument("dir", type=Path, metavar="DIR")
+    e.add_argument("--home", type=Path, help="lalert home (state and geo data)")
+    e.add_argument("--config", type=Path, help="lalert.toml")
+    e.add_argument("--demo", action="store_true", help="use the built-in demo geo data")
+    e.set_defaults(func=run_export)
+    p.set_defaults(func=lambda _a: p.print_help() or 1)
+
+
+def _state(cfg: Any) -> Any:
+    """The active set as the daemon last committed it (empty when there is none)."""
+    from lalert.bus.view import ActiveView
+    from lalert.model import EnrichedAlert
+    from lalert.store import StateStore, store_paths
+
+    view = ActiveView()
+    path = store_paths(cfg.store, cfg.home).state
+    if path.is_file():
+        store = StateStore(path)
+        try:
+            for key, _aid, drill, seq, enriched in store.load_active():
+                view.put(key, EnrichedAlert.from_dict(json.loads(enriched)),
+                         drill, seq)
+        finally:
+            store.close()
+    view.bump()
+    return view
+
+
+def _geo(cfg: Any, demo: bool) -> Any:
+    from lalert.geo.data import demo_geodata, load_geodata
+    from lalert.geo.store import default_db
+
+    path = cfg.geo_path or default_db(cfg.home)
+    if path and Path(path).is_file():
+        return load_geodata(path)
+    return demo_geodata() if demo or cfg.demo else None
+
+
+def signage_section(cfg: Any) -> dict[str, Any]:
+    """``[signage]`` with ``[outputs.signage]`` over it (either place works)."""
+    return {**cfg.section("signage"), **cfg.output_config("signage")}
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from lalert.outputs.base import OutputContext
+    from lalert.outputs.signage import SignageOutput, export_files
+    from lalert.outputs.signage.export import export_all
+    from lalert.outputs.signage.screens import ScreenConfigError
+
+    cfg = load_config(args.config, overrides={"home": str(args.home) if args.home else None},
+                      demo=args.demo)
+    section = signage_section(cfg)
+    section.pop("export_dir", None)  # this command writes to DIR only
+    out = SignageOutput()
+    ctx = OutputContext(name="signage", config=section, home=Path(cfg.home), state=_state(cfg),
+                        geo=_geo(cfg, args.demo), base_url=cfg.public_url)
+    try:
+        asyncio.run(out.start(ctx))
+    except ScreenConfigError as exc:
+        print(f"lalert: {exc}", file=sys.stderr)
+        return 2
+    if not out.screens():
+        print("lalert: no screens configured ([[outputs.signage.screens]])", file=sys.stderr)
+        return 2
+    written = export_all(export_files(out), args.dir)
+    print(f"{len(out.screens())} screen(s) exported to {args.dir} ({len(written)} file(s) changed)")
+    return 0
