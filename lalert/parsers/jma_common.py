@@ -218,6 +218,16 @@ class Collector:
                 self._areas[key] = (code, name)
         return code, name
 
+    def area_fields(self, d: dict[str, _El], scheme: str) -> str | None:
+        """Record an area from a ``scan()`` of its element; returns its code."""
+        code = tx(d.get("Code"))
+        name = tx(d.get("Name"))
+        if code is not None or name is not None:
+            key = (scheme, code, None if code is not None else name)
+            if key not in self._areas:
+                self._areas[key] = (code, name)
+        return code
+
     def hazard(
         self,
         area_code: str | None,

@@ -22,7 +22,9 @@ from lalert.parsers.jma_common import (
     kids,
     max_severity,
     parse_coordinate,
+    scan,
     text_at,
+    tx,
     walk,
 )
 from lalert.vocab import jma as V
@@ -128,17 +130,17 @@ def _eew_forecast(fc: etree._Element, col: Collector) -> None:
     for pref in kids(fc, "Pref"):
         col.area_el(pref, pref_scheme)
         for a in kids(pref, "Area"):
-            code_a, _ = col.area_el(a, area_scheme)
-            afi = kid(a, "ForecastInt")
-            iname, icode = _intensity_name(text_at(afi, "From"), text_at(afi, "To"))
-            cat = walk(a, "Category", "Kind")
-            cat_name = text_at(cat, "Name")
+            d = scan(a)
+            code_a = col.area_fields(d, area_scheme)
+            fd = scan(d.get("ForecastInt"))
+            iname, icode = _intensity_name(tx(fd.get("From")), tx(fd.get("To")))
+            cat_name = text_at(d.get("Category"), "Kind", "Name")
             sev = V.intensity_severity(icode)
             if cat_name and "警報" in cat_name and sev in ("Minor", "Moderate", "Unknown"):
                 sev = "Severe"  # an EEW 警報 area is one where strong shaking is expected
             col.hazard(
                 code_a, area_scheme, "seismic_intensity", iname, "issued",
-                code=icode, state_label=cat_name or text_at(a, "Condition"), severity=sev,
+                code=icode, state_label=cat_name or tx(d.get("Condition")), severity=sev,
             )
 
 
@@ -154,16 +156,18 @@ def _observation(obs: etree._Element, col: Collector) -> None:
     for pref in kids(obs, "Pref"):
         col.area_el(pref, pref_scheme)
         for a in kids(pref, "Area"):
-            code_a, _ = col.area_el(a, area_scheme)
-            _intensity_hazard(a, code_a, area_scheme, col)
+            d = scan(a)
+            code_a = col.area_fields(d, area_scheme)
+            _intensity_hazard(d, code_a, area_scheme, col)
             for city in kids(a, "City"):
-                code_c, _ = col.area_el(city, city_scheme)
-                _intensity_hazard(city, code_c, city_scheme, col)
+                dc = scan(city)
+                code_c = col.area_fields(dc, city_scheme)
+                _intensity_hazard(dc, code_c, city_scheme, col)
 
 
-def _intensity_hazard(el: etree._Element, code: str | None, scheme: str, col: Collector) -> None:
-    mi = text_at(el, "MaxInt")
-    cond = text_at(el, "Condition")
+def _intensity_hazard(d: dict[str, etree._Element], code: str | None, scheme: str, col: Collector) -> None:
+    mi = tx(d.get("MaxInt"))
+    cond = tx(d.get("Condition"))
     if mi is None and cond is None:
         return
     if mi is None:  # 震度５弱以上未入電: strong shaking likely, no report received yet
@@ -174,7 +178,7 @@ def _intensity_hazard(el: etree._Element, code: str | None, scheme: str, col: Co
     if cond and "未入電" in cond:  # observed so far, with a 5弱+ report still missing
         sev = max_severity([sev, "Severe"])
     col.hazard(code, scheme, "seismic_intensity", V.INTENSITY_NAMES.get(mi, f"震度{mi}"), "issued",
-               code=mi, state_label=cond or text_at(el, "Revise"), severity=sev)
+               code=mi, state_label=cond or tx(d.get("Revise")), severity=sev)
 
 
 def _tsunami(ts: etree._Element, col: Collector) -> None:

@@ -35,6 +35,10 @@ _FAMILY = {
     "ashfall": jma_volcano.parse_body,
 }
 
+# Warning telegrams name every area of their Headline again in Body/Warning (with the
+# areas where nothing is in force besides), so reading the Headline adds nothing.
+_BODY_REPEATS_HEADLINE = frozenset({"weather_warning", "tornado", "landslide", "record_rain"})
+
 _IN_FORCE_EXCLUDED = frozenset({"lifted", "none"})
 
 # Body children whose text is the message's free text, in the order they are joined.
@@ -77,7 +81,8 @@ def parse_tree(root: etree._Element, *, raw: bytes, source: str) -> list[Alert]:
     headline = kid(head, "Headline")
 
     col = Collector()
-    _headline_areas(headline, col)
+    if kind not in _BODY_REPEATS_HEADLINE or body is None or kid(body, "Warning") is None:
+        _headline_areas(headline, col)
     if body is not None:
         parse_body = _FAMILY.get(kind, jma_meteo.parse_body)
         parse_body(body, col, kind=kind, title=c_title, head=head)
