@@ -124,3 +124,14 @@ def fake_geo(corpus: Path) -> SimpleNamespace:
         {"id": [HOTSPOT.id], "name": [HOTSPOT.name], "ssid": [HOTSPOT.ssid]},
         geometry=[Point(HOTSPOT.lon, HOTSPOT.lat)], crs="EPSG:4326")
     return SimpleNamespace(areas=areas, shelters=shelters, hotspots=hotspots)
+
+
+def demo_alerts() -> list[EnrichedAlert]:
+    """Alerts over the demo gazetteer: a flood 避難指示 for 中央区 with shelter states
+    (DEMO-431001-02 open, DEMO-431001-12 closed), plus a drill that must stay hidden."""
+    flood = flood_alert()
+    states = (replace(SHELTER_OPEN, id="DEMO-431001-02", name="デモ中央小学校", lat=32.79,
+                      lon=130.73),
+              replace(SHELTER_CLOSED, id="DEMO-431001-12", name="デモ武蔵ヶ丘広場",
+                      state="closed", lat=32.845, lon=130.715))
+    return [replace(flood, shelters=states), drill_alert()]

@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import shapely
-from pyproj import Geod
 from shapely.geometry import mapping
 
 from lalert.model import EnrichedAlert
@@ -20,7 +19,6 @@ from lalert.outputs import phrases
 from lalert.outputs.public import by_level, shaped_areas, shelter_states
 from lalert.vocab import LEVEL_COLOURS, SEVERITY_ORDER
 
-GEOD = Geod(ellps="WGS84")
 OPEN_STATES = frozenset({"open", "permanent"})
 CLOSED_STATES = frozenset({"closed", "unopened"})
 NO_LEVEL_COLOUR = "#5a5a5a"
@@ -166,30 +164,17 @@ class Here:
         Most designated sites never report a state (outdoor evacuation sites are always
         usable), so "open" here means open or not reported closed; the state is shown.
         """
-        shelters = getattr(self.geo, "shelters", None)
-        if shelters is None or not len(shelters):
+        from lalert.geo.query import nearest_shelters
+
+        if getattr(self.geo, "shelters", None) is None:
             return []
-        xs = shelters.geometry.x.to_numpy()
-        ys = shelters.geometry.y.to_numpy()
-        _, _, dist = GEOD.inv(np.full(len(xs), lon), np.full(len(xs), lat), xs, ys)
-        order = np.argsort(dist)
-        out: list[dict[str, Any]] = []
-        for i in order:
-            if dist[i] > max_m or len(out) >= limit:
-                break
-            row = shelters.iloc[int(i)]
-            hazards = _hazard_list(row.get("hazards"))
-            if hazard and hazard not in hazards:
-                continue
-            state = self.states.get(str(row["id"]), "unknown")
-            if state in CLOSED_STATES:
-                continue
-            out.append({"id": str(row["id"]), "name": row["name"], "hazards": hazards,
-                        "state": state, "lat": float(ys[i]), "lon": float(xs[i]),
-                        "distance_m": round(float(dist[i])),
-                        "walk_min": phrases.walking_minutes(float(dist[i])),
-                        "address": _json_safe(row.get("address"))})
-        return out
+        found = nearest_shelters(self.geo, lat=lat, lon=lon, hazard=hazard, limit=limit * 4,
+                                 max_m=max_m, states=self.states)
+        usable = [s for s in found if s.state not in CLOSED_STATES][:limit]
+        return [{"id": s.id, "name": s.name, "hazards": list(s.hazards), "state": s.state,
+                 "lat": s.lat, "lon": s.lon, "distance_m": round(s.distance_m),
+                 "walk_min": phrases.walking_minutes(s.distance_m), "address": s.address}
+                for s in usable]
 
     def answer(self, lat: float, lon: float, *, lang: str, hazard: str | None = None
                ) -> dict[str, Any]:

@@ -1,0 +1,100 @@
+"""Public map and text twin over HTTP (no browser): no CDN, data, where-am-I, ETags."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from lalert.geo.data import demo_geodata
+from lalert.outputs.publicmap import MapOutput
+from lalert.outputs.publicmap.page import page_config_json
+from tests.public_fakes import FakeState, client_for, context, demo_alerts, with_alert
+
+HERE = {"lat": "32.80", "lon": "130.715"}  # inside the hand-made 中央区 alert box
+
+
+@pytest.fixture(scope="module")
+def geo():
+    return demo_geodata()
+
+
+@pytest.fixture
+async def http(geo):
+    state = FakeState(demo_alerts())
+    out = MapOutput()
+    await out.start(context("map", state, geo=geo))
+    client = await client_for(out.routes())
+    client.state = state
+    yield client
+    await client.close()
+
+
+async def test_page_has_no_cdn_and_serves_its_assets(http):
+    r = await http.get("/?lang=ja")
+    assert r.status == 200 and r.content_type == "text/html"
+    html = await r.text()
+    assert html.startswith('<!DOCTYPE html>\n<html lang="ja">') and "<title>防災マップ</title>"
+    assert "user-scalable=no" not in html
+    assets = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', html)
+    assert "/static/vendor/leaflet/leaflet.js" in assets and "/static/map/map.js" in assets
+    assert all(a.startswith("/") and not a.startswith("//") for a in assets), assets
+    for cdn in ("jsdelivr", "cdnjs", "jquery", "bootstrap", "unpkg", "fontawesome"):
+        assert cdn not in html
+    for asset in assets:
+        res = await http.get(asset)
+        assert res.status == 200 and len(await res.read()) > 100, asset
+    cfg = page_config_json(html)
+    assert cfg["lang"] == "ja" and set(cfg["layers"]) == {"alerts", "shelters", "hotspots"}
+    assert f"var {cfg['map']} = L.map(" in html
+    en = await (await http.get("/", headers={"Accept-Language": "en-GB,en"})).text()
+    assert '<html lang="en">' in en and "Disaster map" in en
+
+
+async def test_data_json_real_alerts_states_and_etag(http):
+    r = await http.get("/map/data.json?lang=ja")
+    data = await r.json()
+    (feat,) = data["alerts"]["features"]  # the drill is not on the public map
+    p = feat["properties"]
+    assert p["level"] == 4 and p["area"] == "熊本市中央区" and p["colour"] == "#aa00aa"
+    assert p["action"] == "危険な場所から全員避難"
+    states = {s["id"]: s["state"] for s in data["shelters"]}
+    assert states["DEMO-431001-02"] == "open" and states["DEMO-431001-12"] == "closed"
+    assert len(data["shelters"]) == 13 and len(data["hotspots"]) == 8
+    etag = r.headers["ETag"]
+    assert (await http.get("/map/data.json?lang=ja", headers={"If-None-Match": etag})).status == 304
+    http.state.set([with_alert(demo_alerts()[0], level=5)])
+    r = await http.get("/map/data.json?lang=ja", headers={"If-None-Match": etag})
+    assert r.status == 200 and (await r.json())["alerts"]["features"][0]["properties"]["level"] == 5
+
+
+async def test_where_am_i(http):
+    ans = await (await http.get("/api/v1/here", params={**HERE, "lang": "en"})).json()
+    assert [a["id"] for a in ans["alerts"]] == ["jma-flood-1"]
+    assert ans["hazard"] == "flood"  # taken from the alert covering the point
+    # flood-designated, not closed (DEMO-431001-12 is closed), nearest first
+    assert [s["id"] for s in ans["shelters"]] == ["DEMO-431001-02"]
+    s = ans["shelters"][0]
+    assert 1500 < s["distance_m"] < 2200 and s["walk_min"] == round(s["distance_m"] / 67)
+    assert s["state_label"] == "Open"
+    quake = await (await http.get("/api/v1/here", params={**HERE, "hazard": "earthquake"})).json()
+    assert [s["id"] for s in quake["shelters"]][:2] == ["DEMO-431001-01", "DEMO-431001-03"]
+    outside = await (await http.get("/api/v1/here", params={"lat": "32.93", "lon": "130.71"})).json()
+    assert outside["alerts"] == [] and outside["hazard"] is None
+    for bad in ({"lat": "x", "lon": "1"}, {"lat": "95", "lon": "130"}, {**HERE, "hazard": "zz"}):
+        assert (await http.get("/api/v1/here", params=bad)).status == 400
+
+
+async def test_text_twin(http):
+    r = await http.get("/text?lang=ja")
+    html = await r.text()
+    assert r.status == 200 and '<html lang="ja">' in html and "<script" not in html
+    for s in ("警戒レベル4 避難指示", "危険な場所から全員避難", "熊本市中央区", "中央小学校",
+              "デモ中央小学校（開設）"):
+        assert s in html, s
+    assert "訓練" not in html and "菊池市" not in html  # drills stay off the public twin
+    assert "白川公園" not in html  # not fit for the hazard
+    en = await (await http.get("/text?lang=en")).text()
+    assert "Alert level 4 — Evacuation order" in en and "Everyone must evacuate" in en
+    etag = r.headers["ETag"]
+    assert (await http.get("/text?lang=ja", headers={"If-None-Match": etag})).status == 304
