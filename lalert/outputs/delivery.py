@@ -343,6 +343,7 @@ class Dispatcher:
         self._sems: dict[str, asyncio.Semaphore] = {}
         self._results: list[tuple[Job, str, Outcome, float, float]] = []
         self._wake = asyncio.Event()
+        self._batch_done: asyncio.Future[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._timers: set[asyncio.TimerHandle] = set()
         self._open = 0  # submitted jobs not yet in a final state
@@ -350,6 +351,7 @@ class Dispatcher:
         self._idle.set()
 
     async def start(self) -> None:
+        self._batch_done = asyncio.get_running_loop().create_future()
         self._tasks = [asyncio.create_task(self._worker()) for _ in range(self.n_workers)]
         self._tasks.append(asyncio.create_task(self._writer()))
         resumed = await asyncio.to_thread(self.store.unfinished, self.channel)
@@ -408,22 +410,34 @@ class Dispatcher:
                 state = "retrying"
                 job.next_at = now + self._backoff(job.attempts)
             self._results.append((dataclasses.replace(job), state, outcome, now, ms))
+            committed = self._batch_done
+            assert committed is not None
             self._wake.set()
+            # Back-pressure: take no new job before this result is on disk, so at most
+            # `workers` confirmed deliveries can ever be unrecorded at a crash.
+            await asyncio.shield(committed)
             if state == "retrying":
                 self._schedule(job, job.next_at - now)
 
     async def _writer(self) -> None:
         while True:
             await self._wake.wait()
-            await asyncio.sleep(0.005)  # gather a group for one commit
+            await asyncio.sleep(0)  # results that arrive during a commit form the next group
             self._wake.clear()
             await self._flush()
 
     async def _flush(self) -> None:
         batch, self._results = self._results, []
+        done, self._batch_done = self._batch_done, asyncio.get_running_loop().create_future()
         if not batch:
+            if done is not None and not done.done():
+                done.set_result(None)
             return
-        await asyncio.to_thread(self.store.record, batch)
+        try:
+            await asyncio.to_thread(self.store.record, batch)
+        finally:
+            if done is not None and not done.done():
+                done.set_result(None)
         self._open -= sum(1 for _, st, *_ in batch if st != "retrying")
         if self._open <= 0:
             self._open = 0
