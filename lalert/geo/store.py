@@ -38,8 +38,8 @@ DATA_SUFFIXES = {".json", ".geojson", ".topojson", ".csv", ".txt", ".gpkg", ".sh
 
 
 def default_db(home: str | Path | None = None) -> Path:
-    """``<home>/geo.gpkg``; home is ``$LALERT_HOME`` or ``~/.lalert``."""
-    base = Path(home or os.environ.get("LALERT_HOME") or Path.home() / ".lalert")
+    """``<home>/geo.gpkg``; home is ``$LALERT_HOME`` or ``./lalert-home`` (as in lalert.config)."""
+    base = Path(home or os.environ.get("LALERT_HOME") or "./lalert-home")
     return base / "geo.gpkg"
 
 
@@ -101,6 +101,8 @@ def _read_layers(db: Path) -> dict[str, pd.DataFrame]:
 
 
 def load_store(db: Path) -> GeoData:
+    if db.is_dir():
+        db = db / "geo.gpkg"
     if not db.exists():
         raise FileNotFoundError(f"no geo store at {db} (run `lalert data import --db {db} SOURCE…`)")
     layers = _read_layers(db)

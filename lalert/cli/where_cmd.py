@@ -1,0 +1,56 @@
+"""``lalert where LAT LON``: the areas containing a point and the nearest fitting shelters."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from lalert.cli._geo_common import geo_for
+from lalert.geo.query import areas_at, hotspots_near, nearest_shelters
+from lalert.model import _plain
+from lalert.vocab import AREA_SCHEMES, SHELTER_HAZARDS
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("where", help="areas containing a point, nearest shelters per hazard",
+                       description="Print the area of each code scheme containing LAT LON and the "
+                       "nearest designated sites fit for each hazard.")
+    p.add_argument("lat", type=float, metavar="LAT")
+    p.add_argument("lon", type=float, metavar="LON")
+    p.add_argument("--db", type=Path, help="geo store (default <home>/geo.gpkg, else the demo)")
+    p.add_argument("--limit", type=int, default=3, help="sites per hazard")
+    p.add_argument("--max-m", type=float, default=5000.0, help="search radius (metres)")
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    geo = geo_for(args.db)
+    areas = areas_at(geo, lat=args.lat, lon=args.lon)
+    order = {s: i for i, s in enumerate(AREA_SCHEMES)}
+    areas.sort(key=lambda a: (order.get(a.scheme, 99), a.code or ""))
+    per_hazard = {h: nearest_shelters(geo, lat=args.lat, lon=args.lon, hazard=h, limit=args.limit,
+                                      max_m=args.max_m) for h in SHELTER_HAZARDS}
+    wifi = hotspots_near(geo, lat=args.lat, lon=args.lon)
+    if args.json:
+        print(json.dumps({"lat": args.lat, "lon": args.lon, "areas": _plain(areas),
+                          "shelters": {h: _plain(v) for h, v in per_hazard.items()},
+                          "hotspots": _plain(wifi)}, ensure_ascii=False))
+        return 0
+    print(f"{args.lat}, {args.lon}")
+    if not areas:
+        print("  (no loaded area contains this point)")
+    for a in areas:
+        print(f"  {a.scheme:<18} {a.code:<8} {a.name or ''}")
+    for h, sites in per_hazard.items():
+        print(f"{h} ({SHELTER_HAZARDS[h]}):")
+        if not sites:
+            print(f"    none within {args.max_m:.0f} m")
+        for s in sites:
+            print(f"    {s.distance_m:>7.0f} m {s.bearing_deg:>5.0f}°  {s.name}  [{s.kind}]")
+    if wifi:
+        print("Wi-Fi:")
+        for w in wifi:
+            print(f"    {w.distance_m:>7.0f} m  {w.ssid}  {w.name}")
+    return 0
