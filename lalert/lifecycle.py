@@ -97,7 +97,7 @@ def parse_time(value: str | None) -> datetime | None:
         return None
 
 
-def _ts(value: str | None) -> float:
+def timestamp(value: str | None) -> float:
     dt = parse_time(value)
     if dt is None:
         return float("-inf")
@@ -110,7 +110,7 @@ def _ts(value: str | None) -> float:
 def rank(alert: Alert) -> tuple:
     """Total order of the messages of one event (see module docstring)."""
     serial = alert.serial if alert.serial is not None else -1
-    return (serial, _ts(alert.issued_at), _INFO_RANK.get(alert.info_type, 0), alert.id)
+    return (serial, timestamp(alert.issued_at), _INFO_RANK.get(alert.info_type, 0), alert.id)
 
 
 def all_clear(alert: Alert) -> bool:
@@ -260,7 +260,7 @@ class Lifecycle:
         return out
 
     def _update_shelters(self, alert: Alert) -> None:
-        when = _ts(alert.issued_at)
+        when = timestamp(alert.issued_at)
         for s in alert.shelters:
             k = shelter_key(alert, s)
             if when >= self._shelter_ranks.get(k, float("-inf")):

@@ -97,6 +97,14 @@ def fallback_enrich(alert: Alert) -> EnrichedAlert:
                          bbox=tuple(geom.bounds))
 
 
+DEMO_SOURCE = "demo"
+
+
+def timeless(alerts: list[Alert]) -> list[Alert]:
+    """Demo messages stay in force until cancelled, whatever date the demo runs on."""
+    return [dataclasses.replace(a, valid_until=None) for a in alerts]
+
+
 def parse_message(data: bytes, *, source: str, max_bytes: int) -> list[Alert]:
     """Parse bytes as received (bare XML or an L-Alert SOAP ``publish`` envelope)."""
     try:
@@ -145,6 +153,7 @@ class Pipeline:
         self._queue: asyncio.Queue[tuple[int, str, list[Alert]]] = asyncio.Queue()
         self._seq = 0
         self._applied = 0
+        self.last_message_id = 0
         self._tasks: list[asyncio.Task[None]] = []
         self.started_at = iso_now()
         self.version_listeners: list[Callable[[], None]] = []
@@ -155,6 +164,7 @@ class Pipeline:
         await self.writer.start()
         self.reader = Journal(self.journal_path, readonly=True)
         self.writer.on_commit = self._on_commit
+        self.last_message_id = self.reader.last_id()
         self._seq = self.state.last_seq
         self.bus.last_seq = self._seq
         self._applied = self.state.applied_upto
@@ -227,12 +237,8 @@ class Pipeline:
         if origin_id:
             self._origins.add(f"{source}:{origin_id}")
         if len(raw) > max_bytes:
-            reason = f"message is {len(raw):,} bytes, over the {max_bytes:,}-byte bound"
-            entry = Entry(received_at, source, sender, hashlib.sha256(raw).hexdigest(), len(raw),
-                          None, "rejected", reason, origin_id=origin_id)
-            msg_id = await self.writer.append(entry)
-            self._count(source, None, "rejected")
-            return Receipt(msg_id, "rejected", reason, too_large=True)
+            return await self.reject_oversize(len(raw), source=source, sender=sender,
+                                              origin_id=origin_id)
         sha = hashlib.sha256(raw).hexdigest()
         first = self._first.get(sha)
         if first is not None:
@@ -255,6 +261,8 @@ class Pipeline:
         except ImportError as exc:  # a format whose parser is not installed
             alerts, fmt, reason = [], None, f"format not supported here: {exc}"
         self._observe("parse", t_parse)
+        if source == DEMO_SOURCE:
+            alerts = timeless(alerts)
         fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         ids = tuple(a.id for a in alerts)
         if alerts and all(a in self._alert_msg for a in ids):
@@ -293,7 +301,19 @@ class Pipeline:
         self._observe("ingest", t0)
         return Receipt(msg_id, entry.outcome, entry.reason, fmt, ids, entry.duplicate_of)
 
+    async def reject_oversize(self, size: int, *, source: str, sender: str,
+                              origin_id: str | None = None) -> Receipt:
+        """Journal that an over-size message came (its bytes are not kept)."""
+        limit = self.config.max_message_bytes
+        reason = f"message is {size:,} bytes or more, over the {limit:,}-byte bound"
+        entry = Entry(iso_now(), source, sender, "", size, None, "rejected", reason,
+                      origin_id=origin_id)
+        msg_id = await self.writer.append(entry)
+        self._count(source, None, "rejected")
+        return Receipt(msg_id, "rejected", reason, too_large=True)
+
     def _on_commit(self, msg_id: int, entry: Entry) -> None:
+        self.last_message_id = msg_id
         if entry.outcome == "accepted" and entry.parsed:
             self._queue.put_nowait((msg_id, entry.received_at, entry.parsed))
 

@@ -1,0 +1,103 @@
+"""``lalert run``: the daemon."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from lalert.config import Config, load_config
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "run", help="run the daemon (ingest, lifecycle, outputs, read API, desk)",
+        description="Run lalert as a service. Settings: --config FILE (TOML), then LALERT_* "
+        "environment variables, then these flags. With --demo and no --config, "
+        "examples/lalert.toml is used, demo geodata is loaded and examples/messages/ is "
+        "replayed on the first start of the home.")
+    add_common(p)
+    p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default 8080; 0 picks a free one)")
+    p.add_argument("--demo", action="store_true", help="demo data and example messages")
+    p.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING ...")
+    p.set_defaults(func=run)
+
+
+def add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", metavar="FILE", help="TOML configuration file")
+    p.add_argument("--home", metavar="DIR",
+                   help="journal, state, geo store, keys, exports (default ./lalert-home)")
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    from lalert.server.app import EXAMPLES
+
+    path = args.config
+    demo = bool(getattr(args, "demo", False))
+    if path is None and demo and (EXAMPLES / "lalert.toml").exists():
+        path = EXAMPLES / "lalert.toml"
+    return load_config(path, demo=demo, overrides={
+        "home": args.home, "host": getattr(args, "host", None), "port": getattr(args, "port", None)})
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=getattr(logging, str(args.log_level).upper(), logging.INFO),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    config = config_from_args(args)
+    from lalert.server.app import HomeLocked
+
+    try:
+        return asyncio.run(serve(config))
+    except HomeLocked as exc:
+        print(f"lalert: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"lalert: cannot listen on {config.host}:{config.port}: {exc.strerror}",
+              file=sys.stderr)
+        return 2
+
+
+async def serve(config: Config) -> int:
+    from aiohttp import web
+
+    from lalert.server import create_app
+
+    app = create_app(config)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5)
+    await runner.setup()
+    site = web.TCPSite(runner, config.host, config.port, backlog=1024)
+    await site.start()
+    if config.port == 0:
+        server = getattr(site, "_server", None)
+        if server and server.sockets:
+            config.port = server.sockets[0].getsockname()[1]
+    print_urls(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    print("lalert: stopping", flush=True)
+    await runner.cleanup()
+    return 0
+
+
+def print_urls(config: Config) -> None:
+    base = config.public_url
+    token_file = Path(config.home) / "ingest.token"
+    lines = [
+        f"lalert running (home {config.home})",
+        f"  map      {base}/",
+        f"  console  {base}/desk",
+        f"  API      {base}/api/v1/alerts",
+        f"  signage  {base}/signage/",
+        f"  ingest   POST {base}/api/v1/messages  (Authorization: Bearer <token>"
+        + (f", see {token_file})" if token_file.exists() else ")"),
+        f"  health   {base}/healthz",
+    ]
+    print("\n".join(lines), flush=True)

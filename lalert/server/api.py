@@ -1,0 +1,302 @@
+"""Public read API: active alerts as GeoJSON, one alert with its history, the message
+history, health. Every body is rendered once per state version (``RenderCache``) and
+served with an ETag; ``If-None-Match`` gets a 304."""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from aiohttp import web
+
+from lalert.httpcache import Rendered, respond
+from lalert.model import EnrichedAlert
+from lalert.pipeline import Pipeline
+from lalert.server.keys import OUTPUTS, PIPELINE, POLLER, SPOOL
+
+GEOJSON = "application/geo+json"
+JSON = "application/json"
+
+
+class RenderCache:
+    """Bodies by (version, query); everything is dropped when the version moves on."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self._version: Hashable = None
+        self._items: OrderedDict[Hashable, Rendered] = OrderedDict()
+        self.renders = 0
+
+    def get(self, version: Hashable, key: Hashable, render: Callable[[], Rendered]) -> Rendered:
+        if version != self._version:
+            self._version, self._items = version, OrderedDict()
+        hit = self._items.get(key)
+        if hit is not None:
+            self._items.move_to_end(key)
+            return hit
+        self.renders += 1
+        r = self._items[key] = render()
+        if len(self._items) > self.size:
+            self._items.popitem(last=False)
+        return r
+
+
+CACHE = web.AppKey("lalert.api_cache", RenderCache)
+HISTORY_CACHE = web.AppKey("lalert.history_cache", RenderCache)
+
+
+def _bad(reason: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(text=json.dumps({"error": "bad request", "reason": reason}),
+                              content_type=JSON)
+
+
+# --- features ------------------------------------------------------------------------
+
+
+def alert_properties(e: EnrichedAlert, drill: bool) -> dict[str, Any]:
+    a = e.alert
+    return {
+        "id": a.id, "format": a.format, "kind": a.kind, "title": a.title,
+        "headline": a.headline, "info_type": a.info_type, "status": a.status, "drill": drill,
+        "level": a.level, "severity": a.severity, "issued_at": a.issued_at,
+        "valid_until": a.valid_until, "publisher": a.publisher, "event_id": a.event_id,
+        "serial": a.serial, "hazard_tags": list(e.hazard_tags),
+        "areas": [{"code": x.code, "scheme": x.scheme, "name": x.name} for x in e.areas],
+        "url": f"/api/v1/alerts/{quote(a.id, safe='')}",
+    }
+
+
+def feature(e: EnrichedAlert, drill: bool, *, full: bool = False) -> dict[str, Any]:
+    props = e.to_dict() if full else alert_properties(e, drill)
+    if full:
+        props.pop("footprint", None)
+        props["drill"] = drill
+    return {"type": "Feature", "id": e.id, "bbox": list(e.bbox) if e.bbox else None,
+            "geometry": e.footprint, "properties": props}
+
+
+class _Filter:
+    def __init__(self, q: Any) -> None:
+        self.kinds = {k for k in q.get("kind", "").split(",") if k}
+        raw_level = q.get("min_level") or q.get("level>") or q.get("level")
+        try:
+            self.min_level = int(raw_level) if raw_level else None
+        except ValueError:
+            raise _bad("min_level must be an integer 1-5") from None
+        self.box = self.point = None
+        if q.get("bbox"):
+            try:
+                w, s, e, n = (float(v) for v in q["bbox"].split(","))
+            except ValueError:
+                raise _bad("bbox must be west,south,east,north") from None
+            from shapely.geometry import box
+
+            self.box = box(w, s, e, n)
+        if q.get("point"):
+            try:
+                lat, lon = (float(v) for v in q["point"].split(","))
+            except ValueError:
+                raise _bad("point must be lat,lon") from None
+            from shapely.geometry import Point
+
+            self.point = Point(lon, lat)
+        self.drills = q.get("drills") in ("1", "true", "yes")
+
+    def __call__(self, e: EnrichedAlert, geom: Any) -> bool:
+        if self.kinds and e.alert.kind not in self.kinds and not (self.kinds & set(e.hazard_tags)):
+            return False
+        if self.min_level is not None and (e.alert.level or 0) < self.min_level:
+            return False
+        if self.box is not None and (geom is None or not geom.intersects(self.box)):
+            return False
+        if self.point is not None and (geom is None or not geom.intersects(self.point)):
+            return False
+        return True
+
+
+class _Geoms:
+    """Shapely shapes of active footprints, built once per alert version."""
+
+    def __init__(self) -> None:
+        self._d: dict[str, Any] = {}
+
+    def of(self, e: EnrichedAlert) -> Any:
+        if e.footprint is None:
+            return None
+        g = self._d.get(e.id)
+        if g is None:
+            from shapely.geometry import shape
+
+            try:
+                g = shape(e.footprint)
+            except Exception:
+                return None
+            if len(self._d) > 50_000:
+                self._d.clear()
+            self._d[e.id] = g
+        return g
+
+
+GEOMS = web.AppKey("lalert.geoms", _Geoms)
+
+
+async def list_alerts(request: web.Request) -> web.Response:
+    """Active alerts as a GeoJSON FeatureCollection (filters: bbox, point, kind, min_level)."""
+    p = request.app[PIPELINE]
+    q = request.rel_url.query
+    key = tuple(sorted(q.items()))
+
+    def render() -> Rendered:
+        f = _Filter(q)
+        geoms = request.app[GEOMS]
+        items = [(e, False) for e in p.view.active()]
+        if f.drills:
+            items += [(e, True) for e in p.view.active(drills=True)]
+        feats = [feature(e, d) for e, d in items if f(e, geoms.of(e))]
+        body = {"type": "FeatureCollection", "version": p.view.version,
+                "generated_seq": p.bus.last_seq, "features": feats}
+        return Rendered.of(json.dumps(body, ensure_ascii=False, separators=(",", ":")), GEOJSON)
+
+    return respond(request, request.app[CACHE].get(p.view.version, ("alerts", key), render))
+
+
+async def get_alert(request: web.Request) -> web.Response:
+    """One alert as a Feature with its event's history (drills only with ``drills=1``)."""
+    p = request.app[PIPELINE]
+    alert_id = request.match_info["id"]
+    drills = request.rel_url.query.get("drills") in ("1", "true", "yes")
+    key = ("alert", alert_id, drills)
+    version = (p.view.version, p.applied_upto)
+
+    def render() -> Rendered:
+        body = alert_document(p, alert_id, drills=drills)
+        if body is None:
+            return Rendered(b"", "", "")
+        return Rendered.of(json.dumps(body, ensure_ascii=False), GEOJSON)
+
+    r = request.app[CACHE].get(version, key, render)
+    if not r.body:
+        raise web.HTTPNotFound(text=json.dumps({"error": "no such alert", "id": alert_id}),
+                               content_type=JSON)
+    return respond(request, r)
+
+
+def alert_document(p: Pipeline, alert_id: str, *, drills: bool) -> dict[str, Any] | None:
+    enriched = p.view.get(alert_id)
+    active = enriched is not None
+    if enriched is not None:
+        drill = p.view.is_drill(alert_id)
+    else:
+        alert = p.alert_by_id(alert_id)
+        if alert is None:
+            return None
+        from lalert.lifecycle import is_drill
+        from lalert.pipeline import fallback_enrich
+
+        enriched, drill = fallback_enrich(alert), is_drill(alert)
+    if drill and not drills:
+        return None
+    doc = feature(enriched, drill, full=True)
+    doc["properties"]["active"] = active
+    doc["properties"]["outcome"] = p.lifecycle.fate(alert_id) or "pending"
+    doc["history"] = event_history(p, alert_id)
+    return doc
+
+
+def event_history(p: Pipeline, alert_id: str) -> list[dict[str, Any]]:
+    ids = p.lifecycle.event_ids(alert_id) or [alert_id]
+    changes: dict[str, list[dict[str, Any]]] = {}
+    for c in p.state.changes_for_alerts(ids):
+        changes.setdefault(c.alert_id, []).append(
+            {"seq": c.seq, "kind": c.kind, "reason": c.reason, "at": c.at})
+    out = []
+    for i in ids:
+        a = p.alert_by_id(i)
+        msg = p.message_of(i)
+        out.append({
+            "id": i, "message_id": str(msg) if msg else None,
+            "status_url": f"/api/v1/messages/{msg}" if msg else None,
+            "info_type": a.info_type if a else None, "serial": a.serial if a else None,
+            "issued_at": a.issued_at if a else None, "title": a.title if a else None,
+            "outcome": p.lifecycle.fate(i) or "pending", "changes": changes.get(i, []),
+        })
+    return out
+
+
+async def history(request: web.Request) -> web.Response:
+    """Every message received, newest first: ``items`` and ``next`` (cursor URL)."""
+    p = request.app[PIPELINE]
+    q = request.rel_url.query
+    try:
+        before = int(q["before"]) if q.get("before") else None
+        limit = max(1, min(500, int(q.get("limit", 50))))
+    except ValueError:
+        raise _bad("before and limit must be integers") from None
+    outcome = q.get("outcome") or None
+    version = (p.last_message_id, p.applied_upto, p.view.version)
+
+    def render() -> Rendered:
+        rows = p.reader.page(before=before, limit=limit + 1,
+                             outcome=outcome if outcome in ("rejected", "duplicate") else None)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        items = [p.outcome_of(r) for r in rows]
+        if outcome and outcome not in ("rejected", "duplicate"):
+            items = [i for i in items if i["outcome"] == outcome]
+        nxt = None
+        if more and rows:
+            params = {"before": rows[-1]["id"], "limit": limit}
+            if outcome:
+                params["outcome"] = outcome
+            nxt = "/api/v1/history?" + urlencode(params)
+        body = {"items": items, "next": nxt, "total": p.last_message_id}
+        return Rendered.of(json.dumps(body, ensure_ascii=False), JSON)
+
+    r = request.app[HISTORY_CACHE].get(version, (before, limit, outcome), render)
+    return respond(request, r, cache_control="no-cache")
+
+
+def health_document(app: web.Application) -> dict[str, Any]:
+    p = app[PIPELINE]
+    poller = app.get(POLLER)
+    spool = app.get(SPOOL)
+    feeds = poller.status() if poller else []
+    alarms = [f["name"] for f in feeds if f.get("alarm")]
+    backlog = p.bus.backlog()
+    return {
+        "status": "degraded" if alarms else "ok",
+        "alarms": [f"feed {n} is silent" for n in alarms],
+        "started_at": p.started_at,
+        "version": p.view.version,
+        "journal": {"messages": p.last_message_id, "applied": p.applied_upto,
+                    "pending": p.backlog},
+        "seq": p.bus.last_seq,
+        "active": p.view.counts(),
+        "outputs": {o.name: {"backlog": backlog.get(o.name, 0)} for o in app[OUTPUTS]},
+        "feeds": feeds,
+        "spool": spool.status() if spool else None,
+    }
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Liveness and what an operator should look at (feed alarms, backlogs)."""
+    body = json.dumps(health_document(request.app), ensure_ascii=False)
+    return respond(request, Rendered.of(body, JSON), cache_control="no-cache")
+
+
+def setup(app: web.Application) -> None:
+    app[CACHE] = RenderCache()
+    app[HISTORY_CACHE] = RenderCache(size=64)
+    app[GEOMS] = _Geoms()
+
+
+def routes() -> list[web.RouteDef]:
+    return [
+        web.get("/api/v1/alerts", list_alerts),
+        web.get("/api/v1/alerts/{id:.+}", get_alert),
+        web.get("/api/v1/history", history),
+        web.get("/healthz", healthz),
+    ]
