@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from lalert.model import Alert, Area, EnrichedAlert, Hazard, NearbyShelter
+from lalert.model import Alert, Area, EnrichedAlert, Hazard, NearbyShelter, Shelter
 from lalert.outputs.base import OutputContext
 from lalert.outputs.signage import SignageOutput
 
@@ -38,7 +38,8 @@ SCREENS = [
      "stale_seconds": 3},
     {"id": "cityhall-portrait", "name": "熊本市役所 1階ロビー", "lat": LAT, "lon": LON,
      "orientation": "portrait", "min_level": 3, "drills": True, "poll_seconds": 1},
-    {"id": "byarea", "name": "中央区役所", "areas": ["jma.city:4310100"], "min_level": 4},
+    {"id": "byarea", "name": "中央区役所", "areas": ["jma.city:4310100"], "min_level": 4,
+     "rotate_seconds": 3},
 ]
 
 
@@ -66,6 +67,15 @@ def alert(
     )
     return EnrichedAlert(alert=a, areas=areas, footprint=footprint, hazard_tags=hazard_tags,
                          shelters=shelters)
+
+
+def shelters_opened(*codes: str) -> EnrichedAlert:
+    """A 避難所情報 opening demo shelters by id (hand-made)."""
+    a = Alert(format="commons", id="shelters-1", info_type="issue", status="actual",
+              kind="shelter", title="避難所情報（熊本市）", issued_at="2025-06-30T09:30:00+09:00",
+              raw_sha256="1" * 64, publisher="熊本市",
+              shelters=tuple(Shelter(c, "open", code=c) for c in codes))
+    return EnrichedAlert(alert=a)
 
 
 class FakeState:

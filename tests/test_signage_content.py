@@ -189,6 +189,12 @@ def test_walking_minutes_round_up_at_80_m_per_minute():
 
 
 def test_wifi_japan_only_when_declared_open():
+    from lalert.model import NearbyHotspot
+
+    listed = [NearbyHotspot("h", "広場", LAT, LON, ssid="00000JAPAN"),
+              NearbyHotspot("h2", "駅", LAT, LON, ssid="Free_Spot")]
+    closed = build(POINT, [], hotspots=listed)["wifi"]
+    assert closed == {"ssids": ["Free_Spot"], "japan_open": False}
     assert build(POINT, [])["wifi"]["japan_open"] is False
     assert build(POINT, [], wifi_00000japan=True)["wifi"]["japan_open"] is True
 

@@ -24,6 +24,7 @@ from lalert.vocab import LEVEL_COLOURS, SEVERITY_ORDER
 SCHEMA = "lalert.signage/1"
 WALK_M_PER_MIN = 80.0  # 不動産の表示に関する公正競争規約: 徒歩1分 = 80 m
 COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
+JAPAN_SSID = "00000JAPAN"  # 災害用統一SSID, opened by carriers only in a disaster
 OPEN_STATES = frozenset({"open", "permanent"})
 OUT_OF_FORCE = frozenset({"lifted", "none"})
 INFO_ONLY_KINDS = frozenset({"shelter", "headquarters", "damage", "system", "event"})
@@ -267,7 +268,9 @@ def build(
         shelters = _shelters(screen, hazard, True, find_shelters, fallback, states, 3)
     else:
         shelters = _shelters(screen, None, False, find_shelters, fallback, states, 4)
-    ssids = list(dict.fromkeys([*screen.wifi_ssids, *(h.ssid for h in hotspots if h.ssid)]))
+    # 00000JAPAN is shown only through the desk's declaration, never because a list has it
+    ssids = [x for x in dict.fromkeys([*screen.wifi_ssids, *(h.ssid for h in hotspots if h.ssid)])
+             if x.upper() != JAPAN_SSID]
     body: dict[str, Any] = {
         "schema": SCHEMA,
         "screen": {
