@@ -187,6 +187,21 @@ def shelter_state(state: str | None, lang: str) -> str:
     return table.get(state or "unknown", table["unknown"])
 
 
+def local_time(iso: str | None) -> str:
+    """'2026-07-01 10:00' in Japan time (what residents read), from any ISO 8601 time."""
+    from datetime import datetime, timedelta, timezone
+
+    if not iso:
+        return ""
+    try:
+        dt = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return iso
+    if dt.tzinfo is not None:
+        dt = dt.astimezone(timezone(timedelta(hours=9)))
+    return dt.strftime("%Y-%m-%d %H:%M")
+
+
 def walking_minutes(distance_m: float) -> int:
     """Minutes on foot at 4 km/h (~67 m/min), a cautious pace for evacuation planning."""
-    return max(1, round(distance_m / 67.0)) if distance_m > 0 else 0
+    return max(1, round(distance_m / 67.0))

@@ -27,10 +27,11 @@ def _alert_view(ea: EnrichedAlert, n: int, lang: str) -> dict[str, Any]:
     shelters = [s for s in sorted(ea.shelters, key=lambda s: s.distance_m)
                 if s.fits_hazard is not False and s.state not in CLOSED_STATES]
     return {
-        "anchor": f"alert-{n}", "title": a.title, "headline": a.headline, "text": a.text,
+        "anchor": f"alert-{n}", "title": "" if a.title == word else a.title, "headline": a.headline, "text": a.text,
         "level": a.level, "level_text": level_text,
         "action": phrases.level_action(a.level, lang),
         "kind_name": phrases.kind_name(a.kind, lang), "issued_at": a.issued_at,
+        "issued_local": phrases.local_time(a.issued_at),
         "publisher": a.publisher,
         "areas": [ar.name or ar.code for ar in (ea.areas or a.areas) if ar.name or ar.code],
         "shelters": [{"name": s.name, "state": phrases.shelter_state(s.state, lang),
@@ -51,4 +52,5 @@ def render_text(alerts: Sequence[EnrichedAlert], geo: Any, *, lang: str, updated
     open_shelters = [s for s in shelter_records(geo, real, lang) if s["open"]]
     return _ENV.get_template("text.html.j2").render(
         lang=lang, other="en" if lang == "ja" else "ja", ui=phrases.UI[lang], updated=updated,
+        updated_local=phrases.local_time(updated),
         alerts=views, by_area=sorted(by_area.items()), open_shelters=open_shelters)

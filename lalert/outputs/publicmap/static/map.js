@@ -38,7 +38,7 @@ window.lalertMap = (function () {
         interactive: false,
         style: () => ({
           color: STROKE[lv] || "#333333", weight: WEIGHT[lv] || 2, dashArray: DASH[lv] || "2 6",
-          fillColor: p.colour, fillOpacity: 0.45,
+          fillColor: p.colour, fillOpacity: 0.3,
         }),
       }).addTo(layers.alerts);
       // The level is written on the map too: colour is never the only carrier.
@@ -144,7 +144,7 @@ window.lalertMap = (function () {
       if (!ans.shelters.length) shelters.append(el("li", null, ui.nearest_none));
       box.replaceChildren(el("h2", null, ui.here_alerts), alerts, el("h2", null, ui.nearest), shelters);
       const pts = [[lat, lon]].concat(ans.shelters.slice(0, 3).map(s => [s.lat, s.lon]));
-      map.fitBounds(pts, { padding: [40, 40], maxZoom: 16 });
+      map.fitBounds(pts, { padding: [60, 60], maxZoom: 15 });
     } catch (err) {
       box.textContent = "⚠ " + err.message;
     }

@@ -1,0 +1,144 @@
+"""Headless Chromium on the public map and text twin, with every non-loopback request blocked.
+
+Checks what a resident sees: alert polygons and shelters drawn, "where am I" at a fixed
+position lists the right shelters, the hazard filter, and no serious / critical axe-core
+violations. Screenshots go to tests/screenshots/ (git-ignored) for a human to look at.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from lalert.geo.data import demo_geodata
+from lalert.outputs.publicmap import MapOutput
+from lalert.outputs.tiles import TilesOutput
+from tests.public_fakes import FakeState, client_for, context, demo_alerts
+
+pw = pytest.importorskip("playwright.async_api")
+
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = ROOT / "tests" / "screenshots"
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+VIEWPORTS = [(390, 844), (1280, 800)]
+HERE = {"latitude": 32.80, "longitude": 130.715}  # inside the 中央区 alert box
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium not installed")
+
+
+@pytest.fixture
+async def server():
+    state = FakeState(demo_alerts())
+    geo = demo_geodata()
+    outs = [MapOutput(), TilesOutput()]
+    for o in outs:
+        await o.start(context(o.name, state, geo=geo))
+    client = await client_for(*(o.routes() for o in outs))
+    client.base = str(client.make_url("/")).rstrip("/")
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+async def browser():
+    async with pw.async_playwright() as p:
+        b = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        await b.close()
+
+
+async def offline_page(browser, size, *, lang="ja-JP"):
+    """A page whose requests to anything but loopback are aborted and recorded."""
+    ctx = await browser.new_context(viewport={"width": size[0], "height": size[1]},
+                                    geolocation=HERE, permissions=["geolocation"], locale=lang)
+    page = await ctx.new_page()
+    page.outside = []
+    page.errors = []
+
+    async def guard(route):
+        host = urlsplit(route.request.url).hostname
+        if host in ("127.0.0.1", "localhost", "::1"):
+            await route.continue_()
+        else:
+            page.outside.append(route.request.url)
+            await route.abort()
+
+    await page.route("**/*", guard)
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    return page
+
+
+async def axe_serious(page) -> list[dict]:
+    if not AXE.exists():
+        pytest.skip("axe-core not installed: run `npm ci` at the repository root")
+    await page.add_script_tag(path=str(AXE))
+    result = await page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [{"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+            for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
+@pytest.mark.parametrize("size", VIEWPORTS, ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_map_offline_draws_and_finds_shelters(server, browser, size):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page = await offline_page(browser, size)
+    await page.goto(server.base + "/?lang=ja")
+    await page.wait_for_selector("#lalert-alerts li.alert")
+    # the level-4 alert polygon (purple fill) and the municipal boundaries are SVG paths
+    assert await page.locator('.leaflet-overlay-pane path[fill="#aa00aa"]').count() == 1
+    assert await page.locator(".leaflet-overlay-pane path").count() >= 6
+    assert await page.locator(".leaflet-marker-icon.mk.open").count() == 1
+    assert await page.locator(".leaflet-marker-icon.mk.closed").count() == 1
+    assert await page.locator(".leaflet-marker-icon.mk").count() == 13 + 8  # shelters + Wi-Fi
+    assert "L4" in await page.locator(".level-label").first.inner_text()
+
+    await page.click("#lalert-where")
+    await page.wait_for_selector("#lalert-nearest li[data-id]")
+    ids = await page.locator("#lalert-nearest li[data-id]").evaluate_all(
+        "els => els.map(e => e.dataset.id)")
+    assert ids == ["DEMO-431001-02"]  # flood-fit and open; 12 is closed, 01/03 not for floods
+    assert "危険な場所から全員避難" in await page.locator("#lalert-here").inner_text()
+    await page.wait_for_timeout(400)  # let the zoom animation settle for the screenshot
+    await page.screenshot(path=str(SHOTS / f"map_{size[0]}x{size[1]}.png"))
+
+    await page.select_option("#lalert-hazard", "tsunami")
+    await page.wait_for_function(
+        "document.querySelectorAll('.leaflet-marker-icon.mk:not(.wifi)').length === 7")
+    assert page.outside == [] and page.errors == []
+    await page.context.close()
+
+
+async def test_map_tap_point_in_english(server, browser):
+    page = await offline_page(browser, (390, 844), lang="en-GB")
+    await page.goto(server.base + "/")
+    await page.wait_for_selector("#lalert-alerts li.alert")
+    assert await page.locator("html").get_attribute("lang") == "en"
+    await page.evaluate("lalertMap.lookup(32.93, 130.71)")  # 北区, outside every alert
+    await page.wait_for_selector("#lalert-nearest li")
+    text = await page.locator("#lalert-here").inner_text()
+    assert "No alert covers this point." in text
+    first = await page.locator("#lalert-nearest li[data-id]").first.get_attribute("data-id")
+    assert first == "DEMO-431001-13"  # no hazard in force: the nearest site of any kind
+    assert "walk 1 min" in text
+    assert page.outside == [] and page.errors == []
+    await page.context.close()
+
+
+@pytest.mark.parametrize("path", ["/?lang=ja", "/?lang=en", "/text?lang=ja", "/text?lang=en"])
+async def test_axe_no_serious_violations(server, browser, path):
+    page = await offline_page(browser, (390, 844))
+    await page.goto(server.base + path)
+    if path.startswith("/?"):
+        await page.wait_for_selector("#lalert-alerts li.alert")
+        await page.click("#lalert-where")
+        await page.wait_for_selector("#lalert-nearest li")
+    else:
+        await page.screenshot(path=str(SHOTS / f"text_{path[-2:]}.png"), full_page=True)
+    assert await axe_serious(page) == []
+    assert page.outside == []
+    await page.context.close()
