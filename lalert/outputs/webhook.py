@@ -32,6 +32,7 @@ CHANNEL = "webhook"
 
 class WebhookOutput(BaseOutput):
     name = CHANNEL
+    wants_drills = True  # each subscription says whether it wants drills (match() filters)
 
     def __init__(self) -> None:
         super().__init__()
@@ -39,7 +40,7 @@ class WebhookOutput(BaseOutput):
         self.dispatcher: Dispatcher | None = None
         self._session: aiohttp.ClientSession | None = None
         self._signers: dict[str, tuple[str, Webhook]] = {}
-        self._bodies: dict[int, str] = {}
+        self._bodies: dict[int, tuple[str, bytes]] = {}
         sroutes.MOUNTERS.add(self)
 
     async def start(self, ctx: OutputContext) -> None:
@@ -96,14 +97,16 @@ class WebhookOutput(BaseOutput):
             cached = self._signers[sub_id] = (secret, Webhook(secret))
         return cached[1]
 
-    def _body(self, seq: int) -> str | None:
+    def _body(self, seq: int) -> tuple[str, bytes] | None:
+        """The change's JSON, as text (signed) and bytes (sent), built once per seq."""
         body = self._bodies.get(seq)
         if body is None:
-            body = self.box.change_json(seq)
-            if body is not None:
-                if len(self._bodies) > 256:
-                    self._bodies.pop(next(iter(self._bodies)))
-                self._bodies[seq] = body
+            text = self.box.change_json(seq)
+            if text is None:
+                return None
+            if len(self._bodies) > 256:
+                self._bodies.pop(next(iter(self._bodies)))
+            body = self._bodies[seq] = (text, text.encode())
         return body
 
     def headers(self, job: Job, body: str, secret: str) -> dict[str, Any]:
@@ -122,8 +125,8 @@ class WebhookOutput(BaseOutput):
         if body is None:
             return Outcome(False, error=f"change {job.seq} missing from the outbox", final=True)
         assert self._session is not None
-        headers = self.headers(job, body, sub.target["secret"])
-        async with self._session.post(sub.target["url"], data=body.encode(), headers=headers) as r:
+        headers = self.headers(job, body[0], sub.target["secret"])
+        async with self._session.post(sub.target["url"], data=body[1], headers=headers) as r:
             await r.read()
             if 200 <= r.status < 300:
                 return Outcome(True, status=r.status)
