@@ -10,7 +10,8 @@ the wrong town):
   (土砂災害 横浜市北部 1410011) falls back to its municipality and says so in
   ``reason`` (``approximate: …``) — the only case that returns a larger shape.
 - ``jma.forecast_area`` (6 digits): JMA's polygon, else the union of its member 市町村等
-  from the code table — only when *every* member resolves.
+  from the code table — only when *every* member resolves; ``PPX000`` split by the table
+  (北海道 017000 渡島・檜山地方) is the union of its ``PPX…`` parts.
 - ``lg_code`` (6 digits, check digit verified) → N03 of its first five digits.
 - ``n03`` (5 digits): the polygon; a 政令市 is the union of its wards; ``PP000`` the
   prefecture (union of its municipalities).
@@ -167,6 +168,9 @@ class Gazetteer:
         if (hit := self._direct("jma.forecast_area", code)) is not None:
             return hit
         members = sorted(set(self._members.get(code, [])))
+        if not members and code.endswith("000"):
+            # a 府県予報区 the code table splits (北海道 017000 渡島・檜山地方 = 017010 ∪ 017020)
+            members = sorted({m for p, ms in self._members.items() if p[:3] == code[:3] for m in ms})
         if not members:
             return Resolved(None, None, f"unknown JMA 地域 code {code} (import the JMA code table)")
         parts = [self._jma_city(m) for m in members]

@@ -406,9 +406,11 @@ def _shelter_frame(df: pd.DataFrame, lines: list, fc_code: str | None, *, source
     out = out.loc[keep].to_crs(WGS84)
     out["lat"], out["lon"] = out.geometry.y, out.geometry.x
     munis = sorted(set(out["municipality_code"].dropna()))
-    kinds = sorted(set(out["kind"]))
+    # which list this file is (a source is one list of one publisher set)
+    listing = ("mixed" if "種別" in cols else "emergency_sites" if hazard_cols or name_c == "指定緊急避難場所名"
+               else "designated_shelters")
     scope = (",".join(munis) if len(munis) <= 3 else f"{len(munis)} municipalities {munis[0]}…{munis[-1]}")
-    return Loaded("shelters", f"{'+'.join(kinds)}:{scope}", source_label, shelters=out, bad=bad)
+    return Loaded("shelters", f"{listing}:{scope}", source_label, shelters=out, bad=bad)
 
 
 def _lg6(v) -> str | None:
