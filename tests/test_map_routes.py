@@ -98,3 +98,22 @@ async def test_text_twin(http):
     assert "Alert level 4 — Evacuation order" in en and "Everyone must evacuate" in en
     etag = r.headers["ETag"]
     assert (await http.get("/text?lang=ja", headers={"If-None-Match": etag})).status == 304
+
+
+async def test_shelters_opened_by_message_but_not_in_gazetteer(http):
+    from dataclasses import replace
+
+    from lalert.model import Shelter
+
+    flood, drill = demo_alerts()
+    opened = Shelter(name="竜南中学校", state="open", lat=32.8179, lon=130.7151)
+    shut = Shelter(name="月出小学校", state="unopened", lat=32.805, lon=130.7708)
+    http.state.set([replace(flood, alert=replace(flood.alert, shelters=(opened, shut))), drill])
+    data = await (await http.get("/map/data.json?lang=ja")).json()
+    extra = {s["name"]: s for s in data["shelters"] if s["id"].startswith("msg:")}
+    assert extra["竜南中学校"]["open"] is True and extra["月出小学校"]["open"] is False
+    ans = await (await http.get("/api/v1/here", params=HERE)).json()
+    names = [s["name"] for s in ans["shelters"]]
+    assert names[:2] == ["デモ中央小学校", "竜南中学校"]  # 1.8 km, 2.0 km: nearest first
+    assert "月出小学校" not in names  # not opened
+    assert "竜南中学校" in await (await http.get("/text?lang=ja")).text()

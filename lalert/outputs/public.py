@@ -26,6 +26,27 @@ def shelter_states(alerts: Iterable[EnrichedAlert]) -> dict[str, str]:
     return states
 
 
+def message_shelters(alerts: Iterable[EnrichedAlert], known_ids: set[str],
+                     known_names: set[str]) -> list[dict[str, Any]]:
+    """Shelters named (with a position) in 避難所情報 that the gazetteer does not list.
+
+    A city opens schools that are not in the designated-site data; residents still need
+    to find them, so they are shown with the state the message gives.
+    """
+    seen: dict[str, dict[str, Any]] = {}
+    for ea in alerts:
+        for s in ea.alert.shelters:
+            if s.lat is None or s.lon is None:
+                continue
+            if (s.code and s.code in known_ids) or s.name in known_names:
+                continue
+            key = s.code or s.name
+            seen[key] = {"id": f"msg:{key}", "name": s.name, "lat": s.lat, "lon": s.lon,
+                         "state": s.state or "unknown", "kind": s.kind, "hazards": [],
+                         "address": s.address, "capacity": s.capacity}
+    return list(seen.values())
+
+
 def shaped_areas(ea: EnrichedAlert) -> list[tuple[Any, Area | None]]:
     """(shapely geometry, area) per area with a shape; the footprint when none has one."""
     out: list[tuple[Any, Area | None]] = []

@@ -16,7 +16,7 @@ from shapely.geometry import mapping
 
 from lalert.model import EnrichedAlert
 from lalert.outputs import phrases
-from lalert.outputs.public import by_level, shaped_areas, shelter_states
+from lalert.outputs.public import by_level, message_shelters, shaped_areas, shelter_states
 from lalert.vocab import LEVEL_COLOURS, SEVERITY_ORDER
 
 OPEN_STATES = frozenset({"open", "permanent"})
@@ -79,10 +79,15 @@ def alert_features(alerts: Sequence[EnrichedAlert], lang: str) -> dict[str, Any]
 def shelter_records(geo: Any, alerts: Sequence[EnrichedAlert], lang: str) -> list[dict[str, Any]]:
     """Every designated site with its hazards and its latest open/closed state."""
     shelters = getattr(geo, "shelters", None)
-    if shelters is None or not len(shelters):
+    if shelters is None:
         return []
     states = shelter_states(alerts)
     out = []
+    extra = message_shelters(alerts, set(map(str, shelters["id"])), set(shelters["name"]))
+    for m in extra:
+        out.append({**{k: m[k] for k in ("id", "name", "lat", "lon", "kind", "hazards", "state")},
+                    "state_label": phrases.shelter_state(m["state"], lang),
+                    "open": m["state"] in OPEN_STATES})
     for r in shelters.itertuples():
         state = states.get(str(r.id), "unknown")
         out.append({
@@ -170,11 +175,24 @@ class Here:
             return []
         found = nearest_shelters(self.geo, lat=lat, lon=lon, hazard=hazard, limit=limit * 4,
                                  max_m=max_m, states=self.states)
-        usable = [s for s in found if s.state not in CLOSED_STATES][:limit]
-        return [{"id": s.id, "name": s.name, "hazards": list(s.hazards), "state": s.state,
-                 "lat": s.lat, "lon": s.lon, "distance_m": round(s.distance_m),
-                 "walk_min": phrases.walking_minutes(s.distance_m), "address": s.address}
-                for s in usable]
+        out = [{"id": s.id, "name": s.name, "hazards": list(s.hazards), "state": s.state,
+                "lat": s.lat, "lon": s.lon, "distance_m": round(s.distance_m),
+                "address": s.address} for s in found if s.state not in CLOSED_STATES]
+        # shelters a city reported open for this event, even if not in the designated data
+        opened = [m for m in message_shelters(self.alerts, set(), set())
+                  if m["state"] in OPEN_STATES and m["name"] not in {o["name"] for o in out}]
+        if opened:
+            from lalert.geo.distance import point_distances
+
+            dist, _ = point_distances(lon, lat, np.array([m["lon"] for m in opened]),
+                                      np.array([m["lat"] for m in opened]))
+            out += [{**{k: m[k] for k in ("id", "name", "hazards", "state", "lat", "lon",
+                                           "address")}, "distance_m": round(float(d))}
+                    for m, d in zip(opened, dist, strict=True) if d <= max_m]
+        out.sort(key=lambda o: o["distance_m"])
+        for o in out:
+            o["walk_min"] = phrases.walking_minutes(o["distance_m"])
+        return out[:limit]
 
     def answer(self, lat: float, lon: float, *, lang: str, hazard: str | None = None
                ) -> dict[str, Any]:
