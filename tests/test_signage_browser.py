@@ -23,7 +23,8 @@ SIZES = [(1920, 1080), (1080, 1920)]
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium not installed")
 
-OPEN = ("DEMO-431001-01", "DEMO-431001-02", "DEMO-431001-03", "DEMO-431001-12")
+OPEN = ("DEMO-431001-01", "DEMO-431001-02", "DEMO-431001-03", "DEMO-431001-04", "DEMO-431001-06",
+        "DEMO-431001-12")
 STATES = {
     "normal": lambda: [shelters_opened(*OPEN),
                        alert("adv", level=2, kind="weather_warning", title="大雨注意報",

@@ -239,3 +239,17 @@ def test_map_draws_clipped_area_screen_and_numbered_shelters():
     assert svg.count('class="shelter"') == 2 and 'class="here"' in svg
     assert "<path d=\"M" in svg  # the area, clipped to the view
     assert "http" not in svg.replace("http://www.w3.org/2000/svg", "")
+
+
+def test_when_none_is_known_open_designated_sites_are_shown_without_claiming_open():
+    unknown = tuple(type(s)(**{**s.__dict__, "state": "unknown"}) for s in SHELTERS)
+    body = build(POINT, [alert(shelters=unknown)])
+    assert body["mode"] == "takeover" and body["shelters_open_only"] is False
+    assert body["shelters"] and not any(s["open"] for s in body["shelters"])
+    assert all("flood" in s["hazards"] for s in body["shelters"])
+
+
+def test_a_drill_never_hides_a_real_alert_on_a_drill_screen():
+    body = build(DRILL, [alert("d5", status="exercise", level=5), alert("r3", level=3)])
+    assert body["main"]["id"] == "r3" and body["drill"] is False
+    assert [(o["id"], o["drill"]) for o in body["others"]] == [("d5", True)]

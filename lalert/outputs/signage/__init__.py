@@ -65,7 +65,9 @@ class SignageOutput(BaseOutput):
 
     async def start(self, ctx: OutputContext) -> None:
         await super().start(ctx)
-        self._config_screens = parse_screens(ctx.config.get("screens"))
+        # [outputs.signage] screens, or a top-level [signage] table (ctx.settings is the tree)
+        top = ctx.settings.get("signage") if isinstance(ctx.settings.get("signage"), dict) else {}
+        self._config_screens = parse_screens(ctx.config.get("screens", top.get("screens")))
         raw = ctx.config.get("export_dir")
         self.export_dir = (ctx.home / raw) if raw else None
         if self.export_dir:

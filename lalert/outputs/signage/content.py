@@ -117,9 +117,12 @@ def match(ea: EnrichedAlert, screen: Screen) -> Match | None:
     return Match(ea, level, equivalent)
 
 
-def _rank(m: Match) -> tuple[int, int, int, str]:
+def _rank(m: Match) -> tuple[int, int, int, int, str]:
+    """Real before drills (an exercise never hides a real alert), then level, a municipal
+    order before a level-equivalent, severity, the latest."""
     a = m.alert.alert
-    return (m.level or 0, int(not m.equivalent), SEVERITY_ORDER.get(a.severity, 0), a.issued_at)
+    return (int(not m.drill), m.level or 0, int(not m.equivalent),
+            SEVERITY_ORDER.get(a.severity, 0), a.issued_at)
 
 
 def matches_for(
@@ -264,8 +267,12 @@ def build(
     main = takeover[0] if takeover else None
     hazard = main.alert.hazard_tags[0] if main and main.alert.hazard_tags else None
     fallback = [s for m in matches for s in m.alert.shelters]
+    open_only = bool(main)
     if main:
         shelters = _shelters(screen, hazard, True, find_shelters, fallback, states, 3)
+        if not shelters:  # none known open: designated sites for the hazard, state shown as is
+            open_only = False
+            shelters = _shelters(screen, hazard, False, find_shelters, fallback, states, 3)
     else:
         shelters = _shelters(screen, None, False, find_shelters, fallback, states, 4)
     # 00000JAPAN is shown only through the desk's declaration, never because a list has it
@@ -290,6 +297,7 @@ def build(
         "others": [_alert_view(m) for m in takeover[1:]],
         "info": [_alert_view(m) for m in info][:4],
         "shelters": shelters,
+        "shelters_open_only": open_only,
         "hazard": hazard,
         "wifi": {"ssids": ssids[:3], "japan_open": wifi_00000japan},
         "map_url": map_url,
