@@ -19,11 +19,14 @@ Rules, per *event* (see ``event_key``):
   the same expiry first with the message's own ``now``, so replaying a journal with each
   message's receive time rebuilds exactly the state a live daemon had.
 
-Event keys. ``Alert.key`` is ``(format, event_id or id)``. Two refinements:
+Event keys. ``Alert.key`` is ``(format, event_id or id)``. Three refinements:
 
+* JMA numbers each *product* separately: 緊急地震速報（警報） VXSE43, （予報） VXSE44 and
+  震源速報 VXSE52 / 震源・震度情報 VXSE53 share one EventID but have their own serials and
+  their own 取消. JMA events are therefore keyed ``(format, type_code, event_id)``.
 * JMA weather warnings (気象警報・注意報, VPWW5x) carry no EventID; each telegram from an
   office restates the whole prefecture and replaces the previous one. When ``event_id``
-  is None such alerts are keyed by ``(format, kind, publisher, title)`` so the newer
+  is None such alerts are keyed by ``(format, type_code, publisher, title)`` so the newer
   telegram replaces the older one by issue time.
 * CAP Update / Cancel name earlier messages in ``references`` (``sender,identifier,sent``);
   when a referenced identifier is known, the message joins that event.
@@ -159,8 +162,12 @@ class Lifecycle:
             known = self._key_of_id.get(ref)
             if known and known[0] == drill:
                 return known[1]
-        if alert.event_id is None and alert.format == "jmaxml" and alert.kind == "weather_warning":
-            return (alert.format, alert.kind, alert.publisher or "", alert.title)
+        if alert.format == "jmaxml":
+            product = alert.type_code or alert.kind
+            if alert.event_id is None and alert.kind == "weather_warning":
+                return (alert.format, product, alert.publisher or "", alert.title)
+            if alert.event_id is not None:
+                return (alert.format, product, alert.event_id)
         return alert.key
 
     def active(self, *, drills: bool = False) -> list[Alert]:

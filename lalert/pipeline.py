@@ -314,8 +314,10 @@ class Pipeline:
 
     def _on_commit(self, msg_id: int, entry: Entry) -> None:
         self.last_message_id = msg_id
-        if entry.outcome == "accepted" and entry.parsed:
-            self._queue.put_nowait((msg_id, entry.received_at, entry.parsed))
+        # Every receipt goes through the apply queue so ``applied_upto`` follows journal
+        # order exactly; only accepted ones carry alerts.
+        alerts = entry.parsed if entry.outcome == "accepted" and entry.parsed else []
+        self._queue.put_nowait((msg_id, entry.received_at, alerts))
 
     # --- apply ----------------------------------------------------------------------
 
@@ -330,6 +332,9 @@ class Pipeline:
                 await asyncio.sleep(0)  # let readers in between bursts
 
     def _apply(self, msg_id: int, received_at: str, alerts: list[Alert]) -> None:
+        if not alerts:
+            self._applied = max(self._applied, msg_id)
+            return
         t0 = time.perf_counter()
         now = parse_time(received_at) or now_utc()
         transitions: list[Transition] = []

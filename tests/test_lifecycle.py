@@ -214,15 +214,84 @@ def test_any_permutation_ends_in_the_same_state(specs, rnd):
     assert {m.id: a.fate(m.id) for m in msgs} == {m.id: b.fate(m.id) for m in msgs}
 
 
-# --- corpus: real sequences never leave more than one version of an event -----------
+# --- corpus: real JMA sequences (issue → correction → cancel, several products) ------
 
 JMA = corpus_files("xml/jma", "*.xml")
 
 
-@pytest.mark.skipif(not JMA, reason="JMA corpus not present")
-def test_corpus_jma_one_version_per_event():
+def _jma(corpus, *names: str) -> list[Alert]:
+    out = []
+    for n in names:
+        try:
+            out.extend(parse((corpus / "xml" / "jma" / n).read_bytes(), source=n))
+        except ImportError:
+            pytest.skip("JMA parser not available")
+    return out
+
+
+def _run(alerts: list[Alert], order: list[int]) -> Lifecycle:
     lc = Lifecycle()
-    parsed = 0
+    for i in order:
+        lc.apply(alerts[i], now=T0)
+    return lc
+
+
+EEW_WARN = ["37_01_01_240613_VXSE43.xml", "37_01_03_240613_VXSE43.xml"]
+EEW_FC = ["36_01_01_240613_VXSE44.xml", "36_01_03_240613_VXSE44.xml",
+          "36_01_32_240613_VXSE44.xml", "36_01_33_240613_VXSE44.xml"]
+
+
+def test_corpus_eew_products_are_separate_events(corpus):
+    warn_issue, _ = _jma(corpus, *EEW_WARN)
+    fc = _jma(corpus, *EEW_FC)
+    assert warn_issue.event_id == fc[0].event_id  # one EventID, two products
+    lc = Lifecycle()
+    lc.apply(warn_issue, now=T0)
+    for a in fc[:3]:
+        lc.apply(a, now=T0)
+    assert ids(lc) == {warn_issue.id, fc[2].id}  # 警報 serial 1 and 予報 serial 32
+    lc.apply(fc[3], now=T0)  # 予報 取消 (serial 32) leaves the 警報 alone
+    assert ids(lc) == {warn_issue.id}
+
+
+@pytest.mark.parametrize("order", [[0, 1, 2, 3], [3, 2, 1, 0], [2, 0, 3, 1], [1, 3, 0, 2]])
+def test_corpus_eew_cancel_wins_in_any_order(corpus, order):
+    fc = _jma(corpus, *EEW_FC)
+    lc = _run(fc, order)
+    assert ids(lc) == set()
+    assert {lc.fate(a.id) for a in fc} == {"cancelled"}
+
+
+def test_corpus_earthquake_info_serials_then_cancel(corpus):
+    names = ["32-39_05_01_100831_VXSE53.xml", "32-39_05_04_100831_VXSE53.xml",
+             "32-39_05_05_100831_VXSE53.xml", "32-39_05_08_100831_VXSE53.xml",
+             "32-39_05_12_100831_VXSE53.xml", "32-39_05_12_100915_VXSE53.xml"]
+    alerts = _jma(corpus, *names)
+    lc = _run(alerts, [0, 2, 1, 4, 3])  # shuffled, cancel not yet in
+    assert ids(lc) == {alerts[4].id}  # serial 8
+    lc.apply(alerts[5], now=T0)  # serial 8 取消
+    assert ids(lc) == set()
+
+
+def test_corpus_volcano_issue_correction_cancel(corpus):
+    issue, corr, cancel = _jma(corpus, "67_01_01_140927_VFVO56.xml",
+                               "67_01_03_140927_VFVO56.xml", "67_01_04_140927_VFVO56.xml")
+    assert (issue.info_type, corr.info_type, cancel.info_type) == ("issue", "correction", "cancel")
+    lc = Lifecycle()
+    lc.apply(issue, now=T0)
+    r = lc.apply(corr, now=T0)
+    assert [(t.kind, t.reason) for t in r.transitions] == [("updated", "correction")]
+    assert ids(lc) == {corr.id}
+    lc.apply(cancel, now=T0)
+    assert ids(lc) == set()
+    # the correction arriving after the cancel (same report time) does not revive it
+    lc2 = _run([issue, corr, cancel], [2, 0, 1])
+    assert ids(lc2) == set()
+
+
+@pytest.mark.skipif(not JMA, reason="JMA corpus not present")
+def test_corpus_whole_jma_set_one_version_per_event():
+    lc = Lifecycle()
     for path in JMA:
         try:
             alerts = parse(path.read_bytes(), source=path.name)
@@ -230,9 +299,7 @@ def test_corpus_jma_one_version_per_event():
             continue
         for a in alerts:
             lc.apply(a, now=T0)
-            parsed += 1
-    if not parsed:
-        pytest.skip("JMA parser not available yet")
-    keys = [lc.event_key(a) for a in lc.active()]
-    assert len(keys) == len(set(keys))
-    assert all(a.info_type != "cancel" for a in lc.active())
+    active = lc.active()
+    keys = [lc.event_key(a) for a in active]
+    assert active and len(keys) == len(set(keys))
+    assert all(a.info_type != "cancel" for a in active)
