@@ -145,3 +145,22 @@ def test_demo_map_in_browser_offline(demo):
         b.close()
     assert outside == []
     assert re.match(r"http://127\.0\.0\.1:\d+", demo.url)
+
+
+def test_tiles_export_from_the_daemon_home(demo, tmp_path):
+    from pmtiles.reader import MmapSource, Reader
+
+    from lalert.cli import main
+
+    assert main(["tiles", "export", "--home", str(demo.home), "--demo", "--dir",
+                 str(tmp_path / "d"), "--maxzoom", "11"]) == 0
+    t = mercantile.tile(130.70, 32.80, 11)
+    tile = (tmp_path / "d" / "11" / str(t.x) / f"{t.y}.mvt").read_bytes()
+    served = fetch(demo, f"/tiles/11/{t.x}/{t.y}.mvt")[2]
+    assert mapbox_vector_tile.decode(tile).keys() == mapbox_vector_tile.decode(served).keys()
+    assert "alerts" in mapbox_vector_tile.decode(tile)
+    assert main(["tiles", "export", "--home", str(demo.home), "--demo",
+                 str(tmp_path / "k.pmtiles"), "--maxzoom", "11"]) == 0
+    with open(tmp_path / "k.pmtiles", "rb") as fh:
+        assert Reader(MmapSource(fh)).get(11, t.x, t.y) == tile
+    assert main(["tiles", "export", "--home", str(demo.home)]) == 2  # neither FILE nor --dir
