@@ -339,8 +339,10 @@ def _coords(df: pd.DataFrame, lines: list, bad: list[BadRow]) -> tuple[np.ndarra
 
     w, s, e, n = JAPAN_BOUNDS
     outside = ~missing & ~((lat >= s) & (lat <= n) & (lon >= w) & (lon <= e))
+    blank = (df[lat_c].fillna("").astype(str).str.strip() == "") | (df[lon_c].fillna("").astype(str).str.strip() == "")
     for i in np.flatnonzero(missing):
-        bad.append(BadRow(lines[i], "missing coordinates"))
+        bad.append(BadRow(lines[i], "missing coordinates" if blank.iloc[i] else
+                          f"unreadable coordinates ({df[lat_c].iloc[i]!r}, {df[lon_c].iloc[i]!r})"))
     for i in np.flatnonzero(outside):
         bad.append(BadRow(lines[i], f"outside Japan ({lat[i]}, {lon[i]})"))
     return lat, lon, ~(missing | outside)
