@@ -145,17 +145,19 @@ def nearby_shelters(
     if config.max_shelters is not None:
         order = order[: config.max_shelters]
     st = _States(states)
+    cols = {c: sub[c].to_numpy() for c in ("id", "name", "lat", "lon", "hazards", "kind", "address",
+                                           "municipality_code", "capacity")}
     out = []
     for i in order:
-        row = sub.iloc[i]
-        found = st.find(str(row["id"]), str(row["name"]), str(row["municipality_code"]))
-        cap = row["capacity"]
+        sid, name, muni = str(cols["id"][i]), str(cols["name"][i]), str(cols["municipality_code"][i])
+        found = st.find(sid, name, muni) if states else None
+        cap = cols["capacity"][i]
         out.append(NearbyShelter(
-            id=str(row["id"]), name=str(row["name"]), lat=float(row["lat"]), lon=float(row["lon"]),
-            hazards=tuple(row["hazards"]), fits_hazard=bool(fits[i]) if tags else None,
+            id=sid, name=name, lat=float(cols["lat"][i]), lon=float(cols["lon"][i]),
+            hazards=tuple(cols["hazards"][i]), fits_hazard=bool(fits[i]) if tags else None,
             distance_m=round(float(dist[i]), 1), inside=bool(inside[i]),
-            state=found.state if found else "unknown", kind=str(row["kind"]) or None,
-            address=str(row["address"]) or None, municipality_code=str(row["municipality_code"]) or None,
+            state=found.state if found else "unknown", kind=str(cols["kind"][i]) or None,
+            address=str(cols["address"][i]) or None, municipality_code=muni or None,
             capacity=int(cap) if cap == cap and cap is not None else (found.capacity if found else None),
             head_count=found.head_count if found else None,
         ))
