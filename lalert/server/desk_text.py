@@ -1,0 +1,187 @@
+"""Fixed strings of the desk console, Japanese first, English second.
+
+A plain dict rather than gettext: the console has two languages, a few dozen phrases and
+one reader group (operators); alert text itself is shown as published.
+"""
+
+from __future__ import annotations
+
+LANGS = ("ja", "en")
+
+TEXT: dict[str, tuple[str, str]] = {
+    # key: (ja, en)
+    "app": ("lalert 防災デスク", "lalert disaster desk"),
+    "nav": ("メニュー", "Menu"),
+    "nav.overview": ("現況", "Overview"),
+    "nav.history": ("受信履歴", "History"),
+    "nav.rejected": ("受付拒否", "Rejected"),
+    "nav.feeds": ("受信経路", "Feeds"),
+    "nav.submit": ("手動投入", "Submit"),
+    "nav.screens": ("サイネージ", "Signage"),
+    "logout": ("ログアウト", "Log out"),
+    "operator": ("担当", "Operator"),
+    "lang.other": ("English", "日本語"),
+    "login.title": ("ログイン", "Log in"),
+    "login.name": ("担当者名", "Name"),
+    "login.name_hint": ("トークンでログインするときは空欄", "Leave empty when logging in with a token"),
+    "login.secret": ("パスワードまたはトークン", "Password or token"),
+    "login.submit": ("ログイン", "Log in"),
+    "login.failed": ("名前またはパスワード（トークン）が違います。", "Wrong name or password (token)."),
+    "csrf.title": ("フォームの確認に失敗しました", "Form check failed"),
+    "csrf.body": ("CSRF トークンがない、または一致しません。ページを開き直してからもう一度送信してください。",
+                  "The CSRF token is missing or does not match. Reload the page and submit again."),
+    "active": ("発表中の情報", "Active alerts"),
+    "active.none": ("発表中の情報はありません。", "No active alerts."),
+    "drills": ("訓練・試験", "Exercises and tests"),
+    "drill": ("訓練", "EXERCISE"),
+    "map": ("対象地域の地図", "Map of the areas"),
+    "map.none": ("地図に描ける範囲がありません", "Nothing to draw on the map"),
+    "level": ("警戒レベル", "Level"),
+    "level.none": ("レベルなし", "no level"),
+    "kind": ("種別", "Kind"),
+    "areas": ("対象地域", "Areas"),
+    "issued": ("発表", "Issued"),
+    "until": ("有効期限", "Valid until"),
+    "publisher": ("発表者", "Publisher"),
+    "delivery": ("配信状況", "Delivery"),
+    "output": ("出力", "Output"),
+    "state": ("状態", "State"),
+    "alarms": ("警報", "Alarms"),
+    "alarms.none": ("異常はありません", "No alarms"),
+    "updated": ("更新", "Updated"),
+    "counts": ("受信件数", "Messages"),
+    "history": ("受信履歴", "Message history"),
+    "received": ("受信時刻", "Received"),
+    "source": ("経路", "Source"),
+    "sender": ("送信元", "Sender"),
+    "format": ("形式", "Format"),
+    "outcome": ("結果", "Outcome"),
+    "reason": ("理由", "Reason"),
+    "raw": ("受信した内容", "Raw text"),
+    "raw.none": ("本文は保存されていません", "No bytes were kept"),
+    "raw.cut": ("先頭部分のみ表示", "Only the beginning is shown"),
+    "older": ("さらに古いもの", "Older"),
+    "rejected": ("受付を拒否したメッセージ", "Rejected messages"),
+    "rejected.none": ("拒否したメッセージはありません。", "No rejected messages."),
+    "feeds": ("受信経路の状況", "Feed health"),
+    "feeds.none": ("フィードの取得は設定されていません。", "No feeds are configured."),
+    "feed": ("フィード", "Feed"),
+    "last_success": ("最終取得", "Last success"),
+    "last_change": ("最終更新", "Last change"),
+    "last_error": ("直近のエラー", "Last error"),
+    "silent": ("途絶", "SILENT"),
+    "ok": ("正常", "OK"),
+    "spool": ("スプールディレクトリ", "Spool directory"),
+    "journal": ("ジャーナル", "Journal"),
+    "submit.title": ("メッセージの手動投入", "Submit a message by hand"),
+    "submit.help": ("XML を貼り付けるかファイルを選び、「内容を確認」を押してください。まだ配信されません。",
+                    "Paste the XML or choose a file, then press “Preview”. Nothing is sent yet."),
+    "submit.text": ("XML を貼り付け", "Paste XML"),
+    "submit.file": ("またはファイルを選択", "or choose a file"),
+    "submit.preview": ("内容を確認", "Preview"),
+    "submit.empty": ("内容が空です。", "Nothing to submit."),
+    "submit.too_large": ("大きすぎます", "Too large"),
+    "preview.title": ("読み取り結果の確認", "How lalert reads it"),
+    "preview.error": ("このメッセージは読み取れません。投入すると「受付拒否」として記録されます。",
+                      "This message cannot be read. Submitting records it as rejected."),
+    "preview.dup": ("同じ ID の情報を受信済みです（重複として記録されます）。",
+                    "A message with this id was already received (it will be recorded as a duplicate)."),
+    "preview.confirm": ("この内容で投入する", "Submit it"),
+    "preview.cancel": ("やめる", "Cancel"),
+    "preview.expired": ("確認の期限が切れました。もう一度投入してください。",
+                        "The preview has expired. Submit the message again."),
+    "preview.shelters": ("付近の避難所", "Nearby shelters"),
+    "preview.unresolved": ("地図上の位置が分かりません", "not found in the gazetteer"),
+    "fits": ("災害種別に適合", "fits the hazard"),
+    "fits.no": ("適合しない", "does not fit"),
+    "message": ("メッセージ", "Message"),
+    "message.result": ("投入しました", "Submitted"),
+    "message.alerts": ("含まれる情報", "Alerts in it"),
+    "screens": ("サイネージ画面", "Signage screens"),
+    "screens.source.config": ("設定ファイルの画面（編集すると以後はデスクの一覧を使います）",
+                              "Screens from the configuration (after an edit the desk's list is used)"),
+    "screens.source.desk": ("デスクで編集した画面一覧", "Screen list edited at the desk"),
+    "screens.none": ("画面はまだありません。", "No screens yet."),
+    "screens.edit": ("編集", "Edit"),
+    "screens.delete": ("削除", "Delete"),
+    "screens.add": ("画面を追加・編集", "Add or edit a screen"),
+    "screens.save": ("保存", "Save"),
+    "screens.saved": ("保存しました", "Saved"),
+    "screens.open": ("表示", "Open"),
+    "screens.invalid": ("この画面の設定は使えません", "This screen's settings cannot be used"),
+    "f.id": ("画面 ID（英小文字・数字・- _）", "Screen id (a-z, 0-9, - _)"),
+    "f.name": ("設置場所の名前", "Place name"),
+    "f.lat": ("緯度", "Latitude"),
+    "f.lon": ("経度", "Longitude"),
+    "f.areas": ("地域コード（カンマ区切り、任意）", "Area codes (comma-separated, optional)"),
+    "f.languages": ("表示言語", "Languages"),
+    "f.orientation": ("向き", "Orientation"),
+    "f.landscape": ("横", "landscape"),
+    "f.portrait": ("縦", "portrait"),
+    "f.min_level": ("切替えるレベル（以上）", "Take over at level (or higher)"),
+    "f.drills": ("訓練を表示する画面", "Shows exercises"),
+    "f.wifi": ("Wi-Fi の SSID（カンマ区切り）", "Wi-Fi SSIDs (comma-separated)"),
+    "japan": ("00000JAPAN（災害用統一 SSID）", "00000JAPAN (disaster Wi-Fi)"),
+    "japan.on": ("開放を宣言中", "Declared open"),
+    "japan.off": ("宣言していません", "Not declared"),
+    "japan.open": ("開放を宣言する", "Declare open"),
+    "japan.close": ("宣言を解除する", "End the declaration"),
+    "japan.by": ("変更", "Changed by"),
+    "yes": ("はい", "yes"),
+    "no": ("いいえ", "no"),
+    "id": ("ID", "ID"),
+    "title": ("表題", "Title"),
+    "headline": ("見出し", "Headline"),
+    "status": ("運用種別", "Status"),
+    "info_type": ("情報の種類", "Info type"),
+    "error": ("エラー", "Error"),
+}
+
+DELIVERY: dict[str, tuple[str, str]] = {
+    "sent": ("送信済", "sent"),
+    "handled": ("処理済", "handled"),
+    "queued": ("待機中", "queued"),
+    "pending": ("送信中", "sending"),
+    "retrying": ("再試行中", "retrying"),
+    "dead": ("失敗", "failed"),
+    "skipped": ("対象外", "skipped"),
+    "no_drills": ("訓練は対象外", "drills not sent"),
+    "stopped": ("停止中", "not running"),
+}
+
+OUTCOMES: dict[str, tuple[str, str]] = {
+    "accepted": ("受付", "accepted"),
+    "active": ("発表中", "active"),
+    "pending": ("処理待ち", "pending"),
+    "superseded": ("更新済", "superseded"),
+    "cancelled": ("取消", "cancelled"),
+    "lifted": ("解除", "lifted"),
+    "expired": ("期限切れ", "expired"),
+    "rejected": ("拒否", "rejected"),
+    "duplicate": ("重複", "duplicate"),
+    "ignored": ("無視", "ignored"),
+}
+
+LEVEL_WORDS_EN: dict[int, str] = {
+    5: "Emergency safety",
+    4: "Evacuate",
+    3: "Elderly evacuate",
+    2: "Check evacuation",
+    1: "Be prepared",
+}
+
+
+def pick(table: dict[str, tuple[str, str]], key: str, lang: str) -> str:
+    pair = table.get(key)
+    if pair is None:
+        return key
+    return pair[1] if lang == "en" else pair[0]
+
+
+def translator(lang: str):
+    """``t("key")`` for templates."""
+
+    def t(key: str) -> str:
+        return pick(TEXT, key, lang)
+
+    return t
