@@ -1,0 +1,315 @@
+"""Desk console against a real ``lalert run`` process: login, sessions, CSRF, manual
+submission through the journal, rejected messages shown escaped, delivery per output,
+screens and the 00000JAPAN declaration handed to signage."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from lalert.server.sessions import check_login, hash_password, verify_password
+from lalert.store import flags
+from tests.daemon_helpers import Daemon, cap, start_daemon
+
+PASSWORD = "correct horse battery"
+OPERATOR = "tanaka"
+
+
+@pytest.fixture(scope="module")
+def desk_daemon(tmp_path_factory) -> Daemon:
+    home = tmp_path_factory.mktemp("desk") / "home"
+    config = f"""
+[[desk.users]]
+name = "{OPERATOR}"
+password_hash = "{hash_password(PASSWORD)}"
+"""
+    d = start_daemon(home, config_text=config,
+                     outputs=["signage", "tests.daemon_helpers:RecordingOutput"])
+    yield d
+    d.stop()
+
+
+@pytest.fixture
+async def anon(desk_daemon: Daemon) -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(desk_daemon.url,
+                                     cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
+        yield s
+
+
+async def csrf_of(s: aiohttp.ClientSession, path: str) -> str:
+    async with s.get(path) as r:
+        assert r.status == 200, (path, r.status)
+        m = re.search(r'name="csrf" value="([^"]+)"', await r.text())
+    assert m, f"no CSRF field on {path}"
+    return m.group(1)
+
+
+async def login(s: aiohttp.ClientSession, name: str, secret: str) -> aiohttp.ClientResponse:
+    token = await csrf_of(s, "/desk/login")
+    return await s.post("/desk/login", data={"csrf": token, "name": name, "secret": secret,
+                                             "next": "/desk/"}, allow_redirects=False)
+
+
+@pytest.fixture
+async def operator(anon: aiohttp.ClientSession) -> aiohttp.ClientSession:
+    r = await login(anon, OPERATOR, PASSWORD)
+    assert r.status == 303 and r.headers["Location"] == "/desk/"
+    return anon
+
+
+# --- passwords (pure) ------------------------------------------------------------------
+
+
+def test_password_hash_round_trip_and_rejects_wrong_or_malformed():
+    h = hash_password("秘密の合言葉")
+    assert h.startswith("scrypt:") and "秘密" not in h
+    assert verify_password("秘密の合言葉", h)
+    assert not verify_password("秘密の合言葉 ", h)
+    assert not verify_password("x", "scrypt:broken")
+    assert not verify_password("x", "md5:abc")
+
+
+def test_check_login_by_user_or_by_ingest_token_name():
+    from lalert.server.sessions import DeskUser
+
+    users = [DeskUser("sato", hash_password("pw1"))]
+    tokens = {"prefecture-gw": "tok-abc"}
+    assert check_login(users, tokens, "sato", "pw1") == "sato"
+    assert check_login(users, tokens, "sato", "tok-abc") is None  # a user must use its password
+    assert check_login(users, tokens, "", "tok-abc") == "prefecture-gw"
+    assert check_login(users, tokens, "", "nope") is None
+    assert check_login(users, tokens, "sato", "") is None
+
+
+# --- auth ------------------------------------------------------------------------------
+
+
+async def test_no_session_redirects_to_login(anon):
+    async with anon.get("/desk", allow_redirects=True) as r:
+        assert r.url.path == "/desk/login"
+        assert "ログイン" in await r.text()
+    for path in ("/desk/", "/desk/rejected", "/desk/submit", "/desk/live"):
+        async with anon.get(path, allow_redirects=False) as r:
+            assert r.status == 303
+            assert r.headers["Location"].startswith("/desk/login?next=")
+
+
+async def test_bad_password_is_refused_with_a_message(anon):
+    r = await login(anon, OPERATOR, "wrong")
+    assert r.status == 401
+    assert "名前またはパスワード（トークン）が違います" in await r.text()
+    async with anon.get("/desk/", allow_redirects=False) as r2:
+        assert r2.status == 303  # still not logged in
+
+
+async def test_login_sets_a_strict_httponly_cookie_and_shows_the_operator(anon):
+    r = await login(anon, OPERATOR, PASSWORD)
+    assert r.status == 303
+    cookie = r.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/desk" in cookie
+    async with anon.get("/desk/") as page:
+        html = await page.text()
+        assert page.headers["Cache-Control"] == "no-store"
+        assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    assert f"<strong>{OPERATOR}</strong>" in html
+    assert "発表中の情報" in html
+
+
+async def test_ingest_token_logs_in_under_its_name(anon, desk_daemon):
+    r = await login(anon, "", desk_daemon.token)
+    assert r.status == 303
+    async with anon.get("/desk/") as page:
+        assert "<strong>env</strong>" in await page.text()  # LALERT_INGEST_TOKEN is "env"
+
+
+async def test_logout_ends_the_session(operator):
+    token = await csrf_of(operator, "/desk/")
+    async with operator.post("/desk/logout", data={"csrf": token}, allow_redirects=False) as r:
+        assert r.status == 303
+    async with operator.get("/desk/", allow_redirects=False) as r:
+        assert r.status == 303
+
+
+async def test_csrf_missing_or_forged_is_403_and_nothing_is_journaled(operator, desk_daemon):
+    before = desk_daemon.health()["journal"]["messages"]
+    await csrf_of(operator, "/desk/submit")
+    body = cap("desk-csrf-1").decode()
+    for data in ({"text": body}, {"text": body, "csrf": "forged-token"}):
+        async with operator.post("/desk/submit", data=data) as r:
+            assert r.status == 403
+            assert "CSRF" in await r.text()
+    async with operator.post("/desk/japan", data={"open": "1", "csrf": ""}) as r:
+        assert r.status == 403
+    assert desk_daemon.health()["journal"]["messages"] == before
+    assert not flags.japan_open(desk_daemon.home)
+
+
+async def test_a_cookie_from_another_key_is_not_a_session(anon):
+    from cryptography.fernet import Fernet
+
+    forged = Fernet(Fernet.generate_key()).encrypt(json.dumps(
+        {"created": 1, "session": {"user": "mallory", "csrf": "x"}}).encode()).decode()
+    async with anon.get("/desk/", headers={"Cookie": f"lalert_desk={forged}"},
+                        allow_redirects=False) as r:
+        assert r.status == 303
+
+
+# --- manual submission -----------------------------------------------------------------
+
+
+async def test_preview_then_confirm_goes_through_the_journal(operator, desk_daemon):
+    msg = cap("desk-manual-1", headline="手動投入のテスト（熊本市）")
+    before = desk_daemon.health()["journal"]["messages"]
+    token = await csrf_of(operator, "/desk/submit")
+    form = aiohttp.FormData()
+    form.add_field("csrf", token)
+    form.add_field("text", "")
+    form.add_field("file", msg, filename="alert.xml", content_type="application/xml")
+    async with operator.post("/desk/submit", data=form) as r:
+        assert r.status == 200
+        html = await r.text()
+    assert "読み取り結果の確認" in html
+    assert "警戒レベル4 避難指示" in html and "熊本市中心部" in html
+    assert "手動投入のテスト（熊本市）" in html
+    assert 'class="deskmap"' in html and "<path" in html  # the CAP polygon on the map
+    assert desk_daemon.health()["journal"]["messages"] == before  # preview journals nothing
+    pending = re.search(r'name="pending" value="([^"]+)"', html).group(1)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+    async with operator.post("/desk/submit/confirm", data={"csrf": csrf, "pending": pending},
+                             allow_redirects=False) as r:
+        assert r.status == 303
+        location = r.headers["Location"]
+    msg_id = re.match(r"^/desk/messages/(\d+)\?sent=1$", location).group(1)
+    async with operator.get(location) as r:
+        page = await r.text()
+    assert "投入しました" in page and f"#{msg_id}" in page
+
+    status, hist = desk_daemon.get_json("/api/v1/history")
+    item = next(i for i in hist["items"] if i["id"] == msg_id)
+    assert item["source"] == "desk" and item["sender"] == OPERATOR
+    assert item["outcome"] in ("active", "pending")
+    desk_daemon.wait(lambda: any(f["id"] == "desk-manual-1" for f in
+                                 desk_daemon.get_json("/api/v1/alerts")[1]["features"]),
+                     what="the submitted alert to be active")
+
+    # the same preview cannot be confirmed twice
+    async with operator.post("/desk/submit/confirm", data={"csrf": csrf, "pending": pending},
+                             allow_redirects=False) as r:
+        assert r.status == 409
+
+
+async def test_preview_of_unreadable_text_says_why(operator):
+    token = await csrf_of(operator, "/desk/submit")
+    async with operator.post("/desk/submit", data={"csrf": token,
+                                                   "text": "<notanalert/>"}) as r:
+        html = await r.text()
+    assert r.status == 200
+    assert "このメッセージは読み取れません" in html
+    async with operator.post("/desk/submit", data={"csrf": token, "text": "  "}) as r:
+        assert r.status == 400
+
+
+async def test_delivery_status_per_output(operator, desk_daemon):
+    status, _ = desk_daemon.post(cap("desk-delivery-1"))
+    assert status == 202
+    desk_daemon.wait(lambda: (desk_daemon.home / "recorder.log").exists() and "desk-delivery-1"
+                     in (desk_daemon.home / "recorder.log").read_text(), what="recorder")
+
+    async with operator.get("/desk/live") as r:
+        html = await r.text()
+        etag = r.headers["ETag"]
+    start = html.index('data-alert-id="desk-delivery-1"')
+    card = html[start:html.index("</article>", start)]
+    assert "熊本市に避難指示（テスト用）" in card and "警戒レベル4 避難指示" in card
+    assert "recorder: 送信済" in card  # its outbox record says sent
+    assert re.search(r"signage: (処理済|待機中)", card)  # from the bus cursor
+    async with operator.get("/desk/live", headers={"If-None-Match": etag}) as r:
+        assert r.status == 304  # nothing changed: the poller gets a 304
+
+
+# --- rejected messages -----------------------------------------------------------------
+
+
+async def test_rejected_message_shows_reason_and_escaped_raw_text(operator, desk_daemon):
+    evil = b'<?xml version="1.0"?><alert><script>alert("x")</script><b>broken'
+    status, body = desk_daemon.post(evil)
+    assert status == 400
+    async with operator.get("/desk/rejected") as r:
+        html = await r.text()
+    assert body["reason"].split(" (line")[0] in html.replace("&#39;", "'").replace("&#34;", '"')
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
+    assert "<script>alert" not in html
+    async with operator.get(f"/desk/messages/{body['id']}") as r:
+        detail = await r.text()
+    assert "&lt;script&gt;" in detail and "<script>alert" not in detail
+
+
+# --- screens and 00000JAPAN ------------------------------------------------------------
+
+
+async def test_add_screen_persists_in_home_and_reaches_signage(operator, desk_daemon):
+    token = await csrf_of(operator, "/desk/screens")
+    data = [("csrf", token), ("id", "desk-test-screen"), ("name", "テスト画面 熊本駅"),
+            ("lat", "32.7898"), ("lon", "130.6886"), ("languages", "ja"),
+            ("languages", "en"), ("orientation", "portrait"), ("min_level", "3")]
+    async with operator.post("/desk/screens", data=data, allow_redirects=False) as r:
+        assert r.status == 303
+    saved = json.loads((desk_daemon.home / "screens.json").read_text())
+    assert [s["id"] for s in saved] == ["desk-test-screen"]
+    assert saved[0]["orientation"] == "portrait" and saved[0]["languages"] == ["ja", "en"]
+    status, _, page = desk_daemon.get("/signage/desk-test-screen")
+    assert status == 200 and "テスト画面 熊本駅" in page.decode()
+
+    # a bad id is refused with the reason, nothing saved
+    token = await csrf_of(operator, "/desk/screens")
+    async with operator.post("/desk/screens", data={"csrf": token, "id": "Bad Id!",
+                                                    "name": "x", "lat": "32", "lon": "130"}) as r:
+        assert r.status == 400
+        assert "screen id" in await r.text()
+    assert len(json.loads((desk_daemon.home / "screens.json").read_text())) == 1
+
+
+async def test_00000japan_declaration_reaches_signage(operator, desk_daemon):
+    token = await csrf_of(operator, "/desk/screens")
+    data = [("csrf", token), ("id", "japan-check"), ("name", "Wi-Fi 確認"),
+            ("lat", "32.80"), ("lon", "130.70"), ("languages", "ja")]
+    async with operator.post("/desk/screens", data=data, allow_redirects=False) as r:
+        assert r.status == 303
+    token = await csrf_of(operator, "/desk/screens")
+    async with operator.post("/desk/japan", data={"csrf": token, "open": "1"},
+                             allow_redirects=False) as r:
+        assert r.status == 303
+    assert flags.japan_open(desk_daemon.home)
+    assert flags.load_flags(desk_daemon.home)[flags.JAPAN]["by"] == OPERATOR
+    body = desk_daemon.get_json("/signage/japan-check.json")[1]
+    assert body["wifi"]["japan_open"] is True
+    token = await csrf_of(operator, "/desk/screens")
+    async with operator.post("/desk/japan", data={"csrf": token, "open": "0"},
+                             allow_redirects=False) as r:
+        assert r.status == 303
+    assert desk_daemon.get_json("/signage/japan-check.json")[1]["wifi"]["japan_open"] is False
+
+
+async def test_english_on_request(operator):
+    async with operator.get("/desk/?lang=en") as r:
+        html = await r.text()
+    assert '<html lang="en">' in html and "Active alerts" in html
+    async with operator.get("/desk/history") as r:  # the choice sticks to the session
+        assert "Message history" in await r.text()
+    async with operator.get("/desk/?lang=ja") as r:
+        assert "発表中の情報" in await r.text()
+
+
+def test_flags_survive_in_the_home(tmp_path: Path):
+    assert flags.output_settings(tmp_path) == {}
+    flags.set_flag(tmp_path, flags.JAPAN, True, by="sato")
+    flags.save_screens(tmp_path, [{"id": "a", "name": "A", "lat": 1.0, "lon": 2.0}])
+    assert flags.output_settings(tmp_path) == {
+        flags.JAPAN: True, flags.SCREENS: [{"id": "a", "name": "A", "lat": 1.0, "lon": 2.0}]}
+    assert not list(tmp_path.glob(".*.tmp"))
