@@ -174,6 +174,9 @@ class Pipeline:
         for row in pending:
             alerts = [Alert.from_dict(d) for d in json.loads(row["alerts"] or "[]")]
             self._queue.put_nowait((row["id"], row["received_at"], alerts))
+
+    def run(self) -> None:
+        """Start applying (after outputs have subscribed, so none misses a change)."""
         self._tasks.append(asyncio.create_task(self._apply_loop(), name="apply"))
         self._tasks.append(asyncio.create_task(self._expiry_loop(), name="expiry"))
 

@@ -283,3 +283,45 @@ def soap_publish(payload: bytes) -> bytes:
             b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">'
             b'<soap:Body><publish xmlns="http://soap.publiccommons.ne.jp/"><message>'
             + body + b"</message></publish></soap:Body></soap:Envelope>")
+
+
+# --- an output that records what it did (crash tests) ------------------------------------
+
+
+class RecordingOutput:
+    """Test output: appends ``seq kind alert-id`` to ``<home>/recorder.log`` for every
+    change. Enable it with ``outputs=["tests.daemon_helpers:RecordingOutput"]``.
+
+    It follows the outbox contract every acting output follows: record ``pending``,
+    act, record ``sent``; after a restart, ``sent`` means skip, and ``pending`` means the
+    process may have died mid-action, so the receiver is asked whether it already has it
+    (a webhook receiver dedupes by ``webhook-id``; here, the log is looked at)."""
+
+    name = "recorder"
+
+    async def start(self, ctx) -> None:
+        self.ctx = ctx
+        self.path = ctx.home / "recorder.log"
+        self.fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+
+    async def handle(self, change) -> None:
+        box, key = self.ctx.outbox, str(change.seq)
+        if box.is_done(self.name, key):
+            return
+        if box.state(self.name, key) == "pending" and self._logged(change.seq):
+            box.record(self.name, key, "sent", "confirmed after restart")
+            return
+        box.record(self.name, key, "pending")
+        self.fh.write(f"{change.seq} {change.kind} {change.alert.id}\n")
+        self.fh.flush()
+        box.record(self.name, key, "sent")
+
+    def _logged(self, seq: int) -> bool:
+        return any(line.split(" ", 1)[0] == str(seq)
+                   for line in self.path.read_text("utf-8").splitlines())
+
+    def routes(self) -> list:
+        return []
+
+    async def stop(self) -> None:
+        self.fh.close()

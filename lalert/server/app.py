@@ -80,13 +80,14 @@ def ensure_token(config: Config) -> str | None:
 
 
 def load_geo(config: Config) -> Any:
-    """Demo geodata with ``--demo``; else ``geo.path`` or ``<home>/geo``; else None."""
+    """``geo.path`` or ``<home>/geo.gpkg`` (what ``lalert data import`` writes); else the
+    demo geodata with ``--demo``; else None (alerts are served without geometry)."""
     try:
         from lalert.geo import data as geodata
     except ImportError:
         log.warning("lalert.geo is not installed: alerts are shown without area geometry")
         return None
-    path = config.geo_path or (config.home / "geo")
+    path = config.geo_path or (config.home / "geo.gpkg")
     try:
         if path.exists() and hasattr(geodata, "load_geodata"):
             return geodata.load_geodata(path)
@@ -207,9 +208,12 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
             started.append(o)
             drills = bool(ocfg.get("drills")) or bool(getattr(o, "wants_drills", False))
             cursor = pipeline.state.cursor(o.name)
-            pipeline.bus.add(o, drills=drills, cursor=pipeline.bus.last_seq if cursor is None
-                             else cursor)
+            if cursor is None:  # a new output starts from now, durably
+                cursor = pipeline.bus.last_seq
+                pipeline.state.set_cursors({o.name: cursor})
+            pipeline.bus.add(o, drills=drills, cursor=cursor)
         await pipeline.bus.start(pipeline.redeliver)
+        pipeline.run()
         spool, poller = app[SPOOL], app[POLLER]
         if spool:
             await spool.start()

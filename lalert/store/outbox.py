@@ -37,6 +37,12 @@ class SqliteOutbox:
         if state in DONE_STATES:
             self._done.add((output, key))
 
+    def state(self, output: str, key: str) -> str | None:
+        """The recorded state (``pending`` after a crash mid-action), or None."""
+        row = self.conn.execute("SELECT state FROM outbox WHERE output=? AND key=?",
+                                (output, key)).fetchone()
+        return row[0] if row else None
+
     def status(self, key: str) -> dict[str, dict[str, str]]:
         """Every output's record for one key (the desk shows delivery per output)."""
         return {r[0]: {"state": r[1], "detail": r[2], "updated_at": r[3]} for r in self.conn.execute(
