@@ -253,3 +253,10 @@ def test_a_drill_never_hides_a_real_alert_on_a_drill_screen():
     body = build(DRILL, [alert("d5", status="exercise", level=5), alert("r3", level=3)])
     assert body["main"]["id"] == "r3" and body["drill"] is False
     assert [(o["id"], o["drill"]) for o in body["others"]] == [("d5", True)]
+
+
+def test_hazard_without_area_code_applies_to_the_alerts_areas():
+    ward = Area("431010", "lg_code", "熊本市中央区")
+    h = Hazard(None, "cap", "evacuation", "避難指示", "issued")
+    screen = parse_screen({"id": "w", "name": "区役所", "areas": ["lg_code:431010"]})
+    assert build(screen, [alert(areas=(ward,), hazards=(h,), footprint=None)])["mode"] == "takeover"

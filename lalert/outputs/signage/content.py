@@ -97,7 +97,9 @@ def match(ea: EnrichedAlert, screen: Screen) -> Match | None:
             hit_codes.add((area.scheme, area.code or ""))
     footprint_hit = screen.has_point and _covers_point(ea.footprint, screen.lat, screen.lon)  # type: ignore[arg-type]
     in_force = [h for h in a.hazards if h.state not in OUT_OF_FORCE]
-    here = [h for h in in_force if (h.area_scheme, h.area_code or "") in hit_codes]
+    # a hazard without an area code (CAP, Commons) applies wherever the alert does
+    here = [h for h in in_force if (h.area_scheme, h.area_code or "") in hit_codes
+            or (hit_codes and not h.area_code)]
     here = here or [
         h for h in in_force if _code_matches(h.area_scheme, h.area_code, screen.areas)
     ]
