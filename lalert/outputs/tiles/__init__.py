@@ -14,7 +14,7 @@ from collections import OrderedDict
 
 from aiohttp import web
 
-from lalert.httpcache import Rendered, respond
+from lalert.httpcache import Rendered, _matches, respond
 from lalert.outputs.base import AlertChange, BaseOutput, OutputContext
 from lalert.outputs.tiles.build import MUNICIPALITY_SCHEMES, TileSource, tilejson
 
@@ -31,6 +31,7 @@ class TilesOutput(BaseOutput):
         self._source: tuple[int, TileSource] | None = None
         self._tiles: OrderedDict[tuple[int, int, int, int], Rendered] = OrderedDict()
         self._tilejson: tuple[int, Rendered] | None = None
+        self._headers: dict[str, dict[str, str]] = {}
 
     async def start(self, ctx: OutputContext) -> None:
         await super().start(ctx)
@@ -96,12 +97,24 @@ class TilesOutput(BaseOutput):
         ]
 
     async def _tile(self, request: web.Request) -> web.Response:
-        z, x, y = (int(request.match_info[k]) for k in ("z", "x", "y"))
+        # The hot path of a crowd: headers are built once per tile version and reused,
+        # and a matching If-None-Match is answered before anything else is touched.
+        m = request.match_info
+        z, x, y = int(m["z"]), int(m["x"]), int(m["y"])
         if not (self.minzoom <= z <= self.maxzoom) or not (0 <= x < 2**z and 0 <= y < 2**z):
             raise web.HTTPNotFound(text="tile out of range\n")
-        resp = respond(request, self.tile(z, x, y), cache_control="public, max-age=10")
-        resp.headers.update(CORS)
-        return resp
+        r = self.tile(z, x, y)
+        headers = self._headers.get(r.etag)
+        if headers is None:
+            if len(self._headers) > 4 * int(self._cfg("cache_tiles", 20000)):
+                self._headers.clear()
+            headers = self._headers[r.etag] = {
+                "ETag": r.etag, "Cache-Control": "public, max-age=10",
+                "Vary": "Accept-Encoding", **CORS}
+        inm = request.headers.get("If-None-Match")
+        if inm is not None and (inm == r.etag or _matches(inm, r.etag)):
+            return web.Response(status=304, headers=headers)
+        return web.Response(body=r.body, headers=headers, content_type=MVT_TYPE)
 
     async def _tilejson_route(self, request: web.Request) -> web.Response:
         resp = respond(request, self.tilejson_doc())
