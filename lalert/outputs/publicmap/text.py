@@ -15,7 +15,7 @@ from lalert.outputs.publicmap.data import CLOSED_STATES, shelter_records
 _ENV = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
                    autoescape=select_autoescape(["html", "j2"]), trim_blocks=True,
                    lstrip_blocks=True)
-SHELTERS_PER_ALERT = 10
+SHELTERS_PER_ALERT = 5
 
 
 def _alert_view(ea: EnrichedAlert, n: int, lang: str) -> dict[str, Any]:
