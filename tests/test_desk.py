@@ -27,8 +27,14 @@ def desk_daemon(tmp_path_factory) -> Daemon:
 [[desk.users]]
 name = "{OPERATOR}"
 password_hash = "{hash_password(PASSWORD)}"
+
+[[poller.feeds]]
+name = "dead-feed"
+url = "http://127.0.0.1:9/feed.xml"
+interval = 0.2
+silence_after = 3600
 """
-    d = start_daemon(home, config_text=config,
+    d = start_daemon(home, config_text=config, env={"LALERT_POLLER__ENABLED": "true"},
                      outputs=["signage", "tests.daemon_helpers:RecordingOutput"])
     yield d
     d.stop()
@@ -294,6 +300,20 @@ async def test_00000japan_declaration_reaches_signage(operator, desk_daemon):
                              allow_redirects=False) as r:
         assert r.status == 303
     assert desk_daemon.get_json("/signage/japan-check.json")[1]["wifi"]["japan_open"] is False
+
+
+async def test_silent_feed_is_an_alarm_on_the_overview_and_the_feeds_page(operator,
+                                                                          desk_daemon):
+    desk_daemon.wait(lambda: desk_daemon.health()["alarms"], what="the feed alarm")
+    async with operator.get("/desk/") as r:
+        html = await r.text()
+    assert 'class="alarm-list" role="alert"' in html and "dead-feed" in html
+    async with operator.get("/desk/feeds") as r:
+        html = await r.text()
+    row = html[html.index("<strong>dead-feed</strong>"):]
+    row = row[:row.index("</tr>")]
+    assert "途絶" in row and "no successful fetch for 3 intervals" in row
+    assert "ClientConnectorError" in row or "Cannot connect" in row  # the last error
 
 
 async def test_english_on_request(operator):

@@ -39,7 +39,15 @@ from lalert.pipeline import fallback_enrich, parse_message
 from lalert.server import desk_map, sessions
 from lalert.server.api import health_document
 from lalert.server.auth import AUTH_KEY
-from lalert.server.desk_text import DELIVERY, LANGS, LEVEL_WORDS_EN, OUTCOMES, pick, translator
+from lalert.server.desk_text import (
+    DELIVERY,
+    LANGS,
+    LEVEL_WORDS_EN,
+    OUTCOMES,
+    SHELTER_STATES,
+    pick,
+    translator,
+)
 from lalert.server.keys import CONFIG, OUTPUTS, PIPELINE, POLLER, SPOOL
 from lalert.store import flags
 from lalert.vocab import LEVEL_COLOURS, LEVEL_WORDS_JA
@@ -134,11 +142,11 @@ def _areas(areas: Any, has_footprint: bool) -> list[dict[str, Any]]:
         label = x.name or x.code or "?"
         unresolved = bool(x.unresolved) or (x.geometry is None and not has_footprint)
         seen = out.get(label)
+        codes = [f"{x.scheme}:{x.code}"] if x.code else []
         if seen is None:
-            out[label] = {"name": label, "codes": [f"{x.scheme}:{x.code}"],
-                          "unresolved": unresolved}
+            out[label] = {"name": label, "codes": codes, "unresolved": unresolved}
         else:
-            seen["codes"].append(f"{x.scheme}:{x.code}")
+            seen["codes"].extend(codes)
             seen["unresolved"] = seen["unresolved"] and unresolved
     return list(out.values())
 
@@ -274,7 +282,8 @@ async def render(request: web.Request, template: str, *, status: int = 200,
         csrf=await sessions.csrf_token(request), nav=NAV, path=request.path,
         other_lang=other, other_lang_url=f"{request.path}?lang={other}", when=when,
         delivery_word=lambda k: pick(DELIVERY, k, lang),
-        outcome_word=lambda k: pick(OUTCOMES, k or "", lang), **ctx)
+        outcome_word=lambda k: pick(OUTCOMES, k or "", lang),
+        shelter_word=lambda k: pick(SHELTER_STATES, k or "unknown", lang), **ctx)
     return web.Response(status=status, text=html, content_type="text/html",
                         headers=SECURITY_HEADERS)
 

@@ -92,6 +92,8 @@ TEXT: dict[str, tuple[str, str]] = {
                         "The preview has expired. Submit the message again."),
     "preview.shelters": ("付近の避難所", "Nearby shelters"),
     "preview.unresolved": ("地図上の位置が分かりません", "not found in the gazetteer"),
+    "inside": ("区域内", "inside the area"),
+    "codes": ("地域コード", "Area codes"),
     "fits": ("災害種別に適合", "fits the hazard"),
     "fits.no": ("適合しない", "does not fit"),
     "message": ("メッセージ", "Message"),
@@ -160,6 +162,12 @@ OUTCOMES: dict[str, tuple[str, str]] = {
     "rejected": ("拒否", "rejected"),
     "duplicate": ("重複", "duplicate"),
     "ignored": ("無視", "ignored"),
+}
+
+SHELTER_STATES: dict[str, tuple[str, str]] = {
+    "open": ("開設", "open"),
+    "closed": ("閉鎖", "closed"),
+    "unknown": ("状態不明", "state unknown"),
 }
 
 LEVEL_WORDS_EN: dict[int, str] = {

@@ -3,11 +3,16 @@
 // refresh reloads the page instead.
 (() => {
   "use strict";
+  // Destructive forms ask first (data-confirm holds the question).
+  document.addEventListener("submit", (ev) => {
+    const q = ev.target.dataset && ev.target.dataset.confirm;
+    if (q && !window.confirm(q)) ev.preventDefault();
+  });
   const box = document.getElementById("live");
   const stamp = document.getElementById("stamp");
   if (!box || !window.fetch) return;
   const src = box.dataset.src;
-  const PERIOD = 10000;
+  const PERIOD = Number(box.dataset.period) || 5000;
   let last = null;
   async function tick() {
     try {
