@@ -169,7 +169,18 @@ def bench_signage(args: argparse.Namespace) -> None:
         print(f"{label:24}{lal:14,.0f}{ngx:14,.0f}{ratio:9.2f}  {flag}")
 
 
-SECTIONS: dict[str, Callable[[argparse.Namespace], None]] = {"signage": bench_signage}
+def bench_tiles(args: argparse.Namespace) -> None:
+    """Vector tiles: rebuild time of all 熊本県 tiles, and one hot tile (200 / 304) from
+    lalert's tile route vs nginx on the ``--dir`` export (details in bench/serve_tiles.py)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from serve_tiles import tiles_section
+
+    print()
+    tiles_section(runs=3, seconds=args.seconds)
+
+
+SECTIONS: dict[str, Callable[[argparse.Namespace], None]] = {"signage": bench_signage,
+                                                              "tiles": bench_tiles}
 
 
 def main() -> int:
