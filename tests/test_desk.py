@@ -333,3 +333,19 @@ def test_flags_survive_in_the_home(tmp_path: Path):
     assert flags.output_settings(tmp_path) == {
         flags.JAPAN: True, flags.SCREENS: [{"id": "a", "name": "A", "lat": 1.0, "lon": 2.0}]}
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_push_deliveries_are_summarised_per_change(tmp_path: Path):
+    from lalert.outputs.delivery import PushStore
+    from lalert.server.desk import summarise_push
+    from tests.push_fakes import change, flood
+
+    store = PushStore(tmp_path / "push.sqlite")
+    store.fan_out("webhook", change(7, flood()), ["sub-a", "sub-b"])
+    store.fan_out("webpush", change(8, flood(serial=2)), ["sub-c"])
+    assert store.seq_states([7, 8, 9]) == {7: {"webhook": {"pending": 2}},
+                                           8: {"webpush": {"pending": 1}}}
+    assert summarise_push({"sent": 5, "retrying": 1}) == {"state": "retrying",
+                                                          "detail": "retrying 1, sent 5"}
+    assert summarise_push({"sent": 3})["state"] == "sent"
+    assert summarise_push({"dead": 1, "pending": 2})["state"] == "dead"

@@ -261,6 +261,20 @@ class PushStore:
 
     # --- reading for the desk console and tests --------------------------------------
 
+    def seq_states(self, seqs: Iterable[int]) -> dict[int, dict[str, dict[str, int]]]:
+        """seq → channel → state → deliveries, for the desk's per-alert status (one query)."""
+        wanted = sorted(set(seqs))
+        out: dict[int, dict[str, dict[str, int]]] = {}
+        if not wanted:
+            return out
+        q = ",".join("?" * len(wanted))
+        with self._lock:
+            for seq, ch, st, n in self._db.execute(
+                    f"SELECT seq, channel, state, count(*) FROM deliveries WHERE seq IN ({q})"
+                    " GROUP BY seq, channel, state", wanted):
+                out.setdefault(seq, {}).setdefault(ch, {})[st] = n
+        return out
+
     def states(self, channel: str | None = None) -> dict[str, int]:
         q = "SELECT state, count(*) FROM deliveries"
         args: tuple[Any, ...] = ()

@@ -48,7 +48,7 @@ from lalert.server.desk_text import (
     pick,
     translator,
 )
-from lalert.server.keys import CONFIG, OUTPUTS, PIPELINE, POLLER, SPOOL
+from lalert.server.keys import CONFIG, EXTRA_DOCS, OUTPUTS, PIPELINE, POLLER, SPOOL
 from lalert.store import flags
 from lalert.vocab import LEVEL_COLOURS, LEVEL_WORDS_JA
 
@@ -182,11 +182,36 @@ def _wants_drills(app: web.Application, output: Any) -> bool:
         getattr(output, "wants_drills", False))
 
 
-def delivery_status(app: web.Application, alert_id: str, drill: bool) -> list[dict[str, str]]:
+PUSH_ORDER = ("dead", "retrying", "pending", "sent")
+
+
+def push_states(app: web.Application, seqs: list[int]) -> dict[int, dict[str, dict[str, int]]]:
+    """Per-subscriber deliveries of push outputs (webhook, Web Push, MQTT) by change seq."""
+    home = app[CONFIG].home
+    if not seqs or not (home / "push.sqlite").exists():
+        return {}
+    from lalert.outputs.delivery import PushStore
+
+    try:
+        return PushStore.for_home(home).seq_states(seqs)
+    except Exception:  # the console must render even if the push store is unreadable
+        return {}
+
+
+def summarise_push(counts: dict[str, int]) -> dict[str, str]:
+    """One state for many subscribers' deliveries: the worst present, with the counts."""
+    worst = next((s for s in PUSH_ORDER if counts.get(s)), "sent")
+    return {"state": worst, "detail": ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))}
+
+
+def delivery_status(app: web.Application, alert_id: str, drill: bool,
+                    push: dict[int, dict[str, dict[str, int]]] | None = None,
+                    ) -> list[dict[str, str]]:
     """Each output's state for an alert's current version.
 
-    An outbox record (keyed by the change ``seq`` or the alert id) wins; otherwise the
-    bus cursor says whether the output has handled the change yet.
+    An outbox record (keyed by the change ``seq`` or the alert id) wins, then the push
+    deliveries of that change (worst state first, with counts); otherwise the bus cursor
+    says whether the output has handled the change yet.
     """
     p = app[PIPELINE]
     seq = p.view.seq_of(alert_id)
@@ -195,9 +220,13 @@ def delivery_status(app: web.Application, alert_id: str, drill: bool) -> list[di
     if seq is not None:
         records.update(p.outbox.status(str(seq)))
     records.update(p.outbox.status(alert_id))
+    pushed = (push or {}).get(seq, {}) if seq is not None else {}
     out = []
     for o in app[OUTPUTS]:
         rec = records.get(o.name)
+        counts = pushed.get(o.name)
+        if rec is None and counts:
+            rec = summarise_push(counts)
         if rec is not None:
             state, detail = rec["state"], rec.get("detail", "")
         elif o.name not in cursors:
@@ -337,8 +366,10 @@ def overview_context(app: web.Application, lang: str) -> dict[str, Any]:
     real = [alert_view(e, False, lang, i) for i, e in enumerate(p.view.active(), start=1)]
     drills = [alert_view(e, True, lang, len(real) + i)
               for i, e in enumerate(p.view.active(drills=True), start=1)]
+    seqs = [q for q in (p.view.seq_of(v["id"]) for v in real + drills) if q is not None]
+    push = push_states(app, seqs)
     for v in real + drills:
-        v["delivery"] = delivery_status(app, v["id"], v["drill"])
+        v["delivery"] = delivery_status(app, v["id"], v["drill"], push)
     health = health_document(app)
     return {
         "alerts": real, "drills": drills, "map": map_svg(real + drills, t),
@@ -682,6 +713,7 @@ async def static(request: web.Request) -> web.Response:
 
 
 async def to_desk(request: web.Request) -> web.Response:
+    """The console's entry (redirects to ``/desk/``)."""
     raise web.HTTPSeeOther("/desk/")
 
 
@@ -708,6 +740,25 @@ def routes() -> list[web.RouteDef]:
     ]
 
 
+def document(app: web.Application, defs: list[web.RouteDef]) -> None:
+    """OpenAPI entries for the console's routes (HTML for people, not an API)."""
+    docs = app.get(EXTRA_DOCS)
+    if docs is None:
+        return
+    for d in defs:
+        summary = (d.handler.__doc__ or "Desk console").strip().splitlines()[0]
+        desc = ("Desk console (HTML). Needs the session cookie from /desk/login; without it "
+                "GET redirects to the login page." + (
+                    " Every POST carries the form field `csrf` (403 when missing or wrong)."
+                    if d.method == "POST" else ""))
+        ok = {"200": {"description": "HTML page", "content": {"text/html": {}}},
+              "303": {"description": "Redirect (to the login page without a session)"}}
+        if d.method == "POST":
+            ok["403"] = {"description": "CSRF token missing or wrong"}
+        docs.setdefault(d.path, {})[d.method.lower()] = {
+            "summary": summary, "description": desc, "tags": ["desk"], "responses": ok}
+
+
 def setup(app: web.Application) -> None:
     """Mount the console on the daemon's app (called by ``create_app``)."""
     config = app[CONFIG]
@@ -720,7 +771,9 @@ def setup(app: web.Application) -> None:
     # Outputs start before any on_startup hook of ours runs: put the home's settings
     # where the factory builds every OutputContext.settings from, then keep them current.
     config.raw.update(flags.output_settings(config.home))
-    app.router.add_routes(routes())
+    defs = routes()
+    app.router.add_routes(defs)
+    document(app, defs)
 
     async def _apply(app: web.Application) -> None:
         apply_settings(app)
