@@ -277,10 +277,18 @@ class EnrichedAlert:
         )
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}  # dataclass → its field names (_plain's cache)
+
+
 def _plain(obj: Any) -> Any:
     """dataclasses.asdict without deep-copying dict payloads, tuples as lists."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if obj is None or isinstance(obj, (str, int, float)):  # the common leaves, fast
+        return obj
+    names = _FIELD_NAMES.get(type(obj))
+    if names is None and dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        names = _FIELD_NAMES[type(obj)] = tuple(f.name for f in dataclasses.fields(obj))
+    if names is not None:
+        return {n: _plain(getattr(obj, n)) for n in names}
     if isinstance(obj, (list, tuple)):
         return [_plain(v) for v in obj]
     if isinstance(obj, dict):
