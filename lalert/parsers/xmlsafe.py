@@ -116,27 +116,34 @@ def ns(tag: object) -> str:
 
 
 def text(el: etree._Element | None) -> str | None:
-    """Stripped text of an element, None for missing or empty."""
+    """Stripped text of an element (its descendants' too), None for missing or empty."""
     if el is None:
         return None
-    t = "".join(el.itertext()).strip()
+    t = el.text if len(el) == 0 else "".join(el.itertext())
+    if t is None:
+        return None
+    t = t.strip()
     return t or None
+
+
+# Child lookups use ``iterchildren("{*}name")``, which filters in C (``find`` goes through
+# lxml's Python ElementPath) and matches the local name in any (or no) namespace: the
+# formats spread one document over several namespaces, and new ones appear.
 
 
 def child(el: etree._Element | None, name: str) -> etree._Element | None:
     """First child with this local name, whatever its namespace."""
     if el is None:
         return None
-    for c in el:
-        if local(c.tag) == name:
-            return c
+    for c in el.iterchildren("{*}" + name):
+        return c
     return None
 
 
 def children(el: etree._Element | None, name: str) -> list[etree._Element]:
     if el is None:
         return []
-    return [c for c in el if local(c.tag) == name]
+    return list(el.iterchildren("{*}" + name))
 
 
 def path(el: etree._Element | None, *names: str) -> etree._Element | None:
@@ -155,4 +162,4 @@ def path_text(el: etree._Element | None, *names: str) -> str | None:
 def descendants(el: etree._Element | None, name: str) -> list[etree._Element]:
     if el is None:
         return []
-    return [d for d in el.iter() if local(d.tag) == name]
+    return list(el.iter("{*}" + name))
