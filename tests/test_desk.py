@@ -326,6 +326,32 @@ async def test_english_on_request(operator):
         assert "発表中の情報" in await r.text()
 
 
+async def test_restart_keeps_sessions_screens_and_the_declaration(operator, desk_daemon):
+    token = await csrf_of(operator, "/desk/screens")
+    data = [("csrf", token), ("id", "after-restart"), ("name", "再起動後も残る画面"),
+            ("lat", "32.80"), ("lon", "130.70"), ("languages", "ja")]
+    async with operator.post("/desk/screens", data=data, allow_redirects=False) as r:
+        assert r.status == 303
+    async with operator.post("/desk/japan", data={"csrf": token, "open": "1"},
+                             allow_redirects=False) as r:
+        assert r.status == 303
+    desk_daemon.restart()  # comes back on another port; cookies do not care about ports
+    # the session key lives in the home: operators stay logged in across a restart
+    async with aiohttp.ClientSession(desk_daemon.url, cookie_jar=operator.cookie_jar) as again:
+        async with again.get("/desk/screens", allow_redirects=False) as r:
+            assert r.status == 200
+            assert "after-restart" in await r.text()
+    # the home's screens and 00000JAPAN reach signage from the first request
+    body = desk_daemon.get_json("/signage/after-restart.json")[1]
+    assert body["wifi"]["japan_open"] is True
+
+
+async def test_post_without_a_session_is_refused(anon):
+    async with anon.post("/desk/japan", data={"open": "1"}) as r:
+        assert r.status == 403
+        assert "ログインしていないか" in await r.text()
+
+
 def test_flags_survive_in_the_home(tmp_path: Path):
     assert flags.output_settings(tmp_path) == {}
     flags.set_flag(tmp_path, flags.JAPAN, True, by="sato")

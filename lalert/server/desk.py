@@ -284,7 +284,7 @@ def page(handler: Handler, *, public: bool = False) -> Handler:
             if request.method == "GET":
                 nxt = request.path_qs
                 raise web.HTTPSeeOther("/desk/login?" + urlencode({"next": nxt}))
-            return _error_page(request, 403, "login.title", "login.failed")
+            return _error_page(request, 403, "login.title", "session.expired")
         if request.method == "POST":
             form = await request.post()
             if not await sessions.check_csrf(request, form.get("csrf")):

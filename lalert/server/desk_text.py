@@ -27,6 +27,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "login.secret": ("パスワードまたはトークン", "Password or token"),
     "login.submit": ("ログイン", "Log in"),
     "login.failed": ("名前またはパスワード（トークン）が違います。", "Wrong name or password (token)."),
+    "session.expired": ("ログインしていないか、ログインの期限が切れました。ログインし直してください。",
+                        "You are not logged in, or the login has expired. Log in again."),
     "csrf.title": ("フォームの確認に失敗しました", "Form check failed"),
     "csrf.body": ("CSRF トークンがない、または一致しません。ページを開き直してからもう一度送信してください。",
                   "The CSRF token is missing or does not match. Reload the page and submit again."),
