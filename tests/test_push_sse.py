@@ -14,9 +14,14 @@ from tests.push_fakes import ASO, IN_ASO, IN_CHUO, change, ctx, flood
 
 async def next_event(resp, *, heartbeats: bool = False) -> dict | str:
     """The next event (id + parsed data), or the string 'heartbeat'."""
+    async with asyncio.timeout(10):  # heartbeats alone must not keep a test waiting forever
+        return await _next_event(resp, heartbeats)
+
+
+async def _next_event(resp, heartbeats: bool) -> dict | str:
     ev: dict = {}
     while True:
-        line = (await asyncio.wait_for(resp.content.readline(), 5)).decode().rstrip("\n")
+        line = (await resp.content.readline()).decode().rstrip("\n")
         if line.startswith(": "):
             if heartbeats:
                 return "heartbeat"
