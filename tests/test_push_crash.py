@@ -105,3 +105,49 @@ async def test_kill_9_mid_fan_out_loses_nothing_and_resends_nothing_confirmed(tm
         assert len(resent) <= WORKERS, f"{len(resent)} repeats, more than were in flight"
         assert all(n <= 2 for n in rx.ids.values())
         assert sent_in_outbox(tmp_path) == expected
+
+
+async def test_kill_9_of_the_real_daemon_mid_fan_out(tmp_path):
+    """The same guarantee through ``lalert run``: ingest → lifecycle → bus → webhook."""
+    from tests.daemon_helpers import start_daemon
+    from tests.test_push_daemon import message
+
+    home = tmp_path / "home"
+    async with WebhookReceiver() as rx:
+        subs = []
+        for i in range(N_SUBS):
+            path = f"/hook/{i}"
+            rx.secrets[path] = SECRET
+            subs.append(Subscription(f"s{i}", "webhook", lat=32.825, lon=130.745, radius_m=50,
+                                     target={"url": rx.url(path), "secret": SECRET}))
+        store = SubscriptionStore.for_home(home)
+        store.add_many(subs)
+        store.close()
+        d = await asyncio.to_thread(
+            start_daemon, home, outputs=["webhook"],
+            config_text=f"[outputs.webhook]\nworkers = {WORKERS}\nper_endpoint = 1\n",
+        )
+        try:
+            status, _ = await asyncio.to_thread(d.post, message())
+            assert status == 202
+            async with asyncio.timeout(60):
+                while sum(rx.ids.values()) < 300:
+                    await asyncio.sleep(0.005)
+            d.kill()
+            committed = sent_in_outbox(home)
+            assert 0 < len(committed) < N_SUBS, "the kill must land mid fan-out"
+            counts_before = dict(rx.ids)
+            await asyncio.to_thread(d.restart)
+            async with asyncio.timeout(60):
+                while len(rx.ids) < N_SUBS:
+                    await asyncio.sleep(0.02)
+        finally:
+            await asyncio.to_thread(d.stop)
+        db = sqlite3.connect(home / "push.sqlite")
+        expected = {r[0] for r in db.execute("SELECT id FROM deliveries WHERE channel='webhook'")}
+        db.close()
+        assert len(expected) == N_SUBS and set(rx.ids) == expected and rx.bad_signatures == 0
+        resent = {i for i, n in rx.ids.items() if n > counts_before.get(i, 0) and i in counts_before}
+        assert not (resent & committed)
+        assert len(resent) <= WORKERS
+        assert sent_in_outbox(home) == expected
