@@ -137,7 +137,7 @@ def render_page(*, lang: str, geo: Any = None, bounds: tuple[float, float, float
     config = {
         "map": m.get_name(), "layers": {k: g.get_name() for k, g in groups.items()},
         "lang": lang, "ui": ui, "data": f"/map/data.json?lang={lang}",
-        "here": "/api/v1/here", "poll_ms": poll_seconds * 1000,
+        "here": "/api/v1/here", "push_module": "/static/webpush/lalert-push.js", "poll_ms": poll_seconds * 1000,
         "hazards": {h: phrases.hazard_name(h, lang) for h in phrases.HAZARD_EN},
     }
     m.add_child(_Init(config))

@@ -142,11 +142,27 @@ window.lalertMap = (function () {
           " ", el("span", { class: "state" }, "(" + s.state_label + ")")));
       }
       if (!ans.shelters.length) shelters.append(el("li", null, ui.nearest_none));
-      box.replaceChildren(el("h2", null, ui.here_alerts), alerts, el("h2", null, ui.nearest), shelters);
+      const notify = el("button", { type: "button", id: "lalert-notify" }, ui.notify_btn);
+      notify.addEventListener("click", () => subscribe(lat, lon, notify));
+      box.replaceChildren(el("h2", null, ui.here_alerts), alerts, el("h2", null, ui.nearest), shelters,
+        notify);
       const pts = [[lat, lon]].concat(ans.shelters.slice(0, 3).map(s => [s.lat, s.lon]));
       map.fitBounds(pts, { padding: [60, 60], maxZoom: 15 });
     } catch (err) {
       box.textContent = "⚠ " + err.message;
+    }
+  }
+
+  // "Notify me for this place": Web Push through the webpush output's own module, loaded
+  // only when asked so the map stays light for readers who never subscribe.
+  async function subscribe(lat, lon, button) {
+    try {
+      const push = await import(cfg.push_module);
+      if (!push.pushSupported()) throw new Error(ui.geo_error);
+      await push.subscribePlace({ lat: lat, lon: lon, radius_m: 1000, languages: [cfg.lang] });
+      button.replaceWith(el("p", { class: "notify-ok", role: "status" }, ui.notify_ok));
+    } catch (err) {
+      status("⚠ " + err.message);
     }
   }
 
