@@ -37,6 +37,7 @@ state of each shelter, which enrichment uses to show open / closed shelters.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -152,6 +153,9 @@ class Lifecycle:
         self._key_of_id: dict[str, tuple[bool, Key]] = {}
         self.shelter_states: dict[str, Shelter] = {}
         self._shelter_ranks: dict[str, float] = {}
+        # (valid_until, drill, key, alert id) of alerts put in force; stale entries are
+        # skipped when popped, so expiry costs O(log n) per alert, not O(n) per call
+        self._expiries: list[tuple[float, bool, Key, str]] = []
 
     # --- queries --------------------------------------------------------------------
 
@@ -245,6 +249,8 @@ class Lifecycle:
                 out.append(Transition("withdrawn", "expired", alert, key, drill, previous))
             return Applied("expired", key, drill, tuple(out))
         ev.active, ev.ended = True, None
+        if until is not None:
+            heapq.heappush(self._expiries, (timestamp(alert.valid_until), drill, key, alert.id))
         if previous is None:
             out.append(Transition("new", alert.info_type if alert.info_type != "delay" else "issue",
                                   alert, key, drill))
@@ -255,12 +261,27 @@ class Lifecycle:
 
     def expire(self, now: datetime) -> list[Transition]:
         """Withdraw every alert whose ``valid_until`` is at or before ``now``."""
+        if now.tzinfo is None:  # a naive "now" (never from the daemon): compare directly
+            return self._expire_naive(now)
+        out: list[Transition] = []
+        heap = self._expiries
+        limit = now.timestamp()
+        while heap and heap[0][0] <= limit:
+            _, drill, key, alert_id = heapq.heappop(heap)
+            ev = self._events[drill].get(key)
+            if ev is None or not ev.active or ev.top.id != alert_id:
+                continue  # superseded or withdrawn since
+            until = parse_time(ev.top.valid_until)
+            if until is not None and _le(until, now):
+                ev.active, ev.ended = False, "expired"
+                out.append(Transition("withdrawn", "expired", ev.top, key, drill, ev.top))
+        return out
+
+    def _expire_naive(self, now: datetime) -> list[Transition]:
         out: list[Transition] = []
         for drill, events in self._events.items():
             for key, ev in events.items():
-                if not ev.active:
-                    continue
-                until = parse_time(ev.top.valid_until)
+                until = parse_time(ev.top.valid_until) if ev.active else None
                 if until is not None and _le(until, now):
                     ev.active, ev.ended = False, "expired"
                     out.append(Transition("withdrawn", "expired", ev.top, key, drill, ev.top))

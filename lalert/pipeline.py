@@ -33,6 +33,7 @@ from lalert.outputs.base import AlertChange
 from lalert.parsers import ParseError, parse
 from lalert.store import ChangeRow, Entry, Journal, JournalWriter, SqliteOutbox, StateStore
 from lalert.store import store_paths as _store_paths
+from lalert.store.codec import decode_alerts, decode_enriched, encode
 from lalert.store.state import key_str
 
 log = logging.getLogger(__name__)
@@ -148,6 +149,7 @@ class Pipeline:
         self.bus = Bus()
         self.enricher = load_enricher()
         self._first: dict[str, _First] = {}
+        self._geoms: dict[tuple[str, str], Any] = {}
         self._alert_msg: dict[str, int] = {}
         self._origins: set[str] = set()
         self._queue: asyncio.Queue[tuple[int, str, list[Alert]]] = asyncio.Queue()
@@ -170,10 +172,8 @@ class Pipeline:
         self._applied = self.state.applied_upto
         self._load_fingerprints()
         self._rebuild()
-        pending = list(self.reader.iter_accepted(after=self._applied))
-        for row in pending:
-            alerts = [Alert.from_dict(d) for d in json.loads(row["alerts"] or "[]")]
-            self._queue.put_nowait((row["id"], row["received_at"], alerts))
+        for row in self.reader.iter_accepted(after=self._applied):
+            self._queue.put_nowait((row["id"], row["received_at"], self._stored_alerts(row)))
 
     def run(self) -> None:
         """Start applying (after outputs have subscribed, so none misses a change)."""
@@ -211,10 +211,21 @@ class Pipeline:
         assert self.reader is not None
         for row in self.reader.iter_accepted(upto=self._applied):
             now = parse_time(row["received_at"]) or now_utc()
-            for d in json.loads(row["alerts"] or "[]"):
-                self.lifecycle.apply(Alert.from_dict(d), now=now)
-        for key, _alert_id, drill, seq, body in self.state.load_active():
-            self.view.put(key, EnrichedAlert.from_dict(json.loads(body)), drill, seq)
+            for a in self._stored_alerts(row):
+                self.lifecycle.apply(a, now=now)
+        in_force = {key_str(k): a for d in (False, True) for k, a in self.lifecycle.active_items(drills=d)}
+        for key, alert_id, drill, seq, body in self.state.load_active():
+            # Enriched alerts are not stored (they are large and cheap to rebuild): the
+            # active table says which version of each event outputs were told about.
+            enriched = decode_enriched(body) if body else None
+            if enriched is None:
+                alert = in_force.get(key)
+                if alert is None or alert.id != alert_id:
+                    alert = self.alert_by_id(alert_id)
+                if alert is None:
+                    continue
+                enriched = self._enrich(alert)
+            self.view.put(key, enriched, drill, seq)
         # Expiries the daemon announced before it stopped are already out of the view, so
         # this emits only what ran out while it was down.
         self._emit(self.lifecycle.expire(now_utc()), message_id=None)
@@ -225,6 +236,20 @@ class Pipeline:
             self._emit([Transition("new", "recovered", a, k, a.status != "actual")
                         for k, a in missing], message_id=None)
         self.view.bump()
+
+    def _stored_alerts(self, row: dict[str, Any]) -> list[Alert]:
+        """A journal row's alerts from the cache, else parsed again from its bytes."""
+        alerts = decode_alerts(row["alerts"])
+        if alerts is None and self.reader is not None:
+            raw = self.reader.raw(row["id"])
+            try:
+                alerts = parse_message(raw or b"", source=row.get("sender", ""),
+                                       max_bytes=self.config.max_message_bytes)
+            except (ParseError, ImportError):
+                alerts = []
+            if row.get("source") == DEMO_SOURCE:
+                alerts = timeless(alerts)
+        return alerts or []
 
     # --- ingest ---------------------------------------------------------------------
 
@@ -276,8 +301,7 @@ class Pipeline:
             self._first[sha] = first = _First("duplicate", entry.reason, fmt, ids, fut)
         elif alerts:
             entry = Entry(received_at, source, sender, sha, len(raw), raw, "accepted", None, fmt,
-                          list(ids), json.dumps([a.to_dict() for a in alerts], ensure_ascii=False),
-                          origin_id=origin_id, parsed=alerts)
+                          list(ids), encode(alerts), origin_id=origin_id, parsed=alerts)
             self._first[sha] = first = _First("accepted", None, fmt, ids, fut)
             for a in ids:
                 self._alert_msg.setdefault(a, -1)
@@ -360,7 +384,7 @@ class Pipeline:
         """Enrich, number, persist, show and publish transitions (one transaction)."""
         at = iso_now()
         rows: list[ChangeRow] = []
-        upserts: dict[str, tuple[str, str, bool, int, str]] = {}
+        upserts: dict[str, tuple[str, str, bool, int, bytes]] = {}
         deletes: list[str] = []
         changes: list[AlertChange] = []
         for t in transitions:
@@ -389,7 +413,7 @@ class Pipeline:
                                   message_id))
             if t.kind != "withdrawn":
                 self.view.put(k, enriched, t.drill, self._seq)
-                upserts[k] = (k, enriched.id, t.drill, self._seq, enriched.to_json())
+                upserts[k] = (k, enriched.id, t.drill, self._seq, b"")
                 if k in deletes:
                     deletes.remove(k)
             changes.append(change)
@@ -409,10 +433,31 @@ class Pipeline:
     def _enrich(self, alert: Alert) -> EnrichedAlert:
         if self.enricher is not None and self.geo is not None:
             try:
-                return self.enricher(alert, self.geo, shelter_states=self.lifecycle.shelter_states)
+                return self._intern(alert, self.enricher(
+                    alert, self.geo, shelter_states=self.lifecycle.shelter_states))
             except Exception:
                 log.exception("enrichment of %s failed; showing it without geometry", alert.id)
         return fallback_enrich(alert)
+
+    def _intern(self, alert: Alert, e: EnrichedAlert) -> EnrichedAlert:
+        """Share one geometry object per gazetteer area among all alerts naming it.
+
+        Thousands of active alerts name the same few hundred areas; without this each
+        holds its own copy of every polygon. Only shapes the gazetteer filled in are
+        shared (a shape the message carried itself stays its own).
+        """
+        if len(e.areas) != len(alert.areas):
+            return e
+        out, changed = [], False
+        for orig, a in zip(alert.areas, e.areas, strict=True):
+            if a.geometry is not None and orig.geometry is None and a.code is not None:
+                k = (a.scheme, a.code)
+                g = self._geoms.setdefault(k, a.geometry)
+                if g is not a.geometry:
+                    a = dataclasses.replace(a, geometry=g)
+                    changed = True
+            out.append(a)
+        return dataclasses.replace(e, areas=tuple(out)) if changed else e
 
     # --- outputs resume -------------------------------------------------------------
 
@@ -443,11 +488,11 @@ class Pipeline:
         msg_id = self._alert_msg.get(alert_id)
         if not msg_id or msg_id < 0 or self.reader is None:
             return None
-        row = self.reader.conn.execute("SELECT alerts FROM messages WHERE id=?",
-                                       (msg_id,)).fetchone()
-        for d in json.loads(row["alerts"] or "[]") if row else []:
-            if d.get("id") == alert_id:
-                return Alert.from_dict(d)
+        row = self.reader.conn.execute(
+            "SELECT id, alerts, sender, source FROM messages WHERE id=?", (msg_id,)).fetchone()
+        for a in self._stored_alerts(dict(row)) if row else []:
+            if a.id == alert_id:
+                return a
         return None
 
     def message_of(self, alert_id: str) -> int | None:

@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lalert.server.app import HomeLocked, load_geo, lock_home
+    from lalert.server.app import HomeLocked, lock_home
 
     config = config_from_args(args)
     try:
@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"lalert: {exc}; stop the daemon before replaying", file=sys.stderr)
         return 2
     try:
-        result = replay(config, geo=load_geo(config), write=not args.dry_run)
+        result = replay(config, write=not args.dry_run)
     finally:
         if lock:
             lock.close()
@@ -57,18 +57,17 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def replay(config, *, geo=None, write: bool = True) -> dict:
+def replay(config, *, write: bool = True) -> dict:
     """Rebuild the lifecycle (and, if ``write``, state.sqlite) from the journal."""
     from lalert.lifecycle import Lifecycle, parse_time
     from lalert.parsers import ParseError
     from lalert.pipeline import (
         DEMO_SOURCE,
-        fallback_enrich,
-        load_enricher,
         parse_message,
         timeless,
     )
     from lalert.store import Journal, StateStore, store_paths
+    from lalert.store.codec import encode
     from lalert.store.state import ChangeRow, key_str
 
     paths = store_paths(config.store, config.home)
@@ -108,7 +107,7 @@ def replay(config, *, geo=None, write: bool = True) -> dict:
         seen_ids.update(ids)
         counts["accepted"] += 1
         updates.append(("accepted", None, alerts[0].format, json.dumps(ids),
-                        json.dumps([a.to_dict() for a in alerts], ensure_ascii=False), row["id"]))
+                        encode(alerts), row["id"]))
         now = parse_time(row["received_at"]) or datetime.now(UTC)
         for a in alerts:
             lc.apply(a, now=now)
@@ -124,24 +123,16 @@ def replay(config, *, geo=None, write: bool = True) -> dict:
         "WHERE id=?", updates)
     journal.conn.execute("COMMIT")
     journal.close()
-    enricher = load_enricher()
     state = StateStore(paths.state)
     seq = state.reset_for_replay()
     at = datetime.now(UTC).isoformat(timespec="microseconds")
     rows, upserts = [], []
     for drill in (False, True):
         for key, alert in lc.active_items(drills=drill):
-            enriched = None
-            if enricher is not None and geo is not None:
-                try:
-                    enriched = enricher(alert, geo, shelter_states=lc.shelter_states)
-                except Exception:
-                    enriched = None
-            enriched = enriched or fallback_enrich(alert)
             seq += 1
             k = key_str(key)
             rows.append(ChangeRow(seq, at, "new", "replay", k, alert.id, drill, None))
-            upserts.append((k, alert.id, drill, seq, enriched.to_json()))
+            upserts.append((k, alert.id, drill, seq, b""))  # enriched again on start
     state.commit(changes=rows, upserts=upserts, deletes=[], applied_upto=last_id)
     names = [r[0] for r in state.conn.execute("SELECT output FROM cursors")]
     state.set_cursors({n: seq for n in names})

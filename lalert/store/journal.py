@@ -63,7 +63,7 @@ class Entry:
     reason: str | None = None
     format: str | None = None
     alert_ids: list[str] | None = None
-    alerts_json: str | None = None
+    alerts_json: bytes | str | None = None  # lalert.store.codec cache of the parsed alerts
     origin_id: str | None = None
     duplicate_of: int | None = None
     parsed: Any = None  # the Alert objects, handed on after the commit; not stored

@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS active (
   alert_id TEXT NOT NULL,
   drill INTEGER NOT NULL,
   seq INTEGER NOT NULL,
-  enriched TEXT NOT NULL
+  enriched BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS cursors (output TEXT PRIMARY KEY, seq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox (
@@ -95,7 +95,7 @@ class StateStore:
         self,
         *,
         changes: list[ChangeRow],
-        upserts: list[tuple[str, str, bool, int, str]],
+        upserts: list[tuple[str, str, bool, int, bytes]],
         deletes: list[str],
         applied_upto: int | None = None,
     ) -> None:
@@ -122,7 +122,7 @@ class StateStore:
             c.execute("ROLLBACK")
             raise
 
-    def load_active(self) -> list[tuple[str, str, bool, int, str]]:
+    def load_active(self) -> list[tuple[str, str, bool, int, bytes]]:
         return [(r["key"], r["alert_id"], bool(r["drill"]), r["seq"], r["enriched"])
                 for r in self.conn.execute("SELECT key, alert_id, drill, seq, enriched FROM active")]
 

@@ -1,0 +1,174 @@
+"""Ingest benchmark against a real ``lalert run --demo`` process (loopback only).
+
+1. Latency: one message POSTed → its alert answered by ``/api/v1/alerts/{id}`` with
+   geometry; p50 / p99 over 200 messages, one at a time. Baseline in the same run: the
+   round trip of ``GET /healthz`` (what HTTP alone costs). Target p99 <= 50 ms.
+2. Burst: 15,000 corpus messages with distinct ids (a per-copy comment changes the
+   bytes, hence the JMA id; CAP copies get a new identifier; ``--distinct-events`` also
+   gives each JMA copy its own EventID), POSTed by 16 concurrent clients; time until every one is journaled
+   *and* applied (``/healthz`` journal.applied == messages, nothing pending). Target
+   <= 30 s; prints throughput and the daemon's peak RSS (VmHWM, target <= 300 MB).
+
+Usage: ``.venv/bin/python bench/ingest.py [--burst 15000] [--latency 200] [--clients 16]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.conftest import CORPUS  # noqa: E402
+from tests.daemon_helpers import cap, start_daemon  # noqa: E402
+
+EVENT_ID = re.compile(rb"<EventID>([^<]*)</EventID>")
+CAP_ID = re.compile(rb"<identifier>([^<]*)</identifier>")
+
+
+def corpus_messages() -> list[bytes]:
+    """Corpus messages (JMA + single CAP alerts) that lalert accepts."""
+    from lalert.parsers import ParseError, parse
+
+    out = []
+    files = sorted((CORPUS / "xml" / "jma").glob("*.xml")) + sorted(
+        (CORPUS / "xml" / "cap").glob("*.cap"))
+    for f in files:
+        data = f.read_bytes()
+        try:
+            if len(parse(data, source=f.name)) == 1:
+                out.append(data)
+        except ParseError:
+            continue
+    return out
+
+
+def distinct(data: bytes, k: int, *, new_event: bool = False) -> bytes:
+    """Copy ``k`` of a message: new bytes and message id; a new JMA event only when asked
+    (by default copies are further reports of the same events, as in a real flood)."""
+    if new_event:
+        data = EVENT_ID.sub(lambda m: b"<EventID>" + m.group(1) + b"-b%d</EventID>" % k, data, 1)
+    data = CAP_ID.sub(lambda m: b"<identifier>" + m.group(1) + b"-b%d</identifier>" % k, data, 1)
+    decl_end = data.find(b"?>") + 2 if data.startswith(b"<?xml") else 0
+    return data[:decl_end] + b"<!-- bench copy %d -->" % k + data[decl_end:]
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+async def latency(url: str, token: str, n: int) -> tuple[list[float], list[float]]:
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/xml"}
+    out, base = [], []
+    async with aiohttp.ClientSession() as s:
+        for i in range(n):
+            t = time.perf_counter()
+            async with s.get(url + "/healthz") as r:
+                await r.read()
+            base.append(time.perf_counter() - t)
+            body = cap(f"lat-{i}-{time.time_ns()}", sent="2026-07-03T17:00:00+09:00")
+            alert_id = re.search(rb"<identifier>([^<]*)", body).group(1).decode()
+            t = time.perf_counter()
+            async with s.post(url + "/api/v1/messages", data=body, headers=headers) as r:
+                assert r.status == 202, await r.text()
+            while True:
+                async with s.get(f"{url}/api/v1/alerts/{alert_id}") as r:
+                    if r.status == 200:
+                        doc = await r.json(content_type=None)
+                        if doc.get("geometry"):
+                            break
+            out.append(time.perf_counter() - t)
+    return out, base
+
+
+async def burst(url: str, token: str, msgs: list[bytes], clients: int) -> tuple[float, int]:
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/xml"}
+    queue = list(reversed(msgs))
+    statuses: dict[int, int] = {}
+    conn = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(connector=conn) as s:
+        async with s.get(url + "/healthz") as r:
+            start_total = (await r.json())["journal"]["messages"]
+
+        async def client() -> None:
+            while queue:
+                data = queue.pop()
+                async with s.post(url + "/api/v1/messages", data=data, headers=headers) as r:
+                    await r.read()
+                    statuses[r.status] = statuses.get(r.status, 0) + 1
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(clients)))
+        t_acked = time.perf_counter() - t0
+        target = start_total + len(msgs)
+        while True:
+            async with s.get(url + "/healthz") as r:
+                j = (await r.json())["journal"]
+            if j["messages"] >= target and j["applied"] >= target and j["pending"] == 0:
+                break
+            await asyncio.sleep(0.05)
+        elapsed = time.perf_counter() - t0
+    print(f"  statuses: {statuses}; all acknowledged after {t_acked:.1f} s")
+    return elapsed, statuses.get(202, 0)
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--latency", type=int, default=200)
+    ap.add_argument("--burst", type=int, default=15000)
+    ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--distinct-events", action="store_true",
+                    help="give every JMA copy its own EventID (thousands of events in force)")
+    ap.add_argument("--outputs", default=None,
+                    help="comma list of outputs (default: those of examples/lalert.toml)")
+    args = ap.parse_args()
+    base = corpus_messages()
+    print(f"corpus: {len(base)} accepted messages to copy from")
+    with tempfile.TemporaryDirectory() as tmp:
+        outputs = None if args.outputs is None else [o for o in args.outputs.split(",") if o]
+        d = start_daemon(Path(tmp) / "home", demo=True, outputs=outputs)
+        try:
+            d.wait_applied()
+            print(f"daemon {d.url} (pid {d.proc.pid}), demo home, outputs: "
+                  f"{'examples/lalert.toml' if outputs is None else outputs}")
+            lat, rtt = asyncio.run(latency(d.url, d.token, args.latency))
+            ms = [x * 1000 for x in lat]
+            base_ms = [x * 1000 for x in rtt]
+            print(f"latency POST → /api/v1/alerts/{{id}} with geometry, n={len(ms)}: "
+                  f"p50 {statistics.median(ms):.1f} ms, p99 {pct(ms, 99):.1f} ms "
+                  f"(target p99 <= 50 ms: {'ok' if pct(ms, 99) <= 50 else 'MISSED'})")
+            print(f"  baseline GET /healthz round trip: p50 {statistics.median(base_ms):.1f} ms, "
+                  f"p99 {pct(base_ms, 99):.1f} ms")
+            msgs = [distinct(base[i % len(base)], i, new_event=args.distinct_events)
+                    for i in range(args.burst)]
+            elapsed, ok = asyncio.run(burst(d.url, d.token, msgs, args.clients))
+            rss = peak_rss_mb(d.proc.pid)
+            print(f"burst {len(msgs)} msgs, {args.clients} clients: {ok} accepted (202); all "
+                  f"journaled and applied in {elapsed:.1f} s = {len(msgs) / elapsed:.0f} msg/s "
+                  f"(target <= 30 s: {'ok' if elapsed <= 30 else 'MISSED'})")
+            print(f"  daemon peak RSS {rss:.0f} MB (target <= 300 MB: "
+                  f"{'ok' if rss <= 300 else 'MISSED'}); active now {d.health()['active']}")
+        finally:
+            d.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
