@@ -6,7 +6,8 @@
 2. Burst: 15,000 corpus messages with distinct ids (a per-copy comment changes the
    bytes, hence the JMA id; CAP copies get a new identifier; ``--distinct-events`` also
    gives each JMA copy its own EventID), POSTed by 16 concurrent clients; time until every one is journaled
-   *and* applied (``/healthz`` journal.applied == messages, nothing pending). Target
+   *and* applied *and* handled by every output (``/healthz``: journal.applied ==
+   messages, nothing pending, every output backlog 0). Target
    <= 30 s; prints throughput and the daemon's peak RSS (VmHWM, target <= 300 MB).
 
 Usage: ``.venv/bin/python bench/ingest.py [--burst 15000] [--latency 200] [--clients 16]``
@@ -113,8 +114,10 @@ async def burst(url: str, token: str, msgs: list[bytes], clients: int) -> tuple[
         target = start_total + len(msgs)
         while True:
             async with s.get(url + "/healthz") as r:
-                j = (await r.json())["journal"]
-            if j["messages"] >= target and j["applied"] >= target and j["pending"] == 0:
+                h = await r.json()
+            j, backlog = h["journal"], sum(o["backlog"] for o in h["outputs"].values())
+            if j["messages"] >= target and j["applied"] >= target and j["pending"] == 0 \
+                    and backlog == 0:
                 break
             await asyncio.sleep(0.05)
         elapsed = time.perf_counter() - t0
