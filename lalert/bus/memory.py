@@ -44,6 +44,10 @@ class Bus:
     def names(self) -> list[str]:
         return list(self._subs)
 
+    def takes_drills(self, name: str) -> bool:
+        sub = self._subs.get(name)
+        return bool(sub and sub.drills)
+
     def cursors(self) -> dict[str, int]:
         return {n: s.cursor for n, s in self._subs.items()}
 

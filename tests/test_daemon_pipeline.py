@@ -1,0 +1,120 @@
+"""Pipeline, configuration and store pieces in-process (what the desk and outputs use)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from lalert.config import load_config
+from lalert.outputs.base import AlertChange
+from lalert.pipeline import Pipeline
+from lalert.store.codec import decode_alerts, encode
+from tests.daemon_helpers import cap
+
+
+class Recorder:
+    name = "rec"
+
+    def __init__(self) -> None:
+        self.seen: list[AlertChange] = []
+
+    async def start(self, ctx) -> None: ...
+
+    async def handle(self, change: AlertChange) -> None:
+        self.seen.append(change)
+
+    def routes(self) -> list:
+        return []
+
+    async def stop(self) -> None: ...
+
+
+def config(tmp_path: Path, **env: str):
+    return load_config(None, env={"LALERT_HOME": str(tmp_path / "home"), **env})
+
+
+def test_config_layers_and_env_overrides(tmp_path):
+    f = tmp_path / "c.toml"
+    f.write_text('port = 9000\n[outputs]\nenabled = ["map"]\n[outputs.webhook]\nurl = "x"\n'
+                 '[[ingest.tokens]]\nname = "gw"\ntoken = "t1"\n', "utf-8")
+    c = load_config(f, env={"LALERT_PORT": "9100", "LALERT_OUTPUTS__ENABLED": "map,signage",
+                            "LALERT_OUTPUTS__WEBHOOK__URL": "http://127.0.0.1:1/h",
+                            "LALERT_INGEST_TOKEN": "t2", "LALERT_SPOOL__ENABLED": "false"},
+                    overrides={"host": "::1"})
+    assert (c.port, c.host, c.outputs) == (9100, "::1", ["map", "signage"])
+    assert c.output_config("webhook") == {"url": "http://127.0.0.1:1/h"}
+    assert [(t.name, t.token) for t in c.ingest_tokens] == [("gw", "t1"), ("env", "t2")]
+    assert c.spool_enabled is False and c.public_url == "http://[::1]:9100"
+    assert c.max_message_bytes == 10 * 1024 * 1024
+    d = load_config(None, env={})
+    assert d.home.name == "lalert-home" and (d.host, d.port) == ("127.0.0.1", 8080)
+    assert any("extra_l.xml" in fc.url and fc.long for fc in d.feeds)
+    with pytest.raises(ValueError, match="only"):
+        _ = load_config(None, env={"LALERT_STORE": "postgresql://x"}).store_dir
+
+
+def test_codec_round_trip_and_fallback():
+    from lalert.parsers import parse
+
+    alerts = parse(cap("codec-1"))
+    assert decode_alerts(encode(alerts)) == alerts
+    assert decode_alerts(b"lalert-pickle/1\ngarbage") is None  # caller re-parses
+    assert decode_alerts('[' + alerts[0].to_json() + ']') == alerts  # older JSON form
+
+
+async def test_delivery_status_and_preview(tmp_path):
+    p = Pipeline(config(tmp_path))
+    rec = Recorder()
+    await p.start()
+    p.bus.add(rec, drills=False, cursor=0)
+    await p.bus.start(p.redeliver)
+    p.run()
+    try:
+        r = await p.submit(cap("d-1"), source="desk", sender="operator")
+        assert r.outcome == "accepted"
+        drill = await p.submit(cap("d-x", status="Exercise"), source="desk", sender="operator")
+        while p.applied_upto < drill.id:
+            await asyncio.sleep(0.01)
+        await p.bus.drain()
+        assert [c.alert.id for c in rec.seen] == ["d-1"]  # the drill never reached it
+        assert p.delivery("d-1")["rec"]["state"] == "done"
+        assert p.delivery("d-x")["rec"]["state"] == "skipped"
+        p.outbox.record("rec", p.delivery("d-1")["rec"]["seq"], "retrying", "HTTP 503")
+        assert p.delivery("d-1")["rec"] == {"state": "retrying", "detail": "HTTP 503",
+                                           "at": p.delivery("d-1")["rec"]["at"],
+                                           "seq": p.delivery("d-1")["rec"]["seq"]}
+        ok = p.preview(cap("d-1"))
+        assert ok["ok"] and ok["alerts"][0]["duplicate"] is True
+        assert ok["alerts"][0]["alert"]["footprint"]["type"] in ("Polygon", "MultiPolygon")
+        bad = p.preview(b"<x")
+        assert not bad["ok"] and "well-formed" in bad["reason"]
+        assert p.last_message_id == 2  # previews are not journaled
+    finally:
+        await p.bus.stop()
+        await p.stop()
+
+
+async def test_restart_rebuilds_view_from_journal(tmp_path):
+    cfg = config(tmp_path)
+    p = Pipeline(cfg)
+    await p.start()
+    p.run()
+    await p.submit(cap("r-1"), source="http", sender="t")
+    await p.submit(cap("r-2", sent="2026-07-03T17:10:00+09:00", msg_type="Update",
+                       references="test@lalert.example,r-1,2026-07-03T17:00:00+09:00"),
+                   source="http", sender="t")
+    while p.applied_upto < 2:
+        await asyncio.sleep(0.01)
+    version = [e.id for e in p.view.active()]
+    seq = p.bus.last_seq
+    await p.stop()
+    q = Pipeline(cfg)
+    await q.start()
+    try:
+        assert [e.id for e in q.view.active()] == version == ["r-2"]
+        assert q.bus.last_seq == seq  # numbering continues
+        assert q.lifecycle.fate("r-1") == "superseded"
+    finally:
+        await q.stop()
