@@ -2,7 +2,8 @@
 
 Every journaled message with bytes is parsed again (so a parser fix applies to old
 messages, and once-rejected messages may now be accepted), run through a fresh
-lifecycle with its own receive time, enriched, and written as the new active set. The
+lifecycle with its own receive time, and written as the new active set (enriched
+again when the daemon starts). The
 journal's raw bytes and receipt records are never changed; its parse columns (outcome,
 reason, alerts) are refreshed. The change numbering continues after the old one and
 every output's cursor moves to the end, so outputs do not act again on old changes.
