@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,24 +27,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=lambda _a: p.print_help() or 1)
 
 
-def _state(cfg: Any) -> Any:
-    """The active set as the daemon last committed it (empty when there is none)."""
-    from lalert.bus.view import ActiveView
-    from lalert.model import EnrichedAlert
-    from lalert.store import StateStore, store_paths
+def _state(cfg: Any, geo: Any = None) -> Any:
+    """The active set as the daemon would show it, rebuilt from the home's journal."""
+    from lalert.snapshot import active_view
 
-    view = ActiveView()
-    path = store_paths(cfg.store, cfg.home).state
-    if path.is_file():
-        store = StateStore(path)
-        try:
-            for key, _aid, drill, seq, enriched in store.load_active():
-                view.put(key, EnrichedAlert.from_dict(json.loads(enriched)),
-                         drill, seq)
-        finally:
-            store.close()
-    view.bump()
-    return view
+    return active_view(cfg, geo)
 
 
 def _geo(cfg: Any, demo: bool) -> Any:
@@ -74,8 +60,9 @@ def run_export(args: argparse.Namespace) -> int:
     section = signage_section(cfg)
     section.pop("export_dir", None)  # this command writes to DIR only
     out = SignageOutput()
-    ctx = OutputContext(name="signage", config=section, home=Path(cfg.home), state=_state(cfg),
-                        geo=_geo(cfg, args.demo), base_url=cfg.public_url)
+    geo = _geo(cfg, args.demo)
+    ctx = OutputContext(name="signage", config=section, home=Path(cfg.home),
+                        state=_state(cfg, geo), geo=geo, base_url=cfg.public_url)
     try:
         asyncio.run(out.start(ctx))
     except ScreenConfigError as exc:

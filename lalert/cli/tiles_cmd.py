@@ -48,7 +48,7 @@ def run_export(args: argparse.Namespace) -> int:
         print("lalert: need 0 <= minzoom <= maxzoom <= 22", file=sys.stderr)
         return 2
     geo = _geo(cfg, args.demo)
-    state = _state(cfg)
+    state = _state(cfg, geo)
     t0 = time.perf_counter()
     source = TileSource.build(state.active(), geo,
                               tuple(section.get("municipality_schemes", MUNICIPALITY_SCHEMES)))
