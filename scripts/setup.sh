@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv and install lalert into it (idempotent). Used by demo.sh and test.sh.
+# Create .venv and install lalert into it (idempotent; reinstalls when pyproject.toml
+# changes). Used by demo.sh and test.sh. pip's chatter goes to .venv/install.log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -9,11 +10,14 @@ fi
 extras=${1:-}
 stamp=".venv/.installed${extras:+-$extras}"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  .venv/bin/pip install -q --upgrade pip >/dev/null
-  if [ -n "$extras" ]; then
-    .venv/bin/pip install -q -e ".[$extras]"
-  else
-    .venv/bin/pip install -q -e .
+  echo "lalert: installing Python packages into .venv (log: .venv/install.log) …" >&2
+  target="."
+  [ -n "$extras" ] && target=".[$extras]"
+  if ! { .venv/bin/pip install --upgrade pip && .venv/bin/pip install -e "$target"; } \
+      > .venv/install.log 2>&1; then
+    tail -30 .venv/install.log >&2
+    echo "lalert: pip install failed (full log: .venv/install.log)" >&2
+    exit 1
   fi
   touch "$stamp"
 fi
