@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 from lalert.cli._geo_common import geo_for
-from lalert.cli.inputs import iter_inputs
+from lalert.cli.inputs import ParsedInputs
 from lalert.geo.enrich import EnrichConfig, enrich
 from lalert.model import EnrichedAlert
-from lalert.parsers import DEFAULT_MAX_BYTES, ParseError, parse
+from lalert.parsers import DEFAULT_MAX_BYTES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -39,19 +39,9 @@ def summary(e: EnrichedAlert) -> str:
 def run(args: argparse.Namespace) -> int:
     geo = geo_for(args.db)
     cfg = EnrichConfig(shelter_buffer_m=args.buffer_m)
-    bad = 0
-    for name, data in iter_inputs(args.files):
-        if isinstance(data, OSError):
-            print(f"lalert: {name}: cannot read: {data.strerror}", file=sys.stderr)
-            bad += 1
-            continue
-        try:
-            alerts = parse(data, source=name, max_bytes=args.max_bytes)
-        except ParseError as exc:
-            print(f"lalert: rejected {exc}", file=sys.stderr)
-            bad += 1
-            continue
+    inputs = ParsedInputs(args.files, max_bytes=args.max_bytes)
+    for _name, alerts in inputs:
         for a in alerts:
             e = enrich(a, geo, config=cfg)
             sys.stdout.write((summary(e) if args.summary else e.to_json()) + "\n")
-    return 2 if bad else 0
+    return inputs.exit_status

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lalert.cli.inputs import iter_inputs
+from lalert.cli.inputs import ParsedInputs
 from lalert.model import Alert
-from lalert.parsers import DEFAULT_MAX_BYTES, ParseError, parse
+from lalert.parsers import DEFAULT_MAX_BYTES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,19 +30,8 @@ def summary(a: Alert) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    bad = 0
-    out = sys.stdout
-    for name, data in iter_inputs(args.files):
-        if isinstance(data, OSError):
-            print(f"lalert: {name}: cannot read: {data.strerror}", file=sys.stderr)
-            bad += 1
-            continue
-        try:
-            alerts = parse(data, source=name, max_bytes=args.max_bytes)
-        except ParseError as exc:
-            print(f"lalert: rejected {exc}", file=sys.stderr)
-            bad += 1
-            continue
+    inputs = ParsedInputs(args.files, max_bytes=args.max_bytes)
+    for _name, alerts in inputs:
         for a in alerts:
-            out.write((a.to_json() if args.json else summary(a)) + "\n")
-    return 2 if bad else 0
+            sys.stdout.write((a.to_json() if args.json else summary(a)) + "\n")
+    return inputs.exit_status
