@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import unicodedata
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -24,6 +25,7 @@ from lalert.geo.data import GeoData
 from lalert.geo.distance import degree_margin, distances_to
 from lalert.geo.hazards import NOT_IN_FORCE, alert_hazard_tags
 from lalert.model import Alert, Area, EnrichedAlert, NearbyHotspot, NearbyShelter, Shelter
+from lalert.vocab import SHELTER_HAZARDS
 
 
 @dataclass(frozen=True)
@@ -37,17 +39,20 @@ def _norm(s: object) -> str:
     return unicodedata.normalize("NFKC", str(s or "")).replace(" ", "").replace("\u3000", "")
 
 
-def _area_geometry(geo: GeoData, area: Area) -> tuple[BaseGeometry | None, Area]:
-    """The area's shape and the area with ``geometry`` / ``unresolved`` filled in."""
+def _area_geometry(geo: GeoData, area: Area) -> tuple[BaseGeometry | None, Area, tuple[str, str] | None]:
+    """The area's shape, the area with ``geometry`` / ``unresolved`` filled in, and its
+    gazetteer key when the shape came from the gazetteer (so unions can be cached)."""
     if area.geometry:
         try:
-            return shape(area.geometry), area
+            return shape(area.geometry), area, None
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            return None, dataclasses.replace(area, unresolved=f"unreadable geometry: {exc}")
-    r = geo.gazetteer.resolve(area.scheme, area.code)
+            return None, dataclasses.replace(area, unresolved=f"unreadable geometry: {exc}"), None
+    gaz = geo.gazetteer
+    r = gaz.resolve(area.scheme, area.code)
     if r.geometry is None:
-        return None, dataclasses.replace(area, unresolved=r.reason)
-    return r.geometry, dataclasses.replace(area, geometry=mapping(r.geometry), unresolved=r.reason)
+        return None, dataclasses.replace(area, unresolved=r.reason), None
+    return (r.geometry, dataclasses.replace(area, geometry=gaz.geojson(area.scheme, area.code), unresolved=r.reason),
+            (area.scheme, area.code))
 
 
 def _in_force_keys(alert: Alert) -> set[tuple[str, str | None]] | None:
@@ -71,28 +76,38 @@ def _in_force_keys(alert: Alert) -> set[tuple[str, str | None]] | None:
     return None
 
 
+def _is_areal(p: BaseGeometry) -> bool:
+    return not p.is_empty and p.geom_type in ("Polygon", "MultiPolygon", "GeometryCollection")
+
+
 def footprint_of(alert: Alert, geo: GeoData) -> tuple[BaseGeometry | None, tuple[Area, ...]]:
     """(union of in-force shapes, the alert's areas with geometry filled in)."""
     resolved = [_area_geometry(geo, a) for a in alert.areas]
+    areas = tuple(a for _, a, _ in resolved)
     keys = _in_force_keys(alert)
     parts: list[BaseGeometry] = []
-    for geom, area in resolved:
+    gaz_keys: list[tuple[str, str] | None] = []
+    for geom, area, key in resolved:
         if geom is None:
             continue
         if keys is None or (area.scheme, area.code) in keys or ("*", area.code) in keys:
-            parts.append(geom)
+            if _is_areal(geom):
+                parts.append(geom)
+                gaz_keys.append(key)
+    circles = []
     if alert.evacuations and alert.info_type != "cancel":
         # an order given as a circle (Commons) counts even when its area has no code
         from lalert.parsers.common import circle_polygon
 
         for e in alert.evacuations:
             if e.action != "lifted" and e.lat is not None and e.lon is not None and e.radius_m:
-                parts.append(shape(circle_polygon(e.lat, e.lon, e.radius_m)))
-    parts = [p for p in parts if not p.is_empty and p.geom_type in ("Polygon", "MultiPolygon", "GeometryCollection")]
-    if not parts:
-        return None, tuple(a for _, a in resolved)
-    fp = shapely.union_all(parts)
-    return fp, tuple(a for _, a in resolved)
+                circles.append(shape(circle_polygon(e.lat, e.lon, e.radius_m)))
+    circles = [p for p in circles if _is_areal(p)]
+    if not parts and not circles:
+        return None, areas
+    if not circles and None not in gaz_keys:
+        return geo.gazetteer.union(tuple(gaz_keys)), areas  # type: ignore[arg-type]
+    return shapely.union_all(parts + circles), areas
 
 
 class _States:
@@ -120,6 +135,39 @@ class _States:
         return hit
 
 
+class _ShelterTable:
+    """The shelter frame as plain Python lists and numpy arrays, built once per frame:
+    reading cells through pandas per listed site cost more than all the spatial work."""
+
+    def __init__(self, s) -> None:
+        self.id = [str(x) for x in s["id"]]
+        self.name = [str(x) for x in s["name"]]
+        self.name_sort = np.array(self.name, dtype=str)
+        self.lat_a = s["lat"].to_numpy(dtype=float)
+        self.lon_a = s["lon"].to_numpy(dtype=float)
+        self.lat = self.lat_a.tolist()
+        self.lon = self.lon_a.tolist()
+        self.hazards = [tuple(h) for h in s["hazards"]]
+        bits = {h: 1 << i for i, h in enumerate(SHELTER_HAZARDS)}
+        self.hazard_bits = np.array([sum(bits.get(x, 0) for x in set(h)) for h in self.hazards], dtype=np.int64)
+        self.kind = [str(x) or None for x in s["kind"]]
+        self.address = [str(x) or None for x in s["address"]]
+        self.muni = [str(x) for x in s["municipality_code"]]
+        self.capacity = [int(c) if c == c and c is not None else None for c in s["capacity"]]
+        self.bits = bits
+
+
+_TABLES: dict[int, _ShelterTable] = {}
+
+
+def _table(frame) -> _ShelterTable:
+    hit = _TABLES.get(id(frame))
+    if hit is None:
+        hit = _TABLES[id(frame)] = _ShelterTable(frame)
+        weakref.finalize(frame, _TABLES.pop, id(frame), None)
+    return hit
+
+
 def nearby_shelters(
     geo: GeoData, footprint: BaseGeometry, hazard_tags: tuple[str, ...], *,
     config: EnrichConfig, states: Mapping[str, Shelter] | None = None,
@@ -132,33 +180,35 @@ def nearby_shelters(
     cand = s.sindex.query(shapely.box(w - dlon, so - dlat, e + dlon, n + dlat))
     if len(cand) == 0:
         return ()
-    sub = s.iloc[np.sort(cand)]
-    dist, inside = distances_to(footprint, sub["lon"].to_numpy(), sub["lat"].to_numpy())
+    t = _table(s)
+    idx = np.sort(cand)
+    dist, inside = distances_to(footprint, t.lon_a[idx], t.lat_a[idx])
     keep = inside | (dist <= config.shelter_buffer_m)
-    sub, dist, inside = sub[keep], dist[keep], inside[keep]
+    idx, dist, inside = idx[keep], dist[keep], inside[keep]
     tags = set(hazard_tags)
-    fits = (np.array([bool(tags & set(h)) for h in sub["hazards"]], dtype=bool) if tags
-            else np.zeros(len(sub), dtype=bool))
+    if tags:
+        mask = sum(t.bits[h] for h in tags if h in t.bits)
+        fits = (t.hazard_bits[idx] & mask) != 0
+    else:
+        fits = np.zeros(len(idx), dtype=bool)
     if tags and not config.include_unfit:
-        sub, dist, inside, fits = sub[fits], dist[fits], inside[fits], fits[fits]
-    order = np.lexsort((sub["name"].to_numpy().astype(str), dist, ~fits))
+        idx, dist, inside, fits = idx[fits], dist[fits], inside[fits], fits[fits]
+    order = np.lexsort((t.name_sort[idx], dist, ~fits))
     if config.max_shelters is not None:
         order = order[: config.max_shelters]
-    st = _States(states)
-    cols = {c: sub[c].to_numpy() for c in ("id", "name", "lat", "lon", "hazards", "kind", "address",
-                                           "municipality_code", "capacity")}
+    st = _States(states) if states else None
+    glob, dists, ins, fit = idx[order].tolist(), dist[order].tolist(), inside[order].tolist(), fits[order].tolist()
     out = []
-    for i in order:
-        sid, name, muni = str(cols["id"][i]), str(cols["name"][i]), str(cols["municipality_code"][i])
-        found = st.find(sid, name, muni) if states else None
-        cap = cols["capacity"][i]
+    for i, d, inn, f in zip(glob, dists, ins, fit, strict=True):
+        sid, name, muni, cap = t.id[i], t.name[i], t.muni[i], t.capacity[i]
+        found = st.find(sid, name, muni) if st is not None else None
         out.append(NearbyShelter(
-            id=sid, name=name, lat=float(cols["lat"][i]), lon=float(cols["lon"][i]),
-            hazards=tuple(cols["hazards"][i]), fits_hazard=bool(fits[i]) if tags else None,
-            distance_m=round(float(dist[i]), 1), inside=bool(inside[i]),
-            state=found.state if found else "unknown", kind=str(cols["kind"][i]) or None,
-            address=str(cols["address"][i]) or None, municipality_code=muni or None,
-            capacity=int(cap) if cap == cap and cap is not None else (found.capacity if found else None),
+            id=sid, name=name, lat=t.lat[i], lon=t.lon[i],
+            hazards=t.hazards[i], fits_hazard=f if tags else None,
+            distance_m=round(d, 1), inside=inn,
+            state=found.state if found else "unknown", kind=t.kind[i],
+            address=t.address[i], municipality_code=muni or None,
+            capacity=cap if cap is not None else (found.capacity if found else None),
             head_count=found.head_count if found else None,
         ))
     return tuple(out)
@@ -184,6 +234,22 @@ def nearby_hotspots(geo: GeoData, footprint: BaseGeometry, shelter_ids: set[str]
     )
 
 
+_FOOTPRINT_JSON: dict[int, tuple[float, dict]] = {}
+
+
+def _footprint_geojson(fp: BaseGeometry, simplify_deg: float) -> dict:
+    """Simplified GeoJSON of a footprint, once per footprint object (cached unions come
+    back as the same object); shared between alerts, so read-only."""
+    hit = _FOOTPRINT_JSON.get(id(fp))
+    if hit is not None and hit[0] == simplify_deg:
+        return hit[1]
+    out = mapping(shapely.simplify(fp, simplify_deg, preserve_topology=True) if simplify_deg > 0 else fp)
+    if id(fp) not in _FOOTPRINT_JSON:
+        weakref.finalize(fp, _FOOTPRINT_JSON.pop, id(fp), None)
+    _FOOTPRINT_JSON[id(fp)] = (simplify_deg, out)
+    return out
+
+
 def enrich(
     alert: Alert,
     geo: GeoData,
@@ -196,17 +262,14 @@ def enrich(
     tags = alert_hazard_tags(alert)
     if fp is None:
         return EnrichedAlert(alert=alert, areas=areas, hazard_tags=tags)
-    if geo.simplify_deg > 0:
-        fp_out = shapely.simplify(fp, geo.simplify_deg, preserve_topology=True)
-    else:
-        fp_out = fp
+    fp_json = _footprint_geojson(fp, geo.simplify_deg)
     states = shelter_states
     if states is None and alert.shelters:
         states = {s.code or s.name: s for s in alert.shelters}
     shelters = nearby_shelters(geo, fp, tags, config=config, states=states)
     hotspots = nearby_hotspots(geo, fp, {s.id for s in shelters})
     return EnrichedAlert(
-        alert=alert, areas=areas, footprint=mapping(fp_out),
+        alert=alert, areas=areas, footprint=fp_json,
         bbox=tuple(round(v, 6) for v in fp.bounds), hazard_tags=tags,
         shelters=shelters, hotspots=hotspots,
     )

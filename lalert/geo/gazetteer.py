@@ -21,11 +21,12 @@ the wrong town):
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import shapely
+from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
 from lalert.geo.codes import JMA_CITY_SUCCESSORS, valid_lg_code
@@ -42,6 +43,7 @@ class Resolved:
 
 
 POLYGON_SCHEMES = ("jma.city", "jma.forecast_area", "lg_code", "n03")
+UNION_CACHE_SIZE = 256  # area sets whose union is kept (a desk sees the same sets again and again)
 
 
 class Gazetteer:
@@ -70,6 +72,8 @@ class Gazetteer:
                     self._members[parent].extend(grp["code"])
         self._code_names = dict(zip(c["code"], c["name"], strict=True))
         self._cache: dict[tuple[str, str, bool], Resolved] = {}
+        self._geojson: dict[tuple[str, str], dict[str, Any] | None] = {}
+        self._unions: OrderedDict[tuple[tuple[str, str], ...], BaseGeometry] = OrderedDict()
 
     # --- public ---------------------------------------------------------------------
 
@@ -86,6 +90,30 @@ class Gazetteer:
                 hit = Resolved(shapely.simplify(raw.geometry, self.simplify_deg, preserve_topology=True),
                                raw.name, raw.reason)
             self._cache[key] = hit
+        return hit
+
+    def geojson(self, scheme: str, code: str) -> dict[str, Any] | None:
+        """GeoJSON of the simplified shape, built once per code (treat it as read-only:
+        every alert naming the code shares it)."""
+        key = (scheme, code)
+        if key not in self._geojson:
+            g = self.resolve(scheme, code).geometry
+            self._geojson[key] = mapping(g) if g is not None else None
+        return self._geojson[key]
+
+    def union(self, keys: tuple[tuple[str, str], ...]) -> BaseGeometry:
+        """Union of the simplified shapes of ``keys`` (in that order), cached per area set:
+        a prefecture's warnings name the same areas message after message, and the union
+        is the costliest step of enrichment. The same object comes back on a hit, so
+        per-shape caches (``lalert.geo.distance``) are reused too."""
+        hit = self._unions.get(keys)
+        if hit is not None:
+            self._unions.move_to_end(keys)
+            return hit
+        hit = shapely.union_all([self.resolve(s, c).geometry for s, c in keys])
+        self._unions[keys] = hit
+        if len(self._unions) > UNION_CACHE_SIZE:
+            self._unions.popitem(last=False)
         return hit
 
     def name(self, scheme: str, code: str) -> str | None:
