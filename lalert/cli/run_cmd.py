@@ -68,7 +68,12 @@ async def serve(config: Config) -> int:
     from lalert.server import create_app
 
     app = create_app(config)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5)
+    # aiohttp's own default keeps a connection that never finishes its request headers for
+    # an hour (slowloris); its keep-alive timer runs from connection_made and is not reset
+    # by incoming bytes, so this bounds both idle keep-alive and slow headers.
+    idle = float(config.section("http").get("keepalive_timeout", 15))
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5,
+                           keepalive_timeout=idle)
     await runner.setup()
     site = web.TCPSite(runner, config.host, config.port, backlog=1024)
     await site.start()

@@ -155,7 +155,9 @@ class SseOutput(BaseOutput):
         except ValueError as exc:
             return web.json_response({"error": str(exc)}, status=400)
         last_raw = request.headers.get("Last-Event-ID") or request.query.get("last_event_id")
-        last = int(last_raw) if last_raw and last_raw.strip().isdigit() else None
+        last_raw = (last_raw or "").strip()  # ASCII digits only: '²'.isdigit() is True
+        ok = last_raw.isascii() and last_raw.isdigit() and len(last_raw) < 19  # int64
+        last = int(last_raw) if ok else None
 
         resp = web.StreamResponse(
             headers={

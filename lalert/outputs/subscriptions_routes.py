@@ -99,7 +99,7 @@ def token_holder(request: web.Request, ctx: OutputContext) -> str | None:
         return None
     given = header[7:].strip()
     for token, holder in _tokens(ctx).items():
-        if hmac.compare_digest(token.encode(), given.encode()):
+        if hmac.compare_digest(token.encode(), given.encode("utf-8", "surrogateescape")):
             return holder
     return None
 
@@ -267,7 +267,9 @@ class SubscriptionApi:
             return _error(401, "a bearer token is needed")
         box = PushStore.for_home(self.ctx.home)
         q = request.query
-        limit = max(1, min(1000, int(q.get("limit", "100")) if q.get("limit", "").isdigit() else 100))
+        raw = q.get("limit", "")
+        ok = raw.isascii() and raw.isdigit()  # '²'.isdigit() is True but int() refuses it
+        limit = max(1, min(1000, int(raw[:6]) if ok else 100))
         return web.json_response(
             {
                 "states": box.states(q.get("channel")),

@@ -5,6 +5,7 @@ served with an ETag; ``If-None-Match`` gets a 304."""
 from __future__ import annotations
 
 import json
+import math
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
@@ -86,12 +87,16 @@ class _Filter:
             self.min_level = int(raw_level) if raw_level else None
         except ValueError:
             raise _bad("min_level must be an integer 1-5") from None
+        if self.min_level is not None and not 0 <= self.min_level <= 5:
+            raise _bad("min_level must be an integer 1-5")
         self.box = self.point = None
         if q.get("bbox"):
             try:
                 w, s, e, n = (float(v) for v in q["bbox"].split(","))
             except ValueError:
                 raise _bad("bbox must be west,south,east,north") from None
+            if not (all(map(math.isfinite, (w, s, e, n))) and w <= e and s <= n):
+                raise _bad("bbox must be finite west,south,east,north (west<=east, south<=north)")
             from shapely.geometry import box
 
             self.box = box(w, s, e, n)
@@ -100,6 +105,8 @@ class _Filter:
                 lat, lon = (float(v) for v in q["point"].split(","))
             except ValueError:
                 raise _bad("point must be lat,lon") from None
+            if not (math.isfinite(lat) and math.isfinite(lon)):
+                raise _bad("point must be finite lat,lon")
             from shapely.geometry import Point
 
             self.point = Point(lon, lat)
@@ -235,6 +242,8 @@ async def history(request: web.Request) -> web.Response:
         limit = max(1, min(500, int(q.get("limit", 50))))
     except ValueError:
         raise _bad("before and limit must be integers") from None
+    if before is not None and not 0 <= before < 2**63:  # SQLite INTEGER range
+        raise _bad("before is out of range")
     outcome = q.get("outcome") or None
     version = (p.last_message_id, p.applied_upto, p.view.version)
 

@@ -30,7 +30,8 @@ class TokenAuth:
         """The token's name, or None."""
         if not token:
             return None
-        given = token.encode()
+        # aiohttp decodes header bytes that are not UTF-8 as surrogates: keep them as bytes
+        given = token.encode("utf-8", "surrogateescape")
         found = None
         for name, t in self._tokens:
             if hmac.compare_digest(given, t):

@@ -405,9 +405,12 @@ async def live(request: web.Request) -> web.Response:
 def _int_q(request: web.Request, name: str) -> int | None:
     v = request.rel_url.query.get(name)
     try:
-        return int(v) if v else None
+        n = int(v) if v else None
     except ValueError:
         raise web.HTTPBadRequest(text=f"{name} must be an integer") from None
+    if n is not None and not 0 <= n < 2**63:  # SQLite's INTEGER range
+        raise web.HTTPBadRequest(text=f"{name} is out of range")
+    return n
 
 
 async def history(request: web.Request) -> web.Response:
@@ -444,6 +447,8 @@ async def message(request: web.Request) -> web.Response:
     p = request.app[PIPELINE]
     try:
         msg_id = int(request.match_info["id"])
+        if not 0 < msg_id < 2**63:  # beyond SQLite's INTEGER: cannot exist
+            raise ValueError(msg_id)
     except ValueError:
         raise web.HTTPNotFound() from None
     row = p.reader.get(msg_id) if p.reader else None

@@ -68,7 +68,10 @@ async def post_message(request: web.Request) -> web.Response:
 
 def _msg_id(request: web.Request) -> int:
     try:
-        return int(request.match_info["id"])
+        mid = int(request.match_info["id"])
+        if not 0 < mid < 2**63:  # beyond SQLite's INTEGER: cannot exist
+            raise ValueError(mid)
+        return mid
     except ValueError:
         raise web.HTTPNotFound(text='{"error": "no such message"}',
                                content_type="application/json") from None
