@@ -1,13 +1,17 @@
-"""Desk console against a real ``lalert run`` process: login, sessions, CSRF, manual
-submission through the journal, rejected messages shown escaped, delivery per output,
-screens and the 00000JAPAN declaration handed to signage."""
+"""Desk console against a real ``lalert run`` process: login, sessions, CSRF, login
+throttling, manual submission through the journal, rejected messages shown escaped,
+delivery per output, push deliveries with their attempt log and "retry now" (a real
+failing webhook receiver on loopback), screens and the 00000JAPAN declaration handed to
+signage."""
 
 from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
@@ -375,3 +379,318 @@ def test_push_deliveries_are_summarised_per_change(tmp_path: Path):
                                                           "detail": "retrying 1, sent 5"}
     assert summarise_push({"sent": 3})["state"] == "sent"
     assert summarise_push({"dead": 1, "pending": 2})["state"] == "dead"
+
+
+# --- alert kinds, info types and severities in words -------------------------------------
+
+
+async def test_kind_info_type_and_severity_are_words_in_both_languages(operator, desk_daemon):
+    status, _ = desk_daemon.post(cap("desk-words-1", event="避難指示", category="Safety"))
+    assert status == 202
+    desk_daemon.wait_applied()
+
+    async def card(lang: str) -> str:
+        async with operator.get(f"/desk/live?lang={lang}") as r:
+            html = await r.text()
+        start = html.index('data-alert-id="desk-words-1"')
+        return html[start:html.index("</article>", start)]
+
+    ja = await card("ja")
+    assert "避難指示・高齢者等避難・緊急安全確保 · 発表 · 重大" in ja
+    assert "evacuation · issue · Severe" not in ja
+    en = await card("en")
+    assert "Evacuation order / information · issued · severe" in en
+    async with operator.get("/desk/?lang=ja") as r:
+        assert r.status == 200
+
+
+def test_kind_words_cover_every_vocab_kind():
+    from lalert.server.desk_text import KIND_EN, kind_word
+    from lalert.vocab import KINDS
+
+    assert set(KIND_EN) == set(KINDS)
+    assert kind_word("tsunami", "ja") == KINDS["tsunami"]
+    assert kind_word("other", "ja") == "その他" and kind_word(None, "en") == "Other"
+    assert kind_word("not-a-kind", "ja") == "not-a-kind"  # unknown codes stay visible
+
+
+# --- login throttling --------------------------------------------------------------------
+
+
+def test_login_throttle_window_and_reset():
+    from lalert.server.sessions import LoginThrottle
+
+    now = [1000.0]
+    th = LoginThrottle(failures=5, window=300, clock=lambda: now[0])
+    for _ in range(4):
+        th.failed("10.0.0.1")
+        now[0] += 10
+    assert th.retry_after("10.0.0.1") == 0  # four failures: still allowed
+    th.failed("10.0.0.1")  # the fifth, at t=1040; the first was at t=1000
+    assert th.retry_after("10.0.0.1") == 260
+    assert th.retry_after("10.0.0.2") == 0  # per address
+    now[0] = 1299.5
+    assert th.retry_after("10.0.0.1") == 1
+    now[0] = 1300.0  # the first failure left the window: four remain
+    assert th.retry_after("10.0.0.1") == 0
+    th.succeeded("10.0.0.1")
+    th.failed("10.0.0.1")
+    assert th.retry_after("10.0.0.1") == 0
+
+
+async def _session_from(desk_daemon: Daemon, addr: str) -> aiohttp.ClientSession:
+    """A client whose connections come from another loopback address (127.0.0.0/8)."""
+    return aiohttp.ClientSession(desk_daemon.url, cookie_jar=aiohttp.CookieJar(unsafe=True),
+                                 connector=aiohttp.TCPConnector(local_addr=(addr, 0)))
+
+
+async def test_five_failed_logins_from_one_address_get_429_with_retry_after(desk_daemon):
+    async with await _session_from(desk_daemon, "127.0.0.2") as s:
+        for _ in range(5):
+            r = await login(s, OPERATOR, "wrong-password")
+            assert r.status == 401
+        r = await login(s, OPERATOR, PASSWORD)  # even the right password, for now
+        assert r.status == 429
+        assert 1 <= int(r.headers["Retry-After"]) <= 300
+        assert "ログインの失敗が続いた" in await r.text()
+        async with s.get("/desk/", allow_redirects=False) as page:
+            assert page.status == 303  # no session was started
+    async with await _session_from(desk_daemon, "127.0.0.3") as other:
+        r = await login(other, OPERATOR, PASSWORD)  # another address is not affected
+        assert r.status == 303
+
+
+# --- push deliveries ---------------------------------------------------------------------
+
+LONG_TOKEN = "AbCdEf0123456789xyzPUSHTOKEN"
+
+
+class HookReceiver:
+    """A webhook receiver on loopback (hand-made for these tests), one behaviour per path:
+    ``/ok`` answers 204; ``/fail`` 500 until ``healed``; ``/flaky`` 500 once, then holds
+    the retry until ``release``; ``/hold/…`` holds every request until ``release``. Held
+    requests keep a delivery in a known state (pending, retrying) for as long as needed."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.ids: dict[str, list[str]] = {}
+        self.healed = False
+        self.release = threading.Event()
+        rx = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                path = "/" + urlsplit(self.path).path.strip("/").split("/")[0]
+                seen = rx.ids.setdefault(path, [])
+                seen.append(self.headers.get("webhook-id", ""))
+                status = 204
+                if path == "/fail" and not rx.healed:
+                    status = 500
+                elif path == "/flaky" and len(seen) == 1:
+                    status = 500
+                elif path in ("/flaky", "/hold"):
+                    rx.release.wait(120)
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def url(self, path: str, user: str = "") -> str:
+        return f"http://{user}127.0.0.1:{self.server.server_port}{path}"
+
+    def close(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+PUSH_CONFIG = """
+[[desk.users]]
+name = "{user}"
+password_hash = "{hash}"
+
+[outputs.webhook]
+max_attempts = 2
+base_delay_s = 0.05
+max_delay_s = 0.1
+timeout_s = 120
+"""
+
+
+def subscribe_webhooks(d: Daemon, rx: HookReceiver) -> dict[str, str]:
+    """Four webhook subscriptions near the test polygon; name → subscription id."""
+    urls = {"ok": rx.url("/ok", user="alice:pw-secret@"),
+            "fail": rx.url("/fail?token=s3cr3t-query&v=1"),
+            "flaky": rx.url("/flaky"),
+            "hold": rx.url(f"/hold/{LONG_TOKEN}")}
+    out = {}
+    for name, url in urls.items():
+        body = {"channel": "webhook", "url": url,
+                "where": {"point": {"lat": 32.80, "lon": 130.70}, "radius_m": 200}}
+        status, _, resp = d.request("POST", "/api/v1/subscriptions", json.dumps(body).encode(),
+                                    {"Authorization": f"Bearer {d.token}",
+                                     "Content-Type": "application/json"})
+        assert status == 201, resp
+        out[name] = json.loads(resp)["id"]
+    return out
+
+
+def deliveries_api(d: Daemon, query: str = "") -> dict:
+    status, _, body = d.get(f"/api/v1/deliveries?{query}",
+                            headers={"Authorization": f"Bearer {d.token}"})
+    assert status == 200, body
+    return json.loads(body)
+
+
+@pytest.fixture(scope="module")
+def push_desk(tmp_path_factory):
+    """A daemon with the webhook output (2 attempts, 50 ms backoff), a receiver, and one
+    alert that left one delivery in each state: sent, dead, retrying and pending."""
+    rx = HookReceiver()
+    home = tmp_path_factory.mktemp("deskpush") / "home"
+    d = start_daemon(home, outputs=["webhook"], config_text=PUSH_CONFIG.format(
+        user=OPERATOR, hash=hash_password(PASSWORD)))
+    try:
+        subs = subscribe_webhooks(d, rx)
+        status, _ = d.post(cap("desk-push-1", event="避難指示", category="Safety"))
+        assert status == 202
+        d.wait(lambda: deliveries_api(d, "channel=webhook")["states"] == {
+            "sent": 1, "dead": 1, "retrying": 1, "pending": 1} and len(rx.ids.get("/flaky", ()))
+            == 2, what="one delivery in each state")
+        yield d, rx, subs
+    finally:
+        rx.release.set()
+        d.stop()
+        rx.close()
+
+
+@pytest.fixture
+async def push_operator(push_desk) -> AsyncIterator[aiohttp.ClientSession]:
+    d = push_desk[0]
+    async with aiohttp.ClientSession(d.url, cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
+        r = await login(s, OPERATOR, PASSWORD)
+        assert r.status == 303
+        yield s
+
+
+def _rows(html: str) -> dict[str, str]:
+    """delivery id → its table row."""
+    return {m.group(1): m.group(0) for m in re.finditer(
+        r'<tr class="st-row-\w+" data-delivery-id="([^"]+)">.*?</tr>', html, re.S)}
+
+
+async def test_deliveries_page_counts_lists_and_masks_recipients(push_desk, push_operator):
+    d, rx, subs = push_desk
+    async with push_operator.get("/desk/deliveries") as r:
+        assert r.status == 200
+        html = await r.text()
+    assert '<a href="/desk/deliveries" aria-current="page">配信</a>' in html  # in the nav
+    for state, word in (("pending", "送信中"), ("retrying", "再試行中"), ("sent", "送信済"),
+                        ("dead", "失敗")):
+        assert f'aria-label="Webhook {word} 1"' in html, state
+    assert 'aria-label="MQTT' not in html  # zero counts are not links
+    rows = _rows(html)
+    assert len(rows) == 4
+    api = {x["sub_id"]: x for x in deliveries_api(d, "channel=webhook")["deliveries"]}
+    title = d.get_json("/api/v1/alerts")[1]["features"][0]["properties"]["title"]
+    for name, sub in subs.items():
+        row = rows[api[sub]["id"]]
+        assert title in row
+        assert f'href="/desk/deliveries/{api[sub]["id"]}"' in row
+        assert ("/desk/deliveries/" + api[sub]["id"] + "/retry" in row) == (name == "fail")
+    dead = rows[api[subs["fail"]]["id"]]
+    assert "失敗" in dead and "HTTP 500" in dead and ">2<" in dead  # two attempts
+    assert "再試行中" in rows[api[subs["flaky"]]["id"]]
+    assert "JST" in rows[api[subs["flaky"]]["id"]].split("HTTP 500")[1]  # next retry time
+    # recipients are shown, their secrets are not
+    assert "***@127.0.0.1" in html and "pw-secret" not in html and "alice" not in html
+    assert "token=***&amp;v=***" in html and "s3cr3t" not in html
+    assert f"/hold/{LONG_TOKEN[:4]}…" in html and LONG_TOKEN not in html
+
+    async with push_operator.get("/desk/deliveries?channel=webhook&state=dead") as r:
+        only = _rows(await r.text())
+    assert list(only) == [api[subs["fail"]]["id"]]
+    async with push_operator.get("/desk/deliveries?channel=mqtt") as r:
+        html = await r.text()
+    assert _rows(html) == {} and "該当する配信はありません" in html
+    async with push_operator.get("/desk/deliveries?state=bogus&lang=en") as r:
+        html = await r.text()
+    assert len(_rows(html)) == 4  # an unknown filter value means "all"
+    assert "Push deliveries" in html and 'aria-label="Webhook failed 1"' in html
+    async with push_operator.get("/desk/deliveries?lang=ja") as r:
+        assert "プッシュ配信の状況" in await r.text()
+
+
+async def test_delivery_attempt_log_and_retry_now(push_desk, push_operator):
+    d, rx, subs = push_desk
+    dead = next(x for x in deliveries_api(d, "state=dead")["deliveries"]
+                if x["sub_id"] == subs["fail"])
+    page = f"/desk/deliveries/{dead['id']}"
+    async with push_operator.get(page) as r:
+        assert r.status == 200
+        html = await r.text()
+    log = html[html.index('<table class="grid attempts">'):]
+    assert log.count('<tr class="failed">') == 2 and log.count(">500<") == 2
+    assert re.search(r"\d+ ms", log) and "JST" in log
+    assert "s3cr3t" not in html and "token=***" in html
+
+    async with push_operator.post(page + "/retry", data={"csrf": "forged"}) as r:
+        assert r.status == 403  # CSRF-protected
+    assert deliveries_api(d, "state=dead")["states"]["dead"] == 1
+
+    rx.healed = True
+    token = re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+    async with push_operator.post(page + "/retry", data={"csrf": token},
+                                  allow_redirects=False) as r:
+        assert r.status == 303
+        assert r.headers["Location"] == page + "?retried=queued"
+    d.wait(lambda: next(x for x in deliveries_api(d)["deliveries"]
+                        if x["id"] == dead["id"])["state"] == "sent", what="the retry")
+    assert rx.ids["/fail"] == [dead["id"]] * 3  # the same webhook-id on every attempt
+    async with push_operator.get(page + "?retried=queued") as r:
+        html = await r.text()
+    assert "再送を予約しました" in html
+    log = html[html.index('<table class="grid attempts">'):]
+    assert [int(n) for n in re.findall(r'<td class="num">(\d{3})</td>', log)] == [500, 500, 204]
+
+    async with push_operator.post(page + "/retry", data={"csrf": token}) as r:
+        assert r.status == 409  # only dead deliveries are retried
+        assert "再送できません" in await r.text()
+    async with push_operator.get("/desk/deliveries/msg_nope") as r:
+        assert r.status == 404
+
+
+def test_mask_url_hides_credentials_and_tokens():
+    from lalert.server.desk_deliveries import mask_url
+
+    assert mask_url("https://u:p@hooks.example.org:8443/in?token=abc&x=") == (
+        "https://***@hooks.example.org:8443/in?token=***&x=***")
+    assert mask_url("https://fcm.googleapis.com/fcm/send/dGhpcyBpcyBhIHRva2VuLCBsb25n") == (
+        "https://fcm.googleapis.com/fcm/send/dGhp…")
+    assert mask_url("https://x.example/api/v1/hooks/ab12cd34#frag") == (
+        "https://x.example/api/v1/hooks/…")
+    assert mask_url("not a url") == "…"
+
+
+def test_requeue_only_dead_deliveries(tmp_path: Path):
+    from lalert.outputs.delivery import Outcome, PushStore
+    from tests.push_fakes import change, flood
+
+    store = PushStore(tmp_path / "push.sqlite")
+    [job] = store.fan_out("webhook", change(3, flood()), ["sub-a"])
+    assert store.requeue(job.id) is None  # pending: nothing to do
+    job.attempts = 2
+    store.record([(job, "dead", Outcome(False, 500, "HTTP 500"), 1.0, 3.0)])
+    again = store.requeue(job.id)
+    assert again is not None and again.id == job.id and again.attempts == 2
+    assert store.delivery(job.id)["state"] == "pending"
+    assert store.change_titles([3, 4]) == {3: "避難指示"}
+    assert store.requeue(job.id) is None

@@ -312,6 +312,43 @@ class PushStore:
             ).fetchall()
         return [dict(zip(("n", "at", "status", "error", "ms"), r, strict=True)) for r in rows]
 
+    def delivery(self, delivery: str) -> dict[str, Any] | None:
+        """One delivery row (the desk's detail page), or None."""
+        cols = ["id", "channel", "seq", "sub_id", "state", "attempts", "next_at", "updated_at",
+                "last_status", "last_error"]  # fmt: skip
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {', '.join(cols)} FROM deliveries WHERE id=?", (delivery,)).fetchone()
+        return dict(zip(cols, row, strict=True)) if row else None
+
+    def change_titles(self, seqs: Iterable[int]) -> dict[int, str]:
+        """seq → the alert's title, read inside SQLite (json_extract) so a page of
+        deliveries never parses whole enriched bodies."""
+        wanted = sorted(set(seqs))
+        if not wanted:
+            return {}
+        q = ",".join("?" * len(wanted))
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT seq, json_extract(body, '$.title') FROM changes WHERE seq IN ({q})",
+                wanted).fetchall()
+        return {int(s): str(t or "") for s, t in rows}
+
+    def requeue(self, delivery: str) -> Job | None:
+        """A dead-lettered delivery back to ``pending`` for one more attempt now (the desk's
+        "retry now"); the attempt count goes on, so another failure dead-letters it again.
+        Returns the job to hand to the running dispatcher, or None if it was not dead."""
+        with self._lock:
+            cur = self._db.execute(
+                "UPDATE deliveries SET state='pending', next_at=0, updated_at=?"
+                " WHERE id=? AND state='dead'", (time.time(), delivery))
+            if cur.rowcount != 1:
+                return None
+            row = self._db.execute(
+                "SELECT id, channel, seq, sub_id, attempts, next_at FROM deliveries WHERE id=?",
+                (delivery,)).fetchone()
+        return Job(*row)
+
     # --- MQTT retained topics ----------------------------------------------------------
 
     def mqtt_topics(self, key: str) -> set[str]:

@@ -5,7 +5,10 @@ a small SVG map and each output's delivery state; rejected messages with the rea
 the raw text; the message history; feed health; manual submission (paste or upload →
 preview of how lalert reads it → confirmation → the same journal path as HTTP push, with
 the operator as sender); signage screens and the 00000JAPAN declaration, both kept in
-the home (``lalert.store.flags``) and handed to outputs through ``OutputContext.settings``.
+the home (``lalert.store.flags``) and handed to outputs through ``OutputContext.settings``;
+push deliveries per channel with each one's attempt log and "retry now" for dead letters
+(``lalert.server.desk_deliveries``). Failed logins are throttled per client address
+(``sessions.LoginThrottle``).
 
 Pages are rendered on the server with jinja2 (autoescaped) and work without script;
 ``desk.js`` only refreshes the live part of the overview by polling ``/desk/live`` with
@@ -36,15 +39,20 @@ from lalert.lifecycle import is_drill
 from lalert.model import Alert, EnrichedAlert
 from lalert.parsers import ParseError
 from lalert.pipeline import fallback_enrich, parse_message
-from lalert.server import desk_map, sessions
+from lalert.server import desk_deliveries, desk_map, sessions
 from lalert.server.api import health_document
 from lalert.server.auth import AUTH_KEY
 from lalert.server.desk_text import (
+    CHANNELS,
     DELIVERY,
+    INFO_TYPES,
     LANGS,
     LEVEL_WORDS_EN,
     OUTCOMES,
+    SEVERITIES,
     SHELTER_STATES,
+    STATUSES,
+    kind_word,
     pick,
     translator,
 )
@@ -84,6 +92,7 @@ class Desk:
     middleware: Any
     users: list[sessions.DeskUser]
     static: dict[str, Rendered]
+    throttle: sessions.LoginThrottle = field(default_factory=sessions.LoginThrottle)
     pending: OrderedDict[str, tuple[str, bytes, float]] = field(default_factory=OrderedDict)
 
 
@@ -158,7 +167,10 @@ def alert_view(e: EnrichedAlert, drill: bool, lang: str, number: int = 0) -> dic
     areas = e.areas or a.areas
     return {
         "number": number, "id": a.id, "title": a.title, "headline": a.headline,
-        "kind": a.kind, "format": a.format, "level": a.level, "lv": lv,
+        "kind": a.kind, "kind_text": kind_word(a.kind, lang),
+        "info_type_text": pick(INFO_TYPES, a.info_type, lang),
+        "severity_text": pick(SEVERITIES, a.severity, lang) if a.severity else "",
+        "status_text": pick(STATUSES, a.status, lang), "format": a.format, "level": a.level, "lv": lv,
         "level_text": level_text(a.level, lang), "severity": a.severity, "status": a.status,
         "drill": drill, "info_type": a.info_type, "issued_at": a.issued_at,
         "valid_until": a.valid_until, "publisher": a.publisher, "serial": a.serial,
@@ -299,7 +311,8 @@ def page(handler: Handler, *, public: bool = False) -> Handler:
 
 
 NAV = [("overview", "/desk/"), ("history", "/desk/history"), ("rejected", "/desk/rejected"),
-       ("feeds", "/desk/feeds"), ("submit", "/desk/submit"), ("screens", "/desk/screens")]
+       ("feeds", "/desk/feeds"), ("deliveries", "/desk/deliveries"), ("submit", "/desk/submit"),
+       ("screens", "/desk/screens")]
 
 
 async def render(request: web.Request, template: str, *, status: int = 200,
@@ -311,6 +324,7 @@ async def render(request: web.Request, template: str, *, status: int = 200,
         csrf=await sessions.csrf_token(request), nav=NAV, path=request.path,
         other_lang=other, other_lang_url=f"{request.path}?lang={other}", when=when,
         delivery_word=lambda k: pick(DELIVERY, k, lang),
+        channel_word=lambda k: pick(CHANNELS, k, lang),
         outcome_word=lambda k: pick(OUTCOMES, k or "", lang),
         shelter_word=lambda k: pick(SHELTER_STATES, k or "unknown", lang), **ctx)
     return web.Response(status=status, text=html, content_type="text/html",
@@ -340,12 +354,22 @@ async def login(request: web.Request) -> web.Response:
     name = str(form.get("name", "")).strip()
     secret = str(form.get("secret", ""))
     desk = request.app[DESK]
+    addr = request.remote or "?"
+    wait = desk.throttle.retry_after(addr)
+    if wait:  # refused before any password is checked
+        text = translator(request.get("desk.lang", "ja"))("login.throttled").format(s=wait)
+        r = await render(request, "login.html.j2", status=429, failed=False, throttled=text,
+                         next=_safe_next(str(form.get("next", ""))), name=name)
+        r.headers["Retry-After"] = str(wait)
+        return r
     operator = await asyncio.get_running_loop().run_in_executor(
         None, sessions.check_login, desk.users, request.app[AUTH_KEY].names(), name, secret)
     if operator is None:
+        desk.throttle.failed(addr)
         await asyncio.sleep(0.3)  # slows guessing; the page says only that it failed
         return await render(request, "login.html.j2", status=401, failed=True,
                             next=_safe_next(str(form.get("next", ""))), name=name)
+    desk.throttle.succeeded(addr)
     await sessions.start_session(request, operator, request.get("desk.lang", "ja"))
     raise web.HTTPSeeOther(_safe_next(str(form.get("next", ""))))
 
@@ -480,6 +504,50 @@ async def feeds(request: web.Request) -> web.Response:
     spool = app.get(SPOOL)
     return await render(request, "feeds.html.j2", feeds=poller.status() if poller else [],
                         spool=spool.status() if spool else None, health=health_document(app))
+
+
+# --- push deliveries -------------------------------------------------------------------
+
+
+def _choice(request: web.Request, name: str, allowed: tuple[str, ...]) -> str:
+    v = request.rel_url.query.get(name, "")
+    return v if v in allowed else ""
+
+
+async def deliveries(request: web.Request) -> web.Response:
+    """Push deliveries: counts per channel and state, recent ones filtered by channel/state."""
+    channel = _choice(request, "channel", desk_deliveries.CHANNELS)
+    state = _choice(request, "state", desk_deliveries.STATES)
+    ctx = await asyncio.to_thread(desk_deliveries.listing, request.app[CONFIG].home,
+                                  channel, state)
+    return await render(request, "deliveries.html.j2", channel=channel, state=state,
+                        channels=desk_deliveries.CHANNELS, states=desk_deliveries.STATES,
+                        **ctx)
+
+
+async def delivery_page(request: web.Request, *, status: int = 200,
+                        notice: str | None = None, error: str | None = None) -> web.Response:
+    """One delivery: recipient (masked), state and its full attempt log."""
+    ctx = await asyncio.to_thread(desk_deliveries.detail, request.app[CONFIG].home,
+                                  request.match_info["id"])
+    if ctx is None:
+        raise web.HTTPNotFound(text="no such delivery")
+    t = translator(request["desk.lang"])
+    if notice is None and request.rel_url.query.get("retried") in ("queued", "later"):
+        notice = t("delivery.retried" if request.rel_url.query["retried"] == "queued"
+                   else "delivery.retried_later")
+    return await render(request, "delivery.html.j2", status=status, notice=notice,
+                        error=error, **ctx)
+
+
+async def delivery_retry(request: web.Request) -> web.Response:
+    """Send a dead-lettered delivery again now (one more attempt)."""
+    did = request.match_info["id"]
+    outcome = desk_deliveries.retry(request.app[CONFIG].home, did)
+    if outcome is None:
+        return await delivery_page(request, status=409,
+                                   error=translator(request["desk.lang"])("delivery.not_dead"))
+    raise web.HTTPSeeOther(f"/desk/deliveries/{did}?" + urlencode({"retried": outcome}))
 
 
 # --- manual submission -----------------------------------------------------------------
@@ -735,6 +803,9 @@ def routes() -> list[web.RouteDef]:
         web.get("/desk/rejected", page(rejected)),
         web.get("/desk/messages/{id}", page(message)),
         web.get("/desk/feeds", page(feeds)),
+        web.get("/desk/deliveries", page(deliveries)),
+        web.get("/desk/deliveries/{id}", page(delivery_page)),
+        web.post("/desk/deliveries/{id}/retry", page(delivery_retry)),
         web.get("/desk/submit", page(submit_form)),
         web.post("/desk/submit", page(submit_preview)),
         web.post("/desk/submit/confirm", page(submit_confirm)),
@@ -760,6 +831,13 @@ def document(app: web.Application, defs: list[web.RouteDef]) -> None:
               "303": {"description": "Redirect (to the login page without a session)"}}
         if d.method == "POST":
             ok["403"] = {"description": "CSRF token missing or wrong"}
+        if d.method == "POST" and d.path == "/desk/login":
+            ok["429"] = {"description": "Too many failed logins from this address "
+                                        "(see Retry-After)"}
+        if d.path.startswith("/desk/deliveries/{id}"):
+            ok["404"] = {"description": "No such delivery"}
+        if d.method == "POST" and d.path.endswith("/retry"):
+            ok["409"] = {"description": "The delivery is not dead-lettered"}
         docs.setdefault(d.path, {})[d.method.lower()] = {
             "summary": summary, "description": desc, "tags": ["desk"], "responses": ok}
 

@@ -6,6 +6,8 @@ one reader group (operators); alert text itself is shown as published.
 
 from __future__ import annotations
 
+from lalert.vocab import KINDS
+
 LANGS = ("ja", "en")
 
 TEXT: dict[str, tuple[str, str]] = {
@@ -18,6 +20,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "nav.feeds": ("受信経路", "Feeds"),
     "nav.submit": ("手動投入", "Submit"),
     "nav.screens": ("サイネージ", "Signage"),
+    "nav.deliveries": ("配信", "Deliveries"),
     "logout": ("ログアウト", "Log out"),
     "operator": ("担当", "Operator"),
     "lang.other": ("English", "日本語"),
@@ -139,6 +142,101 @@ TEXT: dict[str, tuple[str, str]] = {
     "status": ("運用種別", "Status"),
     "info_type": ("情報の種類", "Info type"),
     "error": ("エラー", "Error"),
+    "login.throttled": ("ログインの失敗が続いたため、しばらく受け付けません。{s} 秒後にもう一度試してください。",
+                        "Too many failed logins. Try again in {s} seconds."),
+    "deliveries": ("プッシュ配信の状況", "Push deliveries"),
+    "deliveries.help": ("Webhook・Web プッシュ・MQTT の配信ごとの状態です。失敗した配信は再送できます。",
+                        "The state of every webhook, Web Push and MQTT delivery. Failed ones can be sent again."),
+    "deliveries.none": ("該当する配信はありません。", "No deliveries match."),
+    "deliveries.no_store": ("プッシュ配信はまだ一度も動いていません（webhook・webpush・mqtt 出力が無効）。",
+                            "No push output has run yet (webhook, webpush and mqtt are off)."),
+    "deliveries.counts": ("経路別の件数", "Counts per channel"),
+    "deliveries.recent": ("最近の配信", "Recent deliveries"),
+    "deliveries.shown": ("新しい順に最大 {n} 件", "Newest first, at most {n}"),
+    "deliveries.filter": ("絞り込む", "Filter"),
+    "deliveries.all": ("すべて", "all"),
+    "deliveries.total": ("合計", "Total"),
+    "delivery.one": ("配信", "Delivery"),
+    "delivery.channel": ("経路", "Channel"),
+    "delivery.alert": ("情報", "Alert"),
+    "delivery.target": ("宛先", "Recipient"),
+    "delivery.subscription": ("購読 ID", "Subscription"),
+    "delivery.attempts": ("試行回数", "Attempts"),
+    "delivery.last": ("直近の結果", "Last result"),
+    "delivery.next": ("次の再試行", "Next retry"),
+    "delivery.updated": ("更新", "Updated"),
+    "delivery.log": ("試行の記録", "Attempt log"),
+    "delivery.log.none": ("まだ試行していません。", "No attempt yet."),
+    "delivery.n": ("回", "No."),
+    "delivery.time": ("時刻", "Time"),
+    "delivery.http": ("HTTP ステータス", "HTTP status"),
+    "delivery.duration": ("所要時間", "Duration"),
+    "delivery.retry": ("今すぐ再送", "Retry now"),
+    "delivery.retried": ("再送を予約しました。", "Queued for another attempt."),
+    "delivery.retried_later": ("再送を予約しました（出力が動いていないため、次の起動時に送ります）。",
+                               "Queued for another attempt (the output is not running: it is sent at the next start)."),
+    "delivery.not_dead": ("この配信は失敗状態ではないため、再送できません。",
+                          "This delivery has not failed, so it cannot be retried."),
+    "delivery.back": ("配信の一覧へ", "Back to deliveries"),
+    "delivery.masked": ("トークン等は伏せています", "tokens are masked"),
+    "delivery.api": ("同じ内容の API", "The same through the API"),
+}
+
+# Push channels by outbox name.
+CHANNELS: dict[str, tuple[str, str]] = {
+    "webhook": ("Webhook", "Webhook"),
+    "webpush": ("Web プッシュ", "Web Push"),
+    "mqtt": ("MQTT", "MQTT"),
+}
+
+# Alert kinds: Japanese names are lalert.vocab.KINDS'; here only the English, and a
+# Japanese word for the two entries whose vocab text is not a display name.
+KIND_EN: dict[str, str] = {
+    "weather_warning": "Weather warning / advisory",
+    "landslide": "Landslide alert",
+    "river_flood": "River flood forecast",
+    "record_rain": "Record short-term heavy rain",
+    "tornado": "Tornado advisory",
+    "weather_info": "Weather information",
+    "eew": "Earthquake early warning",
+    "earthquake": "Earthquake information",
+    "earthquake_activity": "Earthquake activity",
+    "tsunami": "Tsunami warning / information",
+    "volcano": "Volcanic warning / information",
+    "ashfall": "Ashfall forecast",
+    "nankai": "Nankai Trough information",
+    "evacuation": "Evacuation order / information",
+    "shelter": "Shelter information",
+    "headquarters": "Disaster headquarters",
+    "damage": "Damage report",
+    "general": "Notice",
+    "urgent_mail": "Emergency mail",
+    "river_level": "River level / rainfall",
+    "event": "Event information",
+    "system": "System",
+    "other": "Other",
+}
+KIND_JA_OVERRIDE: dict[str, str] = {"other": "その他", "weather_info": "気象情報"}
+
+INFO_TYPES: dict[str, tuple[str, str]] = {
+    "issue": ("発表", "issued"),
+    "correction": ("訂正", "correction"),
+    "cancel": ("取消", "cancelled"),
+}
+
+# CAP 1.2 severity (every format maps to it: lalert.vocab.severity_for_level).
+SEVERITIES: dict[str, tuple[str, str]] = {
+    "Extreme": ("甚大", "extreme"),
+    "Severe": ("重大", "severe"),
+    "Moderate": ("中程度", "moderate"),
+    "Minor": ("軽微", "minor"),
+    "Unknown": ("程度不明", "severity unknown"),
+}
+
+STATUSES: dict[str, tuple[str, str]] = {
+    "actual": ("実運用", "actual"),
+    "exercise": ("訓練", "exercise"),
+    "test": ("試験", "test"),
 }
 
 DELIVERY: dict[str, tuple[str, str]] = {
@@ -186,6 +284,15 @@ def pick(table: dict[str, tuple[str, str]], key: str, lang: str) -> str:
     if pair is None:
         return key
     return pair[1] if lang == "en" else pair[0]
+
+
+def kind_word(kind: str | None, lang: str) -> str:
+    """An alert kind for people: vocab's Japanese name, or the English one; the code for
+    a kind neither table knows (so nothing is ever hidden)."""
+    k = kind or "other"
+    if lang == "en":
+        return KIND_EN.get(k, k)
+    return KIND_JA_OVERRIDE.get(k) or KINDS.get(k) or k
 
 
 def translator(lang: str):

@@ -12,6 +12,10 @@
   operators logged in.
 - CSRF: one random token per session, a hidden ``csrf`` field in every form, compared in
   constant time on every POST (``check_csrf``).
+- Throttling: after ``LOGIN_FAILURES`` failed logins from one client address within
+  ``LOGIN_WINDOW`` seconds, further attempts get 429 with ``Retry-After`` until the oldest
+  of those failures leaves the window (``LoginThrottle``, in memory: a restart forgets,
+  which costs an attacker a restart they cannot cause).
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ import os
 import secrets
 import sys
 import time
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +43,8 @@ COOKIE = "lalert_desk"
 KEY_FILE = Path("keys") / "desk-session.key"
 MAX_AGE = 12 * 3600  # one long shift
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+LOGIN_FAILURES = 5
+LOGIN_WINDOW = 300.0
 
 
 # --- passwords ---------------------------------------------------------------------------
@@ -104,6 +111,46 @@ def check_login(users: list[DeskUser], tokens: Mapping[str, str], name: str,
         if hmac.compare_digest(secret.encode(), token.encode()):
             found = tname
     return found
+
+
+class LoginThrottle:
+    """Failed logins per client address in a sliding window (in memory).
+
+    ``retry_after(addr)`` is 0 while the address may try, else the whole seconds until the
+    oldest counted failure leaves the window. A successful login forgets the address.
+    """
+
+    def __init__(self, failures: int = LOGIN_FAILURES, window: float = LOGIN_WINDOW,
+                 clock: Callable[[], float] = time.monotonic, max_keys: int = 50_000) -> None:
+        self.failures, self.window, self.clock, self.max_keys = failures, window, clock, max_keys
+        self._fails: dict[str, deque[float]] = {}
+
+    def _recent(self, addr: str, now: float) -> deque[float]:
+        q = self._fails.get(addr)
+        if q is None:
+            return deque()
+        while q and q[0] <= now - self.window:
+            q.popleft()
+        if not q:
+            del self._fails[addr]
+        return q
+
+    def retry_after(self, addr: str) -> int:
+        now = self.clock()
+        q = self._recent(addr, now)
+        if len(q) < self.failures:
+            return 0
+        return max(1, int(q[-self.failures] + self.window - now + 0.999))
+
+    def failed(self, addr: str) -> None:
+        now = self.clock()
+        self._recent(addr, now)
+        self._fails.setdefault(addr, deque(maxlen=self.failures)).append(now)
+        if len(self._fails) > self.max_keys:  # bound memory under a spray of addresses
+            self._fails = {k: q for k, q in self._fails.items() if q[-1] > now - self.window}
+
+    def succeeded(self, addr: str) -> None:
+        self._fails.pop(addr, None)
 
 
 # --- session cookie ----------------------------------------------------------------------
