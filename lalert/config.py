@@ -10,7 +10,8 @@ named ``env``.
 
 Sections (see ``examples/lalert.toml`` for a commented example)::
 
-    home, host, port, base_url, store
+    home, host, port, base_url, store (``sqlite`` | ``sqlite:///DIR`` | ``postgresql://…``),
+    bus (``memory`` | ``redis://…``)  (see ``lalert.store.registry``, ``lalert.bus.registry``)
     [ingest]   max_message_bytes, [[ingest.tokens]] name / token
     [spool]    enabled, interval
     [poller]   enabled, allow_hosts, [[poller.feeds]] url / name / long / interval /
@@ -57,6 +58,7 @@ DEFAULTS: dict[str, Any] = {
     "port": 8080,
     "base_url": "",
     "store": "sqlite",
+    "bus": "memory",
     "ingest": {"max_message_bytes": 10 * 1024 * 1024, "tokens": []},
     "spool": {"enabled": True, "interval": 0.5},
     "poller": {"enabled": True, "allow_hosts": [], "feeds": DEFAULT_FEEDS},
@@ -101,6 +103,7 @@ class Config:
     expiry_interval: float
     outputs: list[str]
     demo: bool = False
+    bus: str = "memory"
     config_file: Path | None = None
     raw: dict[str, Any] = field(default_factory=dict)
 
@@ -127,7 +130,7 @@ class Config:
             return Path(self.store.removeprefix("sqlite:///"))
         if self.store in ("sqlite", ""):
             return self.home
-        raise ValueError(f"store {self.store!r} is not available (only sqlite is built)")
+        raise ValueError(f"store {self.store!r} keeps no files: only a sqlite store lives in a directory")
 
     @property
     def spool_dir(self) -> Path:
@@ -255,6 +258,7 @@ def _resolve(tree: dict[str, Any], cfg_file: Path | None, demo: bool) -> Config:
         expiry_interval=float(tree.get("lifecycle", {}).get("expiry_interval", 5.0)),
         outputs=[str(o) for o in outputs],
         demo=demo,
+        bus=str(tree.get("bus") or "memory"),
         config_file=cfg_file,
         raw=tree,
     )

@@ -22,18 +22,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from lalert.bus import ActiveView, Bus
+from lalert.bus import ActiveView
+from lalert.bus.registry import open_bus
 from lalert.config import Config
 from lalert.lifecycle import Lifecycle, Transition, parse_time
 from lalert.model import Alert, EnrichedAlert
 from lalert.outputs.base import AlertChange
 from lalert.parsers import ParseError, parse
-from lalert.store import ChangeRow, Entry, Journal, JournalWriter, SqliteOutbox, StateStore
-from lalert.store import store_paths as _store_paths
+from lalert.store import ChangeRow, Entry
 from lalert.store.codec import decode_alerts, decode_enriched, encode
+from lalert.store.registry import open_store
 from lalert.store.state import key_str
 
 log = logging.getLogger(__name__)
@@ -133,20 +133,33 @@ def unwrap_soap(data: bytes, *, source: str, max_bytes: int) -> bytes | None:
     return etree.tostring(inner, encoding="utf-8", xml_declaration=True) if inner is not None else None
 
 
+MODES = ("all", "apply", "ingest", "follow")
+"""What a process does with committed messages: ``all`` (``lalert run``: journal and
+apply), ``apply`` (the enrich worker: apply what any process journaled), ``ingest``
+(journal only), ``follow`` (output workers: keep the view current from the bus)."""
+
+
 class Pipeline:
-    def __init__(self, config: Config, *, geo: Any = None, metrics: Any = None) -> None:
+    def __init__(self, config: Config, *, geo: Any = None, metrics: Any = None,
+                 mode: str = "all") -> None:
+        if mode not in MODES:
+            raise ValueError(f"pipeline mode {mode!r} not in {MODES}")
         self.config = config
         self.geo = geo
         self.metrics = metrics
-        paths = _store_paths(config.store, config.home)
-        self.journal_path: Path = paths.journal
-        self.writer = JournalWriter(paths.journal)
-        self.reader: Journal | None = None
-        self.state = StateStore(paths.state)
-        self.outbox = SqliteOutbox(self.state.conn)
+        self.mode = mode
+        self.store = open_store(config.store, config.home)
+        self.writer = self.store.writer()
+        self.reader: Any = None  # the store's read-only journal, opened at start
+        self.state = self.store.state()
+        self.outbox = self.store.outbox(self.state)
         self.lifecycle = Lifecycle()
         self.view = ActiveView()
-        self.bus = Bus()
+        self.bus = open_bus(config.bus)
+        # another process may append to a shared journal: the applier reads it back
+        self.poll_journal = self.store.shared and mode in ("all", "apply")
+        self._journal_event = asyncio.Event()
+        self._polled = 0
         self.enricher = load_enricher()
         self._first: dict[str, _First] = {}
         self._geoms: dict[tuple[str, str], Any] = {}
@@ -164,7 +177,7 @@ class Pipeline:
 
     async def start(self) -> None:
         await self.writer.start()
-        self.reader = Journal(self.journal_path, readonly=True)
+        self.reader = self.store.reader()
         self.writer.on_commit = self._on_commit
         self.last_message_id = self.reader.last_id()
         self._seq = self.state.last_seq
@@ -172,13 +185,86 @@ class Pipeline:
         self._applied = self.state.applied_upto
         self._load_fingerprints()
         self._rebuild()
-        for row in self.reader.iter_accepted(after=self._applied):
-            self._queue.put_nowait((row["id"], row["received_at"], self._stored_alerts(row)))
+        if self.mode == "follow":
+            self.bus.publisher = False
+            self.bus.follow_from = self._seq
+            self.bus.followers.append(self._follow)
+        if self.mode not in ("all", "apply"):
+            return
+        if self.poll_journal:
+            self._polled = self._applied
+            return
+        # every receipt, not only accepted ones: ``applied`` must reach the journal's end
+        # even when its last messages were rejected or duplicates
+        after = self._applied
+        while rows := self.reader.iter_after(after, 2000):
+            for row in rows:
+                alerts = self._stored_alerts(row) if row["outcome"] == "accepted" else []
+                self._queue.put_nowait((row["id"], row["received_at"], alerts))
+                after = row["id"]
+
+    @property
+    def applies(self) -> bool:
+        return self.mode in ("all", "apply")
 
     def run(self) -> None:
         """Start applying (after outputs have subscribed, so none misses a change)."""
+        if not self.applies:
+            self._tasks.append(asyncio.create_task(self._watch_state(), name="watch-state"))
+            return
+        if self.poll_journal:
+            self._tasks.append(asyncio.create_task(self._poll_loop(), name="journal-poll"))
         self._tasks.append(asyncio.create_task(self._apply_loop(), name="apply"))
         self._tasks.append(asyncio.create_task(self._expiry_loop(), name="expiry"))
+
+    async def _poll_loop(self) -> None:
+        """Feed the apply queue from a journal other processes append to, in id order
+        (the store commits ids in order, so ``id > last`` never skips a late commit)."""
+        while True:
+            try:
+                rows = self.reader.iter_after(self._polled)
+            except Exception:
+                log.exception("reading the journal failed; retrying")
+                rows = []
+            for row in rows:
+                alerts = self._stored_alerts(row) if row["outcome"] == "accepted" else []
+                self._queue.put_nowait((row["id"], row["received_at"], alerts))
+                self._polled = row["id"]
+                self.last_message_id = max(self.last_message_id, row["id"])
+            if len(rows) < 500:
+                self._journal_event.clear()
+                try:
+                    await asyncio.wait_for(self._journal_event.wait(), 0.1)
+                except TimeoutError:
+                    pass
+
+    async def _watch_state(self) -> None:
+        """Processes that do not apply report the applier's progress in their health."""
+        while True:
+            await asyncio.sleep(0.2)
+            try:
+                self._applied = self.state.applied_upto
+                self.last_message_id = max(self.last_message_id, self.reader.last_id())
+            except Exception:
+                log.exception("reading the store failed")
+
+    def _follow(self, change: AlertChange, key: str) -> None:
+        """A change the applier published: keep this process's view in step."""
+        if change.seq <= self._seq and self.view.seq_of(change.alert.id) == change.seq:
+            return
+        self._seq = max(self._seq, change.seq)
+        if change.kind == "withdrawn":
+            self.view.remove(key)
+        else:
+            self.view.put(key, change.alert, change.drill, change.seq)
+        self.view.bump()
+        for fn in self.version_listeners:
+            fn()
+
+    def key_of(self, change: AlertChange) -> str:
+        """The event key of a numbered change (for buses that carry it elsewhere)."""
+        rows = self.state.changes_after(change.seq - 1, limit=1)
+        return rows[0].key if rows and rows[0].seq == change.seq else ""
 
     async def stop(self) -> None:
         await self.writer.close()
@@ -226,6 +312,9 @@ class Pipeline:
                     continue
                 enriched = self._enrich(alert)
             self.view.put(key, enriched, drill, seq)
+        if not self.applies:  # only the applier writes state
+            self.view.bump()
+            return
         # Expiries the daemon announced before it stopped are already out of the view, so
         # this emits only what ran out while it was down.
         self._emit(self.lifecycle.expire(now_utc()), message_id=None)
@@ -340,7 +429,10 @@ class Pipeline:
         return Receipt(msg_id, "rejected", reason, too_large=True)
 
     def _on_commit(self, msg_id: int, entry: Entry) -> None:
-        self.last_message_id = msg_id
+        self.last_message_id = max(self.last_message_id, msg_id)
+        if self.poll_journal or not self.applies:
+            self._journal_event.set()  # the poller reads it back in journal order
+            return
         # Every receipt goes through the apply queue so ``applied_upto`` follows journal
         # order exactly; only accepted ones carry alerts.
         alerts = entry.parsed if entry.outcome == "accepted" and entry.parsed else []
@@ -387,6 +479,7 @@ class Pipeline:
         upserts: dict[str, tuple[str, str, bool, int, bytes]] = {}
         deletes: list[str] = []
         changes: list[AlertChange] = []
+        keys: list[str] = []
         for t in transitions:
             k = key_str(t.key)
             current = self.view.current(k)
@@ -417,6 +510,7 @@ class Pipeline:
                 if k in deletes:
                     deletes.remove(k)
             changes.append(change)
+            keys.append(k)
         if not changes and message_id is None:
             return
         self.state.commit(changes=rows, upserts=list(upserts.values()), deletes=deletes,
@@ -425,8 +519,8 @@ class Pipeline:
             self.view.bump()
             for fn in self.version_listeners:
                 fn()
-        for ch in changes:
-            self.bus.publish(ch)
+        for ch, k in zip(changes, keys, strict=True):
+            self.bus.publish(ch, k)
         if self.metrics is not None:
             self.metrics.active_set(self.view.counts())
 
@@ -488,9 +582,8 @@ class Pipeline:
         msg_id = self._alert_msg.get(alert_id)
         if not msg_id or msg_id < 0 or self.reader is None:
             return None
-        row = self.reader.conn.execute(
-            "SELECT id, alerts, sender, source FROM messages WHERE id=?", (msg_id,)).fetchone()
-        for a in self._stored_alerts(dict(row)) if row else []:
+        row = self.reader.alerts_row(msg_id)
+        for a in self._stored_alerts(row) if row else []:
             if a.id == alert_id:
                 return a
         return None

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Debian packages and npm modules the tests use: a real browser, a real broker, nginx.
+# Debian packages and npm modules the tests use: a real browser, a real broker, nginx,
+# PostgreSQL + PostGIS and Redis (the postgis+redis backend tests start their own).
 # Installed only when missing; servers are started by the tests themselves on loopback.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +10,9 @@ command -v chromium >/dev/null || need+=(chromium)
 command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
 command -v wrk >/dev/null || need+=(wrk)
+command -v redis-server >/dev/null || need+=(redis-server)
+[ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql)
+[ -f /usr/share/postgresql/15/extension/postgis.control ] || need+=(postgresql-15-postgis-3)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq

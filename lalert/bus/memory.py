@@ -54,7 +54,8 @@ class Bus:
     def backlog(self) -> dict[str, int]:
         return {n: max(0, self.last_seq - s.cursor) for n, s in self._subs.items()}
 
-    async def start(self, redeliver: Callable[[int], Awaitable[list[AlertChange]]]) -> None:
+    async def start(self, redeliver: Callable[[int], Awaitable[list[AlertChange]]],
+                    key_of: Callable[[AlertChange], str] | None = None) -> None:
         """Queue each output's missed changes (``redeliver(after_seq)``), then run."""
         for sub in self._subs.values():
             if sub.cursor < self.last_seq:
@@ -62,7 +63,8 @@ class Bus:
                     sub.queue.put_nowait(ch)
             sub.task = asyncio.create_task(self._run(sub), name=f"output-{sub.output.name}")
 
-    def publish(self, change: AlertChange) -> None:
+    def publish(self, change: AlertChange, key: str = "") -> None:
+        """``key`` (the event key) matters only to buses that carry changes elsewhere."""
         self.last_seq = max(self.last_seq, change.seq)
         for sub in self._subs.values():
             sub.queue.put_nowait(change)

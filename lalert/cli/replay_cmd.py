@@ -67,15 +67,16 @@ def replay(config, *, write: bool = True) -> dict:
         parse_message,
         timeless,
     )
-    from lalert.store import Journal, StateStore, store_paths
+    from lalert.store import store_paths
     from lalert.store.codec import encode
+    from lalert.store.registry import open_store
     from lalert.store.state import ChangeRow, key_str
 
-    paths = store_paths(config.store, config.home)
-    if not paths.journal.exists():
+    store = open_store(config.store, config.home)
+    if store.name == "sqlite" and not store_paths(config.store, config.home).journal.exists():
         return {"messages": 0, "accepted": 0, "rejected": 0, "duplicate": 0, "active": [],
                 "drills": []}
-    journal = Journal(paths.journal)
+    journal = store.journal() if write else store.reader()
     lc = Lifecycle()
     seen_sha: set[str] = set()
     seen_ids: set[str] = set()
@@ -118,13 +119,9 @@ def replay(config, *, write: bool = True) -> dict:
     if not write:
         journal.close()
         return result
-    journal.conn.execute("BEGIN IMMEDIATE")
-    journal.conn.executemany(
-        "UPDATE messages SET outcome=?, reason=?, format=?, alert_ids=?, alerts=? "
-        "WHERE id=?", updates)
-    journal.conn.execute("COMMIT")
+    journal.rewrite_outcomes(updates)
     journal.close()
-    state = StateStore(paths.state)
+    state = store.state()
     seq = state.reset_for_replay()
     at = datetime.now(UTC).isoformat(timespec="microseconds")
     rows, upserts = [], []
@@ -135,7 +132,7 @@ def replay(config, *, write: bool = True) -> dict:
             rows.append(ChangeRow(seq, at, "new", "replay", k, alert.id, drill, None))
             upserts.append((k, alert.id, drill, seq, b""))  # enriched again on start
     state.commit(changes=rows, upserts=upserts, deletes=[], applied_upto=last_id)
-    names = [r[0] for r in state.conn.execute("SELECT output FROM cursors")]
+    names = state.cursor_names()
     state.set_cursors({n: seq for n in names})
     state.close()
     return result

@@ -21,7 +21,6 @@ from standardwebhooks import Webhook
 from lalert.outputs import subscriptions_routes as sroutes
 from lalert.outputs.base import AlertChange, BaseOutput, OutputContext
 from lalert.outputs.delivery import Dispatcher, Job, Outcome, PushStore, fan_out_change
-from lalert.subscriptions.index import match
 from lalert.subscriptions.store import SubscriptionStore
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -70,7 +69,7 @@ class WebhookOutput(BaseOutput):
 
     async def handle(self, change: AlertChange) -> None:
         assert self.dispatcher is not None, "start() first"
-        matched = match(change.alert, self.subs.index(CHANNEL), channel=CHANNEL)
+        matched = self.subs.match(change.alert, CHANNEL)  # in PostGIS with that store
         self.dispatcher.submit(fan_out_change(self.box, CHANNEL, change, matched))
 
     def routes(self) -> list[web.AbstractRouteDef]:

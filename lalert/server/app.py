@@ -123,23 +123,33 @@ def create_outputs(config: Config) -> list[Output]:
     return out
 
 
-def create_app(config: Config, *, geo: Any = None) -> web.Application:
+def create_app(config: Config, *, geo: Any = None,
+               roles: frozenset[str] | None = None) -> web.Application:
+    """The daemon (``roles=None``: everything in this process) or one worker's share of it
+    (``lalert.server.roles``: ingest, poller, enrich, signage, tiles, push)."""
+    from lalert.server import roles as _roles
+
+    plan = _roles.plan(config, roles)
     app = web.Application(client_max_size=config.max_message_bytes + 64 * 1024)
     metrics = Metrics()
-    pipeline = Pipeline(config, geo=geo, metrics=metrics)
+    pipeline = Pipeline(config, geo=geo, metrics=metrics, mode=plan.mode)
     ensure_token(config)
     app[CONFIG] = config
     app[METRICS] = metrics
     app[PIPELINE] = pipeline
     app[AUTH_KEY] = TokenAuth(config.ingest_tokens)
-    app[OUTPUTS] = outputs = create_outputs(config)
+    app[OUTPUTS] = outputs = [o for o in create_outputs(config) if plan.wants_output(o.name)]
+    app[_roles.PLAN] = plan
+    from lalert.subscriptions.store import use_store
+
+    use_store(config.store)  # subscriptions in PostGIS when that is the store
     app[SPOOL] = None
-    if config.spool_enabled:
+    if config.spool_enabled and plan.ingest:
         from lalert.server.spool import Spool
 
         app[SPOOL] = Spool(pipeline, config.spool_dir, interval=config.spool_interval)
     app[POLLER] = None
-    if config.poller_enabled and config.feeds:
+    if config.poller_enabled and config.feeds and plan.poller:
         from lalert.server.poller import Poller
 
         app[POLLER] = Poller(pipeline, config.feeds, allow_hosts=config.allow_hosts,
@@ -167,7 +177,8 @@ def create_app(config: Config, *, geo: Any = None) -> web.Application:
         if callable(docs):
             for path, ops in docs().items():
                 app[EXTRA_DOCS].setdefault(path, {}).update(ops)
-    add(ingest.routes(), "ingest")
+    if plan.ingest:
+        add(ingest.routes(), "ingest")
     add(api.routes(), "api")
     add([web.get("/metrics", metrics_route), web.get("/openapi.json", openapi.openapi_json)],
         "core")
@@ -175,7 +186,7 @@ def create_app(config: Config, *, geo: Any = None) -> web.Application:
         from lalert.server import desk
     except ImportError:
         desk = None
-    if desk is not None and hasattr(desk, "setup"):
+    if desk is not None and hasattr(desk, "setup") and plan.desk:
         desk.setup(app)
     if ("GET", "/") not in seen and not any(
             r.method == "GET" and r.resource and r.resource.canonical == "/"
@@ -186,11 +197,21 @@ def create_app(config: Config, *, geo: Any = None) -> web.Application:
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    from lalert.server import roles as _roles
+
     config, pipeline = app[CONFIG], app[PIPELINE]
-    lock = lock_home(config.home)
+    plan = app[_roles.PLAN]
+    # one daemon per home; workers share a home, the applier holds the store's leader lock
+    lock = lock_home(config.home) if plan.mode == "all" else None
+    shared = pipeline.store.shared
+    leader = (await _roles.lead(pipeline)
+              if pipeline.applies and (shared or plan.mode != "all") else None)
     try:
         if pipeline.geo is None:
             pipeline.geo = await asyncio.get_running_loop().run_in_executor(None, load_geo, config)
+        if pipeline.store.name == "postgis" and pipeline.applies and pipeline.geo is not None:
+            await asyncio.get_running_loop().run_in_executor(
+                None, _roles.sync_geo, pipeline.store.url, pipeline.geo)
         await pipeline.start()
         tokens = {t.name: t.token for t in config.ingest_tokens}
         started: list[Output] = []
@@ -212,12 +233,12 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
                 cursor = pipeline.bus.last_seq
                 pipeline.state.set_cursors({o.name: cursor})
             pipeline.bus.add(o, drills=drills, cursor=cursor)
-        await pipeline.bus.start(pipeline.redeliver)
+        await pipeline.bus.start(pipeline.redeliver, pipeline.key_of)
         pipeline.run()
         spool, poller = app[SPOOL], app[POLLER]
         if spool:
             await spool.start()
-        if config.demo and pipeline.last_message_id == 0:
+        if config.demo and plan.ingest and pipeline.last_message_id == 0:
             await replay_examples(pipeline)
         if poller:
             await poller.start()
@@ -239,7 +260,10 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
                     log.exception("output %s failed to stop", o.name)
             await pipeline.stop()
     finally:
-        lock.close()
+        if leader is not None:
+            leader.release()
+        if lock is not None:
+            lock.close()
 
 
 async def _flush_cursors(pipeline: Pipeline) -> None:

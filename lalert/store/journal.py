@@ -125,6 +125,14 @@ class Journal:
     def append(self, entry: Entry) -> int:
         return self.append_many([entry])[0]
 
+    def rewrite_outcomes(self, updates: list[tuple[Any, ...]]) -> None:
+        """``lalert replay``: (outcome, reason, format, alert_ids, alerts, id) per row."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        self.conn.executemany(
+            "UPDATE messages SET outcome=?, reason=?, format=?, alert_ids=?, alerts=? "
+            "WHERE id=?", updates)
+        self.conn.execute("COMMIT")
+
     # --- reading --------------------------------------------------------------------
 
     def last_id(self) -> int:
@@ -147,6 +155,18 @@ class Journal:
         if row["raw"] is None and row["duplicate_of"]:
             return self.raw(int(row["duplicate_of"]))
         return row["raw"]
+
+    def alerts_row(self, msg_id: int) -> dict[str, Any] | None:
+        """``id, alerts, sender, source`` of one message (to read its parsed alerts)."""
+        row = self.conn.execute("SELECT id, alerts, sender, source FROM messages WHERE id=?",
+                                (msg_id,)).fetchone()
+        return dict(row) if row else None
+
+    def iter_after(self, after: int, limit: int = 500) -> list[dict[str, Any]]:
+        """Every receipt after ``after`` (any outcome), for an applier in another process."""
+        return [dict(r) for r in self.conn.execute(
+            "SELECT id, received_at, source, sender, outcome, alerts FROM messages"
+            " WHERE id > ? ORDER BY id LIMIT ?", (after, limit))]
 
     def page(self, *, before: int | None = None, limit: int = 50,
              outcome: str | None = None) -> list[dict[str, Any]]:
@@ -205,9 +225,11 @@ class JournalWriter:
     before its caller resumes, so downstream processing follows journal order too.
     """
 
-    def __init__(self, path: Path, *, max_batch: int = 512) -> None:
+    def __init__(self, path: Path | str, *, max_batch: int = 512,
+                 factory: Any = None) -> None:
         self.path = path
         self.max_batch = max_batch
+        self.factory = factory or Journal  # another store's journal class (same methods)
         self._exec = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal")
         self._journal: Journal | None = None
         self._queue: asyncio.Queue[tuple[Entry, asyncio.Future[int]]] | None = None
@@ -216,7 +238,7 @@ class JournalWriter:
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        self._journal = await loop.run_in_executor(self._exec, Journal, self.path)
+        self._journal = await loop.run_in_executor(self._exec, self.factory, self.path)
         self._queue = asyncio.Queue()
         self._task = asyncio.create_task(self._run(), name="journal-writer")
 

@@ -150,6 +150,9 @@ class StateStore:
             self.conn.executemany("INSERT OR REPLACE INTO cursors (output, seq) VALUES (?,?)",
                                   list(cursors.items()))
 
+    def cursor_names(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT output FROM cursors")]
+
     def reset_for_replay(self) -> int:
         """Forget derived state but keep numbering going; returns the new seq base."""
         base = self.last_seq

@@ -1,7 +1,9 @@
 """Subscriptions on disk (``<home>/subscriptions.sqlite``) and their cached index.
 
 One store per home per process (``SubscriptionStore.for_home``) so the webhook, Web Push
-and route code share one index; the index is rebuilt lazily after a write.
+and route code share one index; the index is rebuilt lazily after a write. With the
+PostGIS store configured (``use_store``), ``for_home`` hands out the shared database
+store instead (``lalert.store.pggeo.PgSubscriptionStore``), which matches in PostGIS.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ import secrets
 import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
-from lalert.subscriptions.index import SubscriptionIndex
+from lalert.model import EnrichedAlert
+from lalert.subscriptions.index import SubscriptionIndex, match
 from lalert.subscriptions.model import Subscription, from_record, to_record
 
 _SCHEMA = """
@@ -31,6 +35,16 @@ CREATE INDEX IF NOT EXISTS subscriptions_channel ON subscriptions(channel);
 
 _STORES: dict[Path, SubscriptionStore] = {}
 _STORES_LOCK = threading.Lock()
+_BACKEND: dict[str, Any] = {"url": "", "store": None}
+
+
+def use_store(url: str) -> None:
+    """Called by the daemon at start with its store URL: a PostgreSQL store keeps the
+    subscriptions (and matches them) in the database; anything else keeps them here."""
+    from lalert.store.registry import scheme
+
+    _BACKEND["url"] = url if scheme(url) in ("postgresql", "postgres", "postgis") else ""
+    _BACKEND["store"] = None
 
 
 def new_id(prefix: str = "sub") -> str:
@@ -56,7 +70,14 @@ class SubscriptionStore:
         self._cache: dict[str, Subscription] | None = None
 
     @classmethod
-    def for_home(cls, home: Path) -> SubscriptionStore:
+    def for_home(cls, home: Path) -> Any:
+        if _BACKEND["url"]:
+            with _STORES_LOCK:
+                if _BACKEND["store"] is None:
+                    from lalert.store.pggeo import PgSubscriptionStore
+
+                    _BACKEND["store"] = PgSubscriptionStore(_BACKEND["url"])
+                return _BACKEND["store"]
         path = (Path(home) / "subscriptions.sqlite").resolve()
         with _STORES_LOCK:
             store = _STORES.get(path)
@@ -142,6 +163,10 @@ class SubscriptionStore:
             idx = SubscriptionIndex.build(self.list(channel))
             self._indexes[channel] = (self._version, idx)
             return idx
+
+    def match(self, enriched: EnrichedAlert, channel: str | None = None) -> list[str]:
+        """Ids of the subscriptions of ``channel`` this alert reaches (in-memory index)."""
+        return match(enriched, self.index(channel), channel=channel)
 
     def close(self) -> None:
         with _STORES_LOCK:

@@ -34,7 +34,6 @@ from pywebpush import WebPushException, webpush_async
 from lalert.outputs import subscriptions_routes as sroutes
 from lalert.outputs.base import AlertChange, BaseOutput, OutputContext
 from lalert.outputs.delivery import Dispatcher, Job, Outcome, PushStore, fan_out_change
-from lalert.subscriptions.index import match
 from lalert.subscriptions.store import SubscriptionStore
 
 CHANNEL = "webpush"
@@ -134,7 +133,7 @@ class WebPushOutput(BaseOutput):
         assert self.dispatcher is not None, "start() first"
         if change.drill and not (self.ctx and self.ctx.config.get("drills")):
             return  # residents' phones never buzz for a drill unless the desk says so
-        matched = match(change.alert, self.subs.index(CHANNEL), channel=CHANNEL)
+        matched = self.subs.match(change.alert, CHANNEL)  # in PostGIS with that store
         self.dispatcher.submit(fan_out_change(self.box, CHANNEL, change, matched))
 
     def routes(self) -> list[web.AbstractRouteDef]:

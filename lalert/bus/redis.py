@@ -1,0 +1,304 @@
+"""Alert changes over Redis Streams, for workers in several processes or machines.
+
+Chosen with ``bus = "redis://host:6379/0"`` (options in the query: ``stream``,
+``maxlen``, ``claim_idle`` seconds, ``block_ms``). Same methods as the in-process
+``lalert.bus.memory.Bus``.
+
+- **publish**: each change is one stream entry whose id is ``<seq>-0``, so the stream is
+  in ``seq`` order and publishing a change twice is refused by Redis (idempotent). The
+  applier commits a change to the store first and publishes after; a crash in between is
+  repaired at the next start, which republishes the store's changes the stream lacks.
+- **consume**: one consumer group per output (``out:<name>``); any number of worker
+  processes join it, and each entry goes to one of them. An entry is acknowledged
+  (XACK) only after the output's ``handle`` returned, i.e. after its own outbox record
+  was committed; an entry whose consumer died stays pending and is claimed back by a
+  live one (XAUTOCLAIM) once it has been idle ``claim_idle`` seconds.
+- **follow**: processes that do not apply messages keep their ``ActiveView`` current by
+  reading the stream without a group (every follower sees every change).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import socket
+from collections.abc import Awaitable, Callable
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
+
+from lalert.bus.memory import RETRY_DELAYS
+from lalert.outputs.base import AlertChange, Output
+from lalert.store.codec import decode_enriched, encode
+
+log = logging.getLogger(__name__)
+
+Follower = Callable[[AlertChange, str], None]
+
+
+def stream_id(seq: int) -> str:
+    return f"{seq}-0"
+
+
+def seq_of(entry_id: bytes | str) -> int:
+    s = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    return int(s.split("-", 1)[0])
+
+
+def encode_change(change: AlertChange, key: str) -> dict[str, bytes | str]:
+    return {"seq": str(change.seq), "kind": change.kind, "reason": change.reason,
+            "drill": "1" if change.drill else "0", "at": change.at, "key": key,
+            "alert": encode(change.alert)}
+
+
+def decode_change(fields: dict[bytes, bytes]) -> tuple[AlertChange, str] | None:
+    enriched = decode_enriched(fields.get(b"alert"))
+    if enriched is None:  # written by another version of lalert
+        return None
+    change = AlertChange(seq=int(fields[b"seq"]), kind=fields[b"kind"].decode(),  # type: ignore[arg-type]
+                         reason=fields[b"reason"].decode(), alert=enriched,
+                         drill=fields[b"drill"] == b"1", at=fields[b"at"].decode())
+    return change, fields[b"key"].decode()
+
+
+class _Sub:
+    def __init__(self, output: Output, drills: bool, cursor: int) -> None:
+        self.output = output
+        self.drills = drills
+        self.cursor = cursor
+        self.group = f"out:{output.name}"
+        self.task: asyncio.Task[None] | None = None
+        self.failures = 0
+        self.handled = 0
+        self.claimed = 0
+
+
+class RedisBus:
+    def __init__(self, url: str, *, stream: str = "lalert:changes", maxlen: int = 200_000,
+                 claim_idle: float = 30.0, block_ms: int = 500,
+                 consumer: str | None = None) -> None:
+        self.url = url
+        self.stream = stream
+        self.maxlen = maxlen
+        self.claim_idle = claim_idle
+        self.block_ms = block_ms
+        self.consumer = consumer or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.publisher = True  # False in worker processes that do not apply messages
+        self.followers: list[Follower] = []
+        self.follow_from = 0
+        self.last_seq = 0
+        self.on_dead: Callable[[str, AlertChange, BaseException], None] | None = None
+        self._subs: dict[str, _Sub] = {}
+        self._pubq: asyncio.Queue[tuple[AlertChange, str]] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._r: aioredis.Redis | None = None
+        self.published = 0
+
+    @classmethod
+    def from_url(cls, url: str) -> RedisBus:
+        parts = urlsplit(url)
+        opts = dict(parse_qsl(parts.query))
+        plain = urlunsplit(parts._replace(query=""))
+        return cls(plain, stream=opts.get("stream", "lalert:changes"),
+                   maxlen=int(opts.get("maxlen", 200_000)),
+                   claim_idle=float(opts.get("claim_idle", 30.0)),
+                   block_ms=int(opts.get("block_ms", 500)))
+
+    # --- the memory Bus's interface ----------------------------------------------------
+
+    def add(self, output: Output, *, drills: bool, cursor: int) -> None:
+        self._subs[output.name] = _Sub(output, drills, cursor)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._subs)
+
+    def takes_drills(self, name: str) -> bool:
+        sub = self._subs.get(name)
+        return bool(sub and sub.drills)
+
+    def cursors(self) -> dict[str, int]:
+        return {n: s.cursor for n, s in self._subs.items()}
+
+    def backlog(self) -> dict[str, int]:
+        return {n: max(0, self.last_seq - s.cursor) for n, s in self._subs.items()}
+
+    async def start(self, redeliver: Callable[[int], Awaitable[list[AlertChange]]],
+                    key_of: Callable[[AlertChange], str] | None = None) -> None:
+        r = self._r = aioredis.from_url(self.url)
+        await r.ping()
+        for sub in self._subs.values():
+            try:
+                await r.xgroup_create(self.stream, sub.group, id=stream_id(sub.cursor),
+                                      mkstream=True)
+            except ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
+        if self.publisher:
+            top = await self.stream_last_seq()
+            if self.last_seq > top:  # committed to the store but never published
+                missing = await redeliver(top)
+                log.info("bus: republishing %d change(s) after seq %d", len(missing), top)
+                for ch in missing:
+                    self._pubq.put_nowait((ch, key_of(ch) if key_of else ""))
+            self._tasks.append(asyncio.create_task(self._publisher(), name="bus-publish"))
+        else:
+            self.last_seq = max(self.last_seq, await self.stream_last_seq())
+        if self.followers:
+            self._tasks.append(asyncio.create_task(self._follow(), name="bus-follow"))
+        for sub in self._subs.values():
+            sub.task = asyncio.create_task(self._consume(sub), name=f"output-{sub.output.name}")
+
+    def publish(self, change: AlertChange, key: str = "") -> None:
+        self.last_seq = max(self.last_seq, change.seq)
+        self._pubq.put_nowait((change, key))
+
+    async def drain(self, timeout: float = 5.0) -> None:
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout
+        while self._pubq.qsize() or any(s.cursor < self.last_seq for s in self._subs.values()):
+            if loop.time() > end:
+                return
+            await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        if self.publisher and self._r is not None:
+            end = asyncio.get_running_loop().time() + 2.0
+            while self._pubq.qsize() and asyncio.get_running_loop().time() < end:
+                await asyncio.sleep(0.01)
+        tasks = self._tasks + [s.task for s in self._subs.values() if s.task]
+        for t in tasks:
+            t.cancel()
+        for t in tasks:
+            try:
+                await t
+            except asyncio.CancelledError:
+                pass
+        if self._r is not None:
+            await self._r.aclose()
+            self._r = None
+
+    # --- stream ------------------------------------------------------------------------
+
+    async def stream_last_seq(self) -> int:
+        assert self._r is not None
+        top = await self._r.xrevrange(self.stream, count=1)
+        return seq_of(top[0][0]) if top else 0
+
+    async def _publisher(self) -> None:
+        assert self._r is not None
+        while True:
+            change, key = await self._pubq.get()
+            fields = encode_change(change, key)
+            while True:
+                try:
+                    await self._r.xadd(self.stream, fields, id=stream_id(change.seq),
+                                       maxlen=self.maxlen, approximate=True)
+                    self.published += 1
+                    break
+                except ResponseError as exc:
+                    if "equal or smaller" in str(exc):
+                        break  # already published (a republish after restart)
+                    raise
+                except (ConnectionError, OSError, aioredis.ConnectionError) as exc:
+                    # Redis away: keep the change and retry (it is in the store anyway)
+                    log.warning("bus: publishing seq %d failed (%s); retrying", change.seq, exc)
+                    await asyncio.sleep(0.5)
+
+    async def _follow(self) -> None:
+        assert self._r is not None
+        last = stream_id(self.follow_from)
+        while True:
+            try:
+                resp = await self._r.xread({self.stream: last}, count=256, block=self.block_ms)
+            except (ConnectionError, OSError, aioredis.ConnectionError) as exc:
+                log.warning("bus: following the stream failed (%s); retrying", exc)
+                await asyncio.sleep(0.5)
+                continue
+            for _, entries in resp or []:
+                for entry_id, fields in entries:
+                    last = entry_id
+                    decoded = decode_change(fields)
+                    if decoded is None:
+                        continue
+                    self.last_seq = max(self.last_seq, decoded[0].seq)
+                    for fn in self.followers:
+                        try:
+                            fn(*decoded)
+                        except Exception:
+                            log.exception("bus follower failed on seq %s", decoded[0].seq)
+
+    async def _consume(self, sub: _Sub) -> None:
+        assert self._r is not None
+        r = self._r
+        loop = asyncio.get_running_loop()
+        next_claim = loop.time() + self.claim_idle / 2
+        while True:
+            try:
+                if loop.time() >= next_claim:
+                    next_claim = loop.time() + max(0.2, self.claim_idle / 2)
+                    await self._claim(sub)
+                resp = await r.xreadgroup(sub.group, self.consumer, {self.stream: ">"},
+                                          count=64, block=self.block_ms)
+            except asyncio.CancelledError:
+                raise
+            except (ConnectionError, OSError, aioredis.ConnectionError) as exc:
+                log.warning("bus: reading for %s failed (%s); retrying", sub.output.name, exc)
+                await asyncio.sleep(0.5)
+                continue
+            for _, entries in resp or []:
+                for entry_id, fields in entries:
+                    await self._handle(sub, entry_id, fields)
+
+    async def _claim(self, sub: _Sub) -> None:
+        """Take over entries a dead consumer received but never acknowledged."""
+        assert self._r is not None
+        start = "0-0"
+        idle_ms = int(self.claim_idle * 1000)
+        while True:
+            resp = await self._r.xautoclaim(self.stream, sub.group, self.consumer, idle_ms,
+                                            start_id=start, count=64)
+            start, entries = resp[0], resp[1]
+            for entry_id, fields in entries:
+                if fields is None:  # trimmed away meanwhile
+                    await self._r.xack(self.stream, sub.group, entry_id)
+                    continue
+                sub.claimed += 1
+                await self._handle(sub, entry_id, fields)
+            if start in (b"0-0", "0-0") or not entries:
+                return
+
+    async def _handle(self, sub: _Sub, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
+        assert self._r is not None
+        decoded = decode_change(fields)
+        if decoded is None:
+            log.error("bus: entry %s cannot be read by this version; acknowledged", entry_id)
+            await self._r.xack(self.stream, sub.group, entry_id)
+            return
+        change, _ = decoded
+        self.last_seq = max(self.last_seq, change.seq)
+        if not (change.drill and not sub.drills):
+            for attempt, delay in enumerate((*RETRY_DELAYS, None)):
+                try:
+                    await sub.output.handle(change)
+                    break
+                except asyncio.CancelledError:
+                    raise  # not acknowledged: pending, claimed back by a live worker
+                except Exception as exc:
+                    sub.failures += 1
+                    if delay is None:
+                        log.error("output %s gave up on seq %s: %s", sub.output.name,
+                                  change.seq, exc)
+                        if self.on_dead:
+                            self.on_dead(sub.output.name, change, exc)
+                        break
+                    log.warning("output %s failed on seq %s (attempt %d): %s",
+                                sub.output.name, change.seq, attempt + 1, exc)
+                    await asyncio.sleep(delay)
+        # the output's work (and its outbox record) is committed: now acknowledge
+        await self._r.xack(self.stream, sub.group, entry_id)
+        sub.handled += 1
+        sub.cursor = max(sub.cursor, change.seq)

@@ -1,0 +1,257 @@
+"""Geometry in PostGIS: subscriptions and shelters, matched in the database.
+
+With the PostGIS store, subscriptions live in one table that every push worker shares:
+points as ``geography`` (metres, geodesic), polygons as ``geometry`` (EPSG:4326), both
+with GiST indexes, and area codes as a ``text[]`` with a GIN index. ``match`` finds the
+candidates in one statement — ``ST_DWithin`` on the points (index pre-filter at the
+largest radius, then each row's own radius), ``ST_Intersects`` on the polygons, array
+overlap on the codes — and then applies the same pure filters (kinds, level, languages,
+drills) as the in-memory matcher, via ``SubscriptionIndex.filter_rows`` over just the
+candidates. ``PgSubscriptionStore`` has the methods of the SQLite ``SubscriptionStore``.
+
+Shelters are copied from the loaded geodata (``sync_shelters``) so that
+``shelters_near(footprint, metres)`` is one indexed ``ST_DWithin`` query.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+from typing import Any
+
+import numpy as np
+
+from lalert.model import EnrichedAlert
+from lalert.store.postgis import SCHEMA_LOCK, connect
+from lalert.subscriptions.index import (
+    ANY_SCHEME,
+    SubscriptionIndex,
+    alert_kinds,
+    alert_languages,
+    area_keys,
+    effective_level,
+    footprint_of,
+)
+from lalert.subscriptions.model import Subscription, from_record, to_record
+
+GEO_SCHEMA = """
+CREATE EXTENSION IF NOT EXISTS postgis;
+CREATE TABLE IF NOT EXISTS subscriptions (
+  id TEXT PRIMARY KEY,
+  channel TEXT NOT NULL,
+  record TEXT NOT NULL,
+  key_hash TEXT,
+  owner TEXT,
+  created_at TEXT NOT NULL,
+  point geography(Point, 4326),
+  radius_m DOUBLE PRECISION NOT NULL DEFAULT 0,
+  polygon geometry(Geometry, 4326),
+  areas TEXT[] NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS subscriptions_channel ON subscriptions(channel);
+CREATE INDEX IF NOT EXISTS subscriptions_point ON subscriptions USING GIST (point);
+CREATE INDEX IF NOT EXISTS subscriptions_polygon ON subscriptions USING GIST (polygon);
+CREATE INDEX IF NOT EXISTS subscriptions_areas ON subscriptions USING GIN (areas);
+CREATE INDEX IF NOT EXISTS subscriptions_radius ON subscriptions(radius_m);
+CREATE TABLE IF NOT EXISTS shelters (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  kind TEXT,
+  hazards TEXT[] NOT NULL DEFAULT '{}',
+  municipality_code TEXT,
+  capacity DOUBLE PRECISION,
+  geom geography(Point, 4326) NOT NULL
+);
+CREATE INDEX IF NOT EXISTS shelters_geom ON shelters USING GIST (geom);
+"""
+
+_READY: set[str] = set()
+
+
+def ensure_geo_schema(url: str) -> None:
+    if url in _READY:
+        return
+    with connect(url) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+        try:
+            conn.execute(GEO_SCHEMA)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
+    _READY.add(url)
+
+
+def _hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _area_key(scheme: str, code: str) -> str:
+    return f"{scheme}|{code}"
+
+
+def _columns(s: Subscription) -> tuple[Any, ...]:
+    point = (f"SRID=4326;POINT({s.lon} {s.lat})"
+             if s.lat is not None and s.lon is not None else None)
+    poly = json.dumps(s.polygon) if s.polygon is not None else None
+    return (point, float(s.radius_m or 0.0), poly, [_area_key(sc, c) for sc, c in s.areas])
+
+
+_INSERT = (
+    "INSERT INTO subscriptions (id, channel, record, key_hash, owner, created_at, point, radius_m,"
+    " polygon, areas) VALUES (%s,%s,%s,%s,%s,%s,%s::geography,%s,"
+    " ST_SetSRID(ST_GeomFromGeoJSON(%s::text), 4326),%s)")
+
+_MATCH = """
+WITH fp AS (SELECT ST_SetSRID(ST_GeomFromGeoJSON(%(fp)s::text), 4326) AS g)
+SELECT s.id, s.record FROM subscriptions s, fp
+WHERE s.channel = ANY(%(channels)s) AND (
+  (%(fp)s::text IS NOT NULL AND s.point IS NOT NULL
+     AND ST_DWithin(s.point, fp.g::geography, %(maxr)s)
+     AND ST_DWithin(s.point, fp.g::geography, s.radius_m))
+  OR (%(fp)s::text IS NOT NULL AND s.polygon IS NOT NULL AND ST_Intersects(s.polygon, fp.g))
+  OR s.areas && %(areas)s::text[])
+"""
+
+
+class PgSubscriptionStore:
+    """Subscriptions in PostGIS; matched in the database (see the module docstring)."""
+
+    def __init__(self, url: str) -> None:
+        ensure_geo_schema(url)
+        self.url = url
+        self._db = connect(url)
+        self._lock = threading.RLock()
+
+    # --- writes ------------------------------------------------------------------
+
+    def add(self, sub: Subscription, *, unsubscribe_key: str | None = None,
+            owner: str = "") -> None:
+        with self._lock:
+            self._db.execute(_INSERT, (
+                sub.id, sub.channel, json.dumps(to_record(sub), ensure_ascii=False),
+                _hash_key(unsubscribe_key) if unsubscribe_key else None, owner, sub.created_at,
+                *_columns(sub)))
+
+    def add_many(self, subs: list[Subscription]) -> None:
+        with self._lock, self._db.transaction(), self._db.cursor() as cur:
+            cur.executemany(_INSERT, [
+                (s.id, s.channel, json.dumps(to_record(s)), None, "", s.created_at,
+                 *_columns(s)) for s in subs])
+
+    def delete(self, sub_id: str) -> bool:
+        with self._lock:
+            cur = self._db.execute("DELETE FROM subscriptions WHERE id=%s", (sub_id,))
+            return cur.rowcount > 0
+
+    # --- reads -------------------------------------------------------------------
+
+    def check_key(self, sub_id: str, key: str) -> bool:
+        with self._lock:
+            row = self._db.execute("SELECT key_hash FROM subscriptions WHERE id=%s",
+                                   (sub_id,)).fetchone()
+        return bool(row and row["key_hash"] and hmac.compare_digest(row["key_hash"],
+                                                                    _hash_key(key)))
+
+    def get(self, sub_id: str) -> Subscription | None:
+        with self._lock:
+            row = self._db.execute("SELECT record FROM subscriptions WHERE id=%s",
+                                   (sub_id,)).fetchone()
+        return from_record(json.loads(row["record"])) if row else None
+
+    def owner(self, sub_id: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT owner FROM subscriptions WHERE id=%s",
+                                   (sub_id,)).fetchone()
+        return row["owner"] if row else None
+
+    def list(self, channel: str | None = None) -> list[Subscription]:
+        sql, args = "SELECT record FROM subscriptions", []
+        if channel is not None:
+            sql += " WHERE channel=%s"
+            args.append(channel)
+        with self._lock:
+            rows = self._db.execute(sql + " ORDER BY created_at, id", args).fetchall()
+        return [from_record(json.loads(r["record"])) for r in rows]
+
+    def index(self, channel: str | None = None) -> SubscriptionIndex:
+        """An in-memory index of one channel (callers that match many footprints at once,
+        e.g. SSE filters); push matching uses ``match`` and stays in the database."""
+        return SubscriptionIndex.build(self.list(channel))
+
+    def candidates(self, footprint_geojson: dict[str, Any] | str | None,
+                   area_codes: set[tuple[str, str]], channels: list[str]) -> list[tuple[str, str]]:
+        """(id, record) of subscriptions whose place touches the footprint or names a code."""
+        fp = (footprint_geojson if isinstance(footprint_geojson, str) or footprint_geojson is None
+              else json.dumps(footprint_geojson))
+        areas = sorted({_area_key(s, c) for s, c in area_codes}
+                       | {_area_key(ANY_SCHEME, c) for _, c in area_codes})
+        with self._lock:
+            maxr = self._db.execute(
+                "SELECT coalesce(max(radius_m), 0) AS r FROM subscriptions").fetchone()["r"]
+            rows = self._db.execute(_MATCH, {"fp": fp, "channels": channels, "maxr": maxr,
+                                             "areas": areas}).fetchall()
+        return [(r["id"], r["record"]) for r in rows]
+
+    def match(self, enriched: EnrichedAlert, channel: str | None = None) -> list[str]:
+        """Ids of the subscriptions this alert reaches: the place test runs in PostGIS,
+        the filters are the pure matcher's (``SubscriptionIndex.filter_rows``)."""
+        import shapely
+
+        geom = footprint_of(enriched)
+        fp = shapely.to_geojson(geom) if geom is not None and not geom.is_empty else None
+        channels = [channel] if channel else ["webhook", "webpush", "sse"]
+        found = self.candidates(fp, area_keys(enriched), channels)
+        if not found:
+            return []
+        idx = SubscriptionIndex.build([from_record(json.loads(rec)) for _, rec in found])
+        rows = idx.filter_rows(
+            np.arange(len(idx), dtype=np.int64), kinds=alert_kinds(enriched),
+            level=effective_level(enriched), languages=alert_languages(enriched),
+            drill=not enriched.alert.is_real, channel=channel)
+        return sorted(idx.ids[r] for r in rows.tolist())
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+# --- shelters ------------------------------------------------------------------------
+
+
+def sync_shelters(url: str, shelters: Any) -> int:
+    """Replace the shelters table with the loaded geodata's shelters (one transaction)."""
+    ensure_geo_schema(url)
+    rows = []
+    for r in shelters.itertuples(index=False):
+        if r.lat is None or r.lon is None or r.lat != r.lat or r.lon != r.lon:  # NaN
+            continue
+        cap = getattr(r, "capacity", None)
+        rows.append((str(r.id), str(r.name), getattr(r, "kind", None) or None,
+                     list(r.hazards or ()), getattr(r, "municipality_code", None) or None,
+                     float(cap) if cap is not None and cap == cap else None,
+                     float(r.lon), float(r.lat)))
+    with connect(url) as conn, conn.transaction(), conn.cursor() as cur:
+        cur.execute("DELETE FROM shelters")
+        with cur.copy("COPY shelters (id, name, kind, hazards, municipality_code, capacity, geom)"
+                      " FROM STDIN") as cp:
+            for sid, name, kind, hz, muni, cap, lon, lat in rows:
+                cp.write_row((sid, name, kind, hz, muni, cap, f"SRID=4326;POINT({lon} {lat})"))
+    return len(rows)
+
+
+def shelters_near(url: str, footprint_geojson: dict[str, Any] | str, meters: float, *,
+                  hazard: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
+    """Shelters within ``meters`` of the footprint (geodesic), nearest first; with
+    ``hazard``, only those designated for it."""
+    fp = footprint_geojson if isinstance(footprint_geojson, str) else json.dumps(footprint_geojson)
+    sql = ("WITH fp AS (SELECT ST_SetSRID(ST_GeomFromGeoJSON(%(fp)s::text), 4326)::geography AS g)"
+           " SELECT s.id, s.name, s.kind, s.hazards, s.municipality_code, s.capacity,"
+           " ST_Y(s.geom::geometry) AS lat, ST_X(s.geom::geometry) AS lon,"
+           " ST_Distance(s.geom, fp.g) AS distance_m FROM shelters s, fp"
+           " WHERE ST_DWithin(s.geom, fp.g, %(m)s)")
+    if hazard:
+        sql += " AND %(hz)s::text = ANY(s.hazards)"
+    sql += " ORDER BY distance_m, s.id LIMIT %(limit)s"
+    with connect(url) as conn:
+        return conn.execute(sql, {"fp": fp, "m": meters, "hz": hazard, "limit": limit}).fetchall()
