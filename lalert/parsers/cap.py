@@ -20,7 +20,7 @@ from lalert.model import Alert, Area, Hazard
 from lalert.parsers.common import circle_polygon, iso, sha256, zen2han
 from lalert.parsers.detect import CAP_NS
 from lalert.parsers.xmlsafe import ParseError, child, children, local, ns, path_text, text
-from lalert.vocab import SEVERITY_ORDER
+from lalert.vocab import KINDS, SEVERITY_ORDER
 from lalert.vocab import cap as vcap
 
 
@@ -169,6 +169,10 @@ def _alert(el: etree._Element, *, digest: str, source: str) -> Alert:
     expires = [x for x in (_when(i, "expires", source) for i in infos) if x]
 
     kind = vcap.kind_for(path_text(first, "category"), path_text(first, "event")) if first is not None else "general"
+    for p in children(first, "parameter") if first is not None else ():
+        # lalert's own CAP (lalert.outputs.feeds) names the kind exactly: a relay keeps it
+        if path_text(p, "valueName") == "lalert:kind" and path_text(p, "value") in KINDS:
+            kind = path_text(p, "value") or kind
     title = (path_text(first, "event") if first is not None else None) or (
         path_text(el, "note") or f"CAP {msg_type} from {sender}"
     )
