@@ -19,7 +19,7 @@ def parse(
     data: bytes, *, source: str = "<bytes>", max_bytes: int = DEFAULT_MAX_BYTES
 ) -> list[Alert]:
     """Parse one message (or one feed of messages) into alerts; raise ``ParseError``."""
-    root = parse_xml(data, source=source, max_bytes=max_bytes)
+    root = parse_xml(data, source=source, max_bytes=max_bytes, drop_blank_text=True)
     fmt = detect(root, source=source)
     module = _module(fmt)
     try:

@@ -12,9 +12,10 @@ def sha256(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-def content_id(fmt: str, raw: bytes) -> str:
-    """Deterministic id for messages whose format carries none: same bytes, same id."""
-    return f"{fmt}:sha256:{sha256(raw)[:32]}"
+def content_id(fmt: str, raw: bytes, *, digest: str | None = None) -> str:
+    """Deterministic id for messages whose format carries none: same bytes, same id
+    (``digest``: ``sha256(raw)`` when the caller has it already)."""
+    return f"{fmt}:sha256:{(digest or sha256(raw))[:32]}"
 
 
 def iso(value: str | None, *, assume: timezone = JST) -> str | None:

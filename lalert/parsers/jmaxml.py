@@ -80,6 +80,7 @@ def parse_tree(root: etree._Element, *, raw: bytes, source: str) -> list[Alert]:
     serial = int(serial_text) if serial_text and serial_text.isdigit() else None
     headline = kid(head, "Headline")
 
+    raw_hash = sha256(raw)
     col = Collector()
     if kind not in _BODY_REPEATS_HEADLINE or body is None or kid(body, "Warning") is None:
         _headline_areas(headline, col)
@@ -97,13 +98,13 @@ def parse_tree(root: etree._Element, *, raw: bytes, source: str) -> list[Alert]:
 
     alert = Alert(
         format="jmaxml",
-        id=content_id("jmaxml", raw),
+        id=content_id("jmaxml", raw, digest=raw_hash),
         info_type=info_type,
         status=status,
         kind=kind,
         title=text_at(head, "Title") or c_title,
         issued_at=issued_at,
-        raw_sha256=sha256(raw),
+        raw_sha256=raw_hash,
         event_id=text_at(head, "EventID"),
         serial=serial,
         headline=text_at(headline, "Text"),
