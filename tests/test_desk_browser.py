@@ -142,3 +142,65 @@ def test_screens_and_feeds_pages_are_accessible(page, demo):
         assert axe_violations(page) == [], path
     page.goto(f"{demo.url}/desk/screens")
     page.screenshot(path=str(SHOTS / "desk_screens_1280x800.png"), full_page=True)
+
+
+@pytest.fixture(scope="module")
+def push_desk(tmp_path_factory):
+    """A daemon with the webhook output and a failing receiver: one delivery each sent,
+    dead, retrying and pending (see ``tests.test_desk.HookReceiver``)."""
+    from tests.test_desk import PUSH_CONFIG, HookReceiver, deliveries_api, subscribe_webhooks
+
+    rx = HookReceiver()
+    home = tmp_path_factory.mktemp("deskpushb") / "home"
+    d = start_daemon(home, outputs=["webhook"], config_text=PUSH_CONFIG.format(
+        user="sato", hash=hash_password(PASSWORD)))
+    try:
+        subscribe_webhooks(d, rx)
+        status, _ = d.post(cap("desk-browser-push", event="避難指示", category="Safety",
+                               headline="白川沿いに避難指示（配信画面のテスト）"))
+        assert status == 202
+        d.wait(lambda: deliveries_api(d, "channel=webhook")["states"] == {
+            "sent": 1, "dead": 1, "retrying": 1, "pending": 1}, what="one of each state")
+        yield d
+    finally:
+        rx.release.set()
+        d.stop()
+        rx.close()
+
+
+def test_deliveries_page_screenshot_and_accessibility(browser, push_desk):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)
+    try:
+        pg = ctx.new_page()
+        pg.goto(f"{push_desk.url}/desk/login?next=/desk/deliveries")
+        pg.fill("#name", "sato")
+        pg.fill("#secret", PASSWORD)
+        pg.click("button[type=submit]")
+        pg.wait_for_url("**/desk/deliveries")
+        pg.evaluate("document.fonts.ready")
+        assert pg.locator("table.deliveries tbody tr").count() == 4
+        assert pg.locator("table.counts td.dead-count").inner_text().strip() == "1"
+        SHOTS.mkdir(exist_ok=True)
+        pg.screenshot(path=str(SHOTS / "desk_deliveries_1280x800.png"), full_page=True)
+        assert axe_violations(pg) == []
+
+        # filter to the dead letter, open it, retry it from its page
+        pg.select_option("#f-state", "dead")
+        pg.click("form.filters button[type=submit]")
+        pg.wait_for_url("**/desk/deliveries?*state=dead*")
+        assert pg.locator("table.deliveries tbody tr").count() == 1
+        pg.click("table.deliveries tbody tr a")
+        pg.wait_for_url("**/desk/deliveries/msg_*")
+        assert pg.locator("table.attempts tbody tr").count() == 2
+        pg.screenshot(path=str(SHOTS / "desk_delivery_1280x800.png"), full_page=True)
+        assert axe_violations(pg) == []
+        pg.click("form.actions button.primary")
+        pg.wait_for_url("**retried=*")
+        assert pg.locator("p.ok-line").count() == 1
+
+        pg.goto(f"{push_desk.url}/desk/deliveries?lang=en")
+        assert "Push deliveries" in pg.inner_text("main")
+        pg.screenshot(path=str(SHOTS / "desk_deliveries_en_1280x800.png"), full_page=True)
+        assert axe_violations(pg) == []
+    finally:
+        ctx.close()

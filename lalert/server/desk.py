@@ -315,6 +315,13 @@ NAV = [("overview", "/desk/"), ("history", "/desk/history"), ("rejected", "/desk
        ("screens", "/desk/screens")]
 
 
+def _lang_url(request: web.Request, lang: str) -> str:
+    """This page in the other language; a GET keeps its filters (e.g. channel, state)."""
+    if request.method == "GET":
+        return str(request.rel_url.update_query(lang=lang))
+    return f"{request.path}?lang={lang}"
+
+
 async def render(request: web.Request, template: str, *, status: int = 200,
                  **ctx: Any) -> web.Response:
     lang = request.get("desk.lang", "ja")
@@ -322,7 +329,7 @@ async def render(request: web.Request, template: str, *, status: int = 200,
     html = request.app[DESK].env.get_template(template).render(
         t=translator(lang), lang=lang, user=request.get("desk.user"),
         csrf=await sessions.csrf_token(request), nav=NAV, path=request.path,
-        other_lang=other, other_lang_url=f"{request.path}?lang={other}", when=when,
+        other_lang=other, other_lang_url=_lang_url(request, other), when=when,
         delivery_word=lambda k: pick(DELIVERY, k, lang),
         channel_word=lambda k: pick(CHANNELS, k, lang),
         outcome_word=lambda k: pick(OUTCOMES, k or "", lang),
