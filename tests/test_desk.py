@@ -696,3 +696,26 @@ def test_requeue_only_dead_deliveries(tmp_path: Path):
     assert store.delivery(job.id)["state"] == "pending"
     assert store.change_titles([3, 4]) == {3: "避難指示"}
     assert store.requeue(job.id) is None
+
+
+def test_retry_without_a_running_output_waits_for_the_next_start(tmp_path: Path):
+    from lalert.outputs.delivery import Outcome, PushStore
+    from lalert.server import desk_deliveries as dd
+    from tests.push_fakes import change, flood
+
+    store = PushStore.for_home(tmp_path)
+    try:
+        [job] = store.fan_out("mqtt", change(5, flood()), ["set:lalert/alerts/43/4310100/x"])
+        job.attempts = 1
+        store.record([(job, "dead", Outcome(False, error="broker gone"), 1.0, 2.0)])
+        ctx = dd.listing(tmp_path, "mqtt", "dead")
+        assert ctx["counts"]["mqtt"] == {"pending": 0, "retrying": 0, "sent": 0, "dead": 1}
+        [row] = ctx["rows"]
+        assert row["target"] == "set lalert/alerts/43/4310100/x" and row["last"] == "broker gone"
+        assert dd.retry(tmp_path, job.id) == "later"  # no mqtt output runs in this process
+        assert [j.id for j in store.unfinished("mqtt")] == [job.id]  # resumed at next start
+        assert dd.retry(tmp_path, job.id) is None
+    finally:
+        store.close()
+    assert dd.listing(tmp_path / "none", "", "")["has_store"] is False
+    assert not (tmp_path / "none" / "push.sqlite").exists()  # the desk never makes one
