@@ -159,6 +159,32 @@ async def test_reexport_on_change_to_configured_directory(tmp_path):
     assert "url=station.en.html" in html and 'href="static/signage.css"' in html
 
 
+async def test_burst_of_changes_is_exported_once_more_then_flushed(tmp_path, monkeypatch):
+    """A burst re-exports once per interval, not once per change; stop() flushes the last."""
+    import asyncio
+
+    import lalert.outputs.signage.export as export_mod
+
+    writes: list[int] = []
+    real = export_mod.export_all
+    monkeypatch.setattr(export_mod, "export_all", lambda files, d: writes.append(1) or real(files, d))
+    state = FakeState()
+    out = await started_output(state, tmp_path, export_dir="export", export_interval=3600)
+    d = tmp_path / "export"
+    writes.clear()  # the export at start
+    for i in range(50):
+        a = alert(f"a{i}", title=f"避難指示 {i}")
+        state.set([a])
+        await out.handle(AlertChange(seq=i + 1, kind="new", reason="issue", alert=a))
+        await asyncio.sleep(0)
+    await asyncio.sleep(0.05)
+    assert len(writes) == 1  # the first change at once; the other 49 wait for the interval
+    assert "避難指示 49" not in (d / "station.json").read_text()
+    await out.stop()
+    assert len(writes) == 2
+    assert "避難指示 49" in (d / "station.json").read_text()
+
+
 def test_cli_export_writes_every_screen(tmp_path):
     cfg = tmp_path / "lalert.toml"
     cfg.write_text(

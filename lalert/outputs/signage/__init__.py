@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+EXPORT_INTERVAL_S = 1.0  # at most one static re-export per this many seconds (config: export_interval)
 SETTINGS_SCREENS = "signage.screens"
 SETTINGS_JAPAN = "wifi_00000japan"
 
@@ -59,7 +60,11 @@ class SignageOutput(BaseOutput):
         self._alerts: tuple[int, list[Any], list[Any]] | None = None
         self.static: dict[str, Rendered] = load_static(ASSETS / "static")
         self.export_dir: Path | None = None
+        self.export_interval = EXPORT_INTERVAL_S
         self._export_task: asyncio.Task[None] | None = None
+        self._export_dirty = False
+        self._export_wake = asyncio.Event()
+        self._last_export = float("-inf")  # loop time of the last re-export's start
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -70,17 +75,41 @@ class SignageOutput(BaseOutput):
         self._config_screens = parse_screens(ctx.config.get("screens", top.get("screens")))
         raw = ctx.config.get("export_dir")
         self.export_dir = (ctx.home / raw) if raw else None
+        self.export_interval = float(ctx.config.get("export_interval", EXPORT_INTERVAL_S))
         if self.export_dir:
             await self._export()
 
     async def handle(self, change: AlertChange) -> None:
-        """Pages render lazily on the next request; only the export needs a push."""
-        if self.export_dir and (self._export_task is None or self._export_task.done()):
-            self._export_task = asyncio.ensure_future(self._export())
+        """Pages render lazily on the next request; only the export needs a push.
+
+        The export is debounced: at most one per ``export_interval`` seconds, the first
+        change after a quiet spell at once, the changes within an interval coalesced into
+        one export at its end (a 1,000-message burst used to re-render every screen
+        hundreds of times on the loop). ``stop()`` flushes what is pending."""
+        if not self.export_dir:
+            return
+        self._export_dirty = True
+        if self._export_task is None or self._export_task.done():
+            self._export_task = asyncio.ensure_future(self._export_loop())
 
     async def stop(self) -> None:
+        """Flush: a pending re-export runs now instead of after the interval."""
         if self._export_task is not None:
+            self._export_wake.set()
             await asyncio.shield(self._export_task)
+
+    async def _export_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._export_dirty:
+            wait = self._last_export + self.export_interval - loop.time()
+            if wait > 0 and not self._export_wake.is_set():
+                try:  # changes meanwhile coalesce into the one export below
+                    await asyncio.wait_for(self._export_wake.wait(), wait)
+                except TimeoutError:
+                    pass
+            self._export_dirty = False
+            self._last_export = loop.time()
+            await self._export()
 
     async def _export(self) -> None:
         from lalert.outputs.signage.export import export_all
