@@ -156,8 +156,8 @@ class Pipeline:
         self.lifecycle = Lifecycle()
         self.view = ActiveView()
         self.bus = open_bus(config.bus)
-        # another process may append to a shared journal: the applier reads it back
-        self.poll_journal = self.store.shared and mode in ("all", "apply")
+        # other processes may append to the journal: the applier reads it back from there
+        self.poll_journal = mode == "apply" or (self.store.shared and mode == "all")
         self._journal_event = asyncio.Event()
         self._polled = 0
         self.enricher = load_enricher()

@@ -19,6 +19,7 @@ from lalert.parsers import ParseError
 from lalert.pipeline import DEMO_SOURCE, fallback_enrich, load_enricher, parse_message, timeless
 from lalert.store import Journal, store_paths
 from lalert.store.codec import decode_alerts
+from lalert.store.registry import open_store
 from lalert.store.state import key_str
 
 
@@ -39,12 +40,12 @@ def _alerts(row: dict[str, Any], journal: Journal, config: Config) -> list[Alert
 def active_view(config: Config, geo: Any = None, *, now: datetime | None = None) -> ActiveView:
     """An ``ActiveView`` (the outputs' ``StateView``) of what is in force at ``now``."""
     view = ActiveView()
-    path = store_paths(config.store, config.home).journal
-    if not path.is_file():
+    store = open_store(config.store, config.home)  # sqlite files or PostgreSQL
+    if store.name == "sqlite" and not store_paths(config.store, config.home).journal.is_file():
         view.bump()
         return view
     lc = Lifecycle()
-    journal = Journal(path, readonly=True)
+    journal = store.reader()
     try:
         for row in journal.iter_accepted():
             at = parse_time(row["received_at"]) or datetime.now(UTC)
