@@ -143,6 +143,11 @@ def create_app(config: Config, *, geo: Any = None,
     from lalert.subscriptions.store import use_store
 
     use_store(config.store)  # subscriptions in PostGIS when that is the store
+
+    async def _forget_store(_app: web.Application) -> None:
+        use_store("")  # process-wide choice: an app built later (tests) must not inherit it
+
+    app.on_cleanup.append(_forget_store)
     app[SPOOL] = None
     if config.spool_enabled and plan.ingest:
         from lalert.server.spool import Spool
