@@ -1,6 +1,7 @@
 """Headless Chromium on the public map and text twin, with every non-loopback request blocked.
 
-Checks what a resident sees: alert polygons and shelters drawn, "where am I" at a fixed
+Checks what a resident sees: municipal boundaries painted from the daemon's own vector
+tiles (protomaps-leaflet canvas), alert polygons and shelters drawn, "where am I" at a fixed
 position lists the right shelters, the hazard filter, and no serious / critical axe-core
 violations. Screenshots go to tests/screenshots/ (git-ignored) for a human to look at.
 """
@@ -14,7 +15,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from lalert.geo.data import demo_geodata
-from lalert.outputs.publicmap import MapOutput
+from lalert.outputs.publicmap import MapOutput, protomaps_bundle
+from lalert.outputs.publicmap.page import BOUNDARY_LINE, LAND_FILL
 from lalert.outputs.tiles import TilesOutput
 from tests.public_fakes import FakeState, client_for, context, demo_alerts
 
@@ -28,21 +30,60 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 VIEWPORTS = [(390, 844), (1280, 800)]
 HERE = {"latitude": 32.80, "longitude": 130.715}  # inside the 中央区 alert box
+NODE_MODULES = ROOT / "node_modules"
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium not installed")
 
 
-@pytest.fixture
-async def server():
+async def serve(map_config: dict | None = None):
     state = FakeState(demo_alerts())
     geo = demo_geodata()
     outs = [MapOutput(), TilesOutput()]
     for o in outs:
-        await o.start(context(o.name, state, geo=geo))
+        await o.start(context(o.name, state, geo=geo,
+                              config=map_config if o.name == "map" else None))
     client = await client_for(*(o.routes() for o in outs))
     client.base = str(client.make_url("/")).rstrip("/")
+    return client
+
+
+@pytest.fixture
+async def server():
+    if protomaps_bundle(NODE_MODULES) is None:
+        pytest.skip("protomaps-leaflet not installed: run `npm ci` at the repository root")
+    client = await serve()
     yield client
     await client.close()
+
+
+def _rgb(hex_colour: str) -> list[int]:
+    return [int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)]
+
+
+# Counts, over every loaded canvas tile, the pixels painted as land and as boundary line
+# (anti-aliased lines blend into the land, so "line" is any pixel clearly darker than land
+# and grey). Sea is the map's background, so an unpainted tile has neither.
+PIXELS = """([land, line]) => {
+  let tiles = 0, landPx = 0, linePx = 0;
+  for (const c of document.querySelectorAll(".leaflet-tile-pane canvas.leaflet-tile-loaded")) {
+    tiles++;
+    const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    for (let i = 0; i < d.length; i += 4) {
+      const r = d[i], g = d[i + 1], b = d[i + 2];
+      if (d[i + 3] === 0) continue;
+      if (r === land[0] && g === land[1] && b === land[2]) landPx++;
+      else if (r < land[0] - 20 && Math.abs(r - g) < 10 && Math.abs(g - b) < 10
+               && r >= line[0] - 30) linePx++;
+    }
+  }
+  return { tiles: tiles, land: landPx, line: linePx };
+}"""
+
+
+async def boundary_pixels(page) -> dict:
+    await page.wait_for_function(
+        "document.querySelectorAll('.leaflet-tile-pane canvas.leaflet-tile-loaded').length > 0")
+    return await page.evaluate(PIXELS, [_rgb(LAND_FILL), _rgb(BOUNDARY_LINE)])
 
 
 @pytest.fixture
@@ -60,6 +101,11 @@ async def offline_page(browser, size, *, lang="ja-JP"):
     page = await ctx.new_page()
     page.outside = []
     page.errors = []
+    page.tiles = []  # (url, status) of every vector tile the daemon answered
+
+    def seen(response):
+        if "/tiles/" in response.url and response.url.endswith(".mvt"):
+            page.tiles.append((response.url, response.status))
 
     async def guard(route):
         host = urlsplit(route.request.url).hostname
@@ -71,6 +117,7 @@ async def offline_page(browser, size, *, lang="ja-JP"):
 
     await page.route("**/*", guard)
     page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.on("response", seen)
     return page
 
 
@@ -89,9 +136,15 @@ async def test_map_offline_draws_and_finds_shelters(server, browser, size):
     page = await offline_page(browser, size)
     await page.goto(server.base + "/?lang=ja")
     await page.wait_for_selector("#lalert-alerts li.alert")
-    # the level-4 alert polygon (purple fill) and the municipal boundaries are SVG paths
+    # the level-4 alert polygon (purple fill) is an SVG path; the boundaries are not: they
+    # are painted on canvas tiles fetched from the daemon's own /tiles
     assert await page.locator('.leaflet-overlay-pane path[fill="#aa00aa"]').count() == 1
-    assert await page.locator(".leaflet-overlay-pane path").count() >= 6
+    assert await page.locator(".leaflet-overlay-pane path").count() == 1
+    px = await boundary_pixels(page)
+    assert px["tiles"] >= 2 and px["land"] > 5000 and px["line"] > 200, px
+    base = server.base + "/tiles/"
+    assert page.tiles and all(u.startswith(base) and st == 200 for u, st in page.tiles), page.tiles
+    await page.screenshot(path=str(SHOTS / f"map_overview_{size[0]}x{size[1]}.png"))
     assert await page.locator(".leaflet-marker-icon.mk.open").count() == 1
     assert await page.locator(".leaflet-marker-icon.mk.closed").count() == 1
     assert await page.locator(".leaflet-marker-icon.mk").count() == 13 + 8  # shelters + Wi-Fi
@@ -128,6 +181,53 @@ async def test_map_tap_point_in_english(server, browser):
     assert await page.locator("#lalert-notify").inner_text() == "Notify me about this place"
     assert page.outside == [] and page.errors == []
     await page.context.close()
+
+
+# folium names its variables map_<hex> and tile_boundaries_<hex>
+ZOOM_AND_WAIT = """async (by) => {
+  const find = p => window[Object.keys(window).find(k => k.startsWith(p))];
+  const map = find("map_"), layer = find("tile_boundaries_");
+  const done = new Promise(resolve => layer.once("load", resolve));
+  map.setZoom(map.getZoom() + by, { animate: false });
+  await done;
+  return map.getZoom();
+}"""
+
+
+def tile_zooms(page) -> set[int]:
+    return {int(u.split("/tiles/")[1].split("/")[0]) for u, _ in page.tiles}
+
+
+async def test_boundaries_follow_zoom_from_tiles(server, browser):
+    """Zooming in asks the daemon for tiles of the new zoom and paints them too."""
+    page = await offline_page(browser, (1280, 800))
+    await page.goto(server.base + "/?lang=en")
+    await page.wait_for_selector("#lalert-alerts li.alert")
+    await boundary_pixels(page)
+    (z,) = tile_zooms(page)
+    assert await page.evaluate(ZOOM_AND_WAIT, 2) == z + 2
+    assert tile_zooms(page) == {z, z + 2}
+    px = await boundary_pixels(page)
+    assert px["land"] > 5000 and px["line"] > 100, px
+    assert page.outside == [] and page.errors == []
+    await page.context.close()
+
+
+async def test_without_node_modules_boundaries_are_embedded(browser, tmp_path):
+    """No protomaps-leaflet (an install without npm): the GeoJSON fallback still draws."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    client = await serve({"node_modules": str(tmp_path)})
+    try:
+        page = await offline_page(browser, (390, 844))
+        await page.goto(client.base + "/?lang=ja")
+        await page.wait_for_selector("#lalert-alerts li.alert")
+        assert await page.locator(".leaflet-overlay-pane path").count() >= 6  # 5 + alert
+        assert await page.locator(".leaflet-tile-pane canvas").count() == 0
+        assert page.tiles == [] and page.outside == [] and page.errors == []
+        await page.screenshot(path=str(SHOTS / "map_fallback_390x844.png"))
+        await page.context.close()
+    finally:
+        await client.close()
 
 
 @pytest.mark.parametrize("path", ["/?lang=ja", "/?lang=en", "/text?lang=ja", "/text?lang=en"])

@@ -2,11 +2,16 @@
 
 Pages and data are rendered once per state version and language and served from memory
 with ETags; "where am I" (``/api/v1/here``) answers from an index built once per version.
+
+Municipal boundaries are drawn from the tiles output's ``/tiles/{z}/{x}/{y}.mvt`` by the
+npm package protomaps-leaflet (``npm ci --omit=dev``), served from ``node_modules``; when
+that package or the tiles output is missing, the page embeds them as GeoJSON instead.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,12 +24,34 @@ from lalert.httpcache import Rendered, respond
 from lalert.outputs import phrases
 from lalert.outputs.base import AlertChange, BaseOutput, OutputContext
 from lalert.outputs.publicmap.data import Here, map_data
-from lalert.outputs.publicmap.page import ASSET_PREFIX, LEAFLET_PREFIX, render_page
+from lalert.outputs.publicmap.page import (
+    ASSET_PREFIX,
+    LEAFLET_PREFIX,
+    PROTOMAPS_JS,
+    TILES_URL,
+    render_page,
+)
 from lalert.outputs.publicmap.text import render_text
 
+log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
+# node_modules next to pyproject.toml / package.json (a source checkout); configurable
+REPO_NODE_MODULES = Path(__file__).resolve().parents[3] / "node_modules"
 HTML = "text/html; charset=utf-8"
 JSON = "application/json; charset=utf-8"
+
+
+def protomaps_bundle(node_modules: Path) -> tuple[Path, str] | None:
+    """protomaps-leaflet's browser bundle (an IIFE defining ``protomapsL``) and its version."""
+    pkg = node_modules / "protomaps-leaflet"
+    bundle = pkg / "dist" / "protomaps-leaflet.js"
+    if not bundle.is_file():
+        return None
+    try:
+        version = str(json.loads((pkg / "package.json").read_text("utf-8"))["version"])
+    except (OSError, ValueError, KeyError):
+        version = str(int(bundle.stat().st_mtime))
+    return bundle, version
 
 
 def request_lang(request: web.Request) -> str:
@@ -42,9 +69,40 @@ class MapOutput(BaseOutput):
         super().__init__()
         self._cache: dict[tuple[Any, ...], Rendered] = {}
         self._here: tuple[int, Here] | None = None
+        self._protomaps: Path | None = None
+        self._boundary_tiles: dict[str, Any] | None = None
 
     async def start(self, ctx: OutputContext) -> None:
         await super().start(ctx)
+        self._boundary_tiles = self._tile_boundaries()
+
+    def _tile_boundaries(self) -> dict[str, Any] | None:
+        """Options of the tiled boundary layer, or None (embedded GeoJSON) with one warning."""
+        assert self.ctx is not None
+        if self._cfg("boundaries", "tiles") != "tiles":
+            return None
+        outputs = self.ctx.settings.get("outputs", {})
+        tiles_cfg = outputs.get("tiles", {}) if isinstance(outputs, dict) else {}
+        enabled = outputs.get("enabled") if isinstance(outputs, dict) else None
+        node_modules = Path(self._cfg("node_modules", REPO_NODE_MODULES))
+        found = protomaps_bundle(node_modules)
+        if found is None:
+            reason = (f"protomaps-leaflet is not installed under {node_modules} "
+                      "(run `npm ci --omit=dev` at the repository root)")
+        elif (enabled is not None and "tiles" not in enabled
+              and self._cfg("tiles_url", None) is None):
+            reason = "the tiles output is not enabled"
+        else:
+            self._protomaps, version = found
+            return {
+                "url": str(self._cfg("tiles_url", TILES_URL)),
+                "minzoom": int(self._cfg("tiles_minzoom", tiles_cfg.get("minzoom", 4))),
+                "maxzoom": int(self._cfg("tiles_maxzoom", tiles_cfg.get("maxzoom", 14))),
+                "attribution": str(self._cfg("attribution", "")),
+                "script": f"{PROTOMAPS_JS}?v={version}",
+            }
+        log.warning("map: municipal boundaries are embedded as GeoJSON: %s", reason)
+        return None
 
     async def handle(self, change: AlertChange) -> None:
         """Nothing to push: readers poll ``/map/data.json``, which follows the version."""
@@ -82,8 +140,8 @@ class MapOutput(BaseOutput):
         return self._cached(("page", lang), lambda: Rendered.of(render_page(
             lang=lang, geo=self.ctx.geo, bounds=self._bounds(), gsi=bool(self._cfg("gsi", True)),
             poll_seconds=int(self._cfg("poll_seconds", 30)),
-            municipality_schemes=tuple(self._cfg("municipality_schemes", ("n03", "lg_code")))),
-            HTML))
+            municipality_schemes=tuple(self._cfg("municipality_schemes", ("n03", "lg_code"))),
+            boundary_tiles=self._boundary_tiles), HTML))
 
     def data(self, lang: str) -> Rendered:
         assert self.ctx is not None
@@ -114,6 +172,8 @@ class MapOutput(BaseOutput):
             web.get("/text", self._text),
             web.get("/map/data.json", self._data),
             web.get("/api/v1/here", self._here_route),
+            # one known file from node_modules: nothing from the request joins a path
+            web.get(PROTOMAPS_JS, self._protomaps_js),
             web.static(LEAFLET_PREFIX, xleaflet.BASE_DIR),
             web.static(ASSET_PREFIX, STATIC_DIR),
         ]
@@ -122,6 +182,13 @@ class MapOutput(BaseOutput):
         resp = respond(request, self.page(request_lang(request)), cache_control="public, max-age=60")
         resp.headers["Vary"] = "Accept-Encoding, Accept-Language"
         return resp
+
+    async def _protomaps_js(self, request: web.Request) -> web.StreamResponse:
+        if self._protomaps is None:
+            raise web.HTTPNotFound(text="protomaps-leaflet is not installed\n")
+        # the page asks for ?v=<version>, so a long max-age cannot serve a stale bundle
+        return web.FileResponse(self._protomaps,
+                                headers={"Cache-Control": "public, max-age=86400"})
 
     async def _text(self, request: web.Request) -> web.Response:
         resp = respond(request, self.text(request_lang(request)))

@@ -5,6 +5,10 @@ layer, the (initially empty) alert / shelter / hotspot layers and the layer cont
 ``static/map.js`` fills those layers from ``/map/data.json`` and keeps them current.
 folium's default CDN scripts (jQuery, Bootstrap, awesome-markers) are dropped — nothing on
 the page uses them — and Leaflet comes from the ``xstatic-leaflet`` package.
+
+The boundaries come from lalert's own vector tiles (``/tiles/{z}/{x}/{y}.mvt``), drawn on
+canvas by the npm package protomaps-leaflet, so the page stays small with national data;
+without that package the page embeds the boundaries as GeoJSON instead.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from typing import Any
 import folium
 import shapely
 from branca.element import Element, Figure, MacroElement
+from folium.elements import JSCSSMixin
+from folium.map import Layer
 from jinja2 import Template
 from markupsafe import escape
 
@@ -24,6 +30,12 @@ from lalert.outputs.tiles.build import municipalities
 from lalert.vocab import LEVEL_COLOURS
 
 LEAFLET_PREFIX = "/static/vendor/leaflet"
+PROTOMAPS_JS = "/static/vendor/protomaps-leaflet/protomaps-leaflet.js"
+TILES_URL = "/tiles/{z}/{x}/{y}.mvt"
+# The base map has no outside tiles: sea is the map's background (map.css), land a light
+# fill, municipal boundaries thin grey lines. One set of colours for both drawing paths.
+LAND_FILL = "#f7f5f0"
+BOUNDARY_LINE = "#8f8f8f"
 ASSET_PREFIX = "/static/map"
 GSI_PALE = "https://cyberjapandata.gsi.go.jp/xyz/pale/{z}/{x}/{y}.png"
 GSI_ATTR = '<a href="https://maps.gsi.go.jp/development/ichiran.html">地理院タイル</a>'
@@ -46,6 +58,24 @@ class _Init(MacroElement):
         self._name = "LalertInit"
         self.config = config
         self.prefix = ASSET_PREFIX
+
+
+class TileBoundaries(JSCSSMixin, Layer):
+    """The municipalities layer of lalert's tiles, as a protomaps-leaflet canvas layer.
+
+    ``lalertMap.boundaryLayer`` (static/map.js) holds the paint rules; this element only
+    names the layer for the layer control and loads the vendored script.
+    """
+
+    _template = Template("""{% macro script(this, kwargs) %}
+    var {{ this.get_name() }} = lalertMap.boundaryLayer({{ this.options|tojson }});
+{% endmacro %}""")
+
+    def __init__(self, name: str, options: dict[str, Any], script: str = PROTOMAPS_JS):
+        super().__init__(name=name, overlay=True, control=True, show=True)
+        self._name = "TileBoundaries"
+        self.options = options
+        self.default_js = [("protomaps_leaflet", script)]  # per instance: never the class list
 
 
 def _boundaries(geo: Any, schemes) -> Any:
@@ -107,8 +137,13 @@ def _panel(lang: str) -> str:
 
 def render_page(*, lang: str, geo: Any = None, bounds: tuple[float, float, float, float] | None
                 = None, gsi: bool = True, poll_seconds: int = 30,
-                municipality_schemes=("n03", "lg_code")) -> str:
-    """The whole HTML page of the map in ``lang``; depends on geo only, not on alerts."""
+                municipality_schemes=("n03", "lg_code"),
+                boundary_tiles: dict[str, Any] | None = None) -> str:
+    """The whole HTML page of the map in ``lang``; depends on geo only, not on alerts.
+
+    ``boundary_tiles`` (``url``, ``minzoom``, ``maxzoom``, optional ``script`` and
+    ``attribution``) draws the boundaries from vector tiles; without it they are embedded.
+    """
     ui = phrases.UI[lang]
     w, s, e, n = bounds or DEFAULT_BOUNDS
     fig = Figure(title=ui["title"])
@@ -119,13 +154,18 @@ def render_page(*, lang: str, geo: Any = None, bounds: tuple[float, float, float
     m.default_js = [("leaflet", f"{LEAFLET_PREFIX}/leaflet.js")]
     m.default_css = [("leaflet_css", f"{LEAFLET_PREFIX}/leaflet.css")]
     fig.add_child(m)
-    boundaries = _boundaries(geo, municipality_schemes)
-    if boundaries is not None and len(boundaries):
-        folium.GeoJson(
-            boundaries, name=ui["municipalities"], interactive=False,
-            style_function=lambda _f: {"color": "#4d4d4d", "weight": 1.2, "fillColor": "#f4f1ea",
-                                       "fillOpacity": 1.0},
-        ).add_to(m)
+    if boundary_tiles is not None:
+        opts = {k: v for k, v in boundary_tiles.items() if k != "script"}
+        TileBoundaries(ui["municipalities"], {"land": LAND_FILL, "line": BOUNDARY_LINE, **opts},
+                       boundary_tiles.get("script", PROTOMAPS_JS)).add_to(m)
+    else:
+        boundaries = _boundaries(geo, municipality_schemes)
+        if boundaries is not None and len(boundaries):
+            folium.GeoJson(
+                boundaries, name=ui["municipalities"], interactive=False,
+                style_function=lambda _f: {"color": BOUNDARY_LINE, "weight": 1,
+                                           "fillColor": LAND_FILL, "fillOpacity": 1.0},
+            ).add_to(m)
     if gsi:
         folium.TileLayer(GSI_PALE, attr=GSI_ATTR, name=ui["gsi"], overlay=False, show=False,
                          max_native_zoom=18).add_to(m)

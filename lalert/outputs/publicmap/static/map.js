@@ -4,6 +4,7 @@
 "use strict";
 window.lalertMap = (function () {
   let cfg, map, layers, ui, etag = null, data = null, here = null, hereMarker = null;
+  let boundary = null, land = 1;
 
   const STROKE = { 5: "#0c000c", 4: "#6e006e", 3: "#b31c00", 2: "#8a8200", 1: "#666666" };
   const DASH = { 5: null, 4: null, 3: "10 5", 2: "4 6", 1: "1 6" };
@@ -173,6 +174,30 @@ window.lalertMap = (function () {
       () => status(ui.geo_error), { enableHighAccuracy: true, timeout: 10000, maximumAge: 60000 });
   }
 
+  // Municipal boundaries from lalert's own vector tiles (layer "municipalities"), painted on
+  // canvas by protomaps-leaflet: light land over the map's sea-blue background, thin grey
+  // lines. No outside base map. When a raster base layer (地理院タイル) is chosen the land
+  // fill steps aside and only the lines stay.
+  function boundaryLayer(o) {
+    const P = window.protomapsL;
+    if (!P) return L.layerGroup();  // script failed to load: the rest of the map still works
+    boundary = P.leafletLayer({
+      url: o.url, levelDiff: 0, maxDataZoom: o.maxzoom, minZoom: o.minzoom,
+      attribution: o.attribution || "", zIndex: 2,
+      paintRules: [
+        { dataLayer: "municipalities",
+          symbolizer: new P.PolygonSymbolizer({ fill: o.land, opacity: () => land }) },
+        { dataLayer: "municipalities",
+          symbolizer: new P.LineSymbolizer({
+            color: o.line, lineJoin: "round",
+            width: P.exp(1.4, [[6, 0.5], [10, 0.9], [14, 1.6], [18, 2.4]]),
+          }) },
+      ],
+      labelRules: [],
+    });
+    return boundary;
+  }
+
   function init(config) {
     cfg = config; ui = cfg.ui; map = window[cfg.map];
     layers = {};
@@ -180,6 +205,9 @@ window.lalertMap = (function () {
     map.getContainer().setAttribute("aria-label", ui.title);
     map.getContainer().setAttribute("role", "region");
     map.on("click", e => lookup(e.latlng.lat, e.latlng.lng));
+    map.on("baselayerchange", () => {
+      if (boundary && land) { land = 0; boundary.rerenderTiles(); }
+    });
     document.getElementById("lalert-where").addEventListener("click", locate);
     document.getElementById("lalert-hazard").addEventListener("change", () => {
       if (data) drawShelters();
@@ -189,5 +217,5 @@ window.lalertMap = (function () {
     setInterval(load, cfg.poll_ms);
   }
 
-  return { init: init, lookup: lookup, reload: load };
+  return { init: init, lookup: lookup, reload: load, boundaryLayer: boundaryLayer };
 })();
