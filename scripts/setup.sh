@@ -21,3 +21,14 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   fi
   touch "$stamp"
 fi
+# Runtime npm modules (protomaps-leaflet draws the map's boundaries from lalert's own
+# tiles); without npm the map embeds the boundaries as GeoJSON instead, so this is optional.
+if [ -f package-lock.json ] && [ ! -f node_modules/protomaps-leaflet/package.json ]; then
+  if command -v npm >/dev/null; then
+    echo "lalert: installing npm runtime modules (log: .venv/npm.log) …" >&2
+    npm ci --omit=dev --no-audit --no-fund > .venv/npm.log 2>&1 \
+      || echo "lalert: npm ci failed (see .venv/npm.log); the map embeds its boundaries" >&2
+  else
+    echo "lalert: npm not found; the map embeds its boundaries instead of using tiles" >&2
+  fi
+fi

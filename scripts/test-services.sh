@@ -21,6 +21,7 @@ if [ ${#need[@]} -gt 0 ]; then
     echo "missing Debian packages (install as root): ${need[*]}" >&2
   fi
 fi
-if [ -f package-lock.json ] && [ ! -d node_modules ]; then
+# dev modules too (axe-core); a demo setup may already have installed the runtime ones only
+if [ -f package-lock.json ] && [ ! -f node_modules/axe-core/package.json ]; then
   npm ci --silent --no-audit --no-fund
 fi
