@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import re
+from pathlib import Path
 
 import pytest
 
 from lalert.geo.data import demo_geodata
-from lalert.outputs.publicmap import MapOutput
-from lalert.outputs.publicmap.page import page_config_json
+from lalert.outputs.publicmap import MapOutput, protomaps_bundle
+from lalert.outputs.publicmap.page import PROTOMAPS_JS, page_config_json
 from tests.public_fakes import FakeState, client_for, context, demo_alerts, with_alert
 
 HERE = {"lat": "32.80", "lon": "130.715"}  # inside the hand-made 中央区 alert box
+NODE_MODULES = Path(__file__).resolve().parent.parent / "node_modules"
+needs_protomaps = pytest.mark.skipif(protomaps_bundle(NODE_MODULES) is None,
+                                     reason="protomaps-leaflet not installed: run `npm ci`")
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +54,72 @@ async def test_page_has_no_cdn_and_serves_its_assets(http):
     assert f"var {cfg['map']} = L.map(" in html
     en = await (await http.get("/", headers={"Accept-Language": "en-GB,en"})).text()
     assert '<html lang="en">' in en and "Disaster map" in en
+
+
+async def _map_client(geo, config=None, settings=None):
+    out = MapOutput()
+    ctx = context("map", FakeState(demo_alerts()), geo=geo, config=config)
+    ctx.settings.update(settings or {})
+    await out.start(ctx)
+    return await client_for(out.routes())
+
+
+@needs_protomaps
+async def test_boundaries_come_from_tiles_with_the_vendored_renderer(http):
+    html = await (await http.get("/?lang=ja")).text()
+    scripts = re.findall(r'<script[^>]+src="([^"]+)"', html)
+    version = protomaps_bundle(NODE_MODULES)[1]
+    assert scripts == ["/static/vendor/leaflet/leaflet.js", f"{PROTOMAPS_JS}?v={version}",
+                       "/static/map/map.js"]  # Leaflet first, then the renderer, then ours
+    opts = re.search(r"lalertMap\.boundaryLayer\((\{.*?\})\);", html)
+    assert opts and '"url": "/tiles/{z}/{x}/{y}.mvt"' in opts.group(1)
+    assert '"maxzoom": 14' in opts.group(1) and '"minzoom": 4' in opts.group(1)
+    assert "FeatureCollection" not in html  # no embedded boundaries
+    r = await http.get(f"{PROTOMAPS_JS}?v={version}")
+    body = await r.read()
+    assert r.status == 200 and "javascript" in r.content_type
+    assert body.startswith(b'"use strict";var protomapsL=')
+    assert body == protomaps_bundle(NODE_MODULES)[0].read_bytes()
+    assert "max-age" in r.headers["Cache-Control"]
+    # one known file: nothing else of node_modules is reachable
+    for other in ("/static/vendor/protomaps-leaflet/package.json",
+                  "/static/vendor/protomaps-leaflet/../axe-core/axe.min.js",
+                  "/static/vendor/protomaps-leaflet/protomaps-leaflet.js.map"):
+        assert (await http.get(other)).status == 404, other
+
+
+async def test_without_protomaps_the_page_embeds_boundaries_and_warns_once(geo, tmp_path,
+                                                                          caplog):
+    with caplog.at_level(logging.WARNING, logger="lalert.outputs.publicmap"):
+        client = await _map_client(geo, config={"node_modules": str(tmp_path)})
+        try:
+            pages = [await (await client.get(f"/?lang={lang}")).text() for lang in ("ja", "en")]
+            assert (await client.get(PROTOMAPS_JS)).status == 404
+        finally:
+            await client.close()
+    warnings = [r for r in caplog.records if "embedded as GeoJSON" in r.getMessage()]
+    assert len(warnings) == 1 and str(tmp_path) in warnings[0].getMessage()
+    for html in pages:
+        assert "protomaps" not in html and "boundaryLayer" not in html
+        assert "FeatureCollection" in html and all(f'"{c}"' in html for c in ("43101", "43105"))
+
+
+@needs_protomaps
+async def test_boundaries_embedded_when_no_tiles_are_served(geo, caplog):
+    with caplog.at_level(logging.WARNING, logger="lalert.outputs.publicmap"):
+        client = await _map_client(geo, settings={"outputs": {"enabled": ["map", "feeds"]}})
+        html = await (await client.get("/?lang=ja")).text()
+        await client.close()
+    assert "FeatureCollection" in html and "boundaryLayer" not in html
+    assert any("tiles output is not enabled" in r.getMessage() for r in caplog.records)
+    # an explicit tiles URL (e.g. a static export) and the tiles output's zoom range
+    client = await _map_client(geo, config={"tiles_url": "/export/{z}/{x}/{y}.mvt"},
+                               settings={"outputs": {"enabled": ["map"],
+                                                     "tiles": {"maxzoom": 12}}})
+    html = await (await client.get("/?lang=ja")).text()
+    await client.close()
+    assert '"url": "/export/{z}/{x}/{y}.mvt"' in html and '"maxzoom": 12' in html
+    assert "FeatureCollection" not in html
 
 
 async def test_data_json_real_alerts_states_and_etag(http):
