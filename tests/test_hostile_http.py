@@ -508,8 +508,9 @@ def test_non_latin_authorization_header_is_refused(d):
 class Browser:
     """Just enough of a browser for the desk: cookies for /desk, no redirects followed."""
 
-    def __init__(self, d: Daemon) -> None:
+    def __init__(self, d: Daemon, source: str = "127.0.0.1") -> None:
         self.d = d
+        self.source = source  # another loopback address is another client to the throttle
         self.cookies: dict[str, str] = {}
 
     def go(self, method: str, path: str, form: dict[str, str] | None = None,
@@ -521,7 +522,8 @@ class Browser:
         if form is not None:
             body = urlencode(form).encode()
             h["Content-Type"] = "application/x-www-form-urlencoded"
-        conn = http.client.HTTPConnection(*hostport(self.d), timeout=10)
+        conn = http.client.HTTPConnection(*hostport(self.d), timeout=10,
+                                          source_address=(self.source, 0))
         try:
             conn.request(method, path, body=body, headers=h)
             r = conn.getresponse()
@@ -557,13 +559,16 @@ def test_desk_pages_need_a_session(d):
         assert b.go("POST", path, {"csrf": "x"})[0] == 403, path
 
 
-def test_desk_login_refuses_forged_secrets(d):
-    b = Browser(d)
+def test_desk_login_refuses_forged_secrets_and_throttles_the_guesser(d):
+    b = Browser(d, source="127.0.0.2")  # the attacker's address
     for secret in ("", d.token + "x", d.token.upper(), "' OR '1'='1", "A" * 5000):
         assert b.login(secret) == 401, secret
     assert b.go("GET", "/desk/")[0] == 303  # still not logged in
-    assert b.login(d.token) == 303
-    assert b.go("GET", "/desk/")[0] == 200
+    assert b.login(d.token + "y") == 429  # five failures: the address must wait
+    assert b.login(d.token) == 429  # even with the right secret, until the window passes
+    op = Browser(d)  # an operator elsewhere is not locked out by the attacker
+    assert op.login(d.token) == 303
+    assert op.go("GET", "/desk/")[0] == 200
 
 
 def test_desk_refuses_forged_session_cookies(d):
@@ -617,10 +622,10 @@ def test_desk_forms_refuse_missing_wrong_or_foreign_csrf(d):
 
 
 def test_desk_login_with_broken_utf8_is_refused_not_500(d):
-    b = Browser(d)
+    b = Browser(d, source="127.0.0.3")
     tok = b.csrf()
     body = f"csrf={tok}&name=%FF%FE&secret=%E9{d.token}%80&next=/desk/".encode()
-    conn = http.client.HTTPConnection(*hostport(d), timeout=10)
+    conn = http.client.HTTPConnection(*hostport(d), timeout=10, source_address=(b.source, 0))
     conn.request("POST", "/desk/login", body=body, headers={
         "Content-Type": "application/x-www-form-urlencoded",
         "Cookie": "; ".join(f"{k}={v}" for k, v in b.cookies.items())})
