@@ -8,8 +8,24 @@ import logging
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from lalert.config import Config, load_config
+
+
+def app_runner(app: Any, config: Any) -> Any:
+    """The aiohttp runner every lalert process serves through (daemon and workers).
+
+    aiohttp's own default keeps a connection that never finishes its request headers for
+    an hour (slowloris); its keep-alive timer runs from connection_made and is not reset
+    by incoming bytes, so ``[http] keepalive_timeout`` bounds both idle keep-alive and
+    slow headers.
+    """
+    from aiohttp import web
+
+    idle = float(config.section("http").get("keepalive_timeout", 15))
+    return web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5,
+                         keepalive_timeout=idle)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -68,12 +84,7 @@ async def serve(config: Config) -> int:
     from lalert.server import create_app
 
     app = create_app(config)
-    # aiohttp's own default keeps a connection that never finishes its request headers for
-    # an hour (slowloris); its keep-alive timer runs from connection_made and is not reset
-    # by incoming bytes, so this bounds both idle keep-alive and slow headers.
-    idle = float(config.section("http").get("keepalive_timeout", 15))
-    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5,
-                           keepalive_timeout=idle)
+    runner = app_runner(app, config)
     await runner.setup()
     site = web.TCPSite(runner, config.host, config.port, backlog=1024)
     await site.start()

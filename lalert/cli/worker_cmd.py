@@ -14,7 +14,7 @@ import asyncio
 import logging
 import sys
 
-from lalert.cli.run_cmd import add_common, config_from_args, print_urls
+from lalert.cli.run_cmd import add_common, app_runner, config_from_args, print_urls
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -72,7 +72,7 @@ async def serve(config, roles: frozenset[str]) -> int:
     from lalert.server import create_app
 
     app = create_app(config, roles=roles)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5)
+    runner = app_runner(app, config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
