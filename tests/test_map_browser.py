@@ -156,7 +156,7 @@ async def test_map_offline_draws_and_finds_shelters(server, browser, size):
         "els => els.map(e => e.dataset.id)")
     assert ids == ["DEMO-431001-02"]  # flood-fit and open; 12 is closed, 01/03 not for floods
     assert "危険な場所から全員避難" in await page.locator("#lalert-here").inner_text()
-    await page.wait_for_timeout(400)  # let the zoom animation settle for the screenshot
+    await page.evaluate(SETTLE)
     await page.screenshot(path=str(SHOTS / f"map_{size[0]}x{size[1]}.png"))
 
     await page.select_option("#lalert-hazard", "tsunami")
@@ -191,6 +191,17 @@ ZOOM_AND_WAIT = """async (by) => {
   map.setZoom(map.getZoom() + by, { animate: false });
   await done;
   return map.getZoom();
+}"""
+
+
+# Waits for a zoom animation and the tiles it asked for, then two frames: a state worth
+# a screenshot (an event to wait on, not a guessed delay).
+SETTLE = """async () => {
+  const find = p => window[Object.keys(window).find(k => k.startsWith(p))];
+  const map = find("map_"), layer = find("tile_boundaries_");
+  if (map._animatingZoom) await new Promise(resolve => map.once("zoomend", resolve));
+  if (layer && layer.isLoading()) await new Promise(resolve => layer.once("load", resolve));
+  await new Promise(resolve => requestAnimationFrame(() => requestAnimationFrame(resolve)));
 }"""
 
 

@@ -108,12 +108,22 @@ def test_text_twin_shows_demo_alerts(demo):
     assert "警戒レベル4" in html and "危険な場所から全員避難" in html
 
 
+# true once a loaded canvas tile has a painted (non-transparent) pixel
+BOUNDARIES_PAINTED = """() => [...document.querySelectorAll(
+    ".leaflet-tile-pane canvas.leaflet-tile-loaded")].some(c => {
+  const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+  for (let i = 3; i < d.length; i += 4) if (d[i]) return true;
+  return false;
+})"""
+
+
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium not installed")
 def test_demo_map_in_browser_offline(demo):
     from playwright.sync_api import sync_playwright
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     outside: list[str] = []
+    tiles: list[tuple[str, int]] = []  # (url, status) of the vector tiles a page fetched
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         for w, h in ((390, 844), (1280, 800)):
@@ -130,9 +140,17 @@ def test_demo_map_in_browser_offline(demo):
                     route.abort()
 
             page.route("**/*", guard)
+            tiles.clear()
+            page.on("response", lambda r: tiles.append((r.url, r.status))
+                    if r.url.endswith(".mvt") else None)
             page.goto(demo.url + "/?lang=ja")
             page.wait_for_selector("#lalert-alerts li.alert")
-            assert page.locator(".leaflet-overlay-pane path").count() > 5
+            assert page.locator(".leaflet-overlay-pane path").count() >= 1  # the alert area
+            # the boundaries: canvas tiles painted from the daemon's own /tiles
+            page.wait_for_function(BOUNDARIES_PAINTED)
+            assert tiles and all(u.startswith(demo.url + "/tiles/") and st == 200
+                                 for u, st in tiles), tiles
+            page.screenshot(path=str(SHOTS / f"demo_map_overview_{w}x{h}.png"))
             assert page.locator(".leaflet-marker-icon.mk").count() >= 13
             page.click("#lalert-where")
             page.wait_for_selector("#lalert-nearest li")

@@ -38,7 +38,7 @@ window.lalertMap = (function () {
       L.geoJSON(f, {
         interactive: false,
         style: () => ({
-          color: STROKE[lv] || "#333333", weight: WEIGHT[lv] || 2, dashArray: DASH[lv] || "2 6",
+          color: STROKE[lv] || "#333333", weight: WEIGHT[lv] || 2, dashArray: lv in DASH ? DASH[lv] : "2 6",
           fillColor: p.colour, fillOpacity: 0.3,
         }),
       }).addTo(layers.alerts);
