@@ -152,6 +152,12 @@ def test_health_and_metrics(d):
     h = d.health()
     assert h["status"] == "ok" and h["journal"]["applied"] == h["journal"]["messages"]
     assert h["active"]["real"] >= 1 and h["active"]["drills"] >= 1
+    # backends by scheme only (on postgis+redis the URLs carry user@host:port)
+    assert (h["store"], h["bus"]) in (("sqlite", "memory"), ("postgresql", "redis"))
+    raw = d.get("/healthz")[2]
+    for url in (d.env.get("LALERT_STORE", ""), d.env.get("LALERT_BUS", "")):
+        if "://" in url:
+            assert url.split("://", 1)[1].split("/", 1)[0].encode() not in raw
     status, headers, body = d.get("/metrics")
     text = body.decode()
     assert status == 200 and headers["Content-Type"].startswith("text/plain")

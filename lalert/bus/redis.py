@@ -15,6 +15,10 @@ Chosen with ``bus = "redis://host:6379/0"`` (options in the query: ``stream``,
   live one (XAUTOCLAIM) once it has been idle ``claim_idle`` seconds.
 - **follow**: processes that do not apply messages keep their ``ActiveView`` current by
   reading the stream without a group (every follower sees every change).
+- **broadcast outputs** (class attribute ``broadcast = True``, e.g. SSE, whose clients
+  are connected to one process each) follow the stream the same way instead of joining a
+  group: every process serving them sees every change, with the same ``seq``. They are
+  best-effort live feeds; their own resume log is how a client catches up.
 """
 
 from __future__ import annotations
@@ -74,6 +78,7 @@ class _Sub:
         self.failures = 0
         self.handled = 0
         self.claimed = 0
+        self.broadcast = bool(getattr(output, "broadcast", False))
 
 
 class RedisBus:
@@ -130,7 +135,12 @@ class RedisBus:
                     key_of: Callable[[AlertChange], str] | None = None) -> None:
         r = self._r = aioredis.from_url(self.url)
         await r.ping()
+        # broadcast outputs see what is published from now on (or from where the view
+        # following starts); earlier changes are in their own resume log
+        broadcast_from = self.follow_from if self.followers else self.last_seq
         for sub in self._subs.values():
+            if sub.broadcast:
+                continue
             try:
                 await r.xgroup_create(self.stream, sub.group, id=stream_id(sub.cursor),
                                       mkstream=True)
@@ -150,7 +160,9 @@ class RedisBus:
         if self.followers:
             self._tasks.append(asyncio.create_task(self._follow(), name="bus-follow"))
         for sub in self._subs.values():
-            sub.task = asyncio.create_task(self._consume(sub), name=f"output-{sub.output.name}")
+            sub.task = asyncio.create_task(
+                self._broadcast(sub, broadcast_from) if sub.broadcast else self._consume(sub),
+                name=f"output-{sub.output.name}")
 
     def publish(self, change: AlertChange, key: str = "") -> None:
         self.last_seq = max(self.last_seq, change.seq)
@@ -230,6 +242,51 @@ class RedisBus:
                             fn(*decoded)
                         except Exception:
                             log.exception("bus follower failed on seq %s", decoded[0].seq)
+
+    async def _broadcast(self, sub: _Sub, after: int) -> None:
+        """Every change, in seq order, to an output every process must feed (no group, no
+        acknowledgement). A batch goes to ``handle_batch`` when the output has one."""
+        assert self._r is not None
+        last = stream_id(after)
+        sub.cursor = max(sub.cursor, after)
+        batch_fn = getattr(sub.output, "handle_batch", None)
+        while True:
+            try:
+                resp = await self._r.xread({self.stream: last}, count=256, block=self.block_ms)
+            except asyncio.CancelledError:
+                raise
+            except (ConnectionError, OSError, aioredis.ConnectionError) as exc:
+                log.warning("bus: following for %s failed (%s); retrying", sub.output.name, exc)
+                await asyncio.sleep(0.5)
+                continue
+            changes: list[AlertChange] = []
+            for _, entries in resp or []:
+                for entry_id, fields in entries:
+                    last = entry_id
+                    decoded = decode_change(fields)
+                    if decoded is None:
+                        continue
+                    self.last_seq = max(self.last_seq, decoded[0].seq)
+                    if not (decoded[0].drill and not sub.drills):
+                        changes.append(decoded[0])
+            if not changes:
+                if resp:
+                    sub.cursor = max(sub.cursor, seq_of(last))
+                continue
+            try:
+                if batch_fn is not None:
+                    await batch_fn(changes)
+                else:
+                    for ch in changes:
+                        await sub.output.handle(ch)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a live feed skips what it cannot show; never stalls
+                sub.failures += 1
+                log.error("output %s failed on seqs %s..%s: %s", sub.output.name,
+                          changes[0].seq, changes[-1].seq, exc)
+            sub.handled += len(changes)
+            sub.cursor = max(sub.cursor, seq_of(last))
 
     async def _consume(self, sub: _Sub) -> None:
         assert self._r is not None

@@ -10,6 +10,14 @@ with the same id, so the receiver's dedupe keeps the effect exactly-once.
 
 Why not the core ``Outbox``: it records one state per (output, key) and has no per-row
 scheduling, attempt log or per-subscription fan-out query; push needs all three.
+
+With the PostgreSQL store (``use_store``, called by the daemon at start, like the
+subscriptions' switch) ``PushStore.for_home`` hands out the shared
+``lalert.store.pgpush.PgPushStore`` instead: same methods, rows in the database every
+push worker uses, each open row claimed by one worker at a time (``SELECT … FOR UPDATE
+SKIP LOCKED`` with a lease). The ``Dispatcher`` then also *pulls*: whenever it has room
+it claims open rows nobody holds — the rest of a large fan-out, a dead worker's, a desk
+retry — so every push worker shares the sending and a kill -9 loses nothing.
 """
 
 from __future__ import annotations
@@ -81,6 +89,26 @@ CREATE TABLE IF NOT EXISTS mqtt_topics (
 OPEN_STATES = ("pending", "retrying")
 _STORES: dict[Path, PushStore] = {}
 _STORES_LOCK = threading.Lock()
+_BACKEND: dict[str, Any] = {"url": "", "store": None, "lease_s": 30.0, "poll_s": 0.5}
+FIRST_SHARE = 128
+"""Rows of one fan-out the fanning worker holds at once on a shared store; the others are
+claimed by whichever push workers have room."""
+
+
+def use_store(url: str, *, lease_s: float = 30.0, poll_s: float = 0.5) -> None:
+    """The daemon's store URL: PostgreSQL keeps the deliveries in the database (shared by
+    every worker; ``[push] lease_s`` / ``poll_s``), anything else in ``push.sqlite``."""
+    from lalert.store.registry import scheme
+
+    old = _BACKEND["store"]
+    shared = scheme(url) in ("postgresql", "postgres", "postgis")
+    _BACKEND.update(url=url if shared else "", store=None, lease_s=lease_s, poll_s=poll_s)
+    if old is not None and not url:  # the daemon's cleanup: its outputs have stopped
+        old.close()
+
+
+def backend_name() -> str:
+    return "postgis" if _BACKEND["url"] else "sqlite"
 
 
 def delivery_id(channel: str, seq: int, sub_id: str) -> str:
@@ -128,6 +156,8 @@ class Outcome:
 class PushStore:
     """push.sqlite: change bodies, fan-out markers, deliveries, attempts, MQTT topics."""
 
+    shared = False  # one process: fan_out hands out every job, nobody else claims rows
+
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
@@ -138,13 +168,29 @@ class PushStore:
         self._lock = threading.RLock()
 
     @classmethod
-    def for_home(cls, home: Path) -> PushStore:
+    def for_home(cls, home: Path) -> Any:
+        """The home's store, or the shared PostgreSQL one when ``use_store`` chose it."""
+        if _BACKEND["url"]:
+            with _STORES_LOCK:
+                if _BACKEND["store"] is None:
+                    from lalert.store.pgpush import PgPushStore
+
+                    _BACKEND["store"] = PgPushStore(_BACKEND["url"], lease_s=_BACKEND["lease_s"],
+                                                    poll_s=_BACKEND["poll_s"])
+                return _BACKEND["store"]
         path = (Path(home) / "push.sqlite").resolve()
         with _STORES_LOCK:
             store = _STORES.get(path)
             if store is None:
                 store = _STORES[path] = cls(path)
             return store
+
+    @classmethod
+    def existing(cls, home: Path) -> Any:
+        """The store if one exists (the desk reads it, never creates ``push.sqlite``)."""
+        if not _BACKEND["url"] and not (Path(home) / "push.sqlite").exists():
+            return None
+        return cls.for_home(home)
 
     def close(self) -> None:
         with _STORES_LOCK:
@@ -160,6 +206,15 @@ class PushStore:
                 "INSERT OR IGNORE INTO changes(seq, alert_key, body) VALUES (?,?,?)",
                 (change.seq, alert_key(change), json.dumps(change_body(change), ensure_ascii=False)),
             )
+
+    def log_changes(self, changes: list[AlertChange]) -> None:
+        rows = [(c.seq, alert_key(c), json.dumps(change_body(c), ensure_ascii=False))
+                for c in changes]
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "INSERT OR IGNORE INTO changes(seq, alert_key, body) VALUES (?,?,?)", rows)
+            self._db.execute("COMMIT")
 
     def change_json(self, seq: int) -> str | None:
         with self._lock:
@@ -198,8 +253,10 @@ class PushStore:
             ).fetchall()
         return {r[0] for r in rows}
 
-    def fan_out(self, channel: str, change: AlertChange, sub_ids: Iterable[str]) -> list[Job]:
-        """One transaction: the change body, a pending row per subscription, the marker."""
+    def fan_out(self, channel: str, change: AlertChange, sub_ids: Iterable[str], *,
+                take: int | None = None) -> list[Job]:
+        """One transaction: the change body, a pending row per subscription, the marker.
+        ``take`` matters to shared stores only: here this process sends every row."""
         jobs = [Job(delivery_id(channel, change.seq, s), channel, change.seq, s) for s in sub_ids]
         now = time.time()
         body = json.dumps(change_body(change), ensure_ascii=False)
@@ -405,10 +462,33 @@ class Dispatcher:
         self._batch_done = asyncio.get_running_loop().create_future()
         self._tasks = [asyncio.create_task(self._worker()) for _ in range(self.n_workers)]
         self._tasks.append(asyncio.create_task(self._writer()))
+        if getattr(self.store, "shared", False):
+            self._tasks.append(asyncio.create_task(self._pull()))  # resumes, and shares
+            return
         resumed = await asyncio.to_thread(self.store.unfinished, self.channel)
         if resumed:
             log.info("%s: resuming %d unfinished deliveries", self.channel, len(resumed))
         self.submit(resumed)
+
+    async def _pull(self) -> None:
+        """Shared store: while there is room, claim open rows nobody holds (another
+        worker's large fan-out, a dead worker's rows, a desk retry, this worker's own
+        rows from before a restart)."""
+        poll = float(getattr(self.store, "poll_s", 0.5))
+        while True:
+            room = self.n_workers * 2 - self._queue.qsize()
+            jobs: list[Job] = []
+            if room > 0:
+                try:
+                    jobs = await asyncio.to_thread(self.store.claim, self.channel, room)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # the database away: try again next round
+                    log.warning("%s: claiming deliveries failed: %s", self.channel, exc)
+            if jobs:
+                self.submit(jobs)
+            if len(jobs) < room or room <= 0:
+                await asyncio.sleep(poll)
 
     def submit(self, jobs: Iterable[Job]) -> None:
         now = time.time()
@@ -513,10 +593,11 @@ class Dispatcher:
         await self._flush()  # what was confirmed is recorded; open rows resume next start
 
 
-def fan_out_change(store: PushStore, channel: str, change: AlertChange, matched: Iterable[str]) -> list[Job]:
+def fan_out_change(store: Any, channel: str, change: AlertChange, matched: Iterable[str]) -> list[Job]:
     """Rows for the matched subscriptions plus everyone who got an earlier version of the
     same alert (so an update or cancel reaches them even if the footprint moved away)."""
     if store.fanned_out(channel, change.seq):
         return []
     recipients = set(matched) | store.previous_recipients(channel, alert_key(change))
-    return store.fan_out(channel, change, sorted(recipients))
+    take = FIRST_SHARE if getattr(store, "shared", False) else None
+    return store.fan_out(channel, change, sorted(recipients), take=take)

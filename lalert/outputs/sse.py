@@ -6,9 +6,17 @@ connected client is a subscription in an in-memory index, so one change is match
 against every client in one vectorised call and its frame is built once.
 
 ``Last-Event-ID`` (or ``?last_event_id=``) replays every change after that seq from the
-durable change log in ``push.sqlite`` before live events, so a reconnecting client
-misses nothing; the client is registered *before* the replay and live events it already
-got are skipped by seq. A client that cannot keep up is disconnected (it reconnects and
+durable change log of the push store (``push.sqlite``, or the shared PostgreSQL tables
+with that store) before live events, so a reconnecting client misses nothing; the client
+is registered *before* the replay and live events it already got are skipped by seq.
+
+With several processes (``lalert worker --role push`` × N on a shared bus) a client is
+connected to one of them, so every one must see every change: the output is
+``broadcast`` — the Redis bus feeds it by following the stream (like the workers' active
+view), not through a consumer group that would split the changes between workers. Each
+process writes the changes it sees to the shared log *before* showing them to its
+clients (``handle_batch``), so a client resuming on any worker finds there everything any
+worker already sent (the same seq is the same event id everywhere). A client that cannot keep up is disconnected (it reconnects and
 resumes) rather than slowing everyone. Heartbeat comment lines keep proxies from closing
 idle streams.
 
@@ -92,6 +100,7 @@ _WORLD = {"type": "Polygon",
 
 class SseOutput(BaseOutput):
     name = CHANNEL
+    broadcast = True  # every process with clients needs every change (lalert.bus.redis)
 
     def __init__(self) -> None:
         super().__init__()
@@ -124,6 +133,16 @@ class SseOutput(BaseOutput):
 
     async def handle(self, change: AlertChange) -> None:
         self.box.log_change(change)
+        self._fan_out(change)
+
+    async def handle_batch(self, changes: list[AlertChange]) -> None:
+        """Log the batch (one transaction, off the event loop), then show it: a client that
+        resumes anywhere finds in the log every change a client here was already sent."""
+        await asyncio.to_thread(self.box.log_changes, changes)
+        for change in changes:
+            self._fan_out(change)
+
+    def _fan_out(self, change: AlertChange) -> None:
         if change.drill and not self.drills:
             return
         data = frame(change.seq, json.dumps(change_body(change), ensure_ascii=False))

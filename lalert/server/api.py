@@ -13,10 +13,12 @@ from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
+from lalert.bus.registry import scheme as bus_scheme
 from lalert.httpcache import Rendered, respond
 from lalert.model import EnrichedAlert
 from lalert.pipeline import Pipeline
 from lalert.server.keys import OUTPUTS, PIPELINE, POLLER, SPOOL
+from lalert.store.registry import scheme as store_scheme
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
@@ -279,6 +281,9 @@ def health_document(app: web.Application) -> dict[str, Any]:
         "status": "degraded" if alarms else "ok",
         "alarms": [f"feed {n} is silent" for n in alarms],
         "started_at": p.started_at,
+        # which backends, by URL scheme only: the URLs themselves may carry credentials
+        "store": store_scheme(p.config.store),
+        "bus": bus_scheme(p.config.bus),
         "version": p.view.version,
         "journal": {"messages": p.last_message_id, "applied": p.applied_upto,
                     "pending": p.backlog},

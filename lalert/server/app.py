@@ -140,12 +140,17 @@ def create_app(config: Config, *, geo: Any = None,
     app[AUTH_KEY] = TokenAuth(config.ingest_tokens)
     app[OUTPUTS] = outputs = [o for o in create_outputs(config) if plan.wants_output(o.name)]
     app[_roles.PLAN] = plan
+    from lalert.outputs import delivery
     from lalert.subscriptions.store import use_store
 
     use_store(config.store)  # subscriptions in PostGIS when that is the store
+    push = config.section("push")  # push deliveries too (claims with a lease)
+    delivery.use_store(config.store, lease_s=float(push.get("lease_s", 30)),
+                       poll_s=float(push.get("poll_s", 0.5)))
 
     async def _forget_store(_app: web.Application) -> None:
         use_store("")  # process-wide choice: an app built later (tests) must not inherit it
+        delivery.use_store("")
 
     app.on_cleanup.append(_forget_store)
     app[SPOOL] = None

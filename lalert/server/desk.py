@@ -200,12 +200,13 @@ PUSH_ORDER = ("dead", "retrying", "pending", "sent")
 def push_states(app: web.Application, seqs: list[int]) -> dict[int, dict[str, dict[str, int]]]:
     """Per-subscriber deliveries of push outputs (webhook, Web Push, MQTT) by change seq."""
     home = app[CONFIG].home
-    if not seqs or not (home / "push.sqlite").exists():
-        return {}
     from lalert.outputs.delivery import PushStore
 
+    if not seqs:
+        return {}
     try:
-        return PushStore.for_home(home).seq_states(seqs)
+        store = PushStore.existing(home)
+        return store.seq_states(seqs) if store is not None else {}
     except Exception:  # the console must render even if the push store is unreadable
         return {}
 

@@ -67,16 +67,16 @@ def mask_url(url: str) -> str:
 
 
 def store_of(home: Path) -> PushStore | None:
-    """The home's push store, or None when no push output ever ran there."""
-    if not (Path(home) / "push.sqlite").exists():
-        return None
-    return PushStore.for_home(home)
+    """The push store (the home's, or the shared PostgreSQL one), or None when no push
+    output ever ran in this home."""
+    return PushStore.existing(home)
 
 
 def _subscriptions(home: Path) -> Any:
-    if not (Path(home) / "subscriptions.sqlite").exists():
+    from lalert.subscriptions.store import SubscriptionStore, in_database
+
+    if not in_database() and not (Path(home) / "subscriptions.sqlite").exists():
         return None
-    from lalert.subscriptions.store import SubscriptionStore
 
     return SubscriptionStore.for_home(home)
 
@@ -161,5 +161,6 @@ def retry(home: Path, delivery_id: str) -> str | None:
     dispatcher = getattr(sroutes.live(home, job.channel), "dispatcher", None)
     if dispatcher is None:
         return "later"
-    dispatcher.submit([job])
+    if not getattr(store, "shared", False):  # shared: held by nobody, a worker claims it
+        dispatcher.submit([job])
     return "queued"

@@ -47,6 +47,11 @@ def use_store(url: str) -> None:
     _BACKEND["store"] = None
 
 
+def in_database() -> bool:
+    """Whether ``for_home`` hands out the shared PostGIS store."""
+    return bool(_BACKEND["url"])
+
+
 def new_id(prefix: str = "sub") -> str:
     return f"{prefix}_{secrets.token_urlsafe(12)}"
 

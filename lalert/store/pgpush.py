@@ -1,0 +1,370 @@
+"""The push delivery outbox in PostgreSQL, shared by every push worker.
+
+Same methods as the SQLite ``lalert.outputs.delivery.PushStore`` (chosen by
+``lalert.outputs.delivery.use_store`` when the store is PostgreSQL), in ``push_*`` tables
+of the store's database, so restart-resume, the desk's deliveries page and the SSE resume
+log see what every worker did. What sharing adds:
+
+- **claims**: an open delivery (pending / retrying) is held by one worker at a time —
+  ``owner`` plus a lease (``lease_until``, the database's clock, so workers on machines
+  whose clocks disagree still agree). ``claim`` takes open rows nobody holds with
+  ``SELECT … FOR UPDATE SKIP LOCKED``: two workers claiming at once never get the same
+  row and never wait for each other. A background thread renews this process's leases
+  every ``lease_s / 3``; after a kill -9 they lapse and a live worker (or the restarted
+  one) claims the rows and finishes them.
+- **shared fan-out**: ``fan_out(…, take=N)`` writes every row but holds only the first N
+  for the worker that fanned out; the others are claimed by whichever workers have room,
+  so one alert with many subscribers is delivered by all push workers together.
+- the fan-out marker is inserted first (``ON CONFLICT DO NOTHING``): a change re-offered
+  to a second worker (a bus entry claimed back) fans out once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import psycopg
+
+from lalert.outputs.base import AlertChange
+from lalert.outputs.delivery import Job, Outcome, alert_key, change_body, delivery_id
+from lalert.store.postgis import SCHEMA_LOCK, connect
+
+log = logging.getLogger(__name__)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS push_changes (
+  seq BIGINT PRIMARY KEY,
+  alert_key TEXT NOT NULL,
+  body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS push_changes_key ON push_changes(alert_key);
+CREATE TABLE IF NOT EXISTS push_fanouts (
+  channel TEXT NOT NULL,
+  seq BIGINT NOT NULL,
+  n INTEGER NOT NULL,
+  at DOUBLE PRECISION NOT NULL,
+  PRIMARY KEY (channel, seq)
+);
+CREATE TABLE IF NOT EXISTS push_deliveries (
+  id TEXT PRIMARY KEY,
+  channel TEXT NOT NULL,
+  seq BIGINT NOT NULL,
+  sub_id TEXT NOT NULL,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_at DOUBLE PRECISION NOT NULL DEFAULT 0,
+  updated_at DOUBLE PRECISION NOT NULL,
+  last_status INTEGER,
+  last_error TEXT,
+  owner TEXT,
+  lease_until DOUBLE PRECISION NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS push_deliveries_open ON push_deliveries(channel, seq, id)
+  WHERE state IN ('pending', 'retrying');
+CREATE INDEX IF NOT EXISTS push_deliveries_owner ON push_deliveries(owner)
+  WHERE state IN ('pending', 'retrying');
+CREATE INDEX IF NOT EXISTS push_deliveries_sub ON push_deliveries(channel, sub_id);
+CREATE INDEX IF NOT EXISTS push_deliveries_seq ON push_deliveries(seq);
+CREATE INDEX IF NOT EXISTS push_deliveries_updated ON push_deliveries(updated_at);
+CREATE TABLE IF NOT EXISTS push_attempts (
+  n_row BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  delivery_id TEXT NOT NULL,
+  n INTEGER NOT NULL,
+  at DOUBLE PRECISION NOT NULL,
+  status INTEGER,
+  error TEXT,
+  ms DOUBLE PRECISION
+);
+CREATE INDEX IF NOT EXISTS push_attempts_delivery ON push_attempts(delivery_id);
+CREATE TABLE IF NOT EXISTS push_mqtt_topics (
+  alert_key TEXT NOT NULL,
+  topic TEXT NOT NULL,
+  PRIMARY KEY (alert_key, topic)
+);
+"""
+
+NOW = "extract(epoch from clock_timestamp())"  # the database's clock: one for all workers
+OPEN = "state IN ('pending', 'retrying')"
+JOB_COLS = "id, channel, seq, sub_id, attempts, next_at"
+ROW_COLS = ("id", "channel", "seq", "sub_id", "state", "attempts", "next_at", "updated_at",
+            "last_status", "last_error")
+
+_READY: set[str] = set()
+
+
+def ensure_push_schema(url: str) -> None:
+    if url in _READY:
+        return
+    with connect(url) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+        try:
+            conn.execute(SCHEMA)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
+    _READY.add(url)
+
+
+def _job(r: dict[str, Any]) -> Job:
+    return Job(r["id"], r["channel"], int(r["seq"]), r["sub_id"], int(r["attempts"]),
+               float(r["next_at"]))
+
+
+class PgPushStore:
+    """push_* tables in the store's database; see the module docstring."""
+
+    shared = True
+
+    def __init__(self, url: str, *, lease_s: float = 30.0, poll_s: float = 0.5) -> None:
+        ensure_push_schema(url)
+        self.url = url
+        self.lease_s = float(lease_s)
+        self.poll_s = float(poll_s)
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self._db = connect(url)
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._renewer = threading.Thread(target=self._renew_loop, name="push-lease",
+                                         daemon=True)
+        self._renewer.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._renewer.join(timeout=5)
+        with self._lock:
+            self._db.close()
+
+    # --- leases ----------------------------------------------------------------------
+
+    def _renew_loop(self) -> None:
+        conn: psycopg.Connection | None = None
+        while not self._stop.wait(self.lease_s / 3):
+            try:
+                if conn is None or conn.closed:
+                    conn = connect(self.url)
+                self.renew(conn)
+            except Exception as exc:  # the database away: the next round retries
+                log.warning("push: renewing delivery leases failed: %s", exc)
+                conn = None
+        if conn is not None:
+            conn.close()
+
+    def renew(self, conn: psycopg.Connection | None = None) -> int:
+        """Extend the leases of the open rows this process holds."""
+        sql = (f"UPDATE push_deliveries SET lease_until = {NOW} + %s WHERE owner = %s AND {OPEN}")
+        if conn is not None:
+            return conn.execute(sql, (self.lease_s, self.owner)).rowcount
+        with self._lock:
+            return self._db.execute(sql, (self.lease_s, self.owner)).rowcount
+
+    def claim(self, channel: str, limit: int) -> list[Job]:
+        """Open rows of ``channel`` nobody holds (never claimed, or the lease lapsed), in seq
+        order, now held by this process. Concurrent claimers skip each other's rows."""
+        with self._lock:
+            rows = self._db.execute(
+                f"UPDATE push_deliveries SET owner = %s, lease_until = {NOW} + %s"
+                f" WHERE id IN (SELECT id FROM push_deliveries WHERE channel = %s AND {OPEN}"
+                f" AND lease_until < {NOW} ORDER BY seq, id LIMIT %s FOR UPDATE SKIP LOCKED)"
+                f" RETURNING {JOB_COLS}",
+                (self.owner, self.lease_s, channel, limit)).fetchall()
+        return sorted((_job(r) for r in rows), key=lambda j: (j.seq, j.id))
+
+    def unfinished(self, channel: str) -> list[Job]:
+        """Every open row of ``channel`` nobody holds (a single sender's resume: MQTT)."""
+        out: list[Job] = []
+        while batch := self.claim(channel, 5000):
+            out += batch
+        return out
+
+    # --- changes (the SSE resume log) ------------------------------------------------
+
+    def log_change(self, change: AlertChange) -> None:
+        self.log_changes([change])
+
+    def log_changes(self, changes: list[AlertChange]) -> None:
+        if not changes:
+            return
+        rows = [(c.seq, alert_key(c), json.dumps(change_body(c), ensure_ascii=False))
+                for c in changes]
+        with self._lock, self._db.transaction(), self._db.cursor() as cur:
+            cur.executemany("INSERT INTO push_changes (seq, alert_key, body) VALUES (%s,%s,%s)"
+                            " ON CONFLICT (seq) DO NOTHING", rows)
+
+    def change_json(self, seq: int) -> str | None:
+        with self._lock:
+            r = self._db.execute("SELECT body FROM push_changes WHERE seq=%s", (seq,)).fetchone()
+        return r["body"] if r else None
+
+    def changes_since(self, seq: int, limit: int = 10_000) -> list[tuple[int, str]]:
+        with self._lock:
+            rows = self._db.execute("SELECT seq, body FROM push_changes WHERE seq > %s"
+                                    " ORDER BY seq LIMIT %s", (seq, limit)).fetchall()
+        return [(int(r["seq"]), r["body"]) for r in rows]
+
+    def last_seq(self) -> int:
+        with self._lock:
+            r = self._db.execute("SELECT coalesce(max(seq), 0) AS n FROM push_changes").fetchone()
+        return int(r["n"])
+
+    # --- fan-out -----------------------------------------------------------------------
+
+    def fanned_out(self, channel: str, seq: int) -> bool:
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM push_fanouts WHERE channel=%s AND seq=%s",
+                                    (channel, seq)).fetchone() is not None
+
+    def previous_recipients(self, channel: str, key: str) -> set[str]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT DISTINCT d.sub_id FROM push_deliveries d JOIN push_changes c"
+                " ON c.seq = d.seq WHERE c.alert_key = %s AND d.channel = %s",
+                (key, channel)).fetchall()
+        return {r["sub_id"] for r in rows}
+
+    def fan_out(self, channel: str, change: AlertChange, sub_ids: Iterable[str], *,
+                take: int | None = None) -> list[Job]:
+        """One transaction: marker, change body, a pending row per subscription. Returns
+        the jobs this process holds: all of them, or the first ``take`` (the rest are
+        left for ``claim``)."""
+        subs = list(sub_ids)
+        ids = [delivery_id(channel, change.seq, s) for s in subs]
+        held = len(subs) if take is None else max(0, min(take, len(subs)))
+        now = time.time()
+        body = json.dumps(change_body(change), ensure_ascii=False)
+        with self._lock:
+            with self._db.transaction() as tx, self._db.cursor() as cur:
+                cur.execute("INSERT INTO push_fanouts (channel, seq, n, at) VALUES (%s,%s,%s,%s)"
+                            " ON CONFLICT DO NOTHING", (channel, change.seq, len(subs), now))
+                if cur.rowcount != 1:  # another worker fanned this change out already
+                    raise psycopg.Rollback(tx)
+                cur.execute("INSERT INTO push_changes (seq, alert_key, body) VALUES (%s,%s,%s)"
+                            " ON CONFLICT (seq) DO NOTHING", (change.seq, alert_key(change), body))
+                insert = ("INSERT INTO push_deliveries (id, channel, seq, sub_id, state,"
+                          " updated_at, owner, lease_until)"
+                          " SELECT d.id, %s, %s, d.sub, 'pending', %s, {owner}, {lease}"
+                          " FROM unnest(%s::text[], %s::text[]) AS d(id, sub)"
+                          " ON CONFLICT (id) DO NOTHING")
+                if held:
+                    cur.execute(insert.format(owner="%s", lease=f"{NOW} + %s"),
+                                (channel, change.seq, now, self.owner, self.lease_s,
+                                 ids[:held], subs[:held]))
+                if held < len(subs):
+                    cur.execute(insert.format(owner="NULL", lease="0"),
+                                (channel, change.seq, now, ids[held:], subs[held:]))
+                return [Job(i, channel, change.seq, s) for i, s in zip(ids[:held], subs[:held],
+                                                                        strict=True)]
+        return []  # rolled back
+
+    def record(self, results: list[tuple[Job, str, Outcome, float, float]]) -> None:
+        if not results:
+            return
+        with self._lock, self._db.transaction(), self._db.cursor() as cur:
+            cur.executemany(
+                "UPDATE push_deliveries SET state=%s, attempts=%s, next_at=%s, updated_at=%s,"
+                " last_status=%s, last_error=%s WHERE id=%s",
+                [(st, j.attempts, j.next_at, at, o.status, o.error or None, j.id)
+                 for j, st, o, at, _ in results])
+            cur.executemany(
+                "INSERT INTO push_attempts (delivery_id, n, at, status, error, ms)"
+                " VALUES (%s,%s,%s,%s,%s,%s)",
+                [(j.id, j.attempts, at, o.status, o.error or None, ms)
+                 for j, _, o, at, ms in results])
+
+    # --- reading for the desk console and tests --------------------------------------
+
+    def seq_states(self, seqs: Iterable[int]) -> dict[int, dict[str, dict[str, int]]]:
+        wanted = sorted(set(seqs))
+        out: dict[int, dict[str, dict[str, int]]] = {}
+        if not wanted:
+            return out
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT seq, channel, state, count(*) AS n FROM push_deliveries"
+                " WHERE seq = ANY(%s) GROUP BY seq, channel, state", (wanted,)).fetchall()
+        for r in rows:
+            out.setdefault(int(r["seq"]), {}).setdefault(r["channel"], {})[r["state"]] = r["n"]
+        return out
+
+    def states(self, channel: str | None = None) -> dict[str, int]:
+        sql, args = "SELECT state, count(*) AS n FROM push_deliveries", []
+        if channel:
+            sql += " WHERE channel=%s"
+            args.append(channel)
+        with self._lock:
+            rows = self._db.execute(sql + " GROUP BY state", args).fetchall()
+        return {r["state"]: int(r["n"]) for r in rows}
+
+    def deliveries(self, *, channel: str | None = None, state: str | None = None,
+                   limit: int = 100) -> list[dict[str, Any]]:
+        sql = f"SELECT {', '.join(ROW_COLS)} FROM push_deliveries"
+        cond, args = [], []
+        if channel:
+            cond.append("channel=%s")
+            args.append(channel)
+        if state:
+            cond.append("state=%s")
+            args.append(state)
+        if cond:
+            sql += " WHERE " + " AND ".join(cond)
+        args.append(limit)
+        with self._lock:
+            rows = self._db.execute(sql + " ORDER BY updated_at DESC LIMIT %s", args).fetchall()
+        return [self._row(r) for r in rows]
+
+    @staticmethod
+    def _row(r: dict[str, Any]) -> dict[str, Any]:
+        d = {k: r[k] for k in ROW_COLS}
+        d["seq"] = int(d["seq"])
+        return d
+
+    def attempts(self, delivery: str) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute("SELECT n, at, status, error, ms FROM push_attempts"
+                                    " WHERE delivery_id=%s ORDER BY n_row", (delivery,)).fetchall()
+        return [dict(r) for r in rows]
+
+    def delivery(self, delivery: str) -> dict[str, Any] | None:
+        with self._lock:
+            r = self._db.execute(f"SELECT {', '.join(ROW_COLS)} FROM push_deliveries"
+                                 " WHERE id=%s", (delivery,)).fetchone()
+        return self._row(r) if r else None
+
+    def change_titles(self, seqs: Iterable[int]) -> dict[int, str]:
+        wanted = sorted(set(seqs))
+        if not wanted:
+            return {}
+        with self._lock:
+            rows = self._db.execute("SELECT seq, body::jsonb ->> 'title' AS t FROM push_changes"
+                                    " WHERE seq = ANY(%s)", (wanted,)).fetchall()
+        return {int(r["seq"]): str(r["t"] or "") for r in rows}
+
+    def requeue(self, delivery: str) -> Job | None:
+        """A dead delivery back to ``pending``, held by nobody: the first push worker with
+        room claims it (the desk's "retry now")."""
+        with self._lock:
+            r = self._db.execute(
+                "UPDATE push_deliveries SET state='pending', next_at=0, updated_at=%s,"
+                f" owner=NULL, lease_until=0 WHERE id=%s AND state='dead' RETURNING {JOB_COLS}",
+                (time.time(), delivery)).fetchone()
+        return _job(r) if r else None
+
+    # --- MQTT retained topics ----------------------------------------------------------
+
+    def mqtt_topics(self, key: str) -> set[str]:
+        with self._lock:
+            rows = self._db.execute("SELECT topic FROM push_mqtt_topics WHERE alert_key=%s",
+                                    (key,)).fetchall()
+        return {r["topic"] for r in rows}
+
+    def set_mqtt_topics(self, key: str, topics: Iterable[str]) -> None:
+        with self._lock, self._db.transaction(), self._db.cursor() as cur:
+            cur.execute("DELETE FROM push_mqtt_topics WHERE alert_key=%s", (key,))
+            cur.executemany("INSERT INTO push_mqtt_topics (alert_key, topic) VALUES (%s,%s)",
+                            [(key, t) for t in topics])
