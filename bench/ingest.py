@@ -11,6 +11,8 @@
    <= 30 s; prints throughput and the daemon's peak RSS (VmHWM, target <= 300 MB).
 
 Usage: ``.venv/bin/python bench/ingest.py [--burst 15000] [--latency 200] [--clients 16]``
+(``--store`` / ``--bus`` pass through to the daemon; ``bench/backends.py`` starts
+PostgreSQL and Redis for a run).
 """
 
 from __future__ import annotations
@@ -141,16 +143,20 @@ def main() -> int:
                     help="give every JMA copy its own EventID (thousands of events in force)")
     ap.add_argument("--outputs", default=None,
                     help="comma list of outputs (default: those of examples/lalert.toml)")
+    ap.add_argument("--store", help="store URL for the daemon (LALERT_STORE)")
+    ap.add_argument("--bus", help="bus URL for the daemon (LALERT_BUS)")
     args = ap.parse_args()
+    env = {k: v for k, v in (("LALERT_STORE", args.store), ("LALERT_BUS", args.bus)) if v}
     base = corpus_messages()
     print(f"corpus: {len(base)} accepted messages to copy from")
     with tempfile.TemporaryDirectory() as tmp:
         outputs = None if args.outputs is None else [o for o in args.outputs.split(",") if o]
-        d = start_daemon(Path(tmp) / "home", demo=True, outputs=outputs)
+        d = start_daemon(Path(tmp) / "home", demo=True, outputs=outputs, env=env)
         try:
             d.wait_applied()
             print(f"daemon {d.url} (pid {d.proc.pid}), demo home, outputs: "
-                  f"{'examples/lalert.toml' if outputs is None else outputs}")
+                  f"{'examples/lalert.toml' if outputs is None else outputs}, "
+                  f"store {args.store or 'sqlite'}, bus {args.bus or 'memory'}")
             lat, rtt = asyncio.run(latency(d.url, d.token, args.latency))
             ms = [x * 1000 for x in lat]
             base_ms = [x * 1000 for x in rtt]
