@@ -136,9 +136,16 @@ class PgPushStore:
         self._renewer.start()
 
     def close(self) -> None:
+        """Stop renewing and hand this process's open rows back at once (a clean stop, e.g.
+        a rolling restart, need not wait for the leases to lapse)."""
         self._stop.set()
         self._renewer.join(timeout=5)
         with self._lock:
+            try:
+                self._db.execute("UPDATE push_deliveries SET owner=NULL, lease_until=0"
+                                 f" WHERE owner=%s AND {OPEN}", (self.owner,))
+            except psycopg.Error as exc:  # the database away: the leases lapse instead
+                log.warning("push: releasing delivery claims failed: %s", exc)
             self._db.close()
 
     # --- leases ----------------------------------------------------------------------
