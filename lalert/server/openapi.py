@@ -109,7 +109,7 @@ ROUTE_DOCS: dict[tuple[str, str], dict[str, Any]] = {
                       "304": _NOT_MODIFIED, "400": _ERR},
     },
     ("get", "/healthz"): {
-        "summary": "Health: journal, active set, output backlogs, feed alarms",
+        "summary": "Health: backends (scheme), journal, active set, output backlogs, feed alarms",
         "responses": {"200": {"description": "status ok | degraded", "headers": _ETAG,
                               "content": {"application/json": {"schema": {"type": "object"}}}}},
     },
