@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from lalert.outputs.base import AlertChange, Output
 
@@ -31,14 +32,16 @@ class _Sub:
         self.failures = 0
 
 
-class Bus:
-    def __init__(self) -> None:
-        self._subs: dict[str, _Sub] = {}
-        self.last_seq = 0
-        self.on_dead: Callable[[str, AlertChange, BaseException], None] | None = None
+class SubsMixin:
+    """The per-output bookkeeping every bus shares; each bus names its own ``_sub_type``
+    (what it keeps per output) and holds ``_subs`` and ``last_seq``."""
+
+    _sub_type: Callable[[Output, bool, int], Any]
+    _subs: dict[str, Any]
+    last_seq: int
 
     def add(self, output: Output, *, drills: bool, cursor: int) -> None:
-        self._subs[output.name] = _Sub(output, drills, cursor)
+        self._subs[output.name] = self._sub_type(output, drills, cursor)
 
     @property
     def names(self) -> list[str]:
@@ -53,6 +56,15 @@ class Bus:
 
     def backlog(self) -> dict[str, int]:
         return {n: max(0, self.last_seq - s.cursor) for n, s in self._subs.items()}
+
+
+class Bus(SubsMixin):
+    _sub_type = _Sub
+
+    def __init__(self) -> None:
+        self._subs: dict[str, _Sub] = {}
+        self.last_seq = 0
+        self.on_dead: Callable[[str, AlertChange, BaseException], None] | None = None
 
     async def start(self, redeliver: Callable[[int], Awaitable[list[AlertChange]]],
                     key_of: Callable[[AlertChange], str] | None = None) -> None:

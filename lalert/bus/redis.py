@@ -34,7 +34,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
-from lalert.bus.memory import RETRY_DELAYS
+from lalert.bus.memory import RETRY_DELAYS, SubsMixin
 from lalert.outputs.base import AlertChange, Output
 from lalert.store.codec import decode_enriched, encode
 
@@ -81,7 +81,9 @@ class _Sub:
         self.broadcast = bool(getattr(output, "broadcast", False))
 
 
-class RedisBus:
+class RedisBus(SubsMixin):
+    _sub_type = _Sub
+
     def __init__(self, url: str, *, stream: str = "lalert:changes", maxlen: int = 200_000,
                  claim_idle: float = 30.0, block_ms: int = 500,
                  consumer: str | None = None) -> None:
@@ -112,24 +114,7 @@ class RedisBus:
                    claim_idle=float(opts.get("claim_idle", 30.0)),
                    block_ms=int(opts.get("block_ms", 500)))
 
-    # --- the memory Bus's interface ----------------------------------------------------
-
-    def add(self, output: Output, *, drills: bool, cursor: int) -> None:
-        self._subs[output.name] = _Sub(output, drills, cursor)
-
-    @property
-    def names(self) -> list[str]:
-        return list(self._subs)
-
-    def takes_drills(self, name: str) -> bool:
-        sub = self._subs.get(name)
-        return bool(sub and sub.drills)
-
-    def cursors(self) -> dict[str, int]:
-        return {n: s.cursor for n, s in self._subs.items()}
-
-    def backlog(self) -> dict[str, int]:
-        return {n: max(0, self.last_seq - s.cursor) for n, s in self._subs.items()}
+    # --- the memory Bus's interface (add, names, cursors, ... from SubsMixin) ----------
 
     async def start(self, redeliver: Callable[[int], Awaitable[list[AlertChange]]],
                     key_of: Callable[[AlertChange], str] | None = None) -> None:
