@@ -28,7 +28,8 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
@@ -205,23 +206,37 @@ class RedisBus(SubsMixin):
                     log.warning("bus: publishing seq %d failed (%s); retrying", change.seq, exc)
                     await asyncio.sleep(0.5)
 
-    async def _follow(self) -> None:
+    async def _read_after(self, last: bytes | str, what: str) -> list[Any] | None:
+        """One XREAD of the entries after ``last``; None when Redis is away (logged, after
+        a short pause, so the caller simply reads again)."""
         assert self._r is not None
-        last = stream_id(self.follow_from)
-        while True:
-            try:
-                resp = await self._r.xread({self.stream: last}, count=256, block=self.block_ms)
-            except (ConnectionError, OSError, aioredis.ConnectionError) as exc:
-                log.warning("bus: following the stream failed (%s); retrying", exc)
-                await asyncio.sleep(0.5)
-                continue
-            for _, entries in resp or []:
-                for entry_id, fields in entries:
-                    last = entry_id
-                    decoded = decode_change(fields)
-                    if decoded is None:
-                        continue
+        try:
+            return await self._r.xread({self.stream: last}, count=256,
+                                       block=self.block_ms) or []
+        except (ConnectionError, OSError, aioredis.ConnectionError) as exc:
+            log.warning("bus: %s failed (%s); retrying", what, exc)
+            await asyncio.sleep(0.5)
+            return None
+
+    def _decoded(self, resp: list[Any]) -> Iterator[tuple[bytes, tuple[AlertChange, str] | None]]:
+        """Each entry's id and change (None when this version cannot read it), raising
+        ``last_seq`` to what was seen."""
+        for _, entries in resp:
+            for entry_id, fields in entries:
+                decoded = decode_change(fields)
+                if decoded is not None:
                     self.last_seq = max(self.last_seq, decoded[0].seq)
+                yield entry_id, decoded
+
+    async def _follow(self) -> None:
+        last: bytes | str = stream_id(self.follow_from)
+        while True:
+            resp = await self._read_after(last, "following the stream")
+            if resp is None:
+                continue
+            for entry_id, decoded in self._decoded(resp):
+                last = entry_id
+                if decoded is not None:
                     for fn in self.followers:
                         try:
                             fn(*decoded)
@@ -231,29 +246,18 @@ class RedisBus(SubsMixin):
     async def _broadcast(self, sub: _Sub, after: int) -> None:
         """Every change, in seq order, to an output every process must feed (no group, no
         acknowledgement). A batch goes to ``handle_batch`` when the output has one."""
-        assert self._r is not None
-        last = stream_id(after)
+        last: bytes | str = stream_id(after)
         sub.cursor = max(sub.cursor, after)
         batch_fn = getattr(sub.output, "handle_batch", None)
         while True:
-            try:
-                resp = await self._r.xread({self.stream: last}, count=256, block=self.block_ms)
-            except asyncio.CancelledError:
-                raise
-            except (ConnectionError, OSError, aioredis.ConnectionError) as exc:
-                log.warning("bus: following for %s failed (%s); retrying", sub.output.name, exc)
-                await asyncio.sleep(0.5)
+            resp = await self._read_after(last, f"following for {sub.output.name}")
+            if resp is None:
                 continue
             changes: list[AlertChange] = []
-            for _, entries in resp or []:
-                for entry_id, fields in entries:
-                    last = entry_id
-                    decoded = decode_change(fields)
-                    if decoded is None:
-                        continue
-                    self.last_seq = max(self.last_seq, decoded[0].seq)
-                    if not (decoded[0].drill and not sub.drills):
-                        changes.append(decoded[0])
+            for entry_id, decoded in self._decoded(resp):
+                last = entry_id
+                if decoded is not None and not (decoded[0].drill and not sub.drills):
+                    changes.append(decoded[0])
             if not changes:
                 if resp:
                     sub.cursor = max(sub.cursor, seq_of(last))
