@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+
 from lalert.outputs.base import AlertChange
 
 log = logging.getLogger(__name__)
@@ -591,6 +593,42 @@ class Dispatcher:
         for h in list(self._timers):
             h.cancel()
         await self._flush()  # what was confirmed is recorded; open rows resume next start
+
+
+def session_and_dispatcher(
+    cfg: Any,
+    store: Any,
+    channel: str,
+    send: SendFn,
+    endpoint_of: Callable[[Job], str],
+    *,
+    workers: int,
+    per_endpoint: int,
+    max_attempts: int,
+    base_delay: float,
+    headers: dict[str, str] | None = None,
+) -> tuple[aiohttp.ClientSession, Dispatcher]:
+    """The HTTP session and the dispatcher a push output sends through, sized by its
+    ``[outputs.<channel>]`` config (``workers``, ``per_endpoint``, ``max_attempts``,
+    ``base_delay_s``, ``max_delay_s``, ``timeout_s``); each output passes its own defaults."""
+    n = int(cfg.get("workers", workers))
+    session = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=n, limit_per_host=0),
+        timeout=aiohttp.ClientTimeout(total=float(cfg.get("timeout_s", 10))),
+        headers=headers,
+    )
+    dispatcher = Dispatcher(
+        store,
+        channel,
+        send,
+        endpoint_of,
+        workers=n,
+        per_endpoint=int(cfg.get("per_endpoint", per_endpoint)),
+        max_attempts=int(cfg.get("max_attempts", max_attempts)),
+        base_delay=float(cfg.get("base_delay_s", base_delay)),
+        max_delay=float(cfg.get("max_delay_s", 600.0)),
+    )
+    return session, dispatcher
 
 
 def fan_out_change(store: Any, channel: str, change: AlertChange, matched: Iterable[str]) -> list[Job]:

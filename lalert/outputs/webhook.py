@@ -20,7 +20,14 @@ from standardwebhooks import Webhook
 
 from lalert.outputs import subscriptions_routes as sroutes
 from lalert.outputs.base import AlertChange, BaseOutput, OutputContext
-from lalert.outputs.delivery import Dispatcher, Job, Outcome, PushStore, fan_out_change
+from lalert.outputs.delivery import (
+    Dispatcher,
+    Job,
+    Outcome,
+    PushStore,
+    fan_out_change,
+    session_and_dispatcher,
+)
 from lalert.subscriptions.store import SubscriptionStore
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -47,22 +54,10 @@ class WebhookOutput(BaseOutput):
         cfg = ctx.config
         self.subs = SubscriptionStore.for_home(ctx.home)
         self.box = PushStore.for_home(ctx.home)
-        workers = int(cfg.get("workers", 64))
-        self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=workers, limit_per_host=0),
-            timeout=aiohttp.ClientTimeout(total=float(cfg.get("timeout_s", 10))),
+        self._session, self.dispatcher = session_and_dispatcher(
+            cfg, self.box, CHANNEL, self._send, self._endpoint,
+            workers=64, per_endpoint=4, max_attempts=8, base_delay=2.0,
             headers={"User-Agent": "lalert-webhook/1", "Content-Type": "application/json"},
-        )
-        self.dispatcher = Dispatcher(
-            self.box,
-            CHANNEL,
-            self._send,
-            self._endpoint,
-            workers=workers,
-            per_endpoint=int(cfg.get("per_endpoint", 4)),
-            max_attempts=int(cfg.get("max_attempts", 8)),
-            base_delay=float(cfg.get("base_delay_s", 2.0)),
-            max_delay=float(cfg.get("max_delay_s", 600.0)),
         )
         sroutes.register(ctx.home, CHANNEL, self)
         await self.dispatcher.start()

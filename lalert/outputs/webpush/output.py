@@ -33,7 +33,14 @@ from pywebpush import WebPushException, webpush_async
 
 from lalert.outputs import subscriptions_routes as sroutes
 from lalert.outputs.base import AlertChange, BaseOutput, OutputContext
-from lalert.outputs.delivery import Dispatcher, Job, Outcome, PushStore, fan_out_change
+from lalert.outputs.delivery import (
+    Dispatcher,
+    Job,
+    Outcome,
+    PushStore,
+    fan_out_change,
+    session_and_dispatcher,
+)
 from lalert.subscriptions.store import SubscriptionStore
 
 CHANNEL = "webpush"
@@ -110,21 +117,9 @@ class WebPushOutput(BaseOutput):
         self.subject = str(cfg.get("subject", "mailto:lalert@localhost"))
         self.link = str(cfg.get("link", "{base_url}/map?alert={id}"))
         self.ttl = int(cfg.get("ttl_s", 6 * 3600))
-        workers = int(cfg.get("workers", 32))
-        self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=workers),
-            timeout=aiohttp.ClientTimeout(total=float(cfg.get("timeout_s", 10))),
-        )
-        self.dispatcher = Dispatcher(
-            self.box,
-            CHANNEL,
-            self._send,
-            self._endpoint,
-            workers=workers,
-            per_endpoint=int(cfg.get("per_endpoint", 2)),
-            max_attempts=int(cfg.get("max_attempts", 6)),
-            base_delay=float(cfg.get("base_delay_s", 5.0)),
-            max_delay=float(cfg.get("max_delay_s", 600.0)),
+        self._session, self.dispatcher = session_and_dispatcher(
+            cfg, self.box, CHANNEL, self._send, self._endpoint,
+            workers=32, per_endpoint=2, max_attempts=6, base_delay=5.0,
         )
         sroutes.register(ctx.home, CHANNEL, self)
         await self.dispatcher.start()
