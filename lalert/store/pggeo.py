@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from lalert.model import EnrichedAlert
-from lalert.store.postgis import SCHEMA_LOCK, connect
+from lalert.store.postgis import apply_schema, connect
 from lalert.subscriptions.index import (
     ANY_SCHEME,
     SubscriptionIndex,
@@ -67,19 +67,8 @@ CREATE TABLE IF NOT EXISTS shelters (
 CREATE INDEX IF NOT EXISTS shelters_geom ON shelters USING GIST (geom);
 """
 
-_READY: set[str] = set()
-
-
 def ensure_geo_schema(url: str) -> None:
-    if url in _READY:
-        return
-    with connect(url) as conn:
-        conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
-        try:
-            conn.execute(GEO_SCHEMA)
-        finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
-    _READY.add(url)
+    apply_schema(url, GEO_SCHEMA)
 
 
 def _hash_key(key: str) -> str:

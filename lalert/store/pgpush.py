@@ -35,7 +35,7 @@ import psycopg
 
 from lalert.outputs.base import AlertChange
 from lalert.outputs.delivery import Job, Outcome, alert_key, change_body, delivery_id
-from lalert.store.postgis import SCHEMA_LOCK, connect
+from lalert.store.postgis import apply_schema, connect
 
 log = logging.getLogger(__name__)
 
@@ -97,19 +97,8 @@ JOB_COLS = "id, channel, seq, sub_id, attempts, next_at"
 ROW_COLS = ("id", "channel", "seq", "sub_id", "state", "attempts", "next_at", "updated_at",
             "last_status", "last_error")
 
-_READY: set[str] = set()
-
-
 def ensure_push_schema(url: str) -> None:
-    if url in _READY:
-        return
-    with connect(url) as conn:
-        conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
-        try:
-            conn.execute(SCHEMA)
-        finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
-    _READY.add(url)
+    apply_schema(url, SCHEMA)
 
 
 def _job(r: dict[str, Any]) -> Job:

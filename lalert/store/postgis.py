@@ -98,20 +98,25 @@ def connect(url: str) -> psycopg.Connection:
     return psycopg.connect(dsn_of(url), autocommit=True, row_factory=dict_row)
 
 
-_READY: set[str] = set()
+_READY: set[tuple[str, str]] = set()
 
 
-def ensure_schema(url: str) -> None:
-    """Create the tables once per process (under a lock: workers start together)."""
-    if url in _READY:
+def apply_schema(url: str, ddl: str) -> None:
+    """Run ``ddl`` once per process and database (under a lock: workers start together)."""
+    if (url, ddl) in _READY:
         return
     with connect(url) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
         try:
-            conn.execute(SCHEMA)
+            conn.execute(ddl)
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
-    _READY.add(url)
+    _READY.add((url, ddl))
+
+
+def ensure_schema(url: str) -> None:
+    """Create the store's tables."""
+    apply_schema(url, SCHEMA)
 
 
 def _row(r: dict[str, Any]) -> dict[str, Any]:
