@@ -29,7 +29,6 @@ import hashlib
 import json
 import logging
 import random
-import sqlite3
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -40,6 +39,7 @@ from typing import Any
 import aiohttp
 
 from lalert.outputs.base import AlertChange
+from lalert.store.sqlite import open_durable
 
 log = logging.getLogger(__name__)
 
@@ -161,12 +161,8 @@ class PushStore:
     shared = False  # one process: fan_out hands out every job, nobody else claims rows
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        self._db = open_durable(path, _SCHEMA)
         self._lock = threading.RLock()
 
     @classmethod

@@ -12,12 +12,12 @@ import hashlib
 import hmac
 import json
 import secrets
-import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
 
 from lalert.model import EnrichedAlert
+from lalert.store.sqlite import open_durable
 from lalert.subscriptions.index import SubscriptionIndex, match
 from lalert.subscriptions.model import Subscription, from_record, to_record
 
@@ -63,12 +63,8 @@ def hash_key(key: str) -> str:
 
 class SubscriptionStore:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        self._db = open_durable(path, _SCHEMA)
         self._lock = threading.RLock()
         self._version = 0
         self._indexes: dict[str | None, tuple[int, SubscriptionIndex]] = {}
