@@ -5,27 +5,23 @@ no request off loopback, and axe-core with no serious or critical violations."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 
 from lalert.server.sessions import hash_password
-from tests.conftest import ROOT
+from tests.browser_support import (
+    SHOTS,
+    axe_violations,
+    chromium,
+    keep_on_loopback,
+    needs_axe,
+    needs_chromium,
+)
 from tests.daemon_helpers import cap, start_daemon
 
-playwright = pytest.importorskip("playwright.sync_api")
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-SHOTS = ROOT / "tests" / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+pytest.importorskip("playwright.sync_api")
 PASSWORD = "desk-browser-pw"
 
-pytestmark = [
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium not installed"),
-    pytest.mark.skipif(not AXE.exists(), reason="axe-core not installed (npm ci)"),
-]
+pytestmark = [needs_chromium, needs_axe]
 
 
 @pytest.fixture(scope="module")
@@ -40,10 +36,8 @@ def demo(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture
@@ -51,16 +45,7 @@ def page(browser, demo):
     """A logged-in page at 1280x800; requests off loopback are refused and recorded.
     ``bypass_csp`` only so that axe can be injected (the desk forbids inline script)."""
     ctx = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)
-    outside: list[str] = []
-
-    def route(r):
-        if r.request.url.startswith(("http://127.0.0.1:", "data:")):
-            r.continue_()
-        else:
-            outside.append(r.request.url)
-            r.abort()
-
-    ctx.route("**/*", route)
+    _, outside = keep_on_loopback(ctx)
     pg = ctx.new_page()
     pg.goto(f"{demo.url}/desk")
     assert pg.url.startswith(f"{demo.url}/desk/login")
@@ -72,14 +57,6 @@ def page(browser, demo):
     yield pg
     ctx.close()
     assert outside == [], f"requests left loopback: {outside}"
-
-
-def axe_violations(pg) -> list[str]:
-    pg.add_script_tag(path=str(AXE))
-    res = pg.evaluate(
-        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations")
-    return [f"{v['id']} ({v['impact']}): {v['help']} @ {[n['target'] for n in v['nodes'][:3]]}"
-            for v in res if v["impact"] in ("serious", "critical")]
 
 
 def test_overview_screenshot_levels_map_and_live_refresh(page, demo):

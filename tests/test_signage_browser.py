@@ -4,24 +4,22 @@ no overflow, CJK glyphs from Noto, no request leaving loopback, axe-core, and th
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 
 from lalert.outputs.signage.screens import LANGS
-from tests.conftest import ROOT
+from tests.browser_support import (
+    SHOTS,
+    axe_violations,
+    chromium,
+    keep_on_loopback,
+    needs_chromium,
+)
 from tests.signage_support import FakeState, ThreadServer, alert, shelters_opened
 
-playwright = pytest.importorskip("playwright.sync_api")
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-SHOTS = ROOT / "tests" / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+pytest.importorskip("playwright.sync_api")
 SIZES = [(1920, 1080), (1080, 1920)]
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium not installed")
+pytestmark = needs_chromium
 
 OPEN = ("DEMO-431001-01", "DEMO-431001-02", "DEMO-431001-03", "DEMO-431001-04", "DEMO-431001-06",
         "DEMO-431001-12")
@@ -55,10 +53,8 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture
@@ -69,16 +65,7 @@ def page_of(browser):
     def make(w: int = 1920, h: int = 1080, **kw):
         ctx = browser.new_context(viewport={"width": w, "height": h}, **kw)
         contexts.append(ctx)
-        seen: list[str] = []
-
-        def route(r):
-            seen.append(r.request.url)
-            if r.request.url.startswith(("http://127.0.0.1:", "data:")):
-                r.continue_()
-            else:
-                r.abort()
-
-        ctx.route("**/*", route)
+        seen, _ = keep_on_loopback(ctx)
         pg = ctx.new_page()
         pg.requests = seen
         return pg
@@ -96,13 +83,6 @@ def platform_fonts(pg, selector: str) -> set[str]:
     node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
     fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
     return {f["familyName"] for f in fonts if f["glyphCount"]}
-
-
-def axe_violations(pg) -> list[str]:
-    pg.add_script_tag(path=str(AXE))
-    res = pg.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations")
-    return [f"{v['id']} ({v['impact']}): {v['help']} @ {[n['target'] for n in v['nodes'][:3]]}"
-            for v in res if v["impact"] in ("serious", "critical")]
 
 
 @pytest.mark.parametrize("mode", ["normal", "takeover"])
