@@ -39,6 +39,7 @@ class SubsMixin:
     _sub_type: Callable[[Output, bool, int], Any]
     _subs: dict[str, Any]
     last_seq: int
+    on_dead: Callable[[str, AlertChange, BaseException], None] | None
 
     def add(self, output: Output, *, drills: bool, cursor: int) -> None:
         self._subs[output.name] = self._sub_type(output, drills, cursor)
@@ -56,6 +57,28 @@ class SubsMixin:
 
     def backlog(self) -> dict[str, int]:
         return {n: max(0, self.last_seq - s.cursor) for n, s in self._subs.items()}
+
+    async def _deliver(self, sub: Any, change: AlertChange) -> None:
+        """``sub.output.handle(change)``, retried after each of ``RETRY_DELAYS``; then the
+        change is given up on (``on_dead``). Cancellation passes through untouched."""
+        log = logging.getLogger(type(self).__module__)  # each bus logs under its own name
+        for attempt, delay in enumerate((*RETRY_DELAYS, None)):
+            try:
+                await sub.output.handle(change)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                sub.failures += 1
+                if delay is None:
+                    log.error("output %s gave up on seq %s: %s", sub.output.name,
+                              change.seq, exc)
+                    if self.on_dead:
+                        self.on_dead(sub.output.name, change, exc)
+                    return
+                log.warning("output %s failed on seq %s (attempt %d): %s",
+                            sub.output.name, change.seq, attempt + 1, exc)
+                await asyncio.sleep(delay)
 
 
 class Bus(SubsMixin):
@@ -98,23 +121,7 @@ class Bus(SubsMixin):
             if change.drill and not sub.drills:
                 sub.cursor = change.seq
                 continue
-            for attempt, delay in enumerate((*RETRY_DELAYS, None)):
-                try:
-                    await sub.output.handle(change)
-                    break
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    sub.failures += 1
-                    if delay is None:
-                        log.error("output %s gave up on seq %s: %s", sub.output.name,
-                                  change.seq, exc)
-                        if self.on_dead:
-                            self.on_dead(sub.output.name, change, exc)
-                        break
-                    log.warning("output %s failed on seq %s (attempt %d): %s",
-                                sub.output.name, change.seq, attempt + 1, exc)
-                    await asyncio.sleep(delay)
+            await self._deliver(sub, change)
             sub.cursor = change.seq
 
     async def stop(self) -> None:

@@ -35,7 +35,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
-from lalert.bus.memory import RETRY_DELAYS, SubsMixin
+from lalert.bus.memory import SubsMixin
 from lalert.outputs.base import AlertChange, Output
 from lalert.store.codec import decode_enriched, encode
 
@@ -327,23 +327,9 @@ class RedisBus(SubsMixin):
         change, _ = decoded
         self.last_seq = max(self.last_seq, change.seq)
         if not (change.drill and not sub.drills):
-            for attempt, delay in enumerate((*RETRY_DELAYS, None)):
-                try:
-                    await sub.output.handle(change)
-                    break
-                except asyncio.CancelledError:
-                    raise  # not acknowledged: pending, claimed back by a live worker
-                except Exception as exc:
-                    sub.failures += 1
-                    if delay is None:
-                        log.error("output %s gave up on seq %s: %s", sub.output.name,
-                                  change.seq, exc)
-                        if self.on_dead:
-                            self.on_dead(sub.output.name, change, exc)
-                        break
-                    log.warning("output %s failed on seq %s (attempt %d): %s",
-                                sub.output.name, change.seq, attempt + 1, exc)
-                    await asyncio.sleep(delay)
+            # a cancellation leaves the entry unacknowledged: pending, claimed back by a
+            # live worker
+            await self._deliver(sub, change)
         # the output's work (and its outbox record) is committed: now acknowledge
         await self._r.xack(self.stream, sub.group, entry_id)
         sub.handled += 1
