@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from standardwebhooks import Webhook
 
 from lalert.model import Alert, Area, EnrichedAlert
 from lalert.outputs.base import AlertChange, OutputContext
+from tests.public_fakes import FakeState
 
 
 def box(w: float, s: float, e: float, n: float) -> dict:
@@ -48,18 +49,6 @@ def change(seq: int, alert: EnrichedAlert, kind: str = "new", reason: str = "iss
     )  # fmt: skip
 
 
-@dataclass
-class FakeState:
-    alerts: list[EnrichedAlert] = field(default_factory=list)
-    version: int = 1
-
-    def active(self, *, drills: bool = False) -> list[EnrichedAlert]:
-        return [a for a in self.alerts if drills or a.alert.is_real]
-
-    def get(self, alert_id: str) -> EnrichedAlert | None:
-        return next((a for a in self.alerts if a.id == alert_id), None)
-
-
 def ctx(home: Path, name: str, **config: Any) -> OutputContext:
     return OutputContext(name=name, config=config, home=home, state=FakeState())
 
@@ -70,7 +59,30 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class WebhookReceiver:
+class LoopbackApp:
+    """An aiohttp app on a free loopback port for ``async with``; ``route`` says what it
+    serves (pattern → POST handler)."""
+
+    route = "/{tail:.*}"
+    port = 0
+
+    async def handler(self, request: web.Request) -> web.Response:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Any:
+        app = web.Application()
+        app.router.add_post(self.route, self.handler)
+        self.runner = web.AppRunner(app, access_log=None)
+        await self.runner.setup()
+        self.port = free_port()
+        await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.runner.cleanup()
+
+
+class WebhookReceiver(LoopbackApp):
     """Verifies Standard Webhooks signatures per path, counts ids, can fail on purpose."""
 
     def __init__(self) -> None:
@@ -104,18 +116,6 @@ class WebhookReceiver:
         self.bodies.setdefault(request.path, []).append(body)
         self.got.set()
         return web.Response(status=204)
-
-    async def __aenter__(self) -> WebhookReceiver:
-        app = web.Application()
-        app.router.add_post("/{tail:.*}", self.handler)
-        self.runner = web.AppRunner(app, access_log=None)
-        await self.runner.setup()
-        self.port = free_port()
-        await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.runner.cleanup()
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"

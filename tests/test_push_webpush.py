@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from lalert.outputs.delivery import PushStore
 from lalert.outputs.webpush import WebPushOutput
-from tests.push_fakes import IN_ASO, IN_CHUO, change, ctx, flood, free_port
+from tests.push_fakes import IN_ASO, IN_CHUO, LoopbackApp, change, ctx, flood
 
 
 def b64u(b: bytes) -> str:
@@ -42,8 +42,10 @@ class Browser:
         return {"p256dh": b64u(pub), "auth": b64u(self.auth)}
 
 
-class PushService:
+class PushService(LoopbackApp):
     """Stand-in push service: /push/<name> endpoints; decrypts and checks VAPID."""
+
+    route = "/push/{name}"
 
     def __init__(self, browsers: dict[str, Browser]) -> None:
         self.browsers = browsers
@@ -78,18 +80,6 @@ class PushService:
         pub.verify(der, f"{head}.{body}".encode(), ec.ECDSA(hashes.SHA256()))  # raises if bad
         self.jwt_claims.append(json.loads(unb64u(body)))
         self.vapid_keys.append(k)
-
-    async def __aenter__(self) -> PushService:
-        app = web.Application()
-        app.router.add_post("/push/{name}", self.handler)
-        self.runner = web.AppRunner(app, access_log=None)
-        await self.runner.setup()
-        self.port = free_port()
-        await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.runner.cleanup()
 
     def endpoint(self, name: str) -> str:
         return f"http://127.0.0.1:{self.port}/push/{name}"
