@@ -78,20 +78,26 @@ def run(args: argparse.Namespace) -> int:
         return 2
 
 
-async def serve(config: Config) -> int:
+async def listen(runner: Any, config: Any) -> None:
+    """Serve the set-up ``runner`` on ``config.host:port``; port 0 takes a free port and
+    writes it back to ``config.port`` (for the printed URLs)."""
     from aiohttp import web
 
-    from lalert.server import create_app
-
-    app = create_app(config)
-    runner = app_runner(app, config)
-    await runner.setup()
     site = web.TCPSite(runner, config.host, config.port, backlog=1024)
     await site.start()
     if config.port == 0:
         server = getattr(site, "_server", None)
         if server and server.sockets:
             config.port = server.sockets[0].getsockname()[1]
+
+
+async def serve(config: Config) -> int:
+    from lalert.server import create_app
+
+    app = create_app(config)
+    runner = app_runner(app, config)
+    await runner.setup()
+    await listen(runner, config)
     print_urls(config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -14,7 +14,7 @@ import asyncio
 import logging
 import sys
 
-from lalert.cli.run_cmd import add_common, app_runner, config_from_args, print_urls
+from lalert.cli.run_cmd import add_common, app_runner, config_from_args, listen, print_urls
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -67,8 +67,6 @@ def run(args: argparse.Namespace) -> int:
 async def serve(config, roles: frozenset[str]) -> int:
     import signal
 
-    from aiohttp import web
-
     from lalert.server import create_app
 
     app = create_app(config, roles=roles)
@@ -84,12 +82,7 @@ async def serve(config, roles: frozenset[str]) -> int:
         setup.cancel()
         return 0
     setup.result()
-    site = web.TCPSite(runner, config.host, config.port, backlog=1024)
-    await site.start()
-    if config.port == 0:
-        server = getattr(site, "_server", None)
-        if server and server.sockets:
-            config.port = server.sockets[0].getsockname()[1]
+    await listen(runner, config)
     print(f"lalert worker {','.join(sorted(roles))} (pid {__import__('os').getpid()})",
           flush=True)
     print_urls(config)
