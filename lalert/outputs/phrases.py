@@ -6,7 +6,13 @@ message and the 警戒レベル action word for word; free text stays in Japanes
 
 from __future__ import annotations
 
-from lalert.vocab import KINDS, LEVEL_ACTION_JA, LEVEL_WORDS_JA, SHELTER_HAZARDS
+from lalert.vocab import (
+    KINDS,
+    LEVEL_ACTION_JA,
+    LEVEL_WORDS_JA,
+    SHELTER_HAZARDS,
+    SHELTER_HAZARDS_EN,
+)
 
 LANGS = ("ja", "en")
 
@@ -51,16 +57,7 @@ LEVEL_ACTION_EN: dict[int, str] = {
     1: "Be prepared for a disaster.",
 }
 
-HAZARD_EN: dict[str, str] = {
-    "flood": "Flood",
-    "landslide": "Landslide",
-    "storm_surge": "Storm surge",
-    "earthquake": "Earthquake",
-    "tsunami": "Tsunami",
-    "large_fire": "Large fire",
-    "inland_flood": "Inland flooding",
-    "volcano": "Volcano",
-}
+HAZARD_EN = SHELTER_HAZARDS_EN
 
 SHELTER_STATE: dict[str, dict[str, str]] = {
     "ja": {"open": "開設", "permanent": "常設", "closed": "閉鎖", "unopened": "未開設",

@@ -67,6 +67,17 @@ SHELTER_HAZARDS: dict[str, str] = {
     "inland_flood": "内水氾濫",
     "volcano": "火山現象",
 }
+# The same hazards in English: the public map's labels and signage's gettext msgids.
+SHELTER_HAZARDS_EN: dict[str, str] = {
+    "flood": "Flood",
+    "landslide": "Landslide",
+    "storm_surge": "Storm surge",
+    "earthquake": "Earthquake",
+    "tsunami": "Tsunami",
+    "large_fire": "Large fire",
+    "inland_flood": "Inland flooding",
+    "volcano": "Volcano",
+}
 
 # --- 警戒レベル (Cabinet Office 避難情報に関するガイドライン, 2021) ------------------------------
 LEVEL_WORDS_JA: dict[int, str] = {

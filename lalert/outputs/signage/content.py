@@ -19,7 +19,7 @@ from shapely.geometry import Point, shape
 
 from lalert.model import EnrichedAlert, NearbyHotspot, NearbyShelter
 from lalert.outputs.signage.screens import Screen
-from lalert.vocab import LEVEL_COLOURS, SEVERITY_ORDER
+from lalert.vocab import LEVEL_COLOURS, SEVERITY_ORDER, SHELTER_HAZARDS_EN
 
 SCHEMA = "lalert.signage/1"
 WALK_M_PER_MIN = 80.0  # 不動産の表示に関する公正競争規約: 徒歩1分 = 80 m
@@ -329,16 +329,7 @@ DIRECTIONS = {
     "N": "north", "NE": "northeast", "E": "east", "SE": "southeast",
     "S": "south", "SW": "southwest", "W": "west", "NW": "northwest",
 }
-HAZARDS = {
-    "flood": "Flood",
-    "landslide": "Landslide",
-    "storm_surge": "Storm surge",
-    "earthquake": "Earthquake",
-    "tsunami": "Tsunami",
-    "large_fire": "Large fire",
-    "inland_flood": "Inland flooding",
-    "volcano": "Volcano",
-}
+HAZARDS = SHELTER_HAZARDS_EN
 DISTANCE = "%(m)s m %(dir)s · about %(min)s min walk"
 STATES = {
     "open": "Open",
