@@ -155,6 +155,19 @@ class Outcome:
     final: bool = False  # no point retrying (subscription gone, 404/410 from a push service)
 
 
+def job_inputs(job: Job, subs: Any, body_of: Callable[[int], Any]) -> tuple[Any, Any] | Outcome:
+    """The subscription and change body a send needs, or the final ``Outcome`` when one is
+    gone: a deleted subscription or a change missing from the outbox never comes back, so
+    retrying would only delay the dead letter."""
+    sub = subs.get(job.sub_id)
+    if sub is None:
+        return Outcome(False, error="subscription deleted", final=True)
+    body = body_of(job.seq)
+    if body is None:
+        return Outcome(False, error=f"change {job.seq} missing from the outbox", final=True)
+    return sub, body
+
+
 class PushStore:
     """push.sqlite: change bodies, fan-out markers, deliveries, attempts, MQTT topics."""
 

@@ -26,6 +26,7 @@ from lalert.outputs.delivery import (
     Outcome,
     PushStore,
     fan_out_change,
+    job_inputs,
     session_and_dispatcher,
 )
 from lalert.subscriptions.store import SubscriptionStore
@@ -112,12 +113,10 @@ class WebhookOutput(BaseOutput):
         }
 
     async def _send(self, job: Job) -> Outcome:
-        sub = self.subs.get(job.sub_id)
-        if sub is None:
-            return Outcome(False, error="subscription deleted", final=True)
-        body = self._body(job.seq)
-        if body is None:
-            return Outcome(False, error=f"change {job.seq} missing from the outbox", final=True)
+        got = job_inputs(job, self.subs, self._body)
+        if isinstance(got, Outcome):
+            return got
+        sub, body = got
         assert self._session is not None
         headers = self.headers(job, body[0], sub.target["secret"])
         async with self._session.post(sub.target["url"], data=body[1], headers=headers) as r:

@@ -39,6 +39,7 @@ from lalert.outputs.delivery import (
     Outcome,
     PushStore,
     fan_out_change,
+    job_inputs,
     session_and_dispatcher,
 )
 from lalert.subscriptions.store import SubscriptionStore
@@ -197,12 +198,10 @@ class WebPushOutput(BaseOutput):
         return cached
 
     async def _send(self, job: Job) -> Outcome:
-        sub = self.subs.get(job.sub_id)
-        if sub is None:
-            return Outcome(False, error="subscription deleted", final=True)
-        data = self._payload(job.seq)
-        if data is None:
-            return Outcome(False, error=f"change {job.seq} missing from the outbox", final=True)
+        got = job_inputs(job, self.subs, self._payload)
+        if isinstance(got, Outcome):
+            return got
+        sub, data = got
         short = json.loads(data)
         urgent = (short.get("level") or 0) >= 4
         topic = base64.urlsafe_b64encode(
