@@ -38,9 +38,6 @@ from lalert.store.state import key_str
 
 log = logging.getLogger(__name__)
 
-SOAP_MARK = b"Envelope"
-
-
 @dataclass(frozen=True)
 class Receipt:
     """What a sender is told once its message is journaled."""
@@ -108,29 +105,7 @@ def timeless(alerts: list[Alert]) -> list[Alert]:
 
 def parse_message(data: bytes, *, source: str, max_bytes: int) -> list[Alert]:
     """Parse bytes as received (bare XML or an L-Alert SOAP ``publish`` envelope)."""
-    try:
-        return parse(data, source=source, max_bytes=max_bytes)
-    except ParseError:
-        if SOAP_MARK not in data[:4096]:
-            raise
-        inner = unwrap_soap(data, source=source, max_bytes=max_bytes)
-        if inner is None:
-            raise
-        return parse(inner, source=source, max_bytes=max_bytes)
-
-
-def unwrap_soap(data: bytes, *, source: str, max_bytes: int) -> bytes | None:
-    """The payload of a SOAP ``publish`` envelope as its own document (or None)."""
-    from lxml import etree
-
-    from lalert.parsers.detect import SOAP_NS, _first_payload
-    from lalert.parsers.xmlsafe import local, ns, parse_xml
-
-    root = parse_xml(data, source=source, max_bytes=max_bytes)
-    if local(root.tag) != "Envelope" or ns(root.tag) not in SOAP_NS:
-        return None
-    inner = _first_payload(root)
-    return etree.tostring(inner, encoding="utf-8", xml_declaration=True) if inner is not None else None
+    return parse(data, source=source, max_bytes=max_bytes)
 
 
 MODES = ("all", "apply", "ingest", "follow")

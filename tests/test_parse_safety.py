@@ -238,3 +238,18 @@ def test_parse_error_is_a_value_error_with_fields():
 
 def test_corpus_setting_points_at_real_files(corpus: Path):
     assert (corpus / "xml" / "jma").is_dir()
+
+
+def test_jma_report_in_soap_publish_parses_as_the_report_itself():
+    from lxml import etree
+
+    from tests.daemon_helpers import soap_publish
+
+    bare = (Path(__file__).resolve().parent.parent
+            / "examples/messages/11_jma_landslide_kumamoto.xml").read_bytes()
+    wrapped = soap_publish(bare)
+    payload = parse_xml(wrapped).find(".//{http://xml.kishou.go.jp/jmaxml1/}Report")
+    alone = etree.tostring(payload, encoding="utf-8", xml_declaration=True)
+    (a,) = parse(wrapped, source="soap.xml")
+    assert a == parse(alone)[0]  # same id and fields as the Report as its own document
+    assert a.kind == "landslide" and a.level == 4

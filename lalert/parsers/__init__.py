@@ -8,9 +8,11 @@ alerts, everything else one).
 
 from __future__ import annotations
 
+from lxml import etree
+
 from lalert.model import Alert
-from lalert.parsers.detect import detect
-from lalert.parsers.xmlsafe import DEFAULT_MAX_BYTES, ParseError, parse_xml
+from lalert.parsers.detect import SOAP_NS, detect, soap_payload
+from lalert.parsers.xmlsafe import DEFAULT_MAX_BYTES, ParseError, ns, parse_xml
 
 __all__ = ["parse", "parse_one", "detect", "ParseError", "DEFAULT_MAX_BYTES"]
 
@@ -21,9 +23,17 @@ def parse(
     """Parse one message (or one feed of messages) into alerts; raise ``ParseError``."""
     root = parse_xml(data, source=source, max_bytes=max_bytes, drop_blank_text=True)
     fmt = detect(root, source=source)
+    raw = data if isinstance(data, bytes) else data.encode()
+    if fmt == "jmaxml" and ns(root.tag) in SOAP_NS:
+        # L-Alert's SOAP ``publish`` around a JMA Report (the Commons and CAP modules read
+        # envelopes themselves): the JMA module reads the Report, whose content id is that
+        # of the Report as a document of its own.
+        payload = soap_payload(parse_xml(data, source=source, max_bytes=max_bytes))
+        raw = etree.tostring(payload, encoding="utf-8", xml_declaration=True)
+        root = soap_payload(root)
     module = _module(fmt)
     try:
-        alerts = module.parse_tree(root, raw=data if isinstance(data, bytes) else data.encode(), source=source)
+        alerts = module.parse_tree(root, raw=raw, source=source)
     except ParseError:
         raise
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:

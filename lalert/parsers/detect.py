@@ -24,7 +24,7 @@ def detect(root: etree._Element, *, source: str = "<bytes>") -> str:
     name, uri = local(root.tag), ns(root.tag)
     if name == "Envelope" and uri in SOAP_NS:
         # L-Alert's SOAP publish: decide by what the envelope carries.
-        inner = _first_payload(root)
+        inner = soap_payload(root)
         if inner is None:
             raise ParseError("SOAP envelope carries no message", source=source)
         return detect(inner, source=source)
@@ -54,7 +54,7 @@ def detect(root: etree._Element, *, source: str = "<bytes>") -> str:
     )
 
 
-def _first_payload(envelope: etree._Element) -> etree._Element | None:
+def soap_payload(envelope: etree._Element) -> etree._Element | None:
     body = child(envelope, "Body")
     if body is None:
         return None
