@@ -118,9 +118,13 @@ def rank(alert: Alert) -> tuple:
 
 
 def all_clear(alert: Alert) -> bool:
-    """True when the message says nothing is in force any more (解除 / なし everywhere)."""
+    """True when the message says nothing is in force any more (解除 / なし everywhere):
+    no area is ``active`` among those it gives a status (``Alert.cleared``), or every
+    hazard / evacuation it carries is lifted."""
     if alert.shelters:
         return False
+    if alert.cleared:
+        return True
     if alert.hazards and all(h.state in _CLEAR_STATES for h in alert.hazards):
         return not any(e.action != "lifted" for e in alert.evacuations)
     if alert.evacuations and not alert.hazards:

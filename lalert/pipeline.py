@@ -81,7 +81,7 @@ def load_enricher() -> Callable[..., EnrichedAlert] | None:
 
 def fallback_enrich(alert: Alert) -> EnrichedAlert:
     """No gazetteer: keep the shapes the message itself carries (CAP polygons, circles)."""
-    shapes = [a.geometry for a in alert.areas if a.geometry]
+    shapes = [a.geometry for a in alert.active_areas() if a.geometry]
     if not shapes:
         return EnrichedAlert(alert=alert, areas=alert.areas)
     from shapely.geometry import mapping, shape

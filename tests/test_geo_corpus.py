@@ -168,7 +168,8 @@ def test_prefecture_wide_warning_lifted_areas_excluded(geo):
     a = _alert("weather_warning", "heavy_rain_warning", ("4310000", "4320200"), sub_kinds=("inundation",))
     lifted = Hazard(area_code="4320300", area_scheme="jma.city", kind="heavy_rain_warning",
                     name="大雨警報", state="lifted")
-    a = Alert(**{**a.__dict__, "areas": (*a.areas, Area(code="4320300", scheme="jma.city")),
+    a = Alert(**{**a.__dict__, "areas": (*a.areas, Area(code="4320300", scheme="jma.city",
+                                                         status="lifted", status_label="解除")),
                  "hazards": (*a.hazards, lifted)})
     e = enrich(a, geo)
     fp = shapely.geometry.shape(e.footprint)

@@ -195,7 +195,7 @@ def _info(alert_el: etree._Element, ea: EnrichedAlert, lang: str, max_vertices: 
     p = _sub(info, "parameter")
     _sub(p, "valueName", KIND_PARAMETER)
     _sub(p, "value", a.kind)
-    for area in ea.areas or a.areas:
+    for area in ea.active_areas():  # only places under alert: never 解除 / なし / scope
         _area_el(info, area, lang, max_vertices)
 
 
