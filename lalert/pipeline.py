@@ -128,7 +128,7 @@ class Pipeline:
         self.reader: Any = None  # the store's read-only journal, opened at start
         self.state = self.store.state()
         self.outbox = self.store.outbox(self.state)
-        self.lifecycle = Lifecycle()
+        self.lifecycle = Lifecycle(lifetimes=config.lifetimes or None)
         self.view = ActiveView()
         self.bus = open_bus(config.bus)
         # other processes may append to the journal: the applier reads it back from there
