@@ -146,3 +146,19 @@ def test_durations(value, seconds):
 def test_bad_durations(value):
     with pytest.raises(ValueError):
         parse_duration(value)
+
+
+def test_bench_replays_corpus_telegrams_as_sent_now(corpus):
+    """bench/ingest.py moves report times to "now" so a burst still builds an active set."""
+    from bench.ingest import to_now
+
+    now = datetime(2026, 11, 30, 12, tzinfo=UTC)
+    raw = (corpus / "xml/jma/19_01_01_091210_VPHW50.xml").read_bytes()  # 竜巻注意情報, 2009
+    old = parse(raw)[0]
+    moved = parse(to_now(raw, now))[0]
+    assert parse_time(moved.issued_at) == now
+    # the valid time keeps its distance from the report time
+    assert (parse_time(moved.valid_until) - parse_time(moved.issued_at)
+            == parse_time(old.valid_until) - parse_time(old.issued_at))
+    assert Lifecycle().apply(moved, now=now).outcome == "active"
+    assert Lifecycle().apply(old, now=now).outcome == "expired"
