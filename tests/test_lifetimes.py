@@ -19,6 +19,7 @@ from lalert.lifecycle import Lifecycle, parse_time
 from lalert.parsers import parse
 from lalert.vocab.lifetimes import LIFETIMES, lifetimes_with, parse_duration
 from tests.conftest import corpus_files
+from tests.daemon_helpers import start_daemon
 
 # telegram type (from the corpus file name) → the lifetime key it must get
 ONE_SHOT_TYPES = {
@@ -162,3 +163,32 @@ def test_bench_replays_corpus_telegrams_as_sent_now(corpus):
             == parse_time(old.valid_until) - parse_time(old.issued_at))
     assert Lifecycle().apply(moved, now=now).outcome == "active"
     assert Lifecycle().apply(old, now=now).outcome == "expired"
+
+
+@pytest.mark.parametrize("names", [("37_01_01_240613_VXSE43.xml", "32-35_01_03_100514_VXSE53.xml",
+                                    "67_01_01_140927_VFVO56.xml", "18_01_01_100806_VPOA50.xml")])
+def test_old_telegrams_posted_to_the_daemon_are_expired_history(tmp_path, corpus, names):
+    daemon = start_daemon(tmp_path / "home")
+    try:
+        _old_telegrams_expired(daemon, corpus, names)
+    finally:
+        daemon.stop()
+
+
+def _old_telegrams_expired(daemon, corpus, names):
+    ids = []
+    for name in names:
+        status, receipt = daemon.post((corpus / "xml/jma" / name).read_bytes())
+        assert status == 202, receipt
+        ids.append(receipt["id"])
+    daemon.wait_applied()
+    items = {i["id"]: i for i in daemon.get_json("/api/v1/history?limit=20")[1]["items"]}
+    assert [items[i]["outcome"] for i in ids] == ["expired"] * len(ids)
+    assert daemon.get_json("/api/v1/alerts")[1]["features"] == []
+    # a fresh 竜巻注意情報 (report time now) is in force: the lifetime counts from the report
+    from bench.ingest import to_now
+
+    raw = to_now((corpus / "xml/jma/19_01_01_091210_VPHW50.xml").read_bytes(), datetime.now(UTC))
+    status, receipt = daemon.post(raw)
+    daemon.wait_applied()
+    assert [f["id"] for f in daemon.get_json("/api/v1/alerts")[1]["features"]] == receipt["alerts"]
