@@ -47,7 +47,8 @@ window.lalertMap = (function () {
         interactive: false, keyboard: false,
         icon: L.divIcon({
           className: "level-label lv" + lv, iconSize: null,
-          html: (p.level ? "L" + p.level : "!") + (p.area ? " " + p.area : ""),
+          // An Element, not an HTML string: area names come from messages (stored XSS).
+          html: el("span", null, (p.level ? "L" + p.level : "!") + (p.area ? " " + p.area : "")),
         }),
       }).addTo(layers.alerts);
       if (!seen.has(p.id)) {
