@@ -37,6 +37,7 @@ from aiohttp import web
 from lalert.httpcache import Rendered, respond
 from lalert.lifecycle import is_drill
 from lalert.model import Alert, EnrichedAlert
+from lalert.outputs.htmltext import bdi
 from lalert.parsers import ParseError
 from lalert.pipeline import fallback_enrich, parse_message
 from lalert.server import desk_deliveries, desk_map, sessions
@@ -855,6 +856,7 @@ def setup(app: web.Application) -> None:
     config = app[CONFIG]
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                              autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    env.filters["bdi"] = bdi
     store = sessions.storage(config.home, secure=config.public_url.startswith("https://"))
     app[DESK] = Desk(home=config.home, env=env, middleware=sessions.middleware(store),
                      users=sessions.users_from_config(config.section("desk")),
