@@ -158,7 +158,8 @@ async def _add_headers(request: web.Request, response: web.StreamResponse) -> No
     for k, v in chosen.items():
         response.headers.setdefault(k, v)
     if request.body_exists and not request.content.is_eof():
-        # answered without reading the body: do not drain it, end the connection
+        # answered without reading the body: do not drain (or inflate) it, end the connection
+        response.headers["Connection"] = "close"
         response.force_close()
 
 
