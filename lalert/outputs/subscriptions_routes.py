@@ -23,7 +23,9 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from lalert.clientaddr import client_address, trusted_proxies
 from lalert.outputs.delivery import PushStore
+from lalert.outputs.netguard import allowed_networks, check_url
 from lalert.subscriptions.model import InvalidSubscription, subscription_from_request
 from lalert.subscriptions.store import SubscriptionStore, new_id
 
@@ -58,16 +60,20 @@ class RateLimit:
         self._hits: dict[str, deque[float]] = {}
 
     def allow(self, key: str) -> bool:
+        return self.retry_after(key) == 0
+
+    def retry_after(self, key: str) -> int:
+        """0 and the event counted, or the whole seconds until one more is allowed."""
         now = time.monotonic()
         q = self._hits.setdefault(key, deque())
         while q and q[0] <= now - self.per:
             q.popleft()
         if len(q) >= self.n:
-            return False
+            return max(1, int(q[0] + self.per - now + 0.999))
         q.append(now)
         if len(self._hits) > 100_000:  # bound memory under a spray of addresses
             self._hits = {k: v for k, v in self._hits.items() if v and v[-1] > now - self.per}
-        return True
+        return 0
 
 
 def _tokens(ctx: OutputContext) -> dict[str, str]:
@@ -146,8 +152,12 @@ def webhook_target(body: dict[str, Any]) -> dict[str, Any]:
     return {"url": url, "secret": secret}
 
 
-def _error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response({"error": message}, status=status, headers=headers)
+
+
+def _throttled(wait: int, message: str) -> web.Response:
+    return _error(429, message, {"Retry-After": str(wait)})
 
 
 class SubscriptionApi:
@@ -156,6 +166,7 @@ class SubscriptionApi:
     def __init__(self, owner: Any) -> None:
         self.owner = owner
         self._limit: RateLimit | None = None
+        self._global: RateLimit | None = None
 
     @property
     def ctx(self) -> OutputContext:
@@ -177,14 +188,25 @@ class SubscriptionApi:
     def _store(self) -> SubscriptionStore:
         return SubscriptionStore.for_home(self.ctx.home)
 
-    def _rate(self) -> RateLimit:
-        if self._limit is None:
-            cfg = self.ctx.config
-            self._limit = RateLimit(
-                int(cfg.get("webpush_subscribe_rate", 10)),
-                float(cfg.get("webpush_subscribe_window_s", 600)),
-            )
-        return self._limit
+    def _anonymous_wait(self, request: web.Request, cfg: dict[str, Any]) -> web.Response | None:
+        """Anonymous sign-ups are counted before anything is checked: per client
+        (``webpush_subscribe_rate`` per ``webpush_subscribe_window_s``, the client named by
+        ``lalert.clientaddr``) and for everyone together (``webpush_subscribe_global_rate``
+        per ``webpush_subscribe_global_window_s``), so neither one address nor many can
+        fill the store. Refusals are 429 with ``Retry-After``."""
+        if self._limit is None or self._global is None:
+            self._limit = RateLimit(int(cfg.get("webpush_subscribe_rate", 10)),
+                                    float(cfg.get("webpush_subscribe_window_s", 600)))
+            self._global = RateLimit(int(cfg.get("webpush_subscribe_global_rate", 600)),
+                                     float(cfg.get("webpush_subscribe_global_window_s", 60)))
+        wait = self._global.retry_after("*")
+        if wait:
+            return _throttled(wait, "too many new subscriptions right now; retry later")
+        client = client_address(request, trusted_proxies(self.ctx.settings))
+        wait = self._limit.retry_after(client)
+        if wait:
+            return _throttled(wait, "too many subscriptions from this address; retry later")
+        return None
 
     async def create(self, request: web.Request) -> web.Response:
         ctx = self.ctx
@@ -205,16 +227,25 @@ class SubscriptionApi:
             return _error(400, "channel must be one of the enabled push channels")
         holder = token_holder(request, ctx)
         try:
+            allow = allowed_networks(ctx.settings)
             if channel == "webhook":
                 if holder is None:
                     return _error(401, "webhook subscriptions need a bearer token")
                 target = webhook_target(body)
+                why = await check_url(target["url"], allow)
+                if why:
+                    return _error(400, f"'url' refused: {why}")
             else:
-                if holder is None and not self._rate().allow(request.remote or "?"):
-                    return _error(429, "too many subscriptions from this address; retry later")
-                target = webpush_target(
-                    body, allow_http=bool(output.ctx.config.get("allow_http_endpoints"))
-                )
+                if holder is None:
+                    refused = self._anonymous_wait(request, output.ctx.config)
+                    if refused is not None:
+                        return refused
+                allow_http = bool(output.ctx.config.get("allow_http_endpoints"))
+                target = webpush_target(body, allow_http=allow_http)
+                why = await check_url(target["endpoint"], allow,
+                                      schemes=("https", "http") if allow_http else ("https",))
+                if why:
+                    return _error(400, f"push endpoint refused: {why}")
             sub = subscription_from_request(
                 body,
                 sub_id=new_id("wh" if channel == "webhook" else "wp"),

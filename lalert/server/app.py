@@ -169,6 +169,7 @@ def create_app(config: Config, *, geo: Any = None,
     app[openapi.SPEC] = {}
     api.setup(app)
     metrics.backlog_from(pipeline.bus.backlog)
+    metrics.alarms_from(pipeline.bus.skipped_counts, lambda: api.alarms(app))
 
     seen: set[tuple[str, str]] = set()
 
