@@ -2,7 +2,10 @@
 
 Webhook subscriptions and every listing need a bearer token; Web Push subscriptions come
 from the public map's "notify me for this place" button, need none, are rate-limited per
-client address and answer with an unsubscribe key. The routes are mounted once, by the
+client (``lalert.clientaddr``) and for everyone together (429 + ``Retry-After``) and
+answer with an unsubscribe key. Every filter is bounded (``lalert.subscriptions.model``:
+400 naming the field and the limit), and a webhook URL or push endpoint must reach a
+public address or one in ``[push] allow_destinations`` (``lalert.outputs.netguard``). The routes are mounted once, by the
 webhook output, or by the Web Push output when no webhook output runs for the same home.
 """
 
