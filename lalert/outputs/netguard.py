@@ -17,6 +17,7 @@ still cannot reach a private one.
 from __future__ import annotations
 
 import asyncio
+import errno
 import ipaddress
 import socket
 from collections.abc import Iterable, Mapping
@@ -78,12 +79,13 @@ def refusal(ip: str | Address, allow: Iterable[Network] = ()) -> str | None:
         if any(a.version == n.version and a in n for n in allow):
             return None
     inner = _inner(addr)
-    for a in {addr, inner}:
+    for a in dict.fromkeys([inner, addr]):  # the IPv4 inside first: it names the place
         if a.is_multicast or not a.is_global:
             kind = ("loopback" if a.is_loopback else "link-local" if a.is_link_local
                     else "multicast" if a.is_multicast else "private" if a.is_private
                     else "reserved")
-            return (f"{addr} is a {kind} address; only public destinations are allowed "
+            shown = f"{addr} ({inner})" if inner != addr else str(addr)
+            return (f"{shown} is a {kind} address; only public destinations are allowed "
                     "(a deployment may widen this with [push] allow_destinations)")
     return None
 
@@ -131,7 +133,9 @@ def socket_factory(allow: Iterable[Network]) -> Any:
         family, type_, proto, _, sockaddr = addr_info
         why = refusal(str(sockaddr[0]), allow)
         if why:
-            raise DestinationRefused(f"destination refused: {why}")
+            # (errno, text): aiohttp shows the text in ClientConnectorError, so the
+            # delivery log says why
+            raise DestinationRefused(errno.EACCES, f"destination refused: {why}")
         return socket.socket(family=family, type=type_, proto=proto)
 
     return make

@@ -63,20 +63,29 @@ class RateLimit:
         self._hits: dict[str, deque[float]] = {}
 
     def allow(self, key: str) -> bool:
-        return self.retry_after(key) == 0
+        if self.wait(key):
+            return False
+        self.hit(key)
+        return True
 
-    def retry_after(self, key: str) -> int:
-        """0 and the event counted, or the whole seconds until one more is allowed."""
+    def wait(self, key: str) -> int:
+        """0 while ``key`` may go on, else the whole seconds until it may (nothing counted)."""
         now = time.monotonic()
-        q = self._hits.setdefault(key, deque())
+        q = self._hits.get(key)
+        if q is None:
+            return 0
         while q and q[0] <= now - self.per:
             q.popleft()
         if len(q) >= self.n:
             return max(1, int(q[0] + self.per - now + 0.999))
-        q.append(now)
+        return 0
+
+    def hit(self, key: str) -> None:
+        """Count one event for ``key``."""
+        now = time.monotonic()
+        self._hits.setdefault(key, deque()).append(now)
         if len(self._hits) > 100_000:  # bound memory under a spray of addresses
             self._hits = {k: v for k, v in self._hits.items() if v and v[-1] > now - self.per}
-        return 0
 
 
 def _tokens(ctx: OutputContext) -> dict[str, str]:
@@ -202,13 +211,15 @@ class SubscriptionApi:
                                     float(cfg.get("webpush_subscribe_window_s", 600)))
             self._global = RateLimit(int(cfg.get("webpush_subscribe_global_rate", 600)),
                                      float(cfg.get("webpush_subscribe_global_window_s", 60)))
-        wait = self._global.retry_after("*")
+        client = client_address(request, trusted_proxies(self.ctx.settings))
+        wait = self._limit.wait(client)
+        if wait:  # checked first: one refused client never eats everyone's budget
+            return _throttled(wait, "too many subscriptions from this address; retry later")
+        wait = self._global.wait("*")
         if wait:
             return _throttled(wait, "too many new subscriptions right now; retry later")
-        client = client_address(request, trusted_proxies(self.ctx.settings))
-        wait = self._limit.retry_after(client)
-        if wait:
-            return _throttled(wait, "too many subscriptions from this address; retry later")
+        self._limit.hit(client)
+        self._global.hit("*")
         return None
 
     async def create(self, request: web.Request) -> web.Response:
