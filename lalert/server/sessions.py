@@ -33,6 +33,7 @@ import getpass
 import hashlib
 import hmac
 import os
+import re
 import secrets
 import sys
 import threading
@@ -275,8 +276,22 @@ def load_key(home: Path) -> bytes:
     return path.read_bytes().strip()
 
 
+_CANONICAL = re.compile(r"[A-Za-z0-9_-]+={0,2}")
+
+
+class _StrictCookieStorage(EncryptedCookieStorage):
+    """Reads only a canonical base64url cookie: base64 decoders ignore what follows the
+    padding, so ``cookie + "A"`` would otherwise still open the session."""
+
+    def load_cookie(self, request: web.Request) -> str | None:
+        value = super().load_cookie(request)
+        if value is None or (_CANONICAL.fullmatch(value) and len(value) % 4 == 0):
+            return value
+        return None
+
+
 def storage(home: Path, *, secure: bool = False) -> EncryptedCookieStorage:
-    return EncryptedCookieStorage(
+    return _StrictCookieStorage(
         Fernet(load_key(home)), cookie_name=COOKIE, path="/desk", httponly=True,
         samesite="Strict", secure=secure, max_age=MAX_AGE)
 
