@@ -545,6 +545,15 @@ async def test_logout_ends_the_session_for_the_old_cookie_too(strict):
 # --- an output that cannot process a change --------------------------------------------
 
 
+async def desk_page(d: Daemon, path: str) -> str:
+    """``path`` of the desk as an operator who logged in with the ingest token."""
+    async with aiohttp.ClientSession(d.url, cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
+        assert (await login(s, "", d.token))[0] == 303
+        async with s.get(path) as r:
+            assert r.status == 200
+            return await r.text()
+
+
 def test_an_output_that_skips_a_change_raises_an_alarm_and_the_next_change_flows(tmp_path):
     outputs = ["tests.daemon_helpers:PoisonOutput", "tests.daemon_helpers:RecordingOutput"]
     with start_daemon(tmp_path / "home", outputs=outputs) as p:
@@ -560,6 +569,8 @@ def test_an_output_that_skips_a_change_raises_an_alarm_and_the_next_change_flows
         assert re.search(rb'lalert_output_skipped_changes_total\{output="poison"\} 1\.0',
                          metrics), metrics[-800:]
         assert re.search(rb"^lalert_alarms [1-9]", metrics, re.M)
+        page = asyncio.run(desk_page(p, "/desk/"))  # and the desk shows it
+        assert f"output poison skipped change seq {seq}" in page
         recorded = (Path(p.home) / "recorder.log").read_text()
         assert f"{seq} new" in recorded  # the other output was not held up
         assert p.post(cap("fine-2"))[0] == 202  # the next one flows
