@@ -38,7 +38,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from lalert.outputs.netguard import check_url, guarded_connector, networks
+from lalert.outputs.netguard import check_url, guarded_connector, networks, refusal
 from lalert.parsers import parse
 from lalert.server.sessions import hash_password
 from lalert.subscriptions.model import MAX_KINDS, Subscription
@@ -384,6 +384,23 @@ async def test_a_name_that_rebinds_to_loopback_is_refused_on_the_socket():
     # and at registration: a name that resolves to loopback now is refused now
     why = await check_url("http://localhost:8080/hook")
     assert why and "loopback" in why
+
+
+@pytest.mark.parametrize("addr", [
+    "127.0.0.1", "127.255.0.9", "0.0.0.0", "10.0.0.1", "172.16.5.4", "192.168.1.1",
+    "169.254.169.254", "100.64.0.1", "192.0.2.1", "198.18.0.1", "224.0.0.251", "240.0.0.1",
+    "255.255.255.255", "::", "::1", "fe80::1%eth0", "fc00::1", "fd12:3456::1", "ff02::1",
+    "::ffff:127.0.0.1", "::ffff:10.0.0.1", "64:ff9b::a9fe:a9fe", "2002:c0a8:101::1",
+    "2001:db8::1"])
+def test_non_public_addresses_are_refused(addr):
+    assert refusal(addr)
+    assert refusal(addr, networks(["0.0.0.0/0", "::/0"])) is None  # an allow list widens
+
+
+@pytest.mark.parametrize("addr", ["8.8.8.8", "133.242.0.1", "2001:4860:4860::8888",
+                                  "::ffff:8.8.8.8"])
+def test_public_addresses_pass(addr):
+    assert refusal(addr) is None
 
 
 # --- the strict daemon: no destinations allowed, https push, one trusted proxy ------------
