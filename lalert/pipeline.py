@@ -149,6 +149,7 @@ class Pipeline:
         self.started_at = iso_now()
         self.version_listeners: list[Callable[[], None]] = []
         self.failed_messages: deque[dict[str, Any]] = deque(maxlen=100)
+        self.failed_outputs: dict[str, str] = {}  # name → why it did not start
 
     # --- start / stop ---------------------------------------------------------------
 

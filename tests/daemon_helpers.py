@@ -349,3 +349,12 @@ class PoisonOutput:
 
     async def stop(self) -> None:
         pass
+
+
+class UnstartableOutput(PoisonOutput):
+    """Test output whose ``start`` fails: the daemon runs without it, with an alarm."""
+
+    name = "unstartable"
+
+    async def start(self, ctx) -> None:
+        raise RuntimeError("no such device")

@@ -594,3 +594,11 @@ def test_an_output_that_skips_a_change_raises_an_alarm_and_the_next_change_flows
         p.wait(lambda: (Path(p.home) / "poison.log").exists(), 30, "the next change")
         assert (Path(p.home) / "poison.log").read_text().startswith(f"{seq + 1} ")
         assert p.health()["journal"]["messages"] == 2
+
+
+def test_an_output_that_cannot_start_is_an_alarm(tmp_path):
+    with start_daemon(tmp_path / "home", outputs=["tests.daemon_helpers:UnstartableOutput"]) as u:
+        h = u.health()
+        assert h["status"] == "degraded"
+        assert any("output unstartable failed to start" in a and "no such device" in a
+                   for a in h["alarms"]), h["alarms"]

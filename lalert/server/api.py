@@ -281,6 +281,8 @@ def alarms(app: web.Application) -> list[str]:
             for d in p.bus.skipped_changes()]
     out += [f"message {d['message']} could not be applied: {d['error']}"
             for d in p.failed_messages]
+    out += [f"output {name} failed to start (its changes wait for a restart): {why}"
+            for name, why in p.failed_outputs.items()]
     for o in app[OUTPUTS]:
         fn = getattr(o, "alarms", None)
         if callable(fn):

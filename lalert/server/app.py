@@ -234,8 +234,9 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
                 settings={**config.raw, "api_tokens": tokens, "public_url": config.public_url})
             try:
                 await o.start(ctx)
-            except Exception:
-                log.exception("output %s failed to start; left out", o.name)
+            except Exception as exc:  # left out, never silently: /healthz names it
+                log.exception("ALARM: output %s failed to start; left out", o.name)
+                pipeline.failed_outputs[o.name] = f"{type(exc).__name__}: {exc}"[:300]
                 continue
             started.append(o)
             drills = bool(ocfg.get("drills")) or bool(getattr(o, "wants_drills", False))
