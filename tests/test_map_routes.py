@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from lalert.geo.data import demo_geodata
-from lalert.outputs.publicmap import MapOutput, protomaps_bundle
-from lalert.outputs.publicmap.page import PROTOMAPS_JS, page_config_json
+from lalert.geo.distance import walking_minutes
+from lalert.outputs.publicmap import MapOutput, markercluster_files, protomaps_bundle
+from lalert.outputs.publicmap.page import MARKERCLUSTER_JS, PROTOMAPS_JS, page_config_json
 from tests.public_fakes import FakeState, client_for, context, demo_alerts, with_alert
 
 HERE = {"lat": "32.80", "lon": "130.715"}  # inside the hand-made 中央区 alert box
@@ -69,8 +70,10 @@ async def test_boundaries_come_from_tiles_with_the_vendored_renderer(http):
     html = await (await http.get("/?lang=ja")).text()
     scripts = re.findall(r'<script[^>]+src="([^"]+)"', html)
     version = protomaps_bundle(NODE_MODULES)[1]
-    assert scripts == ["/static/vendor/leaflet/leaflet.js", f"{PROTOMAPS_JS}?v={version}",
-                       "/static/map/map.js"]  # Leaflet first, then the renderer, then ours
+    cluster = markercluster_files(NODE_MODULES)
+    assert scripts == ["/static/vendor/leaflet/leaflet.js", f"{MARKERCLUSTER_JS}?v={cluster[2]}",
+                       f"{PROTOMAPS_JS}?v={version}", "/static/map/map.js"]
+    # Leaflet first, then its plugins, then ours
     opts = re.search(r"lalertMap\.boundaryLayer\((\{.*?\})\);", html)
     assert opts and '"url": "/tiles/{z}/{x}/{y}.mvt"' in opts.group(1)
     assert '"maxzoom": 14' in opts.group(1) and '"minzoom": 4' in opts.group(1)
@@ -146,7 +149,7 @@ async def test_where_am_i(http):
     # flood-designated, not closed (DEMO-431001-12 is closed), nearest first
     assert [s["id"] for s in ans["shelters"]] == ["DEMO-431001-02"]
     s = ans["shelters"][0]
-    assert 1500 < s["distance_m"] < 2200 and s["walk_min"] == round(s["distance_m"] / 67)
+    assert 1500 < s["distance_m"] < 2200 and s["walk_min"] == walking_minutes(s["distance_m"])
     assert s["state_label"] == "Open"
     quake = await (await http.get("/api/v1/here", params={**HERE, "hazard": "earthquake"})).json()
     assert [s["id"] for s in quake["shelters"]][:2] == ["DEMO-431001-01", "DEMO-431001-03"]
