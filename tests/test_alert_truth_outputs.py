@@ -125,6 +125,19 @@ def test_region_by_prefecture_codes_and_bbox():
     assert parse_region([]) is None and parse_region("43,44").prefectures == ("43", "44")
 
 
+def test_region_setting_from_toml_and_environment(tmp_path):
+    from lalert.config import load_config
+
+    assert load_config(env={}, overrides={"home": str(tmp_path)}).region is None
+    cfg = load_config(env={"LALERT_GEO__REGION": "43"}, overrides={"home": str(tmp_path)})
+    assert cfg.region.prefectures == ("43",)
+    toml = tmp_path / "l.toml"
+    toml.write_text("[geo]\nregion = [129.9, 32.0, 131.4, 33.25]\n", "utf-8")
+    assert load_config(toml, env={}).region.bbox == (129.9, 32.0, 131.4, 33.25)
+    with pytest.raises(ValueError):
+        load_config(env={"LALERT_GEO__REGION": "kumamoto"}, overrides={"home": str(tmp_path)})
+
+
 # --- the advice reaches the model ------------------------------------------------------------
 
 

@@ -23,6 +23,7 @@ from lalert.vocab import LEVEL_COLOURS
 OPEN_STATES = frozenset({"open", "permanent"})
 CLOSED_STATES = frozenset({"closed", "unopened"})
 NO_LEVEL_COLOUR = "#5a5a5a"
+SUMMARY_CHARS = 120
 
 
 def _geojson(geom: Any, tolerance: float = 0.0003) -> dict[str, Any]:
@@ -49,6 +50,10 @@ def alert_summary(ea: EnrichedAlert, lang: str) -> dict[str, Any]:
         "kind_name": phrases.kind_name(a.kind, lang),
         "title": a.title,
         "headline": a.headline or a.title,
+        # what a list line shows: the headline when it is one line, else the title (a JMA
+        # Headline is often paragraphs, repeating the advice shown below it)
+        "summary": a.headline if a.headline and len(a.headline) <= SUMMARY_CHARS
+        and "\n" not in a.headline else a.title,
         "level_label": phrases.level_label(a.level, a.kind, ea.hazard_tags, lang),
         "level_badge": phrases.level_badge(a.level, a.kind, lang),
         "action": phrases.level_action(a.level, lang),

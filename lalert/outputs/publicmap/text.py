@@ -26,9 +26,12 @@ def _alert_view(ea: EnrichedAlert, n: int, lang: str) -> dict[str, Any]:
                 if s.fits_hazard is not False and s.state not in CLOSED_STATES]
     headline = a.headline if a.headline and a.headline != a.title else None
     return {
-        "anchor": f"alert-{n}", "title": a.title, "headline": headline,
+        # a title that is the order's name ("避難指示") is already in the label
+        "anchor": f"alert-{n}", "title": "" if label and a.title in label else a.title,
+        "headline": headline,
         "text": unsaid(a.text, headline, a.instruction),
-        "instruction": a.instruction,
+        # JMA's Headline often holds the advice already (＜とるべき措置＞): said once
+        "instruction": unsaid(a.instruction, headline),
         "level": a.level, "level_text": label,
         "action": phrases.level_action(a.level, lang),
         "kind_name": phrases.kind_name(a.kind, lang), "issued_at": a.issued_at,

@@ -30,7 +30,7 @@ window.lalertMap = (function () {
   function alertItem(p, extra) {
     const lv = p.level || 0;
     return el("li", { class: "alert lv" + lv, "data-id": p.id },
-      el("strong", { class: "level" }, levelText(p)), " ", p.headline || p.title, extra,
+      el("strong", { class: "level" }, levelText(p)), " ", p.summary || p.title, extra,
       p.action ? el("span", { class: "action" }, p.action) : null,
       p.instruction ? el("span", { class: "instruction" }, p.instruction) : null);
   }
