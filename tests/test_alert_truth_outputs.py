@@ -420,3 +420,27 @@ def test_desk_speaks_japanese_and_shows_the_publisher(truth_daemon, posted):
     assert any("熊本県熊本市" in s and TOKEN_NAME in s for s in senders), senders
     en = _desk_pages(d, "en", ["/desk/history"])["/desk/history"]
     assert "sent by" in _visible(en)
+
+
+# --- push payloads (pure): every channel carries the one label and the advice -------------
+
+
+def test_push_payloads_carry_the_label_and_the_advice():
+    from lalert.outputs.delivery import change_body
+    from lalert.outputs.mqtt import message
+    from lalert.outputs.webpush.output import payload
+    from tests.push_fakes import change, flood
+
+    jma = flood(kind="landslide", title="熊本県土砂災害警戒情報", instruction="2階以上へ")
+    body = json.loads(json.dumps(change_body(change(1, jma)), ensure_ascii=False))
+    assert body["instruction"] == "2階以上へ"
+    assert body["level_label"]["ja"]["label"].startswith("警戒レベル4相当情報")
+    short = payload(body, "{base_url}/alerts/{id}", "http://127.0.0.1")
+    assert short["level_label"].startswith("警戒レベル4相当情報") and short["instruction"] == "2階以上へ"
+    assert "避難指示" not in short["level_label"]
+    mq = json.loads(message(body, {"code": "4310100"}))
+    assert mq["level_label"]["source"] == "equivalent" and mq["instruction"] == "2階以上へ"
+    order = change_body(change(2, flood()))
+    assert order["level_label"]["ja"]["label"] == "警戒レベル4 避難指示"
+    sw = (ROOT / "lalert/outputs/webpush/static/sw-push.js").read_text("utf-8")
+    assert "警戒レベル${" not in sw  # the worker never spells a level itself

@@ -51,10 +51,17 @@ def ordered(alerts: Iterable[EnrichedAlert],
     return sorted(alerts, key=lambda ea: sort_key(ea, level_of(ea)))
 
 
+def under_alert(area: Area) -> bool:
+    """Whether the message puts this area under alert (``Area.status``, when the model
+    carries it, is ``active``; areas of messages without a status count)."""
+    return getattr(area, "status", None) in (None, "active")
+
+
 def area_names(areas: Iterable[Area]) -> list[str]:
-    """Each place once, in message order: a message often names one place under several
-    code schemes (the same 市 as 市町村等 code, 全国地方公共団体コード and N03)."""
-    return list(dict.fromkeys(a.name or a.code for a in areas if a.name or a.code))  # type: ignore[misc]
+    """Each place under alert once, in message order: a message often names one place
+    under several code schemes (the same 市 as 市町村等 code, 全国地方公共団体コード, N03)."""
+    return list(dict.fromkeys(a.name or a.code for a in areas  # type: ignore[misc]
+                              if (a.name or a.code) and under_alert(a)))
 
 
 class RegionFilter:
@@ -74,6 +81,7 @@ class RegionFilter:
         self.shape = self._shape(region, geo)
         if self.shape is not None:
             shapely.prepare(self.shape)
+        self._seen: dict[str, bool] = {}
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any] | None, geo: Any = None) -> RegionFilter:
@@ -109,6 +117,16 @@ class RegionFilter:
         return box(*(float(v) for v in areas.total_bounds))
 
     def covers(self, ea: EnrichedAlert) -> bool:
+        """Cached per alert id: an alert's id names immutable content, and the desk asks
+        again on every poll."""
+        hit = self._seen.get(ea.alert.id)
+        if hit is None:
+            if len(self._seen) > 4096:
+                self._seen.clear()
+            hit = self._seen[ea.alert.id] = self._covers(ea)
+        return hit
+
+    def _covers(self, ea: EnrichedAlert) -> bool:
         if self.region is None and self.shape is None:
             return True
         if ea.footprint and self.shape is not None:
@@ -117,7 +135,7 @@ class RegionFilter:
             except (ValueError, TypeError, AttributeError, KeyError):
                 pass
         codes = [a for a in (ea.areas or ea.alert.areas)
-                 if a.code and a.scheme in PREFECTURE_PREFIX_SCHEMES]
+                 if a.code and a.scheme in PREFECTURE_PREFIX_SCHEMES and under_alert(a)]
         if codes and self.prefectures:
             return any(a.code[:2] in self.prefectures for a in codes)  # type: ignore[index]
         if ea.footprint or codes:

@@ -183,8 +183,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "instruction": ("呼びかけ", "Advice"),
     "publisher.none": ("発表者不明", "publisher unknown"),
     "sent_by": ("送信", "sent by"),
-    "level.source.order": ("市町村の発令", "municipal order"),
-    "level.source.equivalent": ("気象庁の相当情報", "JMA equivalent information"),
     "hazards": ("災害種別", "Hazards"),
     "serial": ("版数", "serial"),
     "bytes": ("バイト", "bytes"),

@@ -319,6 +319,8 @@ def build(
 # msgids from the one vocabulary (lalert.vocab.levels); the .po files translate them
 LEVEL_WORDS = {n: pair[1] for n, pair in level_vocab.LEVEL_NAMES.items()}
 LEVEL_ACTIONS = {n: pair[1] for n, pair in level_vocab.LEVEL_ACTIONS.items()}
+LEVEL_BADGES = {True: level_vocab.BADGES[level_vocab.EQUIVALENT][1],  # by "equivalent"
+                False: level_vocab.BADGES[level_vocab.ORDER][1]}
 INSTRUCTION = "Advice from the publisher"
 DIRECTIONS = {
     "N": "north", "NE": "northeast", "E": "east", "SE": "southeast",
@@ -336,8 +338,7 @@ STATES = {
 
 
 def level_label(level: int, equivalent: bool, lang: str, tr: Translate) -> str:
-    src = level_vocab.EQUIVALENT if equivalent else level_vocab.ORDER
-    return tr(lang, level_vocab.BADGES[src][1]) % {"n": level}
+    return tr(lang, LEVEL_BADGES[equivalent]) % {"n": level}
 
 
 def phrases(body: dict[str, Any], lang: str, tr: Translate) -> dict[str, Any]:
