@@ -21,6 +21,10 @@ Sections (see ``examples/lalert.toml`` for a commented example)::
     [lifecycle] expiry_interval
     [outputs]  enabled = [...]; [outputs.<name>] passed to that output as ctx.config
                (``drills = true`` lets exercise / test changes reach it)
+    [push]     allow_destinations (CIDRs push may reach besides public addresses),
+               lease_s, poll_s, subscribe_rate / subscribe_window_s (anonymous, global)
+    [http]     trusted_proxies (CIDRs whose X-Forwarded-For / Forwarded name the client),
+               keepalive_timeout
     anything else (``[signage]``, ``[desk]``, ...) is kept in ``Config.raw`` for the
     parts that read it.
 """
@@ -66,6 +70,10 @@ DEFAULTS: dict[str, Any] = {
     "geo": {"path": "", "region": []},
     "lifecycle": {"expiry_interval": 5.0},
     "outputs": {"enabled": DEFAULT_OUTPUTS},
+    # CIDRs push deliveries may reach besides public addresses (lalert.outputs.netguard)
+    "push": {"allow_destinations": []},
+    # CIDRs of reverse proxies whose X-Forwarded-For / Forwarded name the client
+    "http": {"trusted_proxies": []},
 }
 
 

@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -147,6 +148,8 @@ class Pipeline:
         self._tasks: list[asyncio.Task[None]] = []
         self.started_at = iso_now()
         self.version_listeners: list[Callable[[], None]] = []
+        self.failed_messages: deque[dict[str, Any]] = deque(maxlen=100)
+        self.failed_outputs: dict[str, str] = {}  # name → why it did not start
 
     # --- start / stop ---------------------------------------------------------------
 
@@ -420,8 +423,10 @@ class Pipeline:
             msg_id, received_at, alerts = await self._queue.get()
             try:
                 self._apply(msg_id, received_at, alerts)
-            except Exception:  # never stop applying because of one message
-                log.exception("applying message %s failed", msg_id)
+            except Exception as exc:  # never stop applying because of one message …
+                log.exception("ALARM: applying message %s failed", msg_id)
+                # … and never lose one unseen: /healthz and /metrics name it
+                self.failed_messages.append({"message": msg_id, "error": str(exc)[:300]})
             if self._queue.empty():
                 await asyncio.sleep(0)  # let readers in between bursts
 

@@ -179,6 +179,9 @@ def truth_daemon(tmp_path_factory) -> Daemon:
 [geo]
 region = ["43"]
 
+[push]
+allow_destinations = ["127.0.0.0/8"]  # the test's webhook receiver is on loopback
+
 [[desk.users]]
 name = "{OPERATOR}"
 password_hash = "{hash_password(PASSWORD)}"

@@ -429,11 +429,7 @@ def _instruction(body: etree._Element | None) -> str | None:
     if body is None:
         return None
     parts = [t for t in (text(el) for el in descendants(body, "ComplementaryInfo")) if t]
-    joined = "\n\n".join(dict.fromkeys(parts))
-    return joined[:MAX_INSTRUCTION] or None
-
-
-MAX_INSTRUCTION = 4000
+    return "\n\n".join(dict.fromkeys(parts)) or None  # bounded by lalert.parsers.bounds
 
 
 def _body_text(body: etree._Element | None) -> str | None:

@@ -24,7 +24,6 @@ _SECTION = re.compile(r"^＜[^＞]+＞\s*$")
 # Kind/Status words of an item with nothing in force (its 付加事項 do not apply).
 _NOT_IN_FORCE = ("解除", "なし", "発表警報・注意報はなし")
 ADDITION_PREFIX = "付加事項: "
-MAX_CHARS = 4000  # bound: text from messages is data, and pages show it whole
 
 
 def headline_advice(text: str | None) -> list[str]:
@@ -71,4 +70,4 @@ def instruction(head: etree._Element | None, body: etree._Element | None) -> str
         if notes:
             parts.append(ADDITION_PREFIX + "、".join(notes))
     text = "\n\n".join(dict.fromkeys(p.strip() for p in parts if p and p.strip()))
-    return text[:MAX_CHARS] or None
+    return text or None  # bounded with every field by lalert.parsers.bounds

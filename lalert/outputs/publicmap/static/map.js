@@ -21,6 +21,11 @@ window.lalertMap = (function () {
     return e;
   }
 
+  // Text from a message, isolated: bidi controls in it reorder nothing around it.
+  function bdi(text) {
+    return text === null || text === undefined || text === "" ? null : el("bdi", null, text);
+  }
+
   // The level's label comes from the server (lalert.vocab.levels): a municipality's order
   // ("警戒レベル4 避難指示") and JMA's "警戒レベル4相当情報［土砂災害］" are never spelled here.
   function levelText(p) {
@@ -30,9 +35,9 @@ window.lalertMap = (function () {
   function alertItem(p, extra) {
     const lv = p.level || 0;
     return el("li", { class: "alert lv" + lv, "data-id": p.id },
-      el("strong", { class: "level" }, levelText(p)), " ", p.summary || p.title, extra,
+      el("strong", { class: "level" }, levelText(p)), " ", bdi(p.summary || p.title), extra,
       p.action ? el("span", { class: "action" }, p.action) : null,
-      p.instruction ? el("span", { class: "instruction" }, p.instruction) : null);
+      p.instruction ? el("span", { class: "instruction" }, bdi(p.instruction)) : null);
   }
 
   function drawAlerts() {
@@ -54,16 +59,16 @@ window.lalertMap = (function () {
         interactive: false, keyboard: false,
         icon: L.divIcon({
           className: "level-label lv" + lv, iconSize: null,
-          // an element, not a string: the area name is message text and stays text
-          html: el("span", null, (p.level ? "L" + p.level : "!") + (p.area ? " " + p.area : "")),
+          // An Element, not an HTML string: area names come from messages (stored XSS).
+          html: el("span", null, p.level ? "L" + p.level : "!", p.area ? " " : null, bdi(p.area)),
         }),
       }).addTo(layers.alerts);
     }
     // The list: every alert once, highest level first then newest (the server's order),
     // each place named once.
     for (const p of data.list) {
-      list.append(alertItem(p, p.areas.length
-        ? el("span", { class: "areas" }, " (" + p.areas.join("・") + ")") : null));
+      list.append(alertItem(p, p.areas.length ? el("span", { class: "areas" }, " (",
+        ...p.areas.flatMap((a, i) => i ? ["・", bdi(a)] : [bdi(a)]), ")") : null));
     }
     if (!data.list.length) list.append(el("li", null, ui.no_alerts));
   }
@@ -83,7 +88,7 @@ window.lalertMap = (function () {
       const hz = s.hazards.map(h => cfg.hazards[h] || h).join("、");
       const title = s.name + " — " + s.state_label;
       L.marker([s.lat, s.lon], { icon: shelterIcon(s), title: title, alt: title })
-        .bindPopup(el("div", null, el("strong", null, s.name), el("br"), s.state_label,
+        .bindPopup(el("div", null, el("strong", null, bdi(s.name)), el("br"), s.state_label,
           hz ? el("br") : null, hz ? ui.hazards + ": " + hz : null))
         .addTo(layers.shelters);
     }
@@ -93,10 +98,12 @@ window.lalertMap = (function () {
     layers.hotspots.clearLayers();
     for (const h of data.hotspots) {
       const title = ui.hotspots + ": " + h.name + (h.ssid ? " (" + h.ssid + ")" : "");
+      const label = el("div", null, ui.hotspots + ": ", bdi(h.name), h.ssid ? " (" : null, bdi(h.ssid),
+        h.ssid ? ")" : null);
       L.marker([h.lat, h.lon], {
         icon: L.divIcon({ className: "mk wifi", html: "W", iconSize: [20, 20] }),
         title: title, alt: title,
-      }).bindPopup(el("div", null, title)).addTo(layers.hotspots);
+      }).bindPopup(label).addTo(layers.hotspots);
     }
   }
 
@@ -140,7 +147,7 @@ window.lalertMap = (function () {
       if (!ans.alerts.length) alerts.append(el("li", null, ui.here_none));
       const shelters = el("ol", { class: "here-shelters", id: "lalert-nearest" });
       for (const s of ans.shelters) {
-        shelters.append(el("li", { "data-id": s.id }, el("strong", null, s.name), " ",
+        shelters.append(el("li", { "data-id": s.id }, el("strong", null, bdi(s.name)), " ",
           el("span", { class: "dist" }, s.distance_m + " m・" + ui.walk + " " + s.walk_min + " " + ui.minutes),
           " ", el("span", { class: "state" }, "(" + s.state_label + ")")));
       }
