@@ -155,6 +155,9 @@ def test_instruction_from_corpus_and_municipal_messages(corpus: Path):
     comment = root_text(corpus / "xml/jma/32-39_11_13_250206_VTSE41.xml",
                         "//*[local-name()='WarningComment']/*[local-name()='Text']")
     assert tsunami.instruction and comment.split("\n")[1] in tsunami.instruction
+    volcano_file = corpus / "xml/jma/45_01_01_200522_VFVO50.xml"
+    prevention = root_text(volcano_file, "//*[local-name()='VolcanoPrevention']").strip()
+    assert prevention in parse(volcano_file.read_bytes())[0].instruction
 
 
 def root_text(path: Path, xpath: str) -> str:

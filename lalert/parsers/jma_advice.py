@@ -4,6 +4,7 @@
 - Body/Comments/WarningComment and ForecastComment Text — 固定付加文 (tsunami, earthquake:
   "この地震による津波の心配はありません。", "海岸から離れてください").
 - Head/Headline/Text sections ＜とるべき措置＞ and ＜…の補足情報＞ — 土砂災害警戒情報.
+- Body/VolcanoInfoContent/VolcanoPrevention — 防災上の警戒事項 of volcano telegrams.
 - Body/Warning/Item/Kind/Addition/Note — 付加事項 (竜巻, 落雷, 氾濫 …) of warnings in force.
 
 VarComment (notes on the data) and FreeFormComment (commentary) are not advice; they stay
@@ -66,6 +67,8 @@ def instruction(head: etree._Element | None, body: etree._Element | None) -> str
         for c in kids(body, "Comments"):
             for part in ("WarningComment", "ForecastComment"):
                 parts += [t for t in (text_at(x, "Text") for x in kids(c, part)) if t]
+        for c in kids(body, "VolcanoInfoContent"):
+            parts += [t for t in (leaf(x) for x in kids(c, "VolcanoPrevention")) if t]
         notes = _additions(body)
         if notes:
             parts.append(ADDITION_PREFIX + "、".join(notes))
