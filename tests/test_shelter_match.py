@@ -121,3 +121,23 @@ def test_operator_link_applies(geo, tmp_path: Path):
     manual = {link_key(HITOYOSHI, "旧人吉市役所 臨時避難所"): "E4320300031111"}
     got = match_report(idx, name="旧人吉市役所　臨時避難所", muni=HITOYOSHI, manual=manual)
     assert got is not None and (got.id, got.match) == ("E4320300031111", "manual")
+
+
+def test_board_keeps_the_latest_report_per_facility_and_ignores_drills():
+    from lalert.geo.reports import ShelterBoard
+    from lalert.model import Alert, EnrichedAlert, Shelter
+
+    def report(aid, at, state, crowding=None, status="actual"):
+        reg = {"id": "F1", "name": "第一中学校", "match": "name"}
+        s = Shelter("人吉市立第一中学校", state, crowding=crowding, registry=reg, area_code="432032")
+        return EnrichedAlert(Alert(format="commons", id=aid, info_type="issue", status=status,
+                                   kind="shelter", title="避難所情報", issued_at=at,
+                                   raw_sha256="0" * 64, shelters=(s,)))
+
+    later = report("b", "2026-07-03T18:00:00+09:00", "open", "full")
+    earlier = report("a", "2026-07-03T17:00:00+09:00", "open", "vacant")
+    drill = report("d", "2026-07-03T19:00:00+09:00", "closed", status="exercise")
+    board = ShelterBoard([later, earlier, drill])
+    c = board.get("F1")
+    assert (c.state, c.status, c.open) == ("open", "full", False)  # full is never offered as open
+    assert board.unmatched() == []

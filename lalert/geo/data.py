@@ -52,6 +52,8 @@ class GeoData:
     hotspots: gpd.GeoDataFrame
     jma_codes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CODE_COLUMNS))
     simplify_deg: float = 0.0005  # output simplification (≈50 m); 0 keeps full detail
+    # the desk's "this report is facility X" links: (municipality, name key) → facility id
+    shelter_links: dict[tuple[str, str], str] = field(default_factory=dict)
     _gaz: Any = field(default=None, repr=False, compare=False)
 
     @property

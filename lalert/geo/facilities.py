@@ -45,6 +45,16 @@ def roles_of(kind: str, roles: str, sid: str) -> set[str]:
     return out or {"shelter"}
 
 
+def _lead_rank(sid: str, kind: str, roles: set[str]) -> int:
+    """Which entry names the facility: a 指定避難所 entry first (reports name those)."""
+    m = GSI_ID.match(sid)
+    if m:
+        return 0 if m.group(2) == "1" else 2
+    if kind in ("shelter", "welfare_shelter"):
+        return 0
+    return 1 if roles & {"shelter", "welfare_shelter"} else 2
+
+
 class _Union:
     def __init__(self, n: int) -> None:
         self.p = list(range(n))
@@ -119,7 +129,7 @@ def merge_facilities(s: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
                             "roles": [], "source_ids": [], "aliases": []}
     for members in by_root.values():
         # the 指定避難所 entry names the facility (reports use it); else the first entry
-        lead = next((i for i in members if row_roles[i] & {"shelter", "welfare_shelter"}), members[0])
+        lead = min(members, key=lambda i: (_lead_rank(ids[i], kinds[i], row_roles[i]), i))
         keep.append(lead)
         roles = set().union(*(row_roles[i] for i in members))
         hz: list[str] = []

@@ -64,7 +64,7 @@ window.lalertMap = (function () {
   }
 
   function shelterIcon(s) {
-    const cls = s.open ? "open" : (s.state === "closed" || s.state === "unopened") ? "closed"
+    const cls = s.open ? "open" : ["closed", "unopened", "full"].includes(s.state) ? "closed"
       : "unknown";
     const glyph = { open: "✓", closed: "×", unknown: "避" }[cls];
     return L.divIcon({ className: "mk " + cls, html: glyph, iconSize: [22, 22] });
