@@ -26,6 +26,9 @@ class ActiveView:
         self._key_by_id: dict[str, str] = {}
         self._sorted: dict[bool, tuple[int, list[EnrichedAlert]]] = {}
         self._board: tuple[int, ShelterBoard] | None = None
+        # alert id → (alert as stored, board fingerprint, alert with current states): an
+        # alert is re-overlaid only when it or some facility's reported state changed
+        self._overlaid: dict[str, tuple[EnrichedAlert, tuple, EnrichedAlert]] = {}
 
     # --- StateView ------------------------------------------------------------------
 
@@ -33,8 +36,7 @@ class ActiveView:
         cached = self._sorted.get(drills)
         if cached and cached[0] == self.version:
             return list(cached[1])
-        board = self.board()
-        items = sorted((board.overlay(e) for e, d, _ in self._by_key.values() if d == drills),
+        items = sorted((self._current(e) for e, d, _ in self._by_key.values() if d == drills),
                        key=severity_sort_key)
         self._sorted[drills] = (self.version, items)
         return list(items)
@@ -45,9 +47,21 @@ class ActiveView:
             self._board = (self.version, ShelterBoard(e for e, d, _ in self._by_key.values() if not d))
         return self._board[1]
 
+    def _current(self, e: EnrichedAlert) -> EnrichedAlert:
+        board = self.board()
+        hit = self._overlaid.get(e.id)
+        if hit is not None and hit[0] is e and hit[1] == board.fingerprint:
+            return hit[2]
+        out = board.overlay(e)
+        if len(self._overlaid) > 4 * len(self._by_key) + 64:
+            live = {x.id for x, _, _ in self._by_key.values()}
+            self._overlaid = {k: v for k, v in self._overlaid.items() if k in live}
+        self._overlaid[e.id] = (e, board.fingerprint, out)
+        return out
+
     def get(self, alert_id: str) -> EnrichedAlert | None:
         key = self._key_by_id.get(alert_id)
-        return self.board().overlay(self._by_key[key][0]) if key else None
+        return self._current(self._by_key[key][0]) if key else None
 
     # --- daemon side ----------------------------------------------------------------
 

@@ -101,6 +101,10 @@ class ShelterBoard:
                     fid = str(s.registry["id"]) if s.registry and s.registry.get("id") else None
                     best[key] = (rank, Current(key, fid, s, a.issued_at, a.publisher))
         self._by_key = {k: v for k, (_, v) in best.items()}
+        # what overlays depend on: equal fingerprints give equal overlays
+        self.fingerprint = tuple(sorted(
+            (k, c.state, c.crowding, c.report.head_count, c.report.capacity)
+            for k, c in self._by_key.items()))
 
     def __len__(self) -> int:
         return len(self._by_key)
@@ -134,16 +138,23 @@ class ShelterBoard:
         """``ea`` with each nearby facility's state, crowding and counts as reported last."""
         if not ea.shelters:
             return ea
+        by_key = self._by_key
+        if not by_key and all(s.state == "unknown" for s in ea.shelters):
+            return ea  # nothing reported and nothing to clear: the common case, fast
         out: list[NearbyShelter] = []
         changed = False
         for s in ea.shelters:
-            c = self._by_key.get(s.id)
-            state = c.state if c else "unknown"
-            crowd = c.crowding if c else None
-            head = c.report.head_count if c else None
-            cap = (c.report.capacity if c and c.report.capacity is not None else s.capacity)
-            if (s.state, s.crowding, s.head_count, s.capacity) != (state, crowd, head, cap):
-                s = dataclasses.replace(s, state=state, crowding=crowd, head_count=head, capacity=cap)
+            c = by_key.get(s.id)
+            if c is None:
+                if s.state != "unknown" or s.crowding is not None or s.head_count is not None:
+                    s = dataclasses.replace(s, state="unknown", crowding=None, head_count=None)
+                    changed = True
+                out.append(s)
+                continue
+            cap = c.report.capacity if c.report.capacity is not None else s.capacity
+            new = (c.state, c.crowding, c.report.head_count, cap)
+            if (s.state, s.crowding, s.head_count, s.capacity) != new:
+                s = dataclasses.replace(s, state=new[0], crowding=new[1], head_count=new[2], capacity=cap)
                 changed = True
             out.append(s)
         return dataclasses.replace(ea, shelters=tuple(out)) if changed else ea
