@@ -80,6 +80,17 @@ PIXELS = """([land, line]) => {
 }"""
 
 
+# Shelters on the map: markers drawn one by one plus the counts written on cluster icons.
+SHELTERS_SHOWN = """() => {
+  const one = document.querySelectorAll(".leaflet-marker-icon.mk:not(.wifi)").length;
+  let inClusters = 0;
+  for (const c of document.querySelectorAll(".leaflet-marker-icon.mk-cluster")) {
+    inClusters += Number(c.textContent);
+  }
+  return one + inClusters;
+}"""
+
+
 async def boundary_pixels(page) -> dict:
     await page.wait_for_function(
         "document.querySelectorAll('.leaflet-tile-pane canvas.leaflet-tile-loaded').length > 0")
@@ -147,7 +158,8 @@ async def test_map_offline_draws_and_finds_shelters(server, browser, size):
     await page.screenshot(path=str(SHOTS / f"map_overview_{size[0]}x{size[1]}.png"))
     assert await page.locator(".leaflet-marker-icon.mk.open").count() == 1
     assert await page.locator(".leaflet-marker-icon.mk.closed").count() == 1
-    assert await page.locator(".leaflet-marker-icon.mk").count() == 18 + 8  # facilities + Wi-Fi
+    assert await page.locator(".leaflet-marker-icon.mk.wifi").count() == 8
+    assert await page.evaluate(SHELTERS_SHOWN) == 18  # facilities, one by one or in a cluster
     assert "L4" in await page.locator(".level-label").first.inner_text()
 
     await page.click("#lalert-where")
@@ -160,9 +172,11 @@ async def test_map_offline_draws_and_finds_shelters(server, browser, size):
     await page.evaluate(SETTLE)
     await page.screenshot(path=str(SHOTS / f"map_{size[0]}x{size[1]}.png"))
 
+    # back out to the whole city through the URL hash: clusters hold the sites out of view
+    await page.evaluate("location.hash = '#11/32.80/130.71'")
+    await page.wait_for_function("location.hash === '#11/32.8000/130.7100'")
     await page.select_option("#lalert-hazard", "tsunami")
-    await page.wait_for_function(
-        "document.querySelectorAll('.leaflet-marker-icon.mk:not(.wifi)').length === 12")
+    await page.wait_for_function(f"({SHELTERS_SHOWN})() === 12")  # 7 demo + 5 real schools
     assert page.outside == [] and page.errors == []
     await page.context.close()
 
@@ -257,3 +271,32 @@ async def test_axe_no_serious_violations(server, browser, path):
     assert await axe_serious(page) == []
     assert page.outside == []
     await page.context.close()
+
+
+XSS = '<img src=x onerror="window.__xss=1">'
+
+
+async def test_area_name_is_text_not_html(browser):
+    """A message's area name on the map's level label is text: no element is injected and
+    no handler runs (it was put into L.divIcon's HTML string)."""
+    from dataclasses import replace
+
+    from tests.public_fakes import flood_alert
+
+    ea = flood_alert()
+    area = replace(ea.areas[0], name=XSS)
+    state = FakeState([replace(ea, areas=(area,), alert=replace(ea.alert, areas=(area,)))])
+    out = MapOutput()
+    await out.start(context(out.name, state, geo=demo_geodata(),
+                            config={"node_modules": "/nonexistent"}))
+    client = await client_for(out.routes())
+    try:
+        page = await offline_page(browser, (1280, 800))
+        await page.goto(str(client.make_url("/?lang=en")))
+        await page.wait_for_selector(".level-label")
+        assert XSS in await page.locator(".level-label").first.inner_text()
+        assert await page.locator(".leaflet-marker-pane img").count() == 0
+        assert await page.evaluate("window.__xss") is None
+        await page.context.close()
+    finally:
+        await client.close()

@@ -4,7 +4,7 @@
 "use strict";
 window.lalertMap = (function () {
   let cfg, map, layers, ui, etag = null, data = null, here = null, hereMarker = null;
-  let boundary = null, land = 1;
+  let boundary = null, land = 1, cluster = null, openShelters = null;
 
   const STROKE = { 5: "#0c000c", 4: "#6e006e", 3: "#b31c00", 2: "#8a8200", 1: "#666666" };
   const DASH = { 5: null, 4: null, 3: "10 5", 2: "4 6", 1: "1 6" };
@@ -19,6 +19,11 @@ window.lalertMap = (function () {
       if (c !== null && c !== undefined) e.append(c);
     }
     return e;
+  }
+
+  // Text from a message, isolated: bidi controls in it reorder nothing around it.
+  function bdi(text) {
+    return text === null || text === undefined || text === "" ? null : el("bdi", null, text);
   }
 
   function levelText(p) {
@@ -47,7 +52,8 @@ window.lalertMap = (function () {
         interactive: false, keyboard: false,
         icon: L.divIcon({
           className: "level-label lv" + lv, iconSize: null,
-          html: (p.level ? "L" + p.level : "!") + (p.area ? " " + p.area : ""),
+          // An Element, not an HTML string: area names come from messages (stored XSS).
+          html: el("span", null, p.level ? "L" + p.level : "!", p.area ? " " : null, bdi(p.area)),
         }),
       }).addTo(layers.alerts);
       if (!seen.has(p.id)) {
@@ -55,43 +61,81 @@ window.lalertMap = (function () {
         const areas = feats.filter(g => g.properties.id === p.id && g.properties.area)
           .map(g => g.properties.area);
         list.append(el("li", { class: "alert lv" + lv },
-          el("strong", null, levelText(p)), " ", p.headline || p.title,
-          areas.length ? el("span", { class: "areas" }, " (" + areas.join("・") + ")") : null,
+          el("strong", null, levelText(p)), " ", bdi(p.headline || p.title),
+          areas.length ? el("span", { class: "areas" }, " (",
+            ...areas.flatMap((a, i) => i ? ["・", bdi(a)] : [bdi(a)]), ")") : null,
           p.action ? el("span", { class: "action" }, p.action) : null));
       }
     }
     if (!feats.length) list.append(el("li", null, ui.no_alerts));
   }
 
-  function shelterIcon(s) {
-    const cls = s.open ? "open" : ["closed", "unopened", "full"].includes(s.state) ? "closed"
+  function shelterClass(s) {
+    return s.open ? "open" : ["closed", "unopened", "full"].includes(s.state) ? "closed"
       : "unknown";
+  }
+
+  function shelterIcon(s) {
+    const cls = shelterClass(s);
     const glyph = { open: "✓", closed: "×", unknown: "避" }[cls];
-    return L.divIcon({ className: "mk " + cls, html: glyph, iconSize: [22, 22] });
+    return L.divIcon({ className: "mk " + cls, html: el("span", null, glyph), iconSize: [22, 22] });
+  }
+
+  // A cluster of shelter markers: its count as text, its name (for screen readers and the
+  // tooltip) set on the marker before Leaflet reads it in _initIcon.
+  function clusterIcon(c) {
+    const n = c.getChildCount();
+    c.options.title = ui.cluster.replace("{n}", String(n));
+    const size = n < 10 ? 30 : n < 100 ? 36 : 42;
+    return L.divIcon({ className: "mk-cluster", html: el("span", null, String(n)),
+      iconSize: [size, size] });
+  }
+
+  // Open shelters are never clustered and sit above every other marker: they are what a
+  // resident looks for. The thousands of other sites are clustered (leaflet.markercluster,
+  // when the daemon serves it) and come apart from zoom 15, street level.
+  function shelterLayers() {
+    if (!cluster) {
+      cluster = L.markerClusterGroup ? L.markerClusterGroup({
+        chunkedLoading: true, disableClusteringAtZoom: 15, maxClusterRadius: 48,
+        showCoverageOnHover: false, spiderfyOnMaxZoom: false, iconCreateFunction: clusterIcon,
+      }) : L.layerGroup();
+      openShelters = L.layerGroup();
+      layers.shelters.addLayer(cluster).addLayer(openShelters);
+    }
+    cluster.clearLayers();
+    openShelters.clearLayers();
   }
 
   function drawShelters() {
-    layers.shelters.clearLayers();
+    shelterLayers();
     const hazard = document.getElementById("lalert-hazard").value;
+    const rest = [];
     for (const s of data.shelters) {
       if (hazard && !s.hazards.includes(hazard)) continue;
       const hz = s.hazards.map(h => cfg.hazards[h] || h).join("、");
       const title = s.name + " — " + s.state_label;
-      L.marker([s.lat, s.lon], { icon: shelterIcon(s), title: title, alt: title })
-        .bindPopup(el("div", null, el("strong", null, s.name), el("br"), s.state_label,
-          hz ? el("br") : null, hz ? ui.hazards + ": " + hz : null))
-        .addTo(layers.shelters);
+      const cls = shelterClass(s);
+      const m = L.marker([s.lat, s.lon], {
+        icon: shelterIcon(s), title: title, alt: title,
+        zIndexOffset: cls === "open" ? 10000 : cls === "closed" ? -1000 : 0,
+      }).bindPopup(el("div", null, el("strong", null, bdi(s.name)), el("br"), s.state_label,
+        hz ? el("br") : null, hz ? ui.hazards + ": " + hz : null));
+      if (cls === "open") openShelters.addLayer(m); else rest.push(m);
     }
+    if (cluster.addLayers) cluster.addLayers(rest); else rest.forEach(m => cluster.addLayer(m));
   }
 
   function drawHotspots() {
     layers.hotspots.clearLayers();
     for (const h of data.hotspots) {
       const title = ui.hotspots + ": " + h.name + (h.ssid ? " (" + h.ssid + ")" : "");
+      const label = el("div", null, ui.hotspots + ": ", bdi(h.name), h.ssid ? " (" : null, bdi(h.ssid),
+        h.ssid ? ")" : null);
       L.marker([h.lat, h.lon], {
         icon: L.divIcon({ className: "mk wifi", html: "W", iconSize: [20, 20] }),
         title: title, alt: title,
-      }).bindPopup(el("div", null, title)).addTo(layers.hotspots);
+      }).bindPopup(label).addTo(layers.hotspots);
     }
   }
 
@@ -133,12 +177,12 @@ window.lalertMap = (function () {
       const alerts = el("ul", { class: "here-alerts" });
       for (const a of ans.alerts) {
         alerts.append(el("li", { class: "alert lv" + (a.level || 0) }, el("strong", null, levelText(a)),
-          " ", a.headline || a.title, a.action ? el("span", { class: "action" }, a.action) : null));
+          " ", bdi(a.headline || a.title), a.action ? el("span", { class: "action" }, a.action) : null));
       }
       if (!ans.alerts.length) alerts.append(el("li", null, ui.here_none));
       const shelters = el("ol", { class: "here-shelters", id: "lalert-nearest" });
       for (const s of ans.shelters) {
-        shelters.append(el("li", { "data-id": s.id }, el("strong", null, s.name), " ",
+        shelters.append(el("li", { "data-id": s.id }, el("strong", null, bdi(s.name)), " ",
           el("span", { class: "dist" }, s.distance_m + " m・" + ui.walk + " " + s.walk_min + " " + ui.minutes),
           " ", el("span", { class: "state" }, "(" + s.state_label + ")")));
       }
@@ -181,6 +225,7 @@ window.lalertMap = (function () {
   function boundaryLayer(o) {
     const P = window.protomapsL;
     if (!P) return L.layerGroup();  // script failed to load: the rest of the map still works
+    if (o.land_opacity === 0) land = 0;  // over a base map: lines only
     boundary = P.leafletLayer({
       url: o.url, levelDiff: 0, maxDataZoom: o.maxzoom, minZoom: o.minzoom,
       attribution: o.attribution || "", zIndex: 2,
@@ -198,12 +243,48 @@ window.lalertMap = (function () {
     return boundary;
   }
 
+  // A vector (MVT) base map from a local .pmtiles archive that lalert serves under
+  // /basemap/, in protomaps-leaflet's built-in light style.
+  function basemapLayer(o) {
+    const P = window.protomapsL;
+    if (!P) return L.layerGroup();
+    return P.leafletLayer({ url: o.url, flavor: "light", lang: o.lang, maxDataZoom: o.max_native_zoom,
+      attribution: o.attribution, zIndex: 1 });
+  }
+
+  // "#zoom/lat/lon" (as leaflet-hash and OpenStreetMap write it): a link, or the signage QR
+  // code, opens the map there; moving the map writes the place back without new history.
+  function parseHash(h) {
+    const m = /^#(\d{1,2}(?:\.\d+)?)\/(-?\d{1,2}(?:\.\d+)?)\/(-?\d{1,3}(?:\.\d+)?)$/.exec(h || "");
+    if (!m) return null;
+    const z = Number(m[1]), lat = Number(m[2]), lon = Number(m[3]);
+    if (!(lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180)) return null;
+    return { z: Math.max(map.getMinZoom(), Math.min(map.getMaxZoom(), Math.round(z))), lat: lat, lon: lon };
+  }
+
+  function fromHash() {
+    const v = parseHash(location.hash);
+    if (v) map.setView([v.lat, v.lon], v.z, { animate: false });
+    return v !== null;
+  }
+
+  function toHash() {
+    const c = map.getCenter(), z = map.getZoom();
+    const digits = Math.max(0, Math.ceil(Math.log(z) / Math.LN2));
+    const h = "#" + z + "/" + c.lat.toFixed(digits) + "/" + c.lng.toFixed(digits);
+    if (h !== location.hash) history.replaceState(history.state, "", h);
+  }
+
   function init(config) {
     cfg = config; ui = cfg.ui; map = window[cfg.map];
     layers = {};
     for (const [k, name] of Object.entries(cfg.layers)) layers[k] = window[name];
     map.getContainer().setAttribute("aria-label", ui.title);
     map.getContainer().setAttribute("role", "region");
+    if (cfg.attribution && map.attributionControl) map.attributionControl.addAttribution(cfg.attribution);
+    fromHash();  // else folium has already fitted the deployment's region
+    map.on("moveend", toHash);
+    window.addEventListener("hashchange", fromHash);
     map.on("click", e => lookup(e.latlng.lat, e.latlng.lng));
     map.on("baselayerchange", () => {
       if (boundary && land) { land = 0; boundary.rerenderTiles(); }
@@ -217,5 +298,6 @@ window.lalertMap = (function () {
     setInterval(load, cfg.poll_ms);
   }
 
-  return { init: init, lookup: lookup, reload: load, boundaryLayer: boundaryLayer };
+  return { init: init, lookup: lookup, reload: load, boundaryLayer: boundaryLayer,
+    basemapLayer: basemapLayer };
 })();
