@@ -44,7 +44,7 @@ from lalert.outputs.htmltext import bdi
 from lalert.outputs.listing import RegionFilter, ordered
 from lalert.parsers import ParseError
 from lalert.pipeline import fallback_enrich, parse_message
-from lalert.server import desk_deliveries, desk_map, sessions
+from lalert.server import desk_deliveries, desk_map, desk_shelters, sessions
 from lalert.server.api import health_document
 from lalert.server.auth import AUTH_KEY
 from lalert.server.desk_text import (
@@ -347,7 +347,7 @@ def page(handler: Handler, *, public: bool = False) -> Handler:
 
 NAV = [("overview", "/desk/"), ("history", "/desk/history"), ("rejected", "/desk/rejected"),
        ("feeds", "/desk/feeds"), ("deliveries", "/desk/deliveries"), ("submit", "/desk/submit"),
-       ("screens", "/desk/screens")]
+       ("screens", "/desk/screens"), ("shelters", "/desk/shelters")]
 
 
 def _lang_url(request: web.Request, lang: str) -> str:
@@ -681,7 +681,7 @@ def _enrich(request: web.Request, alert: Alert) -> EnrichedAlert:
     p = request.app[PIPELINE]
     if p.enricher is not None and p.geo is not None:
         try:
-            return p.enricher(alert, p.geo, shelter_states=p.lifecycle.shelter_states)
+            return p.enricher(alert, p.geo)
         except Exception:  # same fallback as the pipeline: show it without geometry
             pass
     return fallback_enrich(alert)
@@ -921,6 +921,7 @@ def routes() -> list[web.RouteDef]:
         web.post("/desk/screens", page(screens_save)),
         web.post("/desk/screens/delete", page(screens_delete)),
         web.post("/desk/japan", page(japan_toggle)),
+        *desk_shelters.routes(page),
     ]
 
 

@@ -74,7 +74,7 @@ window.lalertMap = (function () {
   }
 
   function shelterClass(s) {
-    return s.open ? "open" : (s.state === "closed" || s.state === "unopened") ? "closed"
+    return s.open ? "open" : ["closed", "unopened", "full"].includes(s.state) ? "closed"
       : "unknown";
   }
 
