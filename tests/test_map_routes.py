@@ -362,3 +362,12 @@ def test_opening_region(geo):
                     hotspots=geo.hotspots)
     w, s, e, n = opening_region(one)
     assert e - w >= 0.02 - 1e-9 and n - s >= 0.02 - 1e-9
+
+
+def test_the_page_policy_admits_only_the_configured_basemap_origin():
+    from lalert.server.security import img_origins
+
+    assert img_origins(load_config(None, env={})) == []  # offline: no outside image origin
+    cfg = load_config(None, env={"LALERT_MAP__BASEMAP": GSI_PALE_URL,
+                                 "LALERT_MAP__ATTRIBUTION": GSI_ATTRIBUTION})
+    assert img_origins(cfg) == ["https://cyberjapandata.gsi.go.jp"]
