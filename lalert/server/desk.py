@@ -27,7 +27,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -37,7 +37,7 @@ from aiohttp import web
 
 from lalert.clientaddr import client_address, trusted_proxies
 from lalert.httpcache import Rendered, respond
-from lalert.lifecycle import is_drill
+from lalert.lifecycle import is_drill, is_stale
 from lalert.model import Alert, EnrichedAlert
 from lalert.outputs.htmltext import bdi
 from lalert.parsers import ParseError
@@ -62,6 +62,7 @@ from lalert.server.desk_text import (
 from lalert.server.keys import CONFIG, EXTRA_DOCS, OUTPUTS, PIPELINE, POLLER, SPOOL
 from lalert.store import flags
 from lalert.vocab import LEVEL_COLOURS, LEVEL_WORDS_JA
+from lalert.vocab.lifetimes import LIFETIMES
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates" / "desk"
@@ -431,7 +432,8 @@ async def logout(request: web.Request) -> web.Response:
 def overview_context(app: web.Application, lang: str) -> dict[str, Any]:
     p = app[PIPELINE]
     t = translator(lang)
-    real = [alert_view(e, False, lang, i) for i, e in enumerate(p.view.active(), start=1)]
+    active = p.view.active()
+    real = [alert_view(e, False, lang, i) for i, e in enumerate(active, start=1)]
     drills = [alert_view(e, True, lang, len(real) + i)
               for i, e in enumerate(p.view.active(drills=True), start=1)]
     seqs = [q for q in (p.view.seq_of(v["id"]) for v in real + drills) if q is not None]
@@ -439,8 +441,11 @@ def overview_context(app: web.Application, lang: str) -> dict[str, Any]:
     for v in real + drills:
         v["delivery"] = delivery_status(app, v["id"], v["drill"], push)
     health = health_document(app)
+    config, now = app[CONFIG], datetime.now(UTC)
+    stale = [v for v, e in zip(real, active, strict=True)
+             if is_stale(e.alert, now, config.stale_after, config.lifetimes or LIFETIMES)]
     return {
-        "alerts": real, "drills": drills, "map": map_svg(real + drills, t),
+        "alerts": real, "drills": drills, "map": map_svg(real + drills, t), "stale": stale,
         "health": health, "counts": p.reader.outcome_counts() if p.reader else {},
         "japan": flags.load_flags(app[CONFIG].home).get(flags.JAPAN),
         "generated": datetime.now(JST).strftime("%H:%M:%S"),
@@ -459,6 +464,7 @@ async def live(request: web.Request) -> web.Response:
     ctx.pop("generated")
     html = request.app[DESK].env.get_template("live.html.j2").render(
         t=translator(request["desk.lang"]), lang=request["desk.lang"], when=when,
+        csrf=await sessions.csrf_token(request),
         delivery_word=lambda k: pick(DELIVERY, k, request["desk.lang"]),
         outcome_word=lambda k: pick(OUTCOMES, k or "", request["desk.lang"]), **ctx)
     r = respond(request, Rendered.of(html, "text/html; charset=utf-8"),
@@ -592,6 +598,16 @@ async def delivery_retry(request: web.Request) -> web.Response:
         return await delivery_page(request, status=409,
                                    error=translator(request["desk.lang"])("delivery.not_dead"))
     raise web.HTTPSeeOther(f"/desk/deliveries/{did}?" + urlencode({"retried": outcome}))
+
+
+async def alert_withdraw(request: web.Request) -> web.Response:
+    """Withdraw an alert in force (a stale one whose lifting was missed); journaled with
+    the operator's name and applied like a message, so every output withdraws it."""
+    receipt = await request.app[PIPELINE].withdraw(request.match_info["id"],
+                                                    operator=str(request["desk.user"]))
+    if receipt is None:
+        return _error_page(request, 409, "stale", "active.none")
+    raise web.HTTPSeeOther(f"/desk/messages/{receipt.id}")
 
 
 # --- manual submission -----------------------------------------------------------------
@@ -850,6 +866,7 @@ def routes() -> list[web.RouteDef]:
         web.get("/desk/deliveries", page(deliveries)),
         web.get("/desk/deliveries/{id}", page(delivery_page)),
         web.post("/desk/deliveries/{id}/retry", page(delivery_retry)),
+        web.post("/desk/alerts/{id}/withdraw", page(alert_withdraw)),
         web.get("/desk/submit", page(submit_form)),
         web.post("/desk/submit", page(submit_preview)),
         web.post("/desk/submit/confirm", page(submit_confirm)),
