@@ -141,3 +141,10 @@ def test_web_push_names_only_places_under_alert():
     place = payload(body, "{base_url}/a/{id}", "http://127.0.0.1")["place"]
     assert "北九州市" in place  # 継続
     assert "福岡市" not in place.split("、") and "福岡県" not in place  # 解除, scope
+
+
+def test_the_schema_rejects_an_unknown_area_status():
+    alert = parse((CORPUS / "xml/jma/17_01_01_190529_VXWW50.xml").read_bytes())[0]
+    doc = alert.to_dict()
+    doc["areas"][0]["status"] = "maybe"
+    assert any("/areas/0/status" in e for e in validation_errors(doc))
