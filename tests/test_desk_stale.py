@@ -8,7 +8,9 @@ and goes through the pipeline: every output gets it, and a restart keeps it with
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
 from collections.abc import AsyncIterator
 from urllib.parse import quote
 
@@ -16,8 +18,8 @@ import aiohttp
 import pytest
 
 from lalert.server.sessions import hash_password
-from tests.conftest import CORPUS
-from tests.daemon_helpers import Daemon, start_daemon
+from tests.conftest import CORPUS, ROOT
+from tests.daemon_helpers import LALERT, Daemon, start_daemon
 from tests.test_desk import OPERATOR, PASSWORD, csrf_of, login
 
 LANDSLIDE = CORPUS / "xml/jma/17_03_01_190529_VXWW50.xml"  # 岡山県, 2013: one town 警戒
@@ -87,6 +89,12 @@ async def test_stale_alert_is_listed_and_withdrawn_through_the_pipeline(stale_da
     d.restart()
     d.wait_applied()
     assert d.get_json("/api/v1/alerts")[1]["features"] == []
+    # and a rebuild from the journal alone agrees
+    d.stop()
+    out = subprocess.run([*LALERT, "replay", "--home", str(d.home), "--json", "--dry-run"],
+                         env=d.env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["active"] == []
 
 
 async def test_a_fresh_warning_is_not_stale(stale_daemon, desk):
