@@ -86,7 +86,7 @@ class Transition:
     """One change of the active set, before enrichment and numbering (``seq``)."""
 
     kind: ChangeKind
-    reason: str  # issue | update | correction | cancel | lifted | expired | superseded
+    reason: str  # issue | update | correction | cancel | withdrawn | lifted | expired | superseded
     alert: Alert
     key: Key
     drill: bool
@@ -158,6 +158,37 @@ def all_clear(alert: Alert) -> bool:
     if alert.evacuations and not alert.hazards:
         return all(e.action == "lifted" for e in alert.evacuations)
     return False
+
+
+WITHDRAWN_BY = "withdrawn_by"  # details key of a desk withdrawal (``withdrawal``)
+
+
+def withdrawal(alert: Alert, *, operator: str, at: str) -> Alert:
+    """An operator's withdrawal of ``alert`` as a cancel of the same event.
+
+    It keeps the event's identity (format, type, EventID, serial, report time, title,
+    publisher), so ``event_key`` finds the event and ``rank`` puts it above the alert it
+    withdraws; a later message of the event (a higher serial) is in force again. Its id
+    is derived from the withdrawn alert's, so a second click is a duplicate."""
+    import dataclasses
+    import hashlib
+
+    wid = f"withdraw:{alert.id}"
+    return dataclasses.replace(
+        alert, id=wid, info_type="cancel", references=(alert.id,),
+        raw_sha256=hashlib.sha256(wid.encode()).hexdigest(),
+        details={WITHDRAWN_BY: operator, "withdrawn_at": at, "withdraws": alert.id},
+    )
+
+
+def is_stale(alert: Alert, now: datetime, stale_after: float | None,
+             lifetimes: Mapping[str, float | None] = LIFETIMES) -> bool:
+    """An alert with no end of its own (a warning JMA must lift) whose current version is
+    older than ``stale_after`` seconds: the desk asks whether it still holds."""
+    if stale_after is None or ends_at(alert, lifetimes) is not None:
+        return False
+    issued = parse_time(alert.issued_at)
+    return issued is not None and _le(issued + timedelta(seconds=stale_after), now)
 
 
 def _reference_ids(alert: Alert) -> list[str]:
@@ -259,7 +290,9 @@ class Lifecycle:
         out = list(expired)
         if alert.info_type == "cancel" or all_clear(alert):
             reason = "cancel" if alert.info_type == "cancel" else "lifted"
-            ev.active, ev.ended = False, ("cancelled" if reason == "cancel" else "lifted")
+            if alert.details.get(WITHDRAWN_BY):
+                reason = "withdrawn"  # by an operator at the desk (``withdrawal``)
+            ev.active, ev.ended = False, ("lifted" if reason == "lifted" else "cancelled")
             if previous is not None:
                 out.append(Transition("withdrawn", reason, alert, key, drill, previous))
             return Applied(ev.ended, key, drill, tuple(out))

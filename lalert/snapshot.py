@@ -16,7 +16,7 @@ from lalert.config import Config
 from lalert.lifecycle import Lifecycle, parse_time
 from lalert.model import Alert
 from lalert.parsers import ParseError
-from lalert.pipeline import DEMO_SOURCE, fallback_enrich, load_enricher, parse_message, timeless
+from lalert.pipeline import DEMO_SOURCE, fallback_enrich, journaled_alerts, load_enricher, timeless
 from lalert.store import Journal, store_paths
 from lalert.store.codec import decode_alerts
 from lalert.store.registry import open_store
@@ -30,8 +30,8 @@ def _alerts(row: dict[str, Any], journal: Journal, config: Config) -> list[Alert
         if raw is None:
             return []
         try:
-            alerts = parse_message(raw, source=row["sender"] or "journal",
-                                   max_bytes=config.max_message_bytes)
+            alerts = journaled_alerts(raw, source=row["source"], sender=row["sender"] or "journal",
+                                      max_bytes=config.max_message_bytes)
         except ParseError:
             return []
     return timeless(alerts) if row["source"] == DEMO_SOURCE else alerts

@@ -28,7 +28,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -38,7 +38,7 @@ from aiohttp import web
 
 from lalert.clientaddr import client_address, trusted_proxies
 from lalert.httpcache import Rendered, respond
-from lalert.lifecycle import is_drill
+from lalert.lifecycle import is_drill, is_stale
 from lalert.model import Alert, EnrichedAlert
 from lalert.outputs.htmltext import bdi
 from lalert.outputs.listing import RegionFilter, ordered
@@ -68,6 +68,7 @@ from lalert.server.keys import CONFIG, EXTRA_DOCS, OUTPUTS, PIPELINE, POLLER, SP
 from lalert.store import flags
 from lalert.vocab import LEVEL_COLOURS, SHELTER_HAZARDS, SHELTER_HAZARDS_EN
 from lalert.vocab import levels as level_vocab
+from lalert.vocab.lifetimes import LIFETIMES
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates" / "desk"
@@ -481,10 +482,10 @@ def overview_context(app: web.Application, lang: str) -> dict[str, Any]:
     region = _region(app)
     active = ordered(p.view.active())
     inside = [e for e in active if region.covers(e)]
+    beyond = [e for e in active if e not in inside]
     real = [alert_view(e, False, lang, i) for i, e in enumerate(inside, start=1)]
     # operators see everything in force: what lies outside the region is listed apart
-    outside = [alert_view(e, False, lang, len(real) + i) for i, e in
-               enumerate((e for e in active if e not in inside), start=1)]
+    outside = [alert_view(e, False, lang, len(real) + i) for i, e in enumerate(beyond, start=1)]
     drills = [alert_view(e, True, lang, len(real) + len(outside) + i)
               for i, e in enumerate(ordered(p.view.active(drills=True)), start=1)]
     seqs = [q for q in (p.view.seq_of(v["id"]) for v in real + outside + drills) if q is not None]
@@ -492,8 +493,12 @@ def overview_context(app: web.Application, lang: str) -> dict[str, Any]:
     for v in real + outside + drills:
         v["delivery"] = delivery_status(app, v["id"], v["drill"], push)
     health = health_document(app)
+    config, now = app[CONFIG], datetime.now(UTC)
+    stale = [v for v, e in zip(real + outside, inside + beyond, strict=True)
+             if is_stale(e.alert, now, config.stale_after, config.lifetimes or LIFETIMES)]
     return {
         "alerts": real, "outside": outside, "drills": drills, "map": map_svg(real + drills, t),
+        "stale": stale,
         "health": health, "counts": p.reader.outcome_counts() if p.reader else {},
         "japan": flags.load_flags(app[CONFIG].home).get(flags.JAPAN),
         "generated": datetime.now(JST).strftime("%H:%M:%S"),
@@ -512,6 +517,7 @@ async def live(request: web.Request) -> web.Response:
     ctx.pop("generated")
     html = request.app[DESK].env.get_template("live.html.j2").render(
         t=translator(request["desk.lang"]), lang=request["desk.lang"], when=when,
+        csrf=await sessions.csrf_token(request),
         **words(request["desk.lang"]), **ctx)
     r = respond(request, Rendered.of(html, "text/html; charset=utf-8"),
                 cache_control="private, no-cache")
@@ -656,6 +662,16 @@ async def delivery_retry(request: web.Request) -> web.Response:
         return await delivery_page(request, status=409,
                                    error=translator(request["desk.lang"])("delivery.not_dead"))
     raise web.HTTPSeeOther(f"/desk/deliveries/{did}?" + urlencode({"retried": outcome}))
+
+
+async def alert_withdraw(request: web.Request) -> web.Response:
+    """Withdraw an alert in force (a stale one whose lifting was missed); journaled with
+    the operator's name and applied like a message, so every output withdraws it."""
+    receipt = await request.app[PIPELINE].withdraw(request.match_info["id"],
+                                                    operator=str(request["desk.user"]))
+    if receipt is None:
+        return _error_page(request, 409, "stale", "active.none")
+    raise web.HTTPSeeOther(f"/desk/messages/{receipt.id}")
 
 
 # --- manual submission -----------------------------------------------------------------
@@ -914,6 +930,7 @@ def routes() -> list[web.RouteDef]:
         web.get("/desk/deliveries", page(deliveries)),
         web.get("/desk/deliveries/{id}", page(delivery_page)),
         web.post("/desk/deliveries/{id}/retry", page(delivery_retry)),
+        web.post("/desk/alerts/{id}/withdraw", page(alert_withdraw)),
         web.get("/desk/submit", page(submit_form)),
         web.post("/desk/submit", page(submit_preview)),
         web.post("/desk/submit/confirm", page(submit_confirm)),

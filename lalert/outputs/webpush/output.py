@@ -79,7 +79,9 @@ def _clip(s: str | None) -> str:
 
 def payload(body: dict[str, Any], link_template: str, base_url: str) -> dict[str, Any]:
     """The short notification a service worker shows (from the stored change body)."""
-    names = [a.get("name") for a in body.get("areas") or () if a.get("name")]
+    # only places under alert (Area.status; bodies from before it have none: active)
+    names = [a.get("name") for a in body.get("areas") or ()
+             if a.get("name") and a.get("status", "active") == "active"]
     place = "、".join(dict.fromkeys(names))
     ch = body.get("change") or {}
     title = body.get("title") or ""
