@@ -179,7 +179,7 @@ def alert_view(e: EnrichedAlert, drill: bool, lang: str, number: int = 0) -> dic
     """What the templates show of one enriched alert."""
     a = e.alert
     lv = a.level if a.level in LEVEL_COLOURS else 0
-    areas = e.areas or a.areas
+    areas = e.active_areas()  # only places under alert (Area.status)
     return {
         "number": number, "id": a.id, "title": a.title, "headline": a.headline,
         "kind": a.kind, "kind_text": kind_word(a.kind, lang),

@@ -39,7 +39,7 @@ def _alert_view(ea: EnrichedAlert, n: int, lang: str) -> dict[str, Any]:
         "kind_name": phrases.kind_name(a.kind, lang), "issued_at": a.issued_at,
         "issued_local": phrases.local_time(a.issued_at),
         "publisher": a.publisher,
-        "areas": area_names(ea.areas or a.areas),
+        "areas": area_names(ea.active_areas()),
         "shelters": [{"name": s.name, "state": phrases.shelter_state(s.state, lang),
                       "hazards": [phrases.hazard_name(h, lang) for h in s.hazards],
                       "address": s.address, "capacity": s.capacity}
