@@ -278,8 +278,8 @@ def _box(b: Sequence[float]) -> tuple[float, float, float, float] | None:
 def opening_region(geo: Any, region: Any = None) -> tuple[float, float, float, float] | None:
     """The (w, s, e, n) the map opens on: the deployment's region, not the whole country.
 
-    ``region`` (``[geo] region``) is a box ``[w, s, e, n]`` or area codes ``"scheme:code"``
-    (one or a list) drawn by the gazetteer. Without it: the extent of the imported shelters
+    ``region`` (``[geo] region``) is a box ``[w, s, e, n]``, JIS prefecture codes ("43")
+    or area codes ``"scheme:code"`` (one or a list) drawn by the gazetteer. Without it: the extent of the imported shelters
     (the registry is local even where national boundaries were imported for JMA's areas),
     then of the municipal boundaries, then of any area; None when there is no data.
     """
@@ -289,8 +289,15 @@ def opening_region(geo: Any, region: Any = None) -> tuple[float, float, float, f
             return _box(region)
         codes = [region] if isinstance(region, str) else [str(r) for r in region]
         geoms = []
+        areas = getattr(geo, "areas", None)
         for ref in codes:
             scheme, _, code = ref.partition(":")
+            if not code and scheme.isdigit() and areas is not None and len(areas):
+                # a JIS prefecture code ("43"): its municipalities
+                pref = areas[areas["scheme"].isin(MUNICIPAL_SCHEMES)
+                             & areas["code"].astype(str).str.startswith(scheme.zfill(2))]
+                geoms += list(pref.geometry.values)
+                continue
             geom = geo.area(scheme, code) if code and hasattr(geo, "area") else None
             if geom is not None:
                 geoms.append(geom)

@@ -256,7 +256,7 @@ def _alert_view(m: Match) -> dict[str, Any]:
         "colour": LEVEL_COLOURS.get(m.level or 0),
         "hazards": list(m.alert.hazard_tags),
         "hazard_names": sorted({h.name for h in a.hazards if h.state not in OUT_OF_FORCE})[:6],
-        "areas": area_names(m.alert.active_areas())[:8],
+        "areas": area_names(x for x in m.alert.active_areas() if x.name)[:8],
         "_footprint": m.alert.footprint,  # for the SVG map; not in the public .json
     }
 
