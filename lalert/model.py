@@ -167,6 +167,9 @@ class Alert:
     serial: int | None = None
     headline: str | None = None
     text: str | None = None
+    # What residents should do, as the sender wrote it (JMA 付加文 / 補足情報 / 付加事項,
+    # CAP ``instruction``, Commons ComplementaryInfo); shown as text only.
+    instruction: str | None = None
     valid_until: str | None = None
     publisher: str | None = None
     type_code: str | None = None

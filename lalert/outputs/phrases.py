@@ -6,13 +6,11 @@ message and the 警戒レベル action word for word; free text stays in Japanes
 
 from __future__ import annotations
 
-from lalert.vocab import (
-    KINDS,
-    LEVEL_ACTION_JA,
-    LEVEL_WORDS_JA,
-    SHELTER_HAZARDS,
-    SHELTER_HAZARDS_EN,
-)
+from collections.abc import Iterable
+from typing import Any
+
+from lalert.vocab import KINDS, SHELTER_HAZARDS, SHELTER_HAZARDS_EN
+from lalert.vocab import levels as _levels
 
 LANGS = ("ja", "en")
 
@@ -40,21 +38,6 @@ KIND_EN: dict[str, str] = {
     "event": "Event",
     "system": "System",
     "other": "Other",
-}
-
-LEVEL_WORDS_EN: dict[int, str] = {
-    5: "Emergency safety measures",
-    4: "Evacuation order",
-    3: "Evacuation of elderly people etc.",
-    2: "Check how to evacuate",
-    1: "Be prepared",
-}
-LEVEL_ACTION_EN: dict[int, str] = {
-    5: "Danger to life. Secure your safety immediately!",
-    4: "Everyone must evacuate from dangerous places.",
-    3: "Elderly and others who need time must evacuate from dangerous places.",
-    2: "Check your evacuation plan.",
-    1: "Be prepared for a disaster.",
 }
 
 HAZARD_EN = SHELTER_HAZARDS_EN
@@ -111,6 +94,9 @@ UI: dict[str, dict[str, str]] = {
         "hazards": "対応災害",
         "geo_error": "現在地を取得できませんでした。地図をタップしてください。",
         "source": "出典",
+        "instruction": "発表者からの呼びかけ",
+        "show_all": "ほかの地域の情報も表示",
+        "region_only": "この地域の情報だけ表示",
     },
     "en": {
         "title": "Disaster map",
@@ -155,6 +141,9 @@ UI: dict[str, dict[str, str]] = {
         "hazards": "Designated for",
         "geo_error": "Your location is not available. Tap the map instead.",
         "source": "Sources",
+        "instruction": "Advice from the publisher (in Japanese)",
+        "show_all": "Show alerts for other regions too",
+        "region_only": "Show this region only",
     },
 }
 
@@ -172,16 +161,31 @@ def kind_name(kind: str, lang: str) -> str:
     return KINDS.get(kind, kind)
 
 
-def level_word(level: int | None, lang: str) -> str | None:
-    if level is None:
-        return None
-    return (LEVEL_WORDS_EN if lang == "en" else LEVEL_WORDS_JA).get(level)
+def level_label(level: int | None, kind: str | None, hazard_tags: Iterable[str],
+                lang: str) -> str | None:
+    """The alert's level as every output writes it (``lalert.vocab.levels.label``): a
+    municipality's order ('警戒レベル4 避難指示') or JMA's '警戒レベル4相当情報［土砂災害］'."""
+    return _levels.label(level, kind, hazard_tags, "en" if lang == "en" else "ja")
+
+
+def level_badge(level: int | None, kind: str | None, lang: str) -> str | None:
+    """'警戒レベル4' or '警戒レベル4相当' (short, for badges)."""
+    return _levels.badge(level, _levels.source(kind, level), "en" if lang == "en" else "ja")
 
 
 def level_action(level: int | None, lang: str) -> str | None:
-    if level is None:
-        return None
-    return (LEVEL_ACTION_EN if lang == "en" else LEVEL_ACTION_JA).get(level)
+    return _levels.action(level, "en" if lang == "en" else "ja")
+
+
+def level_info(ea: Any) -> dict[str, Any] | None:
+    """The level's words in both languages and who says it, for JSON bodies (push, API)."""
+    return _levels.describe(ea.alert.level, ea.alert.kind, ea.hazard_tags)
+
+
+def legend_word(level: int, lang: str) -> str:
+    """A level's words in the map's colour key: the residents' action, which holds for a
+    municipality's order and JMA's 相当 information alike (a name would claim an order)."""
+    return _levels.LEVEL_ACTIONS[level][1 if lang == "en" else 0]
 
 
 def hazard_name(hazard: str, lang: str) -> str:

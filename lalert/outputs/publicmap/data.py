@@ -16,8 +16,9 @@ from shapely.geometry import mapping
 
 from lalert.geo.distance import walking_minutes
 from lalert.geo.reports import ShelterBoard
-from lalert.model import EnrichedAlert
+from lalert.model import Area, EnrichedAlert
 from lalert.outputs import phrases
+from lalert.outputs.listing import RegionFilter, area_names, ordered
 from lalert.outputs.public import (
     by_level,
     is_open,
@@ -27,11 +28,12 @@ from lalert.outputs.public import (
     site_statuses,
     status_label,
 )
-from lalert.vocab import LEVEL_COLOURS, SEVERITY_ORDER
+from lalert.vocab import LEVEL_COLOURS
 
 OPEN_STATES = frozenset({"open", "permanent"})
 CLOSED_STATES = frozenset({"closed", "unopened"})
 NO_LEVEL_COLOUR = "#5a5a5a"
+SUMMARY_CHARS = 120
 
 
 def _geojson(geom: Any, tolerance: float = 0.0003) -> dict[str, Any]:
@@ -49,6 +51,7 @@ def _hazard_list(value: Any) -> list[str]:
 
 
 def alert_summary(ea: EnrichedAlert, lang: str) -> dict[str, Any]:
+    """What the list, the popup and "where am I" say of one alert (labels from vocab)."""
     a = ea.alert
     return {
         "id": a.id,
@@ -57,21 +60,41 @@ def alert_summary(ea: EnrichedAlert, lang: str) -> dict[str, Any]:
         "kind_name": phrases.kind_name(a.kind, lang),
         "title": a.title,
         "headline": a.headline or a.title,
-        "level_word": phrases.level_word(a.level, lang),
+        # what a list line shows: the headline when it is one line, else the title (a JMA
+        # Headline is often paragraphs, repeating the advice shown below it)
+        "summary": a.headline if a.headline and len(a.headline) <= SUMMARY_CHARS
+        and "\n" not in a.headline else a.title,
+        "level_label": phrases.level_label(a.level, a.kind, ea.hazard_tags, lang),
+        "level_badge": phrases.level_badge(a.level, a.kind, lang),
         "action": phrases.level_action(a.level, lang),
+        "instruction": a.instruction,
+        "publisher": a.publisher,
+        "areas": area_names(ea.areas or a.areas),
         "issued_at": a.issued_at,
         "hazards": list(ea.hazard_tags),
         "drill": not a.is_real,
     }
 
 
+def _by_name(ea: EnrichedAlert) -> list[tuple[Any, Area | None]]:
+    """Shaped areas once per place name: one place under several code schemes is one
+    polygon and one label on the map."""
+    groups: dict[str, tuple[list[Any], Area | None]] = {}
+    for geom, area in shaped_areas(ea):
+        key = (area.name or area.code or "") if area else ""
+        groups.setdefault(key, ([], area))[0].append(geom)
+    return [(geoms[0] if len(geoms) == 1 else shapely.union_all(shapely.make_valid(geoms)), area)
+            for geoms, area in groups.values()]
+
+
 def alert_features(alerts: Sequence[EnrichedAlert], lang: str) -> dict[str, Any]:
-    """One GeoJSON feature per area in force, lowest level first, with a label point."""
+    """One GeoJSON feature per place in force, lowest level first (the most severe is drawn
+    on top), with a label point."""
     feats = []
     for ea in by_level(alerts):
         summary = alert_summary(ea, lang)
         level = ea.alert.level
-        for geom, area in shaped_areas(ea):
+        for geom, area in _by_name(ea):
             label = geom.representative_point()
             feats.append({
                 "type": "Feature",
@@ -132,13 +155,20 @@ def _json_safe(value: Any) -> Any:
 
 
 def map_data(alerts: Sequence[EnrichedAlert], geo: Any, *, lang: str, version: int,
-             updated: str) -> dict[str, Any]:
+             updated: str, region: RegionFilter | None = None, everything: bool = False
+             ) -> dict[str, Any]:
+    """``alerts`` (features to draw) and ``list`` (the panel's list, in the one order of
+    every listing) hold what covers the region, or everything when asked."""
     real = [a for a in alerts if a.alert.is_real]
+    shown = (region.apply(real, everything=everything) if region is not None
+             else ordered(real))
     data = {
         "version": version,
         "updated": updated,
         "lang": lang,
-        "alerts": alert_features(real, lang),
+        "all": everything,
+        "list": [alert_summary(ea, lang) for ea in shown],
+        "alerts": alert_features(shown, lang),
         "shelters": shelter_records(geo, real, lang),
         "reported_unplaced": unplaced_records(real, lang),
         "hotspots": hotspot_records(geo),
@@ -176,9 +206,7 @@ class Here:
     def covering(self, lat: float, lon: float) -> list[EnrichedAlert]:
         idx = self.tree.query(shapely.Point(lon, lat), predicate="intersects")
         found = {self.owners[i] for i in idx}
-        hits = [self.alerts[i] for i in sorted(found)]
-        return sorted(hits, key=lambda ea: (-(ea.alert.level or 0),
-                                            -SEVERITY_ORDER.get(ea.alert.severity, 0)))
+        return ordered(self.alerts[i] for i in sorted(found))
 
     def nearest(self, lat: float, lon: float, *, hazard: str | None, limit: int = 5,
                 max_m: float = 5000.0) -> list[dict[str, Any]]:
