@@ -231,7 +231,7 @@ async def test_shelters_opened_by_message_but_not_in_gazetteer(http):
     assert set(names[:2]) == {"デモ中央小学校", "坪井臨時避難所"}  # the two open ones first
     assert "月出臨時避難所" not in names  # not opened
     text = await (await http.get("/text?lang=ja")).text()
-    assert "坪井臨時避難所" in text and "健軍臨時避難所（開設）" in text
+    assert "坪井臨時避難所" in text and "<bdi>健軍臨時避難所</bdi>（開設）" in text
 
 
 # --- base map, clustering plugin, opening region, old links ----------------------------

@@ -216,8 +216,8 @@ def test_open_crowd_close_agree_everywhere(tmp_path, geo_db):
             text = text.decode() if isinstance(text, bytes) else text
             assert TEMP_NAME in text
             label = {"open": "開設", "crowded": "開設・混雑", "full": "定員一杯", "closed": "閉鎖"}
-            assert f"{EAST_NAME}（{label[want[EAST]]}" in text
-            assert f"{FIRST_NAME}（{label[want[FIRST]]}" in text
+            assert f"<bdi>{EAST_NAME}</bdi>（{label[want[EAST]]}" in text
+            assert f"<bdi>{FIRST_NAME}</bdi>（{label[want[FIRST]]}" in text
 
             # /here by the facility's 緊急避難場所 entry id (merged into the facility): its state
             _s, _h, here = d.get(f"/here/{EAST.replace('111', '201')}?lang=ja")

@@ -26,13 +26,13 @@ SHELTERS_PER_ALERT = 5
 def _alert_view(ea: EnrichedAlert, n: int, lang: str, board: ShelterBoard) -> dict[str, Any]:
     a = ea.alert
     label = phrases.level_label(a.level, a.kind, ea.hazard_tags, lang) or ""
-    headline = a.headline if a.headline and a.headline != a.title else None
     current = {s.id: board.get(s.id) for s in ea.shelters}
     status = {s.id: current[s.id].status if current[s.id] else status_of(s.state, s.crowding)
               for s in ea.shelters}
     shelters = [s for s in sorted(ea.shelters, key=lambda s: (not is_open(status[s.id]), s.distance_m))
                 if s.fits_hazard is not False and status[s.id] not in CLOSED_STATES
                 and status[s.id] != "full"]
+    headline = a.headline if a.headline and a.headline != a.title else None
     return {
         # a title that is the order's name ("避難指示") is already in the label
         "anchor": f"alert-{n}", "title": "" if label and a.title in label else a.title,
