@@ -602,3 +602,33 @@ def test_an_output_that_cannot_start_is_an_alarm(tmp_path):
         assert h["status"] == "degraded"
         assert any("output unstartable failed to start" in a and "no such device" in a
                    for a in h["alarms"]), h["alarms"]
+
+
+async def test_a_changed_password_or_token_ends_the_sessions_opened_with_it(tmp_path):
+    home = tmp_path / "home"
+    config = f'[[desk.users]]\nname = "{OPERATOR}"\npassword_hash = "{{}}"\n'
+    d = await asyncio.to_thread(start_daemon, home,
+                                config_text=config.format(hash_password(PASSWORD)))
+    try:
+        cookies = {}
+        for who, secret in ((OPERATOR, PASSWORD), ("", d.token)):
+            async with session_from(d, "127.0.0.8") as s:
+                assert (await login(s, who, secret))[0] == 303
+                cookies[who] = {c.key: c.value for c in s.cookie_jar}
+
+        async def opens(cookie: dict[str, str]) -> bool:
+            async with session_from(d, "127.0.0.8") as s:
+                s.cookie_jar.update_cookies(cookie)
+                async with s.get("/desk/", allow_redirects=False) as r:
+                    return r.status == 200
+
+        await asyncio.to_thread(d.restart)  # same credentials: sessions survive a restart
+        assert await opens(cookies[OPERATOR]) and await opens(cookies[""])
+        (home.parent / f"{home.name}.toml").write_text(
+            config.format(hash_password("a new password")), "utf-8")
+        d.env["LALERT_INGEST_TOKEN"] = d.token = secrets.token_urlsafe(16)
+        await asyncio.to_thread(d.restart)
+        assert not await opens(cookies[OPERATOR])
+        assert not await opens(cookies[""])
+    finally:
+        await asyncio.to_thread(d.stop)
