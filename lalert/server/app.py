@@ -24,7 +24,7 @@ from lalert.config import Config, IngestToken
 from lalert.httpcache import Rendered, respond
 from lalert.outputs.base import Output, OutputContext
 from lalert.pipeline import Pipeline
-from lalert.server import api, ingest, openapi
+from lalert.server import api, ingest, openapi, security
 from lalert.server.auth import AUTH_KEY, TokenAuth
 from lalert.server.keys import (
     CONFIG,
@@ -130,7 +130,9 @@ def create_app(config: Config, *, geo: Any = None,
     from lalert.server import roles as _roles
 
     plan = _roles.plan(config, roles)
-    app = web.Application(client_max_size=config.max_message_bytes + 64 * 1024)
+    app = web.Application(client_max_size=config.max_message_bytes + 64 * 1024,
+                          handler_args=security.HANDLER_ARGS)
+    security.setup(app, config)
     metrics = Metrics()
     pipeline = Pipeline(config, geo=geo, metrics=metrics, mode=plan.mode)
     ensure_token(config)

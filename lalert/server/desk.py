@@ -39,6 +39,7 @@ from lalert.clientaddr import client_address, trusted_proxies
 from lalert.httpcache import Rendered, respond
 from lalert.lifecycle import is_drill
 from lalert.model import Alert, EnrichedAlert
+from lalert.outputs.htmltext import bdi
 from lalert.parsers import ParseError
 from lalert.pipeline import fallback_enrich, parse_message
 from lalert.server import desk_deliveries, desk_map, sessions
@@ -890,6 +891,7 @@ def setup(app: web.Application) -> None:
     config = app[CONFIG]
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                              autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    env.filters["bdi"] = bdi
     store = sessions.storage(config.home, secure=config.public_url.startswith("https://"))
     desk_cfg = config.section("desk")
     window = float(desk_cfg.get("login_window_s", sessions.LOGIN_WINDOW))

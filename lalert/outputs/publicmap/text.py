@@ -10,11 +10,13 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from lalert.model import EnrichedAlert
 from lalert.outputs import phrases
+from lalert.outputs.htmltext import bdi
 from lalert.outputs.publicmap.data import CLOSED_STATES, shelter_records
 
 _ENV = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
                    autoescape=select_autoescape(["html", "j2"]), trim_blocks=True,
                    lstrip_blocks=True)
+_ENV.filters["bdi"] = bdi
 SHELTERS_PER_ALERT = 5
 
 
