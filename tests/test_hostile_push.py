@@ -25,6 +25,7 @@ already accepted is lost (the journal count before and after each attack). Cover
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import re
 import secrets
@@ -57,13 +58,17 @@ ALERT_KIND = parse(cap("kind-probe"))[0].kind
 N_STORE, N_HTTP_ADVERSARIAL, N_HTTP_LEGIT, N_BROWSERS = 9_800, 150, 50, 5
 
 
+_SERIAL = itertools.count()
+
+
 def junk(n: int, prefix: str = "k") -> list[str]:
-    return [f"{prefix}{secrets.token_hex(6)}" for _ in range(n)]
+    """``n`` values never used before (so every one is a new value for the index)."""
+    return [f"{prefix}{next(_SERIAL)}" for _ in range(n)]
 
 
 def tags(n: int) -> list[str]:
     """``n`` distinct, well-formed language tags no alert carries."""
-    return [f"zz-{secrets.token_hex(4)}" for _ in range(n)]
+    return [f"zz-{next(_SERIAL)}" for _ in range(n)]
 
 
 def point(lat_lon: tuple[float, float], radius: float = 100) -> dict:
