@@ -315,17 +315,23 @@ async def test_ten_thousand_hostile_subscriptions_and_every_legitimate_one_is_re
     t1 = time.perf_counter()
     status, receipt = d.post(cap("hostile-push-1"))
     assert status == 202, receipt
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 90
+    healthz: list[float] = []  # the daemon keeps answering while it matches 10,000
     while time.monotonic() < deadline:
         got = set(rx.bodies)
         if legit <= got and len(svc.received) == N_BROWSERS:
             break
+        t = time.perf_counter()
+        async with client.get("/healthz") as r:
+            assert r.status == 200
+        healthz.append(time.perf_counter() - t)
         await asyncio.sleep(0.05)
     reach_s = time.perf_counter() - t1
     print(f"{N_HTTP_ADVERSARIAL + N_HTTP_LEGIT + N_BROWSERS} subscriptions over HTTP in "
           f"{http_s:.1f}s; alert reached {len(legit)} webhooks and {N_BROWSERS} browsers "
-          f"in {reach_s:.2f}s")
+          f"in {reach_s:.2f}s; slowest /healthz meanwhile {max(healthz, default=0):.3f}s")
     assert legit <= set(rx.bodies), f"missed {len(legit - set(rx.bodies))}\n{d.log()}"
+    assert max(healthz, default=0) < 5.0  # generous: shared CI machines are slow
     assert sorted(svc.received) == sorted(receivers.browsers)
     assert all(len(v) == 1 for v in svc.received.values())
     wrong = [p for p in rx.bodies if not p.startswith("/legit/")]
