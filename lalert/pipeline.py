@@ -82,7 +82,7 @@ def load_enricher() -> Callable[..., EnrichedAlert] | None:
 
 def fallback_enrich(alert: Alert) -> EnrichedAlert:
     """No gazetteer: keep the shapes the message itself carries (CAP polygons, circles)."""
-    shapes = [a.geometry for a in alert.areas if a.geometry]
+    shapes = [a.geometry for a in alert.active_areas() if a.geometry]
     if not shapes:
         return EnrichedAlert(alert=alert, areas=alert.areas)
     from shapely.geometry import mapping, shape
@@ -129,7 +129,7 @@ class Pipeline:
         self.reader: Any = None  # the store's read-only journal, opened at start
         self.state = self.store.state()
         self.outbox = self.store.outbox(self.state)
-        self.lifecycle = Lifecycle()
+        self.lifecycle = Lifecycle(lifetimes=config.lifetimes or None)
         self.view = ActiveView()
         self.bus = open_bus(config.bus)
         # other processes may append to the journal: the applier reads it back from there

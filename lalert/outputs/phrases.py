@@ -6,13 +6,11 @@ message and the 警戒レベル action word for word; free text stays in Japanes
 
 from __future__ import annotations
 
-from lalert.vocab import (
-    KINDS,
-    LEVEL_ACTION_JA,
-    LEVEL_WORDS_JA,
-    SHELTER_HAZARDS,
-    SHELTER_HAZARDS_EN,
-)
+from collections.abc import Iterable
+from typing import Any
+
+from lalert.vocab import KINDS, SHELTER_HAZARDS, SHELTER_HAZARDS_EN
+from lalert.vocab import levels as _levels
 
 LANGS = ("ja", "en")
 
@@ -42,21 +40,6 @@ KIND_EN: dict[str, str] = {
     "other": "Other",
 }
 
-LEVEL_WORDS_EN: dict[int, str] = {
-    5: "Emergency safety measures",
-    4: "Evacuation order",
-    3: "Evacuation of elderly people etc.",
-    2: "Check how to evacuate",
-    1: "Be prepared",
-}
-LEVEL_ACTION_EN: dict[int, str] = {
-    5: "Danger to life. Secure your safety immediately!",
-    4: "Everyone must evacuate from dangerous places.",
-    3: "Elderly and others who need time must evacuate from dangerous places.",
-    2: "Check your evacuation plan.",
-    1: "Be prepared for a disaster.",
-}
-
 HAZARD_EN = SHELTER_HAZARDS_EN
 
 SHELTER_STATE: dict[str, dict[str, str]] = {
@@ -79,7 +62,9 @@ UI: dict[str, dict[str, str]] = {
         "shelters": "避難場所・避難所",
         "hotspots": "公衆無線LAN",
         "municipalities": "市町村境界",
-        "gsi": "地理院タイル（オンライン時）",
+        "basemap": "背景地図",
+        "no_basemap": "背景地図なし（オフライン表示）",
+        "cluster": "避難場所・避難所 {n}か所（拡大すると個別に表示）",
         "where": "現在地の情報",
         "where_btn": "現在地を調べる",
         "where_hint": "地図をタップしても調べられます。",
@@ -107,6 +92,9 @@ UI: dict[str, dict[str, str]] = {
         "hazards": "対応災害",
         "geo_error": "現在地を取得できませんでした。地図をタップしてください。",
         "source": "出典",
+        "instruction": "発表者からの呼びかけ",
+        "show_all": "ほかの地域の情報も表示",
+        "region_only": "この地域の情報だけ表示",
     },
     "en": {
         "title": "Disaster map",
@@ -120,7 +108,9 @@ UI: dict[str, dict[str, str]] = {
         "shelters": "Shelters and evacuation sites",
         "hotspots": "Public Wi-Fi",
         "municipalities": "Municipal boundaries",
-        "gsi": "GSI tiles (when online)",
+        "basemap": "Base map",
+        "no_basemap": "No base map (offline)",
+        "cluster": "{n} shelters and evacuation sites (zoom in to see each)",
         "where": "Where am I",
         "where_btn": "Check my location",
         "where_hint": "Or tap a point on the map.",
@@ -148,6 +138,9 @@ UI: dict[str, dict[str, str]] = {
         "hazards": "Designated for",
         "geo_error": "Your location is not available. Tap the map instead.",
         "source": "Sources",
+        "instruction": "Advice from the publisher (in Japanese)",
+        "show_all": "Show alerts for other regions too",
+        "region_only": "Show this region only",
     },
 }
 
@@ -165,16 +158,31 @@ def kind_name(kind: str, lang: str) -> str:
     return KINDS.get(kind, kind)
 
 
-def level_word(level: int | None, lang: str) -> str | None:
-    if level is None:
-        return None
-    return (LEVEL_WORDS_EN if lang == "en" else LEVEL_WORDS_JA).get(level)
+def level_label(level: int | None, kind: str | None, hazard_tags: Iterable[str],
+                lang: str) -> str | None:
+    """The alert's level as every output writes it (``lalert.vocab.levels.label``): a
+    municipality's order ('警戒レベル4 避難指示') or JMA's '警戒レベル4相当情報［土砂災害］'."""
+    return _levels.label(level, kind, hazard_tags, "en" if lang == "en" else "ja")
+
+
+def level_badge(level: int | None, kind: str | None, lang: str) -> str | None:
+    """'警戒レベル4' or '警戒レベル4相当' (short, for badges)."""
+    return _levels.badge(level, _levels.source(kind, level), "en" if lang == "en" else "ja")
 
 
 def level_action(level: int | None, lang: str) -> str | None:
-    if level is None:
-        return None
-    return (LEVEL_ACTION_EN if lang == "en" else LEVEL_ACTION_JA).get(level)
+    return _levels.action(level, "en" if lang == "en" else "ja")
+
+
+def level_info(ea: Any) -> dict[str, Any] | None:
+    """The level's words in both languages and who says it, for JSON bodies (push, API)."""
+    return _levels.describe(ea.alert.level, ea.alert.kind, ea.hazard_tags)
+
+
+def legend_word(level: int, lang: str) -> str:
+    """A level's words in the map's colour key: the residents' action, which holds for a
+    municipality's order and JMA's 相当 information alike (a name would claim an order)."""
+    return _levels.LEVEL_ACTIONS[level][1 if lang == "en" else 0]
 
 
 def hazard_name(hazard: str, lang: str) -> str:
@@ -202,7 +210,3 @@ def local_time(iso: str | None) -> str:
         dt = dt.astimezone(timezone(timedelta(hours=9)))
     return dt.strftime("%Y-%m-%d %H:%M")
 
-
-def walking_minutes(distance_m: float) -> int:
-    """Minutes on foot at 4 km/h (~67 m/min), a cautious pace for evacuation planning."""
-    return max(1, round(distance_m / 67.0))

@@ -67,7 +67,7 @@ def alert_properties(e: EnrichedAlert, drill: bool) -> dict[str, Any]:
         "level": a.level, "severity": a.severity, "issued_at": a.issued_at,
         "valid_until": a.valid_until, "publisher": a.publisher, "event_id": a.event_id,
         "serial": a.serial, "hazard_tags": list(e.hazard_tags),
-        "areas": [{"code": x.code, "scheme": x.scheme, "name": x.name} for x in e.areas],
+        "areas": [{"code": x.code, "scheme": x.scheme, "name": x.name} for x in e.active_areas()],
         "url": f"/api/v1/alerts/{quote(a.id, safe='')}",
     }
 

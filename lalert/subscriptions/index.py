@@ -273,12 +273,12 @@ def _aeqd(lat0: float, lon0: float) -> pyproj.Transformer:
 
 
 def footprint_of(enriched: EnrichedAlert) -> shapely.Geometry | None:
-    """The alert's footprint, or the union of its areas' geometries when it has none."""
+    """The alert's footprint, or the union of its active areas' geometries when it has none."""
     if enriched.footprint:
         return shapely.from_geojson(json.dumps(enriched.footprint))
     geoms = [
         shapely.from_geojson(json.dumps(a.geometry))
-        for a in (enriched.areas or enriched.alert.areas)
+        for a in enriched.active_areas()
         if a.geometry
     ]
     if not geoms:
@@ -287,10 +287,14 @@ def footprint_of(enriched: EnrichedAlert) -> shapely.Geometry | None:
 
 
 def area_keys(enriched: EnrichedAlert) -> set[tuple[str, str]]:
-    """Every (scheme, code) the alert names, in its areas and its hazards."""
+    """Every (scheme, code) where the alert is in force: its active areas and the areas of
+    hazards in force. A subscriber to a 解除 / なし area, or to a telegram's scope, is not
+    reached by it."""
     a = enriched.alert
-    keys = {(x.scheme, x.code) for x in (*enriched.areas, *a.areas) if x.code}
-    keys |= {(h.area_scheme, h.area_code) for h in a.hazards if h.area_code}
+    keys = {(x.scheme, x.code) for x in (*enriched.active_areas(), *a.active_areas()) if x.code}
+    if a.info_type != "cancel":
+        keys |= {(h.area_scheme, h.area_code) for h in a.hazards
+                 if h.area_code and h.state not in ("lifted", "none")}
     return keys
 
 

@@ -14,14 +14,17 @@ import numpy as np
 import shapely
 from shapely.geometry import mapping
 
-from lalert.model import EnrichedAlert
+from lalert.geo.distance import walking_minutes
+from lalert.model import Area, EnrichedAlert
 from lalert.outputs import phrases
+from lalert.outputs.listing import RegionFilter, area_names, ordered
 from lalert.outputs.public import by_level, message_shelters, shaped_areas, shelter_states
-from lalert.vocab import LEVEL_COLOURS, SEVERITY_ORDER
+from lalert.vocab import LEVEL_COLOURS
 
 OPEN_STATES = frozenset({"open", "permanent"})
 CLOSED_STATES = frozenset({"closed", "unopened"})
 NO_LEVEL_COLOUR = "#5a5a5a"
+SUMMARY_CHARS = 120
 
 
 def _geojson(geom: Any, tolerance: float = 0.0003) -> dict[str, Any]:
@@ -39,6 +42,7 @@ def _hazard_list(value: Any) -> list[str]:
 
 
 def alert_summary(ea: EnrichedAlert, lang: str) -> dict[str, Any]:
+    """What the list, the popup and "where am I" say of one alert (labels from vocab)."""
     a = ea.alert
     return {
         "id": a.id,
@@ -47,21 +51,41 @@ def alert_summary(ea: EnrichedAlert, lang: str) -> dict[str, Any]:
         "kind_name": phrases.kind_name(a.kind, lang),
         "title": a.title,
         "headline": a.headline or a.title,
-        "level_word": phrases.level_word(a.level, lang),
+        # what a list line shows: the headline when it is one line, else the title (a JMA
+        # Headline is often paragraphs, repeating the advice shown below it)
+        "summary": a.headline if a.headline and len(a.headline) <= SUMMARY_CHARS
+        and "\n" not in a.headline else a.title,
+        "level_label": phrases.level_label(a.level, a.kind, ea.hazard_tags, lang),
+        "level_badge": phrases.level_badge(a.level, a.kind, lang),
         "action": phrases.level_action(a.level, lang),
+        "instruction": a.instruction,
+        "publisher": a.publisher,
+        "areas": area_names(ea.areas or a.areas),
         "issued_at": a.issued_at,
         "hazards": list(ea.hazard_tags),
         "drill": not a.is_real,
     }
 
 
+def _by_name(ea: EnrichedAlert) -> list[tuple[Any, Area | None]]:
+    """Shaped areas once per place name: one place under several code schemes is one
+    polygon and one label on the map."""
+    groups: dict[str, tuple[list[Any], Area | None]] = {}
+    for geom, area in shaped_areas(ea):
+        key = (area.name or area.code or "") if area else ""
+        groups.setdefault(key, ([], area))[0].append(geom)
+    return [(geoms[0] if len(geoms) == 1 else shapely.union_all(shapely.make_valid(geoms)), area)
+            for geoms, area in groups.values()]
+
+
 def alert_features(alerts: Sequence[EnrichedAlert], lang: str) -> dict[str, Any]:
-    """One GeoJSON feature per area in force, lowest level first, with a label point."""
+    """One GeoJSON feature per place in force, lowest level first (the most severe is drawn
+    on top), with a label point."""
     feats = []
     for ea in by_level(alerts):
         summary = alert_summary(ea, lang)
         level = ea.alert.level
-        for geom, area in shaped_areas(ea):
+        for geom, area in _by_name(ea):
             label = geom.representative_point()
             feats.append({
                 "type": "Feature",
@@ -117,13 +141,20 @@ def _json_safe(value: Any) -> Any:
 
 
 def map_data(alerts: Sequence[EnrichedAlert], geo: Any, *, lang: str, version: int,
-             updated: str) -> dict[str, Any]:
+             updated: str, region: RegionFilter | None = None, everything: bool = False
+             ) -> dict[str, Any]:
+    """``alerts`` (features to draw) and ``list`` (the panel's list, in the one order of
+    every listing) hold what covers the region, or everything when asked."""
     real = [a for a in alerts if a.alert.is_real]
+    shown = (region.apply(real, everything=everything) if region is not None
+             else ordered(real))
     data = {
         "version": version,
         "updated": updated,
         "lang": lang,
-        "alerts": alert_features(real, lang),
+        "all": everything,
+        "list": [alert_summary(ea, lang) for ea in shown],
+        "alerts": alert_features(shown, lang),
         "shelters": shelter_records(geo, real, lang),
         "hotspots": hotspot_records(geo),
     }
@@ -158,9 +189,7 @@ class Here:
     def covering(self, lat: float, lon: float) -> list[EnrichedAlert]:
         idx = self.tree.query(shapely.Point(lon, lat), predicate="intersects")
         found = {self.owners[i] for i in idx}
-        hits = [self.alerts[i] for i in sorted(found)]
-        return sorted(hits, key=lambda ea: (-(ea.alert.level or 0),
-                                            -SEVERITY_ORDER.get(ea.alert.severity, 0)))
+        return ordered(self.alerts[i] for i in sorted(found))
 
     def nearest(self, lat: float, lon: float, *, hazard: str | None, limit: int = 5,
                 max_m: float = 5000.0) -> list[dict[str, Any]]:
@@ -191,7 +220,7 @@ class Here:
                     for m, d in zip(opened, dist, strict=True) if d <= max_m]
         out.sort(key=lambda o: o["distance_m"])
         for o in out:
-            o["walk_min"] = phrases.walking_minutes(o["distance_m"])
+            o["walk_min"] = walking_minutes(o["distance_m"])
         return out[:limit]
 
     def answer(self, lat: float, lon: float, *, lang: str, hazard: str | None = None
@@ -205,3 +234,53 @@ class Here:
             s["hazard_names"] = [phrases.hazard_name(h, lang) for h in s["hazards"]]
         return {"lat": lat, "lon": lon, "hazard": hazard,
                 "alerts": [alert_summary(ea, lang) for ea in covering], "shelters": shelters}
+
+
+JAPAN = (122.0, 20.0, 154.0, 46.0)  # w, s, e, n: a site outside is a geocoding slip
+MUNICIPAL_SCHEMES = ("n03", "lg_code")
+
+
+MIN_SPAN_DEG = 0.02  # ≈2 km: one site alone opens on its town, not at street level
+
+
+def _box(b: Sequence[float]) -> tuple[float, float, float, float] | None:
+    w, s, e, n = (float(v) for v in b)
+    if not (all(np.isfinite((w, s, e, n))) and w <= e and s <= n):
+        return None
+    dx, dy = max(0.0, MIN_SPAN_DEG - (e - w)) / 2, max(0.0, MIN_SPAN_DEG - (n - s)) / 2
+    return (w - dx, s - dy, e + dx, n + dy)
+
+
+def opening_region(geo: Any, region: Any = None) -> tuple[float, float, float, float] | None:
+    """The (w, s, e, n) the map opens on: the deployment's region, not the whole country.
+
+    ``region`` (``[geo] region``) is a box ``[w, s, e, n]`` or area codes ``"scheme:code"``
+    (one or a list) drawn by the gazetteer. Without it: the extent of the imported shelters
+    (the registry is local even where national boundaries were imported for JMA's areas),
+    then of the municipal boundaries, then of any area; None when there is no data.
+    """
+    if region:
+        if (isinstance(region, Sequence) and not isinstance(region, str) and len(region) == 4
+                and all(isinstance(v, int | float) for v in region)):
+            return _box(region)
+        codes = [region] if isinstance(region, str) else [str(r) for r in region]
+        geoms = []
+        for ref in codes:
+            scheme, _, code = ref.partition(":")
+            geom = geo.area(scheme, code) if code and hasattr(geo, "area") else None
+            if geom is not None:
+                geoms.append(geom)
+        if geoms:
+            return _box(shapely.union_all(geoms).bounds)
+    shelters = getattr(geo, "shelters", None)
+    if shelters is not None and len(shelters):
+        xy = shapely.get_coordinates(shelters.geometry.values)
+        w, s, e, n = JAPAN
+        inside = xy[(xy[:, 0] >= w) & (xy[:, 0] <= e) & (xy[:, 1] >= s) & (xy[:, 1] <= n)]
+        if len(inside):
+            return _box((*inside.min(axis=0), *inside.max(axis=0)))
+    areas = getattr(geo, "areas", None)
+    if areas is not None and len(areas):
+        muni = areas[areas["scheme"].isin(MUNICIPAL_SCHEMES)] if "scheme" in areas else areas
+        return _box((muni if len(muni) else areas).total_bounds)
+    return None

@@ -8,7 +8,6 @@ alerts built by hand.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,12 +16,14 @@ from typing import Any, Protocol
 from pyproj import Geod
 from shapely.geometry import Point, shape
 
+from lalert.geo.distance import walking_minutes
 from lalert.model import EnrichedAlert, NearbyHotspot, NearbyShelter
+from lalert.outputs.listing import area_names, ordered
 from lalert.outputs.signage.screens import Screen
 from lalert.vocab import LEVEL_COLOURS, SEVERITY_ORDER, SHELTER_HAZARDS_EN
+from lalert.vocab import levels as level_vocab
 
 SCHEMA = "lalert.signage/1"
-WALK_M_PER_MIN = 80.0  # 不動産の表示に関する公正競争規約: 徒歩1分 = 80 m
 COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
 JAPAN_SSID = "00000JAPAN"  # 災害用統一SSID, opened by carriers only in a disaster
 OPEN_STATES = frozenset({"open", "permanent"})
@@ -90,7 +91,7 @@ def match(ea: EnrichedAlert, screen: Screen) -> Match | None:
     if a.info_type == "cancel":
         return None
     hit_codes: set[tuple[str, str]] = set()
-    for area in ea.areas or a.areas:
+    for area in ea.active_areas():  # a 解除 / なし area never matches a screen
         if _code_matches(area.scheme, area.code, screen.areas) or (
             screen.has_point and _covers_point(area.geometry, screen.lat, screen.lon)  # type: ignore[arg-type]
         ):
@@ -107,9 +108,10 @@ def match(ea: EnrichedAlert, screen: Screen) -> Match | None:
         return None  # hazards exist but none is in force where the screen stands
     if not a.hazards and not hit_codes and not footprint_hit:
         return None
-    equivalent = a.kind != "evacuation"
     levels = [h.level for h in (here or in_force) if h.level]
     level = a.level if a.level else (max(levels) if levels else None)
+    # who says it: a municipality's order, or JMA's 相当 information (lalert.vocab.levels)
+    equivalent = level_vocab.source(a.kind, level) == level_vocab.EQUIVALENT
     if level is None:
         sev = max((h.severity for h in here), key=SEVERITY_ORDER.get, default=a.severity)
         level = SEVERITY_LEVEL.get(max(a.severity, sev, key=SEVERITY_ORDER.get))
@@ -119,12 +121,13 @@ def match(ea: EnrichedAlert, screen: Screen) -> Match | None:
     return Match(ea, level, equivalent)
 
 
-def _rank(m: Match) -> tuple[int, int, int, int, str]:
-    """Real before drills (an exercise never hides a real alert), then level, a municipal
-    order before a level-equivalent, severity, the latest."""
-    a = m.alert.alert
-    return (int(not m.drill), m.level or 0, int(not m.equivalent),
-            SEVERITY_ORDER.get(a.severity, 0), a.issued_at)
+def _ranked(matches: list[Match]) -> list[Match]:
+    """Real before drills (an exercise never hides a real alert), then the one order of
+    every listing (``lalert.outputs.listing.ordered``: level, then newest) with the level
+    as it bears on this screen."""
+    by_alert = {id(m.alert): m for m in matches}
+    order = ordered((m.alert for m in matches), level_of=lambda ea: by_alert[id(ea)].level)
+    return sorted((by_alert[id(ea)] for ea in order), key=lambda m: m.drill)
 
 
 def matches_for(
@@ -141,7 +144,7 @@ def matches_for(
         m = match(ea, screen)
         if m is not None:
             out.append(m)
-    return sorted(out, key=_rank, reverse=True)
+    return _ranked(out)
 
 
 def _expired(valid_until: str, now: datetime) -> bool:
@@ -159,10 +162,6 @@ def _expired(valid_until: str, now: datetime) -> bool:
 
 def compass(bearing_deg: float) -> str:
     return COMPASS[round((bearing_deg % 360) / 45) % 8]
-
-
-def walk_minutes(distance_m: float) -> int:
-    return max(1, math.ceil(distance_m / WALK_M_PER_MIN))
 
 
 def _shelter_states(alerts: Iterable[EnrichedAlert]) -> dict[str, str]:
@@ -191,7 +190,7 @@ def _shelter_view(s: NearbyShelter, screen: Screen, states: dict[str, str]) -> d
         "lat": s.lat,
         "lon": s.lon,
         "distance_m": round(dist),
-        "walk_min": walk_minutes(dist),
+        "walk_min": walking_minutes(dist),
         "bearing_deg": None if bearing is None else round(bearing % 360),
         "direction": None if bearing is None else compass(bearing),
         "hazards": list(s.hazards),
@@ -242,10 +241,11 @@ def _alert_view(m: Match) -> dict[str, Any]:
         "valid_until": a.valid_until,
         "level": m.level,
         "level_equivalent": m.equivalent,
+        "instruction": a.instruction,
         "colour": LEVEL_COLOURS.get(m.level or 0),
         "hazards": list(m.alert.hazard_tags),
         "hazard_names": sorted({h.name for h in a.hazards if h.state not in OUT_OF_FORCE})[:6],
-        "areas": [x.name for x in (m.alert.areas or a.areas) if x.name][:8],
+        "areas": area_names(m.alert.active_areas())[:8],
         "_footprint": m.alert.footprint,  # for the SVG map; not in the public .json
     }
 
@@ -311,20 +311,12 @@ def build(
 
 # --- translated phrases (for players drawing their own page, and for the template) -----
 
-LEVEL_WORDS = {
-    5: "Emergency safety measures",
-    4: "Evacuation instruction",
-    3: "Evacuation of elderly people, etc.",
-    2: "Check how to evacuate",
-    1: "Raise awareness of disasters",
-}
-LEVEL_ACTIONS = {
-    5: "Danger to life! Secure your safety immediately!",
-    4: "Everyone evacuate from dangerous places",
-    3: "Elderly people and others evacuate from dangerous places",
-    2: "Check how and where you will evacuate",
-    1: "Be prepared for disasters",
-}
+# msgids from the one vocabulary (lalert.vocab.levels); the .po files translate them
+LEVEL_WORDS = {n: pair[1] for n, pair in level_vocab.LEVEL_NAMES.items()}
+LEVEL_ACTIONS = {n: pair[1] for n, pair in level_vocab.LEVEL_ACTIONS.items()}
+LEVEL_BADGES = {True: level_vocab.BADGES[level_vocab.EQUIVALENT][1],  # by "equivalent"
+                False: level_vocab.BADGES[level_vocab.ORDER][1]}
+INSTRUCTION = "Advice from the publisher"
 DIRECTIONS = {
     "N": "north", "NE": "northeast", "E": "east", "SE": "southeast",
     "S": "south", "SW": "southwest", "W": "west", "NW": "northwest",
@@ -341,8 +333,7 @@ STATES = {
 
 
 def level_label(level: int, equivalent: bool, lang: str, tr: Translate) -> str:
-    msg = "Alert level %(n)s equivalent" if equivalent else "Alert level %(n)s"
-    return tr(lang, msg) % {"n": level}
+    return tr(lang, LEVEL_BADGES[equivalent]) % {"n": level}
 
 
 def phrases(body: dict[str, Any], lang: str, tr: Translate) -> dict[str, Any]:
@@ -351,7 +342,8 @@ def phrases(body: dict[str, Any], lang: str, tr: Translate) -> dict[str, Any]:
     main = body.get("main")
     if main and main["level"]:
         out["level"] = level_label(main["level"], main["level_equivalent"], lang, tr)
-        out["level_words"] = tr(lang, LEVEL_WORDS[main["level"]])
+        if not main["level_equivalent"]:  # 相当 information orders nothing: no order name
+            out["level_words"] = tr(lang, LEVEL_WORDS[main["level"]])
         out["action"] = tr(lang, LEVEL_ACTIONS[main["level"]])
     if body.get("hazard") in HAZARDS:
         out["hazard"] = tr(lang, HAZARDS[body["hazard"]])

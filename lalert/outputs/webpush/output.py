@@ -86,10 +86,13 @@ def payload(body: dict[str, Any], link_template: str, base_url: str) -> dict[str
     title = body.get("title") or ""
     if ch.get("kind") == "withdrawn":
         title = f"解除: {title}"
+    label = ((body.get("level_label") or {}).get("ja") or {}).get("label")
     return {
         "title": _clip(title),
         "body": _clip(body.get("headline") or body.get("text") or title),
         "level": body.get("level"),
+        "level_label": _clip(label) or None,
+        "instruction": _clip(body.get("instruction")) or None,
         "place": _clip(place),
         "link": link_template.format(base_url=base_url.rstrip("/"), id=body.get("id", "")),
         "id": body.get("id"),
