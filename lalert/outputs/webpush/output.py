@@ -18,6 +18,7 @@ Config (``[outputs.webpush]``): ``subject`` (``mailto:`` contact for push servic
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -132,12 +133,15 @@ class WebPushOutput(BaseOutput):
         )
         sroutes.register(ctx.home, CHANNEL, self)
         await self.dispatcher.start()
+        if isinstance(self.subs, SubscriptionStore):  # warm: the first alert waits less
+            await asyncio.to_thread(self.subs.index, CHANNEL)
 
     async def handle(self, change: AlertChange) -> None:
         assert self.dispatcher is not None, "start() first"
         if change.drill and not (self.ctx and self.ctx.config.get("drills")):
             return  # residents' phones never buzz for a drill unless the desk says so
-        matched = self.subs.match(change.alert, CHANNEL)  # in PostGIS with that store
+        # in a thread: an index rebuild (or PostGIS) never stalls the event loop
+        matched = await asyncio.to_thread(self.subs.match, change.alert, CHANNEL)
         self.dispatcher.submit(fan_out_change(self.box, CHANNEL, change, matched))
 
     def alarms(self) -> list[str]:
