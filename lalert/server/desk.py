@@ -33,6 +33,7 @@ from urllib.parse import urlencode
 
 import jinja2
 from aiohttp import web
+from markupsafe import Markup
 
 from lalert.httpcache import Rendered, respond
 from lalert.lifecycle import is_drill
@@ -184,10 +185,12 @@ def alert_view(e: EnrichedAlert, drill: bool, lang: str, number: int = 0) -> dic
     }
 
 
-def map_svg(views: list[dict[str, Any]], t: Callable[[str], str]) -> str:
+def map_svg(views: list[dict[str, Any]], t: Callable[[str], str]) -> Markup:
+    """The overview's SVG, marked safe here (desk_map escapes every label) rather than
+    with ``|safe`` in a template."""
     items = [desk_map.MapItem(v["number"], v["footprint"], v["colour"],
                               f"{v['number']}. {v['level_text']} {v['title']}") for v in views]
-    return desk_map.render(items, label=t("map"), empty_text=t("map.none"))
+    return Markup(desk_map.render(items, label=t("map"), empty_text=t("map.none")))
 
 
 def _wants_drills(app: web.Application, output: Any) -> bool:
