@@ -17,9 +17,17 @@ Sections (see ``examples/lalert.toml`` for a commented example)::
     [poller]   enabled, allow_hosts, [[poller.feeds]] url / name / long / interval /
                silence_after
     [geo]      path
-    [lifecycle] expiry_interval
+    [map]      basemap (a raster tile URL template ``…/{z}/{x}/{y}.png`` or a local
+               ``.pmtiles`` file; empty: no base map, offline), attribution,
+               attribution_url, max_zoom  (see ``Basemap``)
+    [lifecycle] expiry_interval, stale_after (desk flags alerts not updated for this long),
+               [lifecycle.lifetimes] key = duration (overrides ``lalert.vocab.lifetimes``)
     [outputs]  enabled = [...]; [outputs.<name>] passed to that output as ctx.config
                (``drills = true`` lets exercise / test changes reach it)
+    [push]     allow_destinations (CIDRs push may reach besides public addresses),
+               lease_s, poll_s, subscribe_rate / subscribe_window_s (anonymous, global)
+    [http]     trusted_proxies (CIDRs whose X-Forwarded-For / Forwarded name the client),
+               keepalive_timeout
     anything else (``[signage]``, ``[desk]``, ...) is kept in ``Config.raw`` for the
     parts that read it.
 """
@@ -32,7 +40,10 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from lalert.vocab.lifetimes import lifetimes_with, parse_duration
 
 ENV_PREFIX = "LALERT_"
 JMA_FEED_BASE = "https://www.data.jma.go.jp/developer/xml/feed/"
@@ -63,8 +74,13 @@ DEFAULTS: dict[str, Any] = {
     "spool": {"enabled": True, "interval": 0.5},
     "poller": {"enabled": True, "allow_hosts": [], "feeds": DEFAULT_FEEDS},
     "geo": {"path": ""},
-    "lifecycle": {"expiry_interval": 5.0},
+    "map": {"basemap": "", "attribution": "", "attribution_url": "", "max_zoom": 18},
+    "lifecycle": {"expiry_interval": 5.0, "stale_after": "24h", "lifetimes": {}},
     "outputs": {"enabled": DEFAULT_OUTPUTS},
+    # CIDRs push deliveries may reach besides public addresses (lalert.outputs.netguard)
+    "push": {"allow_destinations": []},
+    # CIDRs of reverse proxies whose X-Forwarded-For / Forwarded name the client
+    "http": {"trusted_proxies": []},
 }
 
 
@@ -81,6 +97,71 @@ class FeedConfig:
     long: bool = False
     interval: float = 60.0
     silence_after: float = 3600.0
+
+
+# The usual base map for Japan: GSI's 淡色地図 (pale map), free with attribution
+# (https://maps.gsi.go.jp/development/ichiran.html). Documented, never the default: the
+# daemon must run offline, and a public map must not depend on someone else's server.
+GSI_PALE_URL = "https://cyberjapandata.gsi.go.jp/xyz/pale/{z}/{x}/{y}.png"
+GSI_ATTRIBUTION = "地理院タイル"
+GSI_ATTRIBUTION_URL = "https://maps.gsi.go.jp/development/ichiran.html"
+
+
+@dataclass(frozen=True)
+class Basemap:
+    """The public map's background (``[map]``): none (offline), a raster tile URL template,
+    or a local ``.pmtiles`` archive that lalert serves itself under ``/basemap/``.
+
+    ``attribution`` is plain text (the page escapes it), linked to ``attribution_url``.
+    """
+
+    kind: Literal["none", "xyz", "pmtiles"] = "none"
+    url: str = ""  # xyz: the template; pmtiles: empty
+    path: Path | None = None  # pmtiles: the archive
+    attribution: str = ""
+    attribution_url: str = ""
+    max_zoom: int = 18
+
+    @property
+    def origin(self) -> str | None:
+        """The one origin the map page loads base-map images from, for the page's
+        Content-Security-Policy ``img-src`` (``None``: none, or lalert's own origin)."""
+        if self.kind != "xyz":
+            return None
+        parts = urlsplit(self.url)
+        return f"{parts.scheme}://{parts.netloc}" if parts.netloc else None
+
+
+def basemap_config(tree: Mapping[str, Any], home: Path | None = None) -> Basemap:
+    """``[map]`` of a config tree as a ``Basemap``; ``ValueError`` says what is wrong."""
+    sect = tree.get("map") or {}
+    if not isinstance(sect, Mapping):
+        raise ValueError("[map] must be a table")
+    source = str(sect.get("basemap") or "").strip()
+    attribution = str(sect.get("attribution") or "").strip()
+    attribution_url = str(sect.get("attribution_url") or "").strip()
+    max_zoom = int(sect.get("max_zoom", 18))
+    if not 0 <= max_zoom <= 22:
+        raise ValueError(f"[map] max_zoom {max_zoom} is outside 0–22")
+    if attribution_url and urlsplit(attribution_url).scheme not in ("http", "https"):
+        raise ValueError("[map] attribution_url must be an http(s) URL")
+    if not source:
+        return Basemap()
+    if source.startswith(("http://", "https://")):
+        if not all(k in source for k in ("{z}", "{x}", "{y}")):
+            raise ValueError("[map] basemap must be a tile URL template with {z}, {x} and {y}")
+        if not attribution:
+            raise ValueError("[map] basemap needs its attribution (the tile provider's terms)")
+        return Basemap("xyz", url=source, attribution=attribution,
+                       attribution_url=attribution_url, max_zoom=max_zoom)
+    if source.endswith(".pmtiles") and "://" not in source:
+        path = Path(source).expanduser()
+        if not path.is_absolute() and home is not None:
+            path = home / path
+        return Basemap("pmtiles", path=path, attribution=attribution,
+                       attribution_url=attribution_url, max_zoom=max_zoom)
+    raise ValueError(f"[map] basemap {source!r} is neither an http(s) tile URL template "
+                     "nor a local .pmtiles file")
 
 
 @dataclass
@@ -102,10 +183,13 @@ class Config:
     geo_path: Path | None
     expiry_interval: float
     outputs: list[str]
+    lifetimes: dict[str, float | None] = field(default_factory=dict)  # the resolved table
+    stale_after: float | None = 24 * 3600.0
     demo: bool = False
     bus: str = "memory"
     config_file: Path | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+    basemap: Basemap = field(default_factory=Basemap)
 
     def output_config(self, name: str) -> dict[str, Any]:
         """The ``[outputs.<name>]`` table (empty when absent)."""
@@ -238,6 +322,7 @@ def _resolve(tree: dict[str, Any], cfg_file: Path | None, demo: bool) -> Config:
         if isinstance(f, Mapping) and f.get("url")
     ]
     geo_path = str(tree.get("geo", {}).get("path") or "")
+    lifecycle = tree.get("lifecycle", {})
     outputs = tree.get("outputs", {}).get("enabled", DEFAULT_OUTPUTS)
     if isinstance(outputs, str):
         outputs = [o.strip() for o in outputs.split(",") if o.strip()]
@@ -255,10 +340,13 @@ def _resolve(tree: dict[str, Any], cfg_file: Path | None, demo: bool) -> Config:
         feeds=feeds,
         allow_hosts=[str(h) for h in poller.get("allow_hosts", [])],
         geo_path=(Path(geo_path).expanduser() if geo_path else None),
-        expiry_interval=float(tree.get("lifecycle", {}).get("expiry_interval", 5.0)),
+        expiry_interval=float(lifecycle.get("expiry_interval", 5.0)),
+        lifetimes=lifetimes_with(lifecycle.get("lifetimes") or {}),
+        stale_after=parse_duration(lifecycle.get("stale_after", "24h")),
         outputs=[str(o) for o in outputs],
         demo=demo,
         bus=str(tree.get("bus") or "memory"),
         config_file=cfg_file,
         raw=tree,
+        basemap=basemap_config(tree, home),
     )

@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from pathlib import Path
 
+import mercantile
 import pytest
 
+from lalert.config import (
+    GSI_ATTRIBUTION,
+    GSI_ATTRIBUTION_URL,
+    GSI_PALE_URL,
+    Basemap,
+    basemap_config,
+    load_config,
+)
 from lalert.geo.data import demo_geodata
-from lalert.outputs.publicmap import MapOutput, protomaps_bundle
-from lalert.outputs.publicmap.page import PROTOMAPS_JS, page_config_json
+from lalert.geo.distance import walking_minutes
+from lalert.outputs.publicmap import MapOutput, markercluster_files, protomaps_bundle
+from lalert.outputs.publicmap.basemap import attribution_html
+from lalert.outputs.publicmap.data import opening_region
+from lalert.outputs.publicmap.page import (
+    MARKERCLUSTER_CSS,
+    MARKERCLUSTER_JS,
+    PROTOMAPS_JS,
+    page_config_json,
+)
+from tests.map_tiles import raster_pmtiles
 from tests.public_fakes import FakeState, client_for, context, demo_alerts, with_alert
 
 HERE = {"lat": "32.80", "lon": "130.715"}  # inside the hand-made 中央区 alert box
@@ -83,8 +102,10 @@ async def test_boundaries_come_from_tiles_with_the_vendored_renderer(http):
     scripts = [s for s in re.findall(r'<script[^>]+src="([^"]+)"', html)
                if not s.startswith("/map/js/")]
     version = protomaps_bundle(NODE_MODULES)[1]
-    assert scripts == ["/static/vendor/leaflet/leaflet.js", f"{PROTOMAPS_JS}?v={version}",
-                       "/static/map/map.js"]  # Leaflet first, then the renderer, then ours
+    cluster = markercluster_files(NODE_MODULES)
+    assert scripts == ["/static/vendor/leaflet/leaflet.js", f"{MARKERCLUSTER_JS}?v={cluster[2]}",
+                       f"{PROTOMAPS_JS}?v={version}", "/static/map/map.js"]
+    # Leaflet first, then its plugins, then ours
     opts = re.search(r"lalertMap\.boundaryLayer\((\{.*?\})\);", html)
     assert opts and '"url": "/tiles/{z}/{x}/{y}.mvt"' in opts.group(1)
     assert '"maxzoom": 14' in opts.group(1) and '"minzoom": 4' in opts.group(1)
@@ -160,7 +181,7 @@ async def test_where_am_i(http):
     # flood-designated, not closed (DEMO-431001-12 is closed), nearest first
     assert [s["id"] for s in ans["shelters"]] == ["DEMO-431001-02"]
     s = ans["shelters"][0]
-    assert 1500 < s["distance_m"] < 2200 and s["walk_min"] == round(s["distance_m"] / 67)
+    assert 1500 < s["distance_m"] < 2200 and s["walk_min"] == walking_minutes(s["distance_m"])
     assert s["state_label"] == "Open"
     quake = await (await http.get("/api/v1/here", params={**HERE, "hazard": "earthquake"})).json()
     assert [s["id"] for s in quake["shelters"]][:2] == ["DEMO-431001-01", "DEMO-431001-03"]
@@ -202,3 +223,133 @@ async def test_shelters_opened_by_message_but_not_in_gazetteer(http):
     assert names[:2] == ["デモ中央小学校", "竜南中学校"]  # 1.8 km, 2.0 km: nearest first
     assert "月出小学校" not in names  # not opened
     assert "竜南中学校" in await (await http.get("/text?lang=ja")).text()
+
+
+# --- base map, clustering plugin, opening region, old links ----------------------------
+
+
+def _page_html_tile_layer(html: str) -> str | None:
+    found = re.search(r'L\.tileLayer\(\s*"([^"]+)"', html)
+    return found.group(1) if found else None
+
+
+async def test_no_basemap_by_default_and_the_map_says_so(http):
+    for lang, words in (("ja", "背景地図なし"), ("en", "No base map")):
+        html = await full_page(http, f"/?lang={lang}")
+        assert words in page_config_json(html)["attribution"]
+        assert _page_html_tile_layer(html) is None
+        assert "cyberjapandata" not in html and "https://" not in re.sub(
+            r'href="https://[^"]+"', "", html.split("<body>")[0])
+
+
+async def test_raster_basemap_from_config(geo):
+    settings = {"map": {"basemap": GSI_PALE_URL, "attribution": GSI_ATTRIBUTION,
+                        "attribution_url": GSI_ATTRIBUTION_URL, "max_zoom": 18}}
+    client = await _map_client(geo, settings=settings)
+    try:
+        html = await full_page(client, "/?lang=ja")
+    finally:
+        await client.close()
+    assert _page_html_tile_layer(html) == GSI_PALE_URL
+    attr = json.loads(re.search(r'L\.tileLayer\([^{]+\{.*?"attribution": ("[^\n]*"),', html,
+                                re.S).group(1))
+    assert attr == f'<a href="{GSI_ATTRIBUTION_URL}" rel="noopener">地理院タイル</a>'
+    assert page_config_json(html)["attribution"] is None  # the tile layer carries its own
+    # over a base map the boundary layer keeps its lines and drops its land fill
+    assert '"land_opacity": 0' in html or '"fillOpacity": 0.0' in html
+
+
+def test_basemap_config_and_its_origin_for_the_csp(tmp_path):
+    cfg = load_config(None, env={"LALERT_MAP__BASEMAP": GSI_PALE_URL,
+                                 "LALERT_MAP__ATTRIBUTION": GSI_ATTRIBUTION})
+    assert cfg.basemap.kind == "xyz" and cfg.basemap.url == GSI_PALE_URL
+    assert cfg.basemap.origin == "https://cyberjapandata.gsi.go.jp"
+    assert load_config(None, env={}).basemap == Basemap()  # none: offline
+    assert load_config(None, env={}).basemap.origin is None
+    local = basemap_config({"map": {"basemap": "japan.pmtiles"}}, tmp_path)
+    assert local.kind == "pmtiles" and local.path == tmp_path / "japan.pmtiles"
+    assert local.origin is None  # served by lalert itself
+    attr = "<script>alert(1)</script>"
+    assert "<script>" not in attribution_html(attr, "https://example.jp/")
+    for bad in ({"basemap": "https://tiles.example/{z}/{x}.png", "attribution": "x"},
+                {"basemap": GSI_PALE_URL},  # no attribution
+                {"basemap": "ftp://tiles.example/{z}/{x}/{y}.png", "attribution": "x"},
+                {"basemap": "japan.mbtiles"},
+                {"basemap": GSI_PALE_URL, "attribution": "x", "attribution_url": "javascript:x"},
+                {"max_zoom": 40}):
+        with pytest.raises(ValueError):
+            basemap_config({"map": bad})
+
+
+async def test_local_pmtiles_basemap_is_served_by_lalert(geo, tmp_path):
+    archive = tmp_path / "base.pmtiles"
+    assert raster_pmtiles(archive, minzoom=5, maxzoom=8) > 5
+    client = await _map_client(geo, settings={"map": {"basemap": str(archive),
+                                                      "attribution": "テスト背景"}})
+    try:
+        html = await full_page(client, "/?lang=ja")
+        assert _page_html_tile_layer(html) == "/basemap/{z}/{x}/{y}.png"
+        assert json.dumps("テスト背景") in html  # the attribution, in the layer's options
+        t = mercantile.tile(130.7, 32.8, 7)
+        r = await client.get(f"/basemap/{t.z}/{t.x}/{t.y}.png")
+        body = await r.read()
+        assert r.status == 200 and r.content_type == "image/png"
+        assert body.startswith(b"\x89PNG") and r.headers["ETag"]
+        again = await client.get(f"/basemap/{t.z}/{t.x}/{t.y}.png",
+                                 headers={"If-None-Match": r.headers["ETag"]})
+        assert again.status == 304
+        for missing in ("/basemap/7/0/0.png", "/basemap/13/1/1.png",
+                        f"/basemap/{t.z}/{t.x}/{t.y}.mvt", "/basemap/7/x/1.png"):
+            assert (await client.get(missing)).status == 404, missing
+    finally:
+        await client.close()
+
+
+async def test_missing_pmtiles_leaves_the_map_without_basemap(geo, tmp_path, caplog):
+    with caplog.at_level(logging.WARNING, logger="lalert.outputs.publicmap"):
+        client = await _map_client(geo, settings={"map": {"basemap": str(tmp_path / "no.pmtiles")}})
+    try:
+        html = await full_page(client, "/?lang=ja")
+        assert "背景地図なし" in page_config_json(html)["attribution"]
+        assert (await client.get("/basemap/7/1/1.png")).status == 404
+    finally:
+        await client.close()
+    assert any("no.pmtiles" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.skipif(markercluster_files(NODE_MODULES) is None,
+                    reason="leaflet.markercluster not installed: run `npm ci`")
+async def test_markercluster_is_served_from_node_modules(http):
+    js, css, version = markercluster_files(NODE_MODULES)
+    html = await full_page(http, "/?lang=ja")
+    assert f'src="{MARKERCLUSTER_JS}?v={version}"' in html and f'href="{MARKERCLUSTER_CSS}"' in html
+    r = await http.get(MARKERCLUSTER_JS)
+    assert r.status == 200 and await r.read() == js.read_bytes()
+    r = await http.get(MARKERCLUSTER_CSS)
+    assert r.status == 200 and await r.read() == css.read_bytes()
+    for other in ("/static/vendor/leaflet.markercluster/package.json",
+                  "/static/vendor/leaflet.markercluster/MarkerCluster.Default.css"):
+        assert (await http.get(other)).status == 404, other
+
+
+async def test_old_map_links_redirect_to_the_map(http):
+    for path, where in (("/map/", "/"), ("/map", "/"), ("/map/?lang=en", "/?lang=en")):
+        r = await http.get(path, allow_redirects=False)
+        assert r.status == 301 and r.headers["Location"] == where, path
+
+
+def test_opening_region(geo):
+    from shapely.geometry import box
+
+    # demo data: the shelters' extent, not every area's
+    assert opening_region(geo) == tuple(geo.shelters.total_bounds)
+    assert box(*opening_region(geo)).area < box(*geo.areas.total_bounds).area / 2
+    assert opening_region(geo, [130.6, 32.7, 130.8, 32.9]) == (130.6, 32.7, 130.8, 32.9)
+    ward = opening_region(geo, "lg_code:431010")
+    assert ward is not None and box(*ward).equals_exact(
+        box(*geo.area("lg_code", "431010").bounds), 1e-9)
+    # a single site opens on its town, not at street level
+    one = type(geo)(areas=geo.areas.iloc[:0], shelters=geo.shelters.iloc[:1],
+                    hotspots=geo.hotspots)
+    w, s, e, n = opening_region(one)
+    assert e - w >= 0.02 - 1e-9 and n - s >= 0.02 - 1e-9

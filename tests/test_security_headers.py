@@ -21,20 +21,20 @@ def test_defaults_forbid_inline_script_and_framing():
     assert p["default-src"] == "default-src 'self'"
     assert p["frame-ancestors"] == "frame-ancestors 'none'" and h["X-Frame-Options"] == "DENY"
     assert h["X-Content-Type-Options"] == "nosniff" and h["Referrer-Policy"]
-    assert security.GSI_ORIGIN in p["img-src"]  # the map's optional 地理院タイル layer
+    assert p["img-src"] == "img-src 'self' data: blob:"  # no base map: nothing outside
 
 
 def test_basemap_and_frame_ancestors_come_from_config():
     h = headers({
-        "LALERT_OUTPUTS__MAP__BASEMAP": "https://tiles.example.jp/{z}/{x}/{y}.png",
-        "LALERT_OUTPUTS__MAP__GSI": "false",
+        "LALERT_MAP__BASEMAP": "https://tiles.example.jp/{z}/{x}/{y}.png",
+        "LALERT_MAP__ATTRIBUTION": "Example tiles",
         "LALERT_HTTP__IMG_SRC": '["https://img.example.org:8443/x", "ftp://nope"]',
         "LALERT_HTTP__FRAME_ANCESTORS": '["https://players.example.jp", "self"]',
     })
     p = policy(h["public"])
     assert "https://tiles.example.jp" in p["img-src"]
     assert "https://img.example.org:8443" in p["img-src"]
-    assert security.GSI_ORIGIN not in p["img-src"] and "ftp" not in p["img-src"]
+    assert "ftp" not in p["img-src"]
     assert p["frame-ancestors"] == "frame-ancestors https://players.example.jp 'self'"
     assert "X-Frame-Options" not in h["public"]  # it cannot name two origins; CSP does
     desk = policy(h["desk"])

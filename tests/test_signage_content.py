@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
+from lalert.geo.distance import walking_minutes
 from lalert.model import Area, Hazard
 from lalert.outputs.signage import content
 from lalert.outputs.signage.i18n import ASSETS, tr
@@ -150,7 +151,7 @@ def test_takeover_lists_nearest_open_shelters_that_fit_the_hazard():
     assert names == ["熊本市立花畑小学校", "熊本城ホール"]  # S3: not for floods, S4: closed
     first = body["shelters"][0]
     assert first["open"] and first["direction"] == "SW"
-    assert first["walk_min"] == content.walk_minutes(first["distance_m"])
+    assert first["walk_min"] == walking_minutes(first["distance_m"])
     assert body["text"]["ja"]["shelters"][0]["distance"].startswith("南西へ")
 
 
@@ -184,8 +185,9 @@ def test_compass(deg, word):
     assert content.compass(deg) == word
 
 
-def test_walking_minutes_round_up_at_80_m_per_minute():
-    assert [content.walk_minutes(d) for d in (0, 80, 81, 400)] == [1, 1, 2, 5]
+def test_walking_minutes_round_up_at_1_m_per_second():
+    # the 379 m: signage said 5 min, the map 6; both now say 7 (60 m per minute)
+    assert [walking_minutes(d) for d in (0, 60, 60.4, 61, 379, 400)] == [1, 1, 1, 2, 7, 7]
 
 
 def test_wifi_japan_only_when_declared_open():

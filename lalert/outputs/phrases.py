@@ -79,7 +79,9 @@ UI: dict[str, dict[str, str]] = {
         "shelters": "避難場所・避難所",
         "hotspots": "公衆無線LAN",
         "municipalities": "市町村境界",
-        "gsi": "地理院タイル（オンライン時）",
+        "basemap": "背景地図",
+        "no_basemap": "背景地図なし（オフライン表示）",
+        "cluster": "避難場所・避難所 {n}か所（拡大すると個別に表示）",
         "where": "現在地の情報",
         "where_btn": "現在地を調べる",
         "where_hint": "地図をタップしても調べられます。",
@@ -120,7 +122,9 @@ UI: dict[str, dict[str, str]] = {
         "shelters": "Shelters and evacuation sites",
         "hotspots": "Public Wi-Fi",
         "municipalities": "Municipal boundaries",
-        "gsi": "GSI tiles (when online)",
+        "basemap": "Base map",
+        "no_basemap": "No base map (offline)",
+        "cluster": "{n} shelters and evacuation sites (zoom in to see each)",
         "where": "Where am I",
         "where_btn": "Check my location",
         "where_hint": "Or tap a point on the map.",
@@ -202,7 +206,3 @@ def local_time(iso: str | None) -> str:
         dt = dt.astimezone(timezone(timedelta(hours=9)))
     return dt.strftime("%Y-%m-%d %H:%M")
 
-
-def walking_minutes(distance_m: float) -> int:
-    """Minutes on foot at 4 km/h (~67 m/min), a cautious pace for evacuation planning."""
-    return max(1, round(distance_m / 67.0))

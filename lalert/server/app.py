@@ -172,6 +172,7 @@ def create_app(config: Config, *, geo: Any = None,
     app[openapi.SPEC] = {}
     api.setup(app)
     metrics.backlog_from(pipeline.bus.backlog)
+    metrics.alarms_from(pipeline.bus.skipped_counts, lambda: api.alarms(app))
 
     seen: set[tuple[str, str]] = set()
 
@@ -236,8 +237,9 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
                 settings={**config.raw, "api_tokens": tokens, "public_url": config.public_url})
             try:
                 await o.start(ctx)
-            except Exception:
-                log.exception("output %s failed to start; left out", o.name)
+            except Exception as exc:  # left out, never silently: /healthz names it
+                log.exception("ALARM: output %s failed to start; left out", o.name)
+                pipeline.failed_outputs[o.name] = f"{type(exc).__name__}: {exc}"[:300]
                 continue
             started.append(o)
             drills = bool(ocfg.get("drills")) or bool(getattr(o, "wants_drills", False))

@@ -17,9 +17,8 @@
   A response sent before the body was read closes the connection, so aiohttp never
   drains (or inflates) a body nobody asked for.
 
-``content_security_policy`` is the one function that builds the policy; base-map origins
-come from ``img_origins(config)`` (``[outputs.map] basemap`` / ``[map] basemap`` URL
-templates, the 地理院タイル layer unless ``gsi = false``, and ``[http] img_src``).
+``content_security_policy`` is the one function that builds the policy; image origins
+come from ``img_origins(config)`` (the ``[map] basemap`` tile origin, ``[http] img_src``).
 """
 
 from __future__ import annotations
@@ -38,7 +37,6 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-GSI_ORIGIN = "https://cyberjapandata.gsi.go.jp"
 REFERRER_POLICY = "strict-origin-when-cross-origin"
 # What aiohttp's server options must be for these rules to hold (see create_app):
 # no automatic inflation of request bodies, no lingering read of an unread body.
@@ -84,20 +82,18 @@ def _urls(value: Any) -> Iterable[str]:
 
 
 def img_origins(config: Config) -> list[str]:
-    """Origins the public map may load images (raster base-map tiles) from."""
+    """Origins pages may load images from besides their own: the raster base map of
+    ``[map] basemap`` (``Config.basemap.origin``) and any ``[http] img_src``."""
     found: list[str] = []
-    mapcfg = config.output_config("map")
-    if mapcfg.get("gsi", True) is not False and "map" in config.outputs:
-        found.append(GSI_ORIGIN)
-    for value in (mapcfg.get("basemap"), config.section("map").get("basemap"),
-                  config.section("http").get("img_src")):
-        for url in _urls(value):
-            origin = origin_of(url)
-            if origin:
-                found.append(origin)
-            else:
-                log.warning("CSP: %r is not an http(s) origin; not allowed as an image source",
-                            url)
+    basemap = getattr(config, "basemap", None)
+    if basemap is not None and basemap.origin:
+        found.append(basemap.origin)
+    for url in _urls(config.section("http").get("img_src")):
+        origin = origin_of(url)
+        if origin:
+            found.append(origin)
+        else:
+            log.warning("[http] img_src: %r is not an http(s) origin; not allowed", url)
     return list(dict.fromkeys(found))
 
 

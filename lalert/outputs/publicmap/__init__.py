@@ -6,6 +6,8 @@ with ETags; "where am I" (``/api/v1/here``) answers from an index built once per
 Municipal boundaries are drawn from the tiles output's ``/tiles/{z}/{x}/{y}.mvt`` by the
 npm package protomaps-leaflet (``npm ci --omit=dev``), served from ``node_modules``; when
 that package or the tiles output is missing, the page embeds them as GeoJSON instead.
+Shelter markers are clustered by leaflet.markercluster, served from ``node_modules`` too.
+The base map is ``[map] basemap`` (``basemap.py``): none by default, and the map says so.
 """
 
 from __future__ import annotations
@@ -20,13 +22,17 @@ from typing import Any
 import xstatic.pkg.leaflet as xleaflet
 from aiohttp import web
 
+from lalert.config import basemap_config
 from lalert.httpcache import Rendered, respond
 from lalert.outputs import phrases
 from lalert.outputs.base import AlertChange, BaseOutput, OutputContext
-from lalert.outputs.publicmap.data import Here, map_data
+from lalert.outputs.publicmap.basemap import TILE_ROUTE, BasemapView
+from lalert.outputs.publicmap.data import Here, map_data, opening_region
 from lalert.outputs.publicmap.page import (
     ASSET_PREFIX,
     LEAFLET_PREFIX,
+    MARKERCLUSTER_CSS,
+    MARKERCLUSTER_JS,
     PROTOMAPS_JS,
     SCRIPT_PREFIX,
     TILES_URL,
@@ -56,6 +62,19 @@ def protomaps_bundle(node_modules: Path) -> tuple[Path, str] | None:
     return bundle, version
 
 
+def markercluster_files(node_modules: Path) -> tuple[Path, Path, str] | None:
+    """leaflet.markercluster's script and core stylesheet, and its version."""
+    pkg = node_modules / "leaflet.markercluster"
+    js, css = pkg / "dist" / "leaflet.markercluster.js", pkg / "dist" / "MarkerCluster.css"
+    if not (js.is_file() and css.is_file()):
+        return None
+    try:
+        version = str(json.loads((pkg / "package.json").read_text("utf-8"))["version"])
+    except (OSError, ValueError, KeyError):
+        version = str(int(js.stat().st_mtime))
+    return js, css, version
+
+
 def request_lang(request: web.Request) -> str:
     """?lang= wins; otherwise the first Accept-Language; Japanese by default."""
     q = request.query.get("lang")
@@ -74,10 +93,20 @@ class MapOutput(BaseOutput):
         self._protomaps: Path | None = None
         self._boundary_tiles: dict[str, Any] | None = None
         self._scripts: dict[str, Rendered] = {}  # folium's page scripts, by digest name
+        self._cluster: tuple[Path, Path, str] | None = None
+        self.basemap = BasemapView.open(basemap_config({}))
 
     async def start(self, ctx: OutputContext) -> None:
         await super().start(ctx)
         self._boundary_tiles = self._tile_boundaries()
+        self._cluster = markercluster_files(Path(self._cfg("node_modules", REPO_NODE_MODULES)))
+        if self._cluster is None:
+            log.warning("map: shelter markers are not clustered: leaflet.markercluster is not "
+                        "installed (run `npm ci --omit=dev` at the repository root)")
+        self.basemap = BasemapView.open(basemap_config(ctx.settings, ctx.home))
+
+    async def stop(self) -> None:
+        self.basemap.close()
 
     def _tile_boundaries(self) -> dict[str, Any] | None:
         """Options of the tiled boundary layer, or None (embedded GeoJSON) with one warning."""
@@ -116,14 +145,14 @@ class MapOutput(BaseOutput):
         return self.ctx.config.get(key, default)
 
     def _bounds(self) -> tuple[float, float, float, float] | None:
+        """``[outputs.map] bounds``, else the deployment's region (``opening_region``)."""
         assert self.ctx is not None
         b = self._cfg("bounds", None)
         if b:
             return tuple(b)  # type: ignore[return-value]
-        areas = getattr(self.ctx.geo, "areas", None)
-        if areas is not None and len(areas):
-            return tuple(float(v) for v in areas.total_bounds)  # type: ignore[return-value]
-        return None
+        geo_cfg = self.ctx.settings.get("geo")
+        region = geo_cfg.get("region") if isinstance(geo_cfg, dict) else None
+        return opening_region(self.ctx.geo, region)
 
     def _cached(self, key: tuple[Any, ...], build) -> Rendered:
         hit = self._cache.get(key)
@@ -141,10 +170,12 @@ class MapOutput(BaseOutput):
     def page(self, lang: str) -> Rendered:
         assert self.ctx is not None
         return self._cached(("page", lang), lambda: self._external_scripts(render_page(
-            lang=lang, geo=self.ctx.geo, bounds=self._bounds(), gsi=bool(self._cfg("gsi", True)),
+            lang=lang, geo=self.ctx.geo, bounds=self._bounds(),
             poll_seconds=int(self._cfg("poll_seconds", 30)),
             municipality_schemes=tuple(self._cfg("municipality_schemes", ("n03", "lg_code"))),
-            boundary_tiles=self._boundary_tiles)))
+            boundary_tiles=self._boundary_tiles, basemap=self.basemap.page_options(lang),
+            markercluster=(f"{MARKERCLUSTER_JS}?v={self._cluster[2]}" if self._cluster
+                           else None))))
 
     def _external_scripts(self, html: str) -> Rendered:
         """The page with folium's inline scripts served as files (CSP: no inline script)."""
@@ -185,9 +216,33 @@ class MapOutput(BaseOutput):
             # one known file from node_modules: nothing from the request joins a path
             web.get(PROTOMAPS_JS, self._protomaps_js),
             web.get(SCRIPT_PREFIX + "/{name}", self._page_script),
+            web.get(MARKERCLUSTER_JS, self._markercluster(0)),
+            web.get(MARKERCLUSTER_CSS, self._markercluster(1)),
             web.static(LEAFLET_PREFIX, xleaflet.BASE_DIR),
             web.static(ASSET_PREFIX, STATIC_DIR),
+            # links printed before the map moved to "/" (signage QR codes said /map/#z/…);
+            # a redirect keeps the #fragment
+            web.get("/map", self._to_map),
+            web.get("/map/", self._to_map),
+            # mounted before start: the handler answers 404 until a .pmtiles base map opens
+            web.get(TILE_ROUTE, self._basemap_tile),
         ]
+
+    async def _basemap_tile(self, request: web.Request) -> web.StreamResponse:
+        return await self.basemap.tile_response(request)
+
+    async def _to_map(self, request: web.Request) -> web.StreamResponse:
+        raise web.HTTPMovedPermanently("/" + (f"?{request.query_string}"
+                                              if request.query_string else ""))
+
+    def _markercluster(self, which: int):
+        async def serve(request: web.Request) -> web.StreamResponse:
+            if self._cluster is None:
+                raise web.HTTPNotFound(text="leaflet.markercluster is not installed\n")
+            # asked for as ?v=<version> by the page, so a long max-age is never stale
+            return web.FileResponse(self._cluster[which],
+                                    headers={"Cache-Control": "public, max-age=86400"})
+        return serve
 
     async def _page(self, request: web.Request) -> web.Response:
         resp = respond(request, self.page(request_lang(request)), cache_control="public, max-age=60")

@@ -14,6 +14,7 @@ import numpy as np
 import shapely
 from shapely.geometry import mapping
 
+from lalert.geo.distance import walking_minutes
 from lalert.model import EnrichedAlert
 from lalert.outputs import phrases
 from lalert.outputs.public import by_level, message_shelters, shaped_areas, shelter_states
@@ -191,7 +192,7 @@ class Here:
                     for m, d in zip(opened, dist, strict=True) if d <= max_m]
         out.sort(key=lambda o: o["distance_m"])
         for o in out:
-            o["walk_min"] = phrases.walking_minutes(o["distance_m"])
+            o["walk_min"] = walking_minutes(o["distance_m"])
         return out[:limit]
 
     def answer(self, lat: float, lon: float, *, lang: str, hazard: str | None = None
@@ -205,3 +206,53 @@ class Here:
             s["hazard_names"] = [phrases.hazard_name(h, lang) for h in s["hazards"]]
         return {"lat": lat, "lon": lon, "hazard": hazard,
                 "alerts": [alert_summary(ea, lang) for ea in covering], "shelters": shelters}
+
+
+JAPAN = (122.0, 20.0, 154.0, 46.0)  # w, s, e, n: a site outside is a geocoding slip
+MUNICIPAL_SCHEMES = ("n03", "lg_code")
+
+
+MIN_SPAN_DEG = 0.02  # ≈2 km: one site alone opens on its town, not at street level
+
+
+def _box(b: Sequence[float]) -> tuple[float, float, float, float] | None:
+    w, s, e, n = (float(v) for v in b)
+    if not (all(np.isfinite((w, s, e, n))) and w <= e and s <= n):
+        return None
+    dx, dy = max(0.0, MIN_SPAN_DEG - (e - w)) / 2, max(0.0, MIN_SPAN_DEG - (n - s)) / 2
+    return (w - dx, s - dy, e + dx, n + dy)
+
+
+def opening_region(geo: Any, region: Any = None) -> tuple[float, float, float, float] | None:
+    """The (w, s, e, n) the map opens on: the deployment's region, not the whole country.
+
+    ``region`` (``[geo] region``) is a box ``[w, s, e, n]`` or area codes ``"scheme:code"``
+    (one or a list) drawn by the gazetteer. Without it: the extent of the imported shelters
+    (the registry is local even where national boundaries were imported for JMA's areas),
+    then of the municipal boundaries, then of any area; None when there is no data.
+    """
+    if region:
+        if (isinstance(region, Sequence) and not isinstance(region, str) and len(region) == 4
+                and all(isinstance(v, int | float) for v in region)):
+            return _box(region)
+        codes = [region] if isinstance(region, str) else [str(r) for r in region]
+        geoms = []
+        for ref in codes:
+            scheme, _, code = ref.partition(":")
+            geom = geo.area(scheme, code) if code and hasattr(geo, "area") else None
+            if geom is not None:
+                geoms.append(geom)
+        if geoms:
+            return _box(shapely.union_all(geoms).bounds)
+    shelters = getattr(geo, "shelters", None)
+    if shelters is not None and len(shelters):
+        xy = shapely.get_coordinates(shelters.geometry.values)
+        w, s, e, n = JAPAN
+        inside = xy[(xy[:, 0] >= w) & (xy[:, 0] <= e) & (xy[:, 1] >= s) & (xy[:, 1] <= n)]
+        if len(inside):
+            return _box((*inside.min(axis=0), *inside.max(axis=0)))
+    areas = getattr(geo, "areas", None)
+    if areas is not None and len(areas):
+        muni = areas[areas["scheme"].isin(MUNICIPAL_SCHEMES)] if "scheme" in areas else areas
+        return _box((muni if len(muni) else areas).total_bounds)
+    return None

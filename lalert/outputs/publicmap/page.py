@@ -1,14 +1,18 @@
 """The resident map page, generated with folium and served without any CDN.
 
-folium builds the Leaflet map, the municipal boundary base layer, the optional 地理院タイル
-layer, the (initially empty) alert / shelter / hotspot layers and the layer control;
+folium builds the Leaflet map, the configured base map (``[map] basemap``, none by default:
+see ``basemap.py``), the municipal boundary layer, the (initially empty) alert / shelter /
+hotspot layers and the layer control;
 ``static/map.js`` fills those layers from ``/map/data.json`` and keeps them current.
 folium's default CDN scripts (jQuery, Bootstrap, awesome-markers) are dropped — nothing on
 the page uses them — and Leaflet comes from the ``xstatic-leaflet`` package.
 
 The boundaries come from lalert's own vector tiles (``/tiles/{z}/{x}/{y}.mvt``), drawn on
 canvas by the npm package protomaps-leaflet, so the page stays small with national data;
-without that package the page embeds the boundaries as GeoJSON instead.
+without that package the page embeds the boundaries as GeoJSON instead. Shelter markers are
+clustered by the npm package leaflet.markercluster, also served from ``node_modules``.
+
+The map opens on the deployment's region (``region``), or on ``#zoom/lat/lon`` in the URL.
 """
 
 from __future__ import annotations
@@ -38,8 +42,9 @@ TILES_URL = "/tiles/{z}/{x}/{y}.mvt"
 LAND_FILL = "#f7f5f0"
 BOUNDARY_LINE = "#8f8f8f"
 ASSET_PREFIX = "/static/map"
-GSI_PALE = "https://cyberjapandata.gsi.go.jp/xyz/pale/{z}/{x}/{y}.png"
-GSI_ATTR = '<a href="https://maps.gsi.go.jp/development/ichiran.html">地理院タイル</a>'
+MARKERCLUSTER_PREFIX = "/static/vendor/leaflet.markercluster"
+MARKERCLUSTER_JS = f"{MARKERCLUSTER_PREFIX}/leaflet.markercluster.js"
+MARKERCLUSTER_CSS = f"{MARKERCLUSTER_PREFIX}/MarkerCluster.css"
 DEFAULT_BOUNDS = (129.9, 32.0, 131.4, 33.25)  # 熊本県, where the demo data is
 
 
@@ -77,6 +82,20 @@ class TileBoundaries(JSCSSMixin, Layer):
         self._name = "TileBoundaries"
         self.options = options
         self.default_js = [("protomaps_leaflet", script)]  # per instance: never the class list
+
+
+class VectorBasemap(JSCSSMixin, Layer):
+    """A vector PMTiles base map served by lalert, drawn by protomaps-leaflet's light style."""
+
+    _template = Template("""{% macro script(this, kwargs) %}
+    var {{ this.get_name() }} = lalertMap.basemapLayer({{ this.options|tojson }});
+{% endmacro %}""")
+
+    def __init__(self, name: str, options: dict[str, Any], script: str = PROTOMAPS_JS):
+        super().__init__(name=name, overlay=False, control=True, show=True)
+        self._name = "VectorBasemap"
+        self.options = options
+        self.default_js = [("protomaps_leaflet", script)]
 
 
 def _boundaries(geo: Any, schemes) -> Any:
@@ -137,15 +156,21 @@ def _panel(lang: str) -> str:
 
 
 def render_page(*, lang: str, geo: Any = None, bounds: tuple[float, float, float, float] | None
-                = None, gsi: bool = True, poll_seconds: int = 30,
+                = None, poll_seconds: int = 30,
                 municipality_schemes=("n03", "lg_code"),
-                boundary_tiles: dict[str, Any] | None = None) -> str:
+                boundary_tiles: dict[str, Any] | None = None,
+                basemap: dict[str, Any] | None = None,
+                markercluster: str | None = None) -> str:
     """The whole HTML page of the map in ``lang``; depends on geo only, not on alerts.
 
-    ``boundary_tiles`` (``url``, ``minzoom``, ``maxzoom``, optional ``script`` and
-    ``attribution``) draws the boundaries from vector tiles; without it they are embedded.
+    ``bounds`` (w, s, e, n) is the region the map opens on. ``boundary_tiles`` (``url``,
+    ``minzoom``, ``maxzoom``, optional ``script`` and ``attribution``) draws the boundaries
+    from vector tiles; without it they are embedded. ``basemap`` comes from
+    ``BasemapView.page_options`` (none when absent); ``markercluster`` is the plugin's
+    script URL (markers are not clustered without it).
     """
     ui = phrases.UI[lang]
+    basemap = basemap or {"kind": "none", "attribution": str(escape(ui["no_basemap"]))}
     w, s, e, n = bounds or DEFAULT_BOUNDS
     fig = Figure(title=ui["title"])
     m = folium.Map(location=[(s + n) / 2, (w + e) / 2], zoom_start=10, tiles=None,
@@ -154,22 +179,35 @@ def render_page(*, lang: str, geo: Any = None, bounds: tuple[float, float, float
                    minZoom=4, maxZoom=18)
     m.default_js = [("leaflet", f"{LEAFLET_PREFIX}/leaflet.js")]
     m.default_css = [("leaflet_css", f"{LEAFLET_PREFIX}/leaflet.css")]
+    if markercluster:
+        m.default_js.append(("leaflet_markercluster", markercluster))
+        m.default_css.append(("leaflet_markercluster_css", MARKERCLUSTER_CSS))
     fig.add_child(m)
+    if basemap["kind"] == "raster":
+        folium.TileLayer(basemap["url"], attr=basemap["attribution"], name=ui["basemap"],
+                         overlay=False, control=True, show=True, max_zoom=18,
+                         min_native_zoom=basemap.get("min_native_zoom", 0),
+                         max_native_zoom=basemap.get("max_native_zoom", 18)).add_to(m)
+    elif basemap["kind"] == "vector":
+        script = (boundary_tiles or {}).get("script", PROTOMAPS_JS)
+        VectorBasemap(ui["basemap"], {k: basemap[k] for k in (
+            "url", "attribution", "max_native_zoom")} | {"lang": lang}, script).add_to(m)
     if boundary_tiles is not None:
         opts = {k: v for k, v in boundary_tiles.items() if k != "script"}
-        TileBoundaries(ui["municipalities"], {"land": LAND_FILL, "line": BOUNDARY_LINE, **opts},
+        # over a base map only the lines stay: the land fill would hide it
+        land = 0 if basemap["kind"] != "none" else 1
+        TileBoundaries(ui["municipalities"], {"land": LAND_FILL, "line": BOUNDARY_LINE,
+                                              "land_opacity": land, **opts},
                        boundary_tiles.get("script", PROTOMAPS_JS)).add_to(m)
     else:
         boundaries = _boundaries(geo, municipality_schemes)
         if boundaries is not None and len(boundaries):
+            fill = 1.0 if basemap["kind"] == "none" else 0.0
             folium.GeoJson(
                 boundaries, name=ui["municipalities"], interactive=False,
                 style_function=lambda _f: {"color": BOUNDARY_LINE, "weight": 1,
-                                           "fillColor": LAND_FILL, "fillOpacity": 1.0},
+                                           "fillColor": LAND_FILL, "fillOpacity": fill},
             ).add_to(m)
-    if gsi:
-        folium.TileLayer(GSI_PALE, attr=GSI_ATTR, name=ui["gsi"], overlay=False, show=False,
-                         max_native_zoom=18).add_to(m)
     groups = {key: folium.FeatureGroup(name=ui[key]) for key in ("alerts", "shelters", "hotspots")}
     for g in groups.values():
         g.add_to(m)
@@ -180,6 +218,9 @@ def render_page(*, lang: str, geo: Any = None, bounds: tuple[float, float, float
         "lang": lang, "ui": ui, "data": f"/map/data.json?lang={lang}",
         "here": "/api/v1/here", "push_module": "/static/webpush/lalert-push.js", "poll_ms": poll_seconds * 1000,
         "hazards": {h: phrases.hazard_name(h, lang) for h in phrases.HAZARD_EN},
+        "region": [w, s, e, n],
+        # Leaflet writes attributions as HTML: this one is built and escaped in basemap.py
+        "attribution": basemap["attribution"] if basemap["kind"] == "none" else None,
     }
     m.add_child(_Init(config))
     fig.html.add_child(Element(_panel(lang)), name="lalert_panel")

@@ -8,7 +8,6 @@ alerts built by hand.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,12 +16,12 @@ from typing import Any, Protocol
 from pyproj import Geod
 from shapely.geometry import Point, shape
 
+from lalert.geo.distance import walking_minutes
 from lalert.model import EnrichedAlert, NearbyHotspot, NearbyShelter
 from lalert.outputs.signage.screens import Screen
 from lalert.vocab import LEVEL_COLOURS, SEVERITY_ORDER, SHELTER_HAZARDS_EN
 
 SCHEMA = "lalert.signage/1"
-WALK_M_PER_MIN = 80.0  # 不動産の表示に関する公正競争規約: 徒歩1分 = 80 m
 COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
 JAPAN_SSID = "00000JAPAN"  # 災害用統一SSID, opened by carriers only in a disaster
 OPEN_STATES = frozenset({"open", "permanent"})
@@ -90,7 +89,7 @@ def match(ea: EnrichedAlert, screen: Screen) -> Match | None:
     if a.info_type == "cancel":
         return None
     hit_codes: set[tuple[str, str]] = set()
-    for area in ea.areas or a.areas:
+    for area in ea.active_areas():  # a 解除 / なし area never matches a screen
         if _code_matches(area.scheme, area.code, screen.areas) or (
             screen.has_point and _covers_point(area.geometry, screen.lat, screen.lon)  # type: ignore[arg-type]
         ):
@@ -161,10 +160,6 @@ def compass(bearing_deg: float) -> str:
     return COMPASS[round((bearing_deg % 360) / 45) % 8]
 
 
-def walk_minutes(distance_m: float) -> int:
-    return max(1, math.ceil(distance_m / WALK_M_PER_MIN))
-
-
 def _shelter_states(alerts: Iterable[EnrichedAlert]) -> dict[str, str]:
     """Latest open/closed state by shelter code and by name, from 避難所情報 messages."""
     states: dict[str, str] = {}
@@ -191,7 +186,7 @@ def _shelter_view(s: NearbyShelter, screen: Screen, states: dict[str, str]) -> d
         "lat": s.lat,
         "lon": s.lon,
         "distance_m": round(dist),
-        "walk_min": walk_minutes(dist),
+        "walk_min": walking_minutes(dist),
         "bearing_deg": None if bearing is None else round(bearing % 360),
         "direction": None if bearing is None else compass(bearing),
         "hazards": list(s.hazards),
@@ -245,7 +240,7 @@ def _alert_view(m: Match) -> dict[str, Any]:
         "colour": LEVEL_COLOURS.get(m.level or 0),
         "hazards": list(m.alert.hazard_tags),
         "hazard_names": sorted({h.name for h in a.hazards if h.state not in OUT_OF_FORCE})[:6],
-        "areas": [x.name for x in (m.alert.areas or a.areas) if x.name][:8],
+        "areas": [x.name for x in m.alert.active_areas() if x.name][:8],
         "_footprint": m.alert.footprint,  # for the SVG map; not in the public .json
     }
 

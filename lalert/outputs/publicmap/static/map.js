@@ -4,7 +4,7 @@
 "use strict";
 window.lalertMap = (function () {
   let cfg, map, layers, ui, etag = null, data = null, here = null, hereMarker = null;
-  let boundary = null, land = 1;
+  let boundary = null, land = 1, cluster = null, openShelters = null;
 
   const STROKE = { 5: "#0c000c", 4: "#6e006e", 3: "#b31c00", 2: "#8a8200", 1: "#666666" };
   const DASH = { 5: null, 4: null, 3: "10 5", 2: "4 6", 1: "1 6" };
@@ -70,25 +70,60 @@ window.lalertMap = (function () {
     if (!feats.length) list.append(el("li", null, ui.no_alerts));
   }
 
-  function shelterIcon(s) {
-    const cls = s.open ? "open" : (s.state === "closed" || s.state === "unopened") ? "closed"
+  function shelterClass(s) {
+    return s.open ? "open" : (s.state === "closed" || s.state === "unopened") ? "closed"
       : "unknown";
+  }
+
+  function shelterIcon(s) {
+    const cls = shelterClass(s);
     const glyph = { open: "✓", closed: "×", unknown: "避" }[cls];
-    return L.divIcon({ className: "mk " + cls, html: glyph, iconSize: [22, 22] });
+    return L.divIcon({ className: "mk " + cls, html: el("span", null, glyph), iconSize: [22, 22] });
+  }
+
+  // A cluster of shelter markers: its count as text, its name (for screen readers and the
+  // tooltip) set on the marker before Leaflet reads it in _initIcon.
+  function clusterIcon(c) {
+    const n = c.getChildCount();
+    c.options.title = ui.cluster.replace("{n}", String(n));
+    const size = n < 10 ? 30 : n < 100 ? 36 : 42;
+    return L.divIcon({ className: "mk-cluster", html: el("span", null, String(n)),
+      iconSize: [size, size] });
+  }
+
+  // Open shelters are never clustered and sit above every other marker: they are what a
+  // resident looks for. The thousands of other sites are clustered (leaflet.markercluster,
+  // when the daemon serves it) and come apart from zoom 15, street level.
+  function shelterLayers() {
+    if (!cluster) {
+      cluster = L.markerClusterGroup ? L.markerClusterGroup({
+        chunkedLoading: true, disableClusteringAtZoom: 15, maxClusterRadius: 48,
+        showCoverageOnHover: false, spiderfyOnMaxZoom: false, iconCreateFunction: clusterIcon,
+      }) : L.layerGroup();
+      openShelters = L.layerGroup();
+      layers.shelters.addLayer(cluster).addLayer(openShelters);
+    }
+    cluster.clearLayers();
+    openShelters.clearLayers();
   }
 
   function drawShelters() {
-    layers.shelters.clearLayers();
+    shelterLayers();
     const hazard = document.getElementById("lalert-hazard").value;
+    const rest = [];
     for (const s of data.shelters) {
       if (hazard && !s.hazards.includes(hazard)) continue;
       const hz = s.hazards.map(h => cfg.hazards[h] || h).join("、");
       const title = s.name + " — " + s.state_label;
-      L.marker([s.lat, s.lon], { icon: shelterIcon(s), title: title, alt: title })
-        .bindPopup(el("div", null, el("strong", null, bdi(s.name)), el("br"), s.state_label,
-          hz ? el("br") : null, hz ? ui.hazards + ": " + hz : null))
-        .addTo(layers.shelters);
+      const cls = shelterClass(s);
+      const m = L.marker([s.lat, s.lon], {
+        icon: shelterIcon(s), title: title, alt: title,
+        zIndexOffset: cls === "open" ? 10000 : cls === "closed" ? -1000 : 0,
+      }).bindPopup(el("div", null, el("strong", null, bdi(s.name)), el("br"), s.state_label,
+        hz ? el("br") : null, hz ? ui.hazards + ": " + hz : null));
+      if (cls === "open") openShelters.addLayer(m); else rest.push(m);
     }
+    if (cluster.addLayers) cluster.addLayers(rest); else rest.forEach(m => cluster.addLayer(m));
   }
 
   function drawHotspots() {
@@ -190,6 +225,7 @@ window.lalertMap = (function () {
   function boundaryLayer(o) {
     const P = window.protomapsL;
     if (!P) return L.layerGroup();  // script failed to load: the rest of the map still works
+    if (o.land_opacity === 0) land = 0;  // over a base map: lines only
     boundary = P.leafletLayer({
       url: o.url, levelDiff: 0, maxDataZoom: o.maxzoom, minZoom: o.minzoom,
       attribution: o.attribution || "", zIndex: 2,
@@ -207,12 +243,48 @@ window.lalertMap = (function () {
     return boundary;
   }
 
+  // A vector (MVT) base map from a local .pmtiles archive that lalert serves under
+  // /basemap/, in protomaps-leaflet's built-in light style.
+  function basemapLayer(o) {
+    const P = window.protomapsL;
+    if (!P) return L.layerGroup();
+    return P.leafletLayer({ url: o.url, flavor: "light", lang: o.lang, maxDataZoom: o.max_native_zoom,
+      attribution: o.attribution, zIndex: 1 });
+  }
+
+  // "#zoom/lat/lon" (as leaflet-hash and OpenStreetMap write it): a link, or the signage QR
+  // code, opens the map there; moving the map writes the place back without new history.
+  function parseHash(h) {
+    const m = /^#(\d{1,2}(?:\.\d+)?)\/(-?\d{1,2}(?:\.\d+)?)\/(-?\d{1,3}(?:\.\d+)?)$/.exec(h || "");
+    if (!m) return null;
+    const z = Number(m[1]), lat = Number(m[2]), lon = Number(m[3]);
+    if (!(lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180)) return null;
+    return { z: Math.max(map.getMinZoom(), Math.min(map.getMaxZoom(), Math.round(z))), lat: lat, lon: lon };
+  }
+
+  function fromHash() {
+    const v = parseHash(location.hash);
+    if (v) map.setView([v.lat, v.lon], v.z, { animate: false });
+    return v !== null;
+  }
+
+  function toHash() {
+    const c = map.getCenter(), z = map.getZoom();
+    const digits = Math.max(0, Math.ceil(Math.log(z) / Math.LN2));
+    const h = "#" + z + "/" + c.lat.toFixed(digits) + "/" + c.lng.toFixed(digits);
+    if (h !== location.hash) history.replaceState(history.state, "", h);
+  }
+
   function init(config) {
     cfg = config; ui = cfg.ui; map = window[cfg.map];
     layers = {};
     for (const [k, name] of Object.entries(cfg.layers)) layers[k] = window[name];
     map.getContainer().setAttribute("aria-label", ui.title);
     map.getContainer().setAttribute("role", "region");
+    if (cfg.attribution && map.attributionControl) map.attributionControl.addAttribution(cfg.attribution);
+    fromHash();  // else folium has already fitted the deployment's region
+    map.on("moveend", toHash);
+    window.addEventListener("hashchange", fromHash);
     map.on("click", e => lookup(e.latlng.lat, e.latlng.lng));
     map.on("baselayerchange", () => {
       if (boundary && land) { land = 0; boundary.rerenderTiles(); }
@@ -226,5 +298,6 @@ window.lalertMap = (function () {
     setInterval(load, cfg.poll_ms);
   }
 
-  return { init: init, lookup: lookup, reload: load, boundaryLayer: boundaryLayer };
+  return { init: init, lookup: lookup, reload: load, boundaryLayer: boundaryLayer,
+    basemapLayer: basemapLayer };
 })();
