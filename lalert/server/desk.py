@@ -43,7 +43,7 @@ from lalert.model import Alert, EnrichedAlert
 from lalert.outputs.htmltext import bdi
 from lalert.parsers import ParseError
 from lalert.pipeline import fallback_enrich, parse_message
-from lalert.server import desk_deliveries, desk_map, sessions
+from lalert.server import desk_deliveries, desk_map, security, sessions
 from lalert.server.api import health_document
 from lalert.server.auth import AUTH_KEY
 from lalert.server.desk_text import (
@@ -73,6 +73,7 @@ RAW_SHOWN = 32 * 1024  # bytes of a raw message shown inline
 PENDING_MAX = 64
 PENDING_TTL = 1800.0
 NO_LEVEL_COLOUR = "#d9dde1"
+LOGIN_MAX_BODY = 16 * 1024  # name, password, csrf, next: far below this
 
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
@@ -842,7 +843,8 @@ def routes() -> list[web.RouteDef]:
         web.get("/desk", to_desk),
         web.get("/desk/static/{name}", static),
         web.get("/desk/login", page(login_form, public=True)),
-        web.post("/desk/login", page(login, public=True)),
+        # read before anyone is known: a small bound, checked before reading
+        web.post("/desk/login", security.body_limit(LOGIN_MAX_BODY)(page(login, public=True))),
         web.post("/desk/logout", page(logout)),
         web.get("/desk/", page(overview)),
         web.get("/desk/live", page(live)),
