@@ -35,6 +35,7 @@ from urllib.parse import urlencode
 
 import jinja2
 from aiohttp import web
+from markupsafe import Markup
 
 from lalert.clientaddr import client_address, trusted_proxies
 from lalert.httpcache import Rendered, respond
@@ -44,7 +45,7 @@ from lalert.outputs.htmltext import bdi
 from lalert.outputs.listing import RegionFilter, ordered
 from lalert.parsers import ParseError
 from lalert.pipeline import fallback_enrich, parse_message
-from lalert.server import desk_deliveries, desk_map, desk_shelters, sessions
+from lalert.server import desk_deliveries, desk_map, desk_shelters, security, sessions
 from lalert.server.api import health_document
 from lalert.server.auth import AUTH_KEY
 from lalert.server.desk_text import (
@@ -79,6 +80,7 @@ RAW_SHOWN = 32 * 1024  # bytes of a raw message shown inline
 PENDING_MAX = 64
 PENDING_TTL = 1800.0
 NO_LEVEL_COLOUR = "#d9dde1"
+LOGIN_MAX_BODY = 16 * 1024  # name, password, csrf, next: far below this
 
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
@@ -204,10 +206,12 @@ def alert_view(e: EnrichedAlert, drill: bool, lang: str, number: int = 0) -> dic
     }
 
 
-def map_svg(views: list[dict[str, Any]], t: Callable[[str], str]) -> str:
+def map_svg(views: list[dict[str, Any]], t: Callable[[str], str]) -> Markup:
+    """The overview's SVG, marked safe here (desk_map escapes every label) rather than
+    with ``|safe`` in a template."""
     items = [desk_map.MapItem(v["number"], v["footprint"], v["colour"],
                               f"{v['number']}. {v['level_text']} {v['title']}") for v in views]
-    return desk_map.render(items, label=t("map"), empty_text=t("map.none"))
+    return Markup(desk_map.render(items, label=t("map"), empty_text=t("map.none")))
 
 
 def _wants_drills(app: web.Application, output: Any) -> bool:
@@ -919,7 +923,8 @@ def routes() -> list[web.RouteDef]:
         web.get("/desk", to_desk),
         web.get("/desk/static/{name}", static),
         web.get("/desk/login", page(login_form, public=True)),
-        web.post("/desk/login", page(login, public=True)),
+        # read before anyone is known: a small bound, checked before reading
+        web.post("/desk/login", security.body_limit(LOGIN_MAX_BODY)(page(login, public=True))),
         web.post("/desk/logout", page(logout)),
         web.get("/desk/", page(overview)),
         web.get("/desk/live", page(live)),

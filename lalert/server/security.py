@@ -42,6 +42,7 @@ REFERRER_POLICY = "strict-origin-when-cross-origin"
 # no automatic inflation of request bodies, no lingering read of an unread body.
 HANDLER_ARGS = {"auto_decompress": False, "lingering_time": 0.0}
 _ENCODINGS_ATTR = "_lalert_content_encodings"
+_LIMIT_ATTR = "_lalert_body_limit"
 _CONFIG_KEY = web.AppKey("lalert.security", dict)
 
 
@@ -49,6 +50,16 @@ def accepts_encoding(*encodings: str) -> Callable[[Handler], Handler]:
     """Mark a handler as reading a body in these ``Content-Encoding``\\s itself (bounded)."""
     def mark(handler: Handler) -> Handler:
         setattr(handler, _ENCODINGS_ATTR, frozenset(e.lower() for e in encodings))
+        return handler
+    return mark
+
+
+def body_limit(max_bytes: int) -> Callable[[Handler], Handler]:
+    """Mark a handler that reads a body before it knows who sent it (the desk login): a
+    declared length over ``max_bytes`` is refused (413) and an undeclared one (chunked)
+    asked for (411), before anything is read."""
+    def mark(handler: Handler) -> Handler:
+        setattr(handler, _LIMIT_ATTR, int(max_bytes))
         return handler
     return mark
 
@@ -173,6 +184,18 @@ async def body_guard(request: web.Request, handler: Handler) -> web.StreamRespon
             raise web.HTTPUnsupportedMediaType(
                 text=json.dumps({"error": "unsupported Content-Encoding", "reason": reason}),
                 content_type="application/json", headers={"Connection": "close"})
+    limit = getattr(request.match_info.handler, _LIMIT_ATTR, None)
+    if limit is not None and request.body_exists:
+        size = request.content_length
+        head = {"content_type": "application/json", "headers": {"Connection": "close"}}
+        if size is None:
+            raise web.HTTPLengthRequired(text=json.dumps({
+                "error": "length required",
+                "reason": "send Content-Length: this form's body is bounded"}), **head)
+        if size > limit:
+            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=size, text=json.dumps(
+                {"error": "too large", "reason": f"this form takes at most {limit:,} bytes"}),
+                **head)
     return await handler(request)
 
 

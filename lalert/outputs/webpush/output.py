@@ -45,6 +45,7 @@ from lalert.outputs.delivery import (
     session_and_dispatcher,
 )
 from lalert.outputs.netguard import allowed_networks
+from lalert.store.private import private_dir
 from lalert.subscriptions.store import SubscriptionStore
 
 CHANNEL = "webpush"
@@ -58,7 +59,7 @@ def load_or_create_vapid(home: Path) -> Vapid:
         return Vapid.from_file(str(path))
     vapid = Vapid()
     vapid.generate_keys()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(vapid.private_pem())
