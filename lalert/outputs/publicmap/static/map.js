@@ -273,7 +273,11 @@ window.lalertMap = (function () {
     map.getContainer().setAttribute("aria-label", ui.title);
     map.getContainer().setAttribute("role", "region");
     if (cfg.attribution && map.attributionControl) map.attributionControl.addAttribution(cfg.attribution);
-    fromHash();  // else folium has already fitted the deployment's region
+    // the place in the URL, else the deployment's region [w, s, e, n]
+    if (!fromHash()) {
+      const r = cfg.region;
+      map.fitBounds([[r[1], r[0]], [r[3], r[2]]], { animate: false });
+    }
     map.on("moveend", toHash);
     window.addEventListener("hashchange", fromHash);
     map.on("click", e => lookup(e.latlng.lat, e.latlng.lng));
