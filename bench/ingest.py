@@ -24,6 +24,7 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -38,15 +39,54 @@ EVENT_ID = re.compile(rb"<EventID>([^<]*)</EventID>")
 CAP_ID = re.compile(rb"<identifier>([^<]*)</identifier>")
 
 
-def corpus_messages() -> list[bytes]:
-    """Corpus messages (JMA + single CAP alerts) that lalert accepts."""
+# Times a message states, moved together so that its report time becomes "now".
+_TIMES = re.compile(
+    rb"<((?:[\w-]+:)?(?:ReportDateTime|DateTime|ValidDateTime|TargetDateTime|OriginTime|"
+    rb"ArrivalTime|sent|effective|onset|expires))>([^<]+)</\1>")
+_REPORT = re.compile(rb"<(?:[\w-]+:)?(?:ReportDateTime|sent)>([^<]+)<")
+
+
+def _when(value: bytes) -> datetime | None:
+    try:
+        t = datetime.fromisoformat(value.decode().strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return t if t.tzinfo is not None else None
+
+
+def to_now(data: bytes, now: datetime) -> bytes:
+    """The message as if sent at ``now``: every stated time shifts by ``now - report time``.
+
+    One-shot information (EEW, earthquake reports …) ends a lifetime after its report
+    time (``lalert.vocab.lifetimes``); replayed as sent years ago it would be expired on
+    arrival and the burst would build no active set."""
+    m = _REPORT.search(data)
+    report = _when(m.group(1)) if m else None
+    if report is None:
+        return data
+    delta = now - report
+
+    def shift(t: re.Match[bytes]) -> bytes:
+        when = _when(t.group(2))
+        if when is None:
+            return t.group(0)
+        tag = t.group(1)
+        return b"<%s>%s</%s>" % (tag, (when + delta).isoformat(timespec="seconds").encode(), tag)
+
+    return _TIMES.sub(shift, data)
+
+
+def corpus_messages(now: datetime | None = None) -> list[bytes]:
+    """Corpus messages (JMA + single CAP alerts) that lalert accepts, report times moved
+    to ``now`` (default: the current time) by ``to_now``."""
     from lalert.parsers import ParseError, parse
 
+    now = now or datetime.now(UTC)
     out = []
     files = sorted((CORPUS / "xml" / "jma").glob("*.xml")) + sorted(
         (CORPUS / "xml" / "cap").glob("*.cap"))
     for f in files:
-        data = f.read_bytes()
+        data = to_now(f.read_bytes(), now)
         try:
             if len(parse(data, source=f.name)) == 1:
                 out.append(data)

@@ -20,9 +20,14 @@ Sections (see ``examples/lalert.toml`` for a commented example)::
     [map]      basemap (a raster tile URL template ``…/{z}/{x}/{y}.png`` or a local
                ``.pmtiles`` file; empty: no base map, offline), attribution,
                attribution_url, max_zoom  (see ``Basemap``)
-    [lifecycle] expiry_interval
+    [lifecycle] expiry_interval, stale_after (desk flags alerts not updated for this long),
+               [lifecycle.lifetimes] key = duration (overrides ``lalert.vocab.lifetimes``)
     [outputs]  enabled = [...]; [outputs.<name>] passed to that output as ctx.config
                (``drills = true`` lets exercise / test changes reach it)
+    [push]     allow_destinations (CIDRs push may reach besides public addresses),
+               lease_s, poll_s, subscribe_rate / subscribe_window_s (anonymous, global)
+    [http]     trusted_proxies (CIDRs whose X-Forwarded-For / Forwarded name the client),
+               keepalive_timeout
     anything else (``[signage]``, ``[desk]``, ...) is kept in ``Config.raw`` for the
     parts that read it.
 """
@@ -37,6 +42,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
+
+from lalert.vocab.lifetimes import lifetimes_with, parse_duration
 
 ENV_PREFIX = "LALERT_"
 JMA_FEED_BASE = "https://www.data.jma.go.jp/developer/xml/feed/"
@@ -68,8 +75,12 @@ DEFAULTS: dict[str, Any] = {
     "poller": {"enabled": True, "allow_hosts": [], "feeds": DEFAULT_FEEDS},
     "geo": {"path": ""},
     "map": {"basemap": "", "attribution": "", "attribution_url": "", "max_zoom": 18},
-    "lifecycle": {"expiry_interval": 5.0},
+    "lifecycle": {"expiry_interval": 5.0, "stale_after": "24h", "lifetimes": {}},
     "outputs": {"enabled": DEFAULT_OUTPUTS},
+    # CIDRs push deliveries may reach besides public addresses (lalert.outputs.netguard)
+    "push": {"allow_destinations": []},
+    # CIDRs of reverse proxies whose X-Forwarded-For / Forwarded name the client
+    "http": {"trusted_proxies": []},
 }
 
 
@@ -172,6 +183,8 @@ class Config:
     geo_path: Path | None
     expiry_interval: float
     outputs: list[str]
+    lifetimes: dict[str, float | None] = field(default_factory=dict)  # the resolved table
+    stale_after: float | None = 24 * 3600.0
     demo: bool = False
     bus: str = "memory"
     config_file: Path | None = None
@@ -309,6 +322,7 @@ def _resolve(tree: dict[str, Any], cfg_file: Path | None, demo: bool) -> Config:
         if isinstance(f, Mapping) and f.get("url")
     ]
     geo_path = str(tree.get("geo", {}).get("path") or "")
+    lifecycle = tree.get("lifecycle", {})
     outputs = tree.get("outputs", {}).get("enabled", DEFAULT_OUTPUTS)
     if isinstance(outputs, str):
         outputs = [o.strip() for o in outputs.split(",") if o.strip()]
@@ -326,7 +340,9 @@ def _resolve(tree: dict[str, Any], cfg_file: Path | None, demo: bool) -> Config:
         feeds=feeds,
         allow_hosts=[str(h) for h in poller.get("allow_hosts", [])],
         geo_path=(Path(geo_path).expanduser() if geo_path else None),
-        expiry_interval=float(tree.get("lifecycle", {}).get("expiry_interval", 5.0)),
+        expiry_interval=float(lifecycle.get("expiry_interval", 5.0)),
+        lifetimes=lifetimes_with(lifecycle.get("lifetimes") or {}),
+        stale_after=parse_duration(lifecycle.get("stale_after", "24h")),
         outputs=[str(o) for o in outputs],
         demo=demo,
         bus=str(tree.get("bus") or "memory"),

@@ -15,9 +15,13 @@ Rules, per *event* (see ``event_key``):
 * A message id seen before is a duplicate and changes nothing.
 * Exercise / test / system / draft messages live in a separate set (``drill=True``):
   they never displace, cancel or appear among real alerts.
-* Expiry: ``expire(now)`` withdraws alerts whose ``valid_until`` <= now. ``apply`` runs
-  the same expiry first with the message's own ``now``, so replaying a journal with each
-  message's receive time rebuilds exactly the state a live daemon had.
+* Expiry: an alert ends at ``min(valid_until, issued_at + lifetime)`` (``ends_at``), the
+  lifetime coming from ``lalert.vocab.lifetimes`` for information JMA never cancels
+  (EEW, earthquake reports, 記録的短時間大雨情報 …). ``expire(now)`` withdraws alerts whose
+  end is <= now; a message whose end passed before it arrived is ``expired`` at once and
+  never in force. ``apply`` runs the same expiry first with the message's own ``now``,
+  so replaying a journal with each message's receive time rebuilds exactly the state a
+  live daemon had.
 
 Event keys. ``Alert.key`` is ``(format, event_id or id)``. Three refinements:
 
@@ -38,11 +42,13 @@ state of each shelter, which enrichment uses to show open / closed shelters.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from lalert.model import Alert, Shelter
+from lalert.vocab.lifetimes import LIFETIMES, lifetime_key
 
 ChangeKind = Literal["new", "updated", "withdrawn"]
 Key = tuple[str, ...]
@@ -51,6 +57,28 @@ DRILL_STATUSES = frozenset({"exercise", "test", "system", "draft"})
 _INFO_RANK = {"cancel": 2, "correction": 1, "update": 0, "issue": 0, "delay": 0}
 _NO_OP_TYPES = frozenset({"ack", "error"})  # CAP Ack / Error: acknowledgements, no state
 _CLEAR_STATES = frozenset({"lifted", "none"})
+
+
+def lifetime_of(alert: Alert, table: Mapping[str, float | None] = LIFETIMES) -> float | None:
+    """Seconds the alert stays in force from its report time (None: until lifted)."""
+    key = lifetime_key(format=alert.format, kind=alert.kind, type_code=alert.type_code,
+                       title=alert.title, in_force_hazards=(h.kind for h in alert.hazards
+                                                            if h.state not in _CLEAR_STATES))
+    return table.get(key) if key is not None else None
+
+
+def ends_at(alert: Alert, table: Mapping[str, float | None] = LIFETIMES) -> datetime | None:
+    """When the alert stops being in force by itself: ``min(valid_until, issued_at +
+    lifetime)``; None when only a later message can end it."""
+    until = parse_time(alert.valid_until)
+    life = lifetime_of(alert, table)
+    issued = parse_time(alert.issued_at) if life is not None else None
+    if issued is None:
+        return until
+    end = issued + timedelta(seconds=life)  # type: ignore[arg-type]
+    if until is None:
+        return end
+    return until if _le(until, end) else end
 
 
 @dataclass(frozen=True)
@@ -118,9 +146,13 @@ def rank(alert: Alert) -> tuple:
 
 
 def all_clear(alert: Alert) -> bool:
-    """True when the message says nothing is in force any more (解除 / なし everywhere)."""
+    """True when the message says nothing is in force any more (解除 / なし everywhere):
+    no area is ``active`` among those it gives a status (``Alert.cleared``), or every
+    hazard / evacuation it carries is lifted."""
     if alert.shelters:
         return False
+    if alert.cleared:
+        return True
     if alert.hazards and all(h.state in _CLEAR_STATES for h in alert.hazards):
         return not any(e.action != "lifted" for e in alert.evacuations)
     if alert.evacuations and not alert.hazards:
@@ -148,7 +180,8 @@ def shelter_key(alert: Alert, shelter: Shelter) -> str:
 class Lifecycle:
     """The active set of real alerts and, apart from it, of drills."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, lifetimes: Mapping[str, float | None] | None = None) -> None:
+        self.lifetimes: Mapping[str, float | None] = LIFETIMES if lifetimes is None else lifetimes
         self._events: dict[bool, dict[Key, _Event]] = {False: {}, True: {}}
         self._key_of_id: dict[str, tuple[bool, Key]] = {}
         self.shelter_states: dict[str, Shelter] = {}
@@ -242,7 +275,7 @@ class Lifecycle:
             if previous is not None:
                 out.append(Transition("withdrawn", reason, alert, key, drill, previous))
             return Applied(ev.ended, key, drill, tuple(out))
-        until = parse_time(alert.valid_until)
+        until = self.ends_at(alert)
         if until is not None and _le(until, now):
             ev.active, ev.ended = False, "expired"
             if previous is not None:
@@ -250,7 +283,7 @@ class Lifecycle:
             return Applied("expired", key, drill, tuple(out))
         ev.active, ev.ended = True, None
         if until is not None:
-            heapq.heappush(self._expiries, (timestamp(alert.valid_until), drill, key, alert.id))
+            heapq.heappush(self._expiries, (_ts(until), drill, key, alert.id))
         if previous is None:
             out.append(Transition("new", alert.info_type if alert.info_type != "delay" else "issue",
                                   alert, key, drill))
@@ -271,17 +304,21 @@ class Lifecycle:
             ev = self._events[drill].get(key)
             if ev is None or not ev.active or ev.top.id != alert_id:
                 continue  # superseded or withdrawn since
-            until = parse_time(ev.top.valid_until)
+            until = self.ends_at(ev.top)
             if until is not None and _le(until, now):
                 ev.active, ev.ended = False, "expired"
                 out.append(Transition("withdrawn", "expired", ev.top, key, drill, ev.top))
         return out
 
+    def ends_at(self, alert: Alert) -> datetime | None:
+        """When ``alert`` stops being in force by itself (module docstring, "Expiry")."""
+        return ends_at(alert, self.lifetimes)
+
     def _expire_naive(self, now: datetime) -> list[Transition]:
         out: list[Transition] = []
         for drill, events in self._events.items():
             for key, ev in events.items():
-                until = parse_time(ev.top.valid_until) if ev.active else None
+                until = self.ends_at(ev.top) if ev.active else None
                 if until is not None and _le(until, now):
                     ev.active, ev.ended = False, "expired"
                     out.append(Transition("withdrawn", "expired", ev.top, key, drill, ev.top))
@@ -294,6 +331,13 @@ class Lifecycle:
             if when >= self._shelter_ranks.get(k, float("-inf")):
                 self.shelter_states[k] = s
                 self._shelter_ranks[k] = when
+
+
+def _ts(dt: datetime) -> float:
+    try:
+        return dt.timestamp()
+    except (OverflowError, OSError, ValueError):
+        return float("-inf")
 
 
 def _le(a: datetime, b: datetime) -> bool:

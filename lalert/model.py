@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 SCHEMA_ID = "lalert.alert/1"
+SCHEMA_VERSION = "1.1"  # minor version of docs/alert.schema.json (1.1: Area.status)
 ENRICHED_SCHEMA_ID = "lalert.enriched/1"
 
 Format = Literal["jmaxml", "commons", "cap"]
@@ -25,6 +26,10 @@ INFO_TYPES: tuple[str, ...] = ("issue", "update", "correction", "cancel", "delay
 STATUSES: tuple[str, ...] = ("actual", "exercise", "test", "system", "draft")
 SEVERITIES: tuple[str, ...] = ("Extreme", "Severe", "Moderate", "Minor", "Unknown")
 
+# Area.status: what the message says of one place (see ``Area``).
+AREA_STATUSES: tuple[str, ...] = ("active", "lifted", "none", "scope")
+ACTIVE = "active"
+
 
 @dataclass(frozen=True)
 class Area:
@@ -35,6 +40,22 @@ class Area:
     ``geometry`` is GeoJSON (lon/lat, WGS 84) when the message itself carries a shape
     (CAP polygon/circle, Commons circle) or after enrichment; ``unresolved`` says why
     enrichment found none.
+
+    ``status`` is what the message says of this place, and ``status_label`` its own word
+    (警戒, 発表・継続, 解除, なし, 発令 …):
+
+    - ``active``: something is in force here (a warning 発表 / 継続, 警戒, an order 発令;
+      every area of a CAP alert or of a message that gives no per-area status);
+    - ``lifted``: what was in force here is lifted (解除) and nothing else is;
+    - ``none``: the message names the place only to say nothing is in force (なし);
+    - ``scope``: the place is the message's coverage or a coarser summary of places it
+      lists one by one with their own status (the 府県予報区 of a 土砂災害警戒情報, the
+      一次細分区域 rows of a warning telegram, the municipality above an order's 町丁目).
+      It is never drawn, matched or listed as under alert: the finer places say where.
+
+    Only ``active`` areas make an alert's footprint, map shapes, point and push matches
+    (``Alert.active_areas``); an alert whose stated areas are all lifted / none is not in
+    force. Old JSON without the field reads as ``active`` (what it meant then).
     """
 
     code: str | None
@@ -42,6 +63,13 @@ class Area:
     name: str | None = None
     geometry: dict[str, Any] | None = None
     unresolved: str | None = None
+    status: str = ACTIVE
+    status_label: str | None = None
+
+
+def area_is_active(area: Area) -> bool:
+    """The one test every output uses: is something in force in this area?"""
+    return area.status == ACTIVE
 
 
 @dataclass(frozen=True)
@@ -157,6 +185,21 @@ class Alert:
     def is_real(self) -> bool:
         return self.status == "actual"
 
+    def active_areas(self) -> tuple[Area, ...]:
+        """The areas where something is in force (none for a 取消 / Cancel)."""
+        if self.info_type == "cancel":
+            return ()
+        return tuple(a for a in self.areas if a.status == ACTIVE)
+
+    @property
+    def cleared(self) -> bool:
+        """True when the message gives places their own status and none is active: it
+        lifts the alert (解除 / なし everywhere). A message naming no place is not cleared."""
+        if self.shelters:
+            return False
+        stated = [a for a in self.areas if a.status != "scope"]
+        return bool(stated) and not any(a.status == ACTIVE for a in stated)
+
     def to_dict(self) -> dict[str, Any]:
         return {"schema": SCHEMA_ID, **_plain(self)}
 
@@ -240,6 +283,12 @@ class EnrichedAlert:
     @property
     def id(self) -> str:
         return self.alert.id
+
+    def active_areas(self) -> tuple[Area, ...]:
+        """``areas`` (with geometry) where something is in force; see ``Alert.active_areas``."""
+        if self.alert.info_type == "cancel":
+            return ()
+        return tuple(a for a in (self.areas or self.alert.areas) if a.status == ACTIVE)
 
     def to_dict(self) -> dict[str, Any]:
         body = self.alert.to_dict()

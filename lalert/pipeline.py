@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -81,7 +82,7 @@ def load_enricher() -> Callable[..., EnrichedAlert] | None:
 
 def fallback_enrich(alert: Alert) -> EnrichedAlert:
     """No gazetteer: keep the shapes the message itself carries (CAP polygons, circles)."""
-    shapes = [a.geometry for a in alert.areas if a.geometry]
+    shapes = [a.geometry for a in alert.active_areas() if a.geometry]
     if not shapes:
         return EnrichedAlert(alert=alert, areas=alert.areas)
     from shapely.geometry import mapping, shape
@@ -128,7 +129,7 @@ class Pipeline:
         self.reader: Any = None  # the store's read-only journal, opened at start
         self.state = self.store.state()
         self.outbox = self.store.outbox(self.state)
-        self.lifecycle = Lifecycle()
+        self.lifecycle = Lifecycle(lifetimes=config.lifetimes or None)
         self.view = ActiveView()
         self.bus = open_bus(config.bus)
         # other processes may append to the journal: the applier reads it back from there
@@ -147,6 +148,8 @@ class Pipeline:
         self._tasks: list[asyncio.Task[None]] = []
         self.started_at = iso_now()
         self.version_listeners: list[Callable[[], None]] = []
+        self.failed_messages: deque[dict[str, Any]] = deque(maxlen=100)
+        self.failed_outputs: dict[str, str] = {}  # name → why it did not start
 
     # --- start / stop ---------------------------------------------------------------
 
@@ -420,8 +423,10 @@ class Pipeline:
             msg_id, received_at, alerts = await self._queue.get()
             try:
                 self._apply(msg_id, received_at, alerts)
-            except Exception:  # never stop applying because of one message
-                log.exception("applying message %s failed", msg_id)
+            except Exception as exc:  # never stop applying because of one message …
+                log.exception("ALARM: applying message %s failed", msg_id)
+                # … and never lose one unseen: /healthz and /metrics name it
+                self.failed_messages.append({"message": msg_id, "error": str(exc)[:300]})
             if self._queue.empty():
                 await asyncio.sleep(0)  # let readers in between bursts
 

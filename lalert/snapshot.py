@@ -44,7 +44,7 @@ def active_view(config: Config, geo: Any = None, *, now: datetime | None = None)
     if store.name == "sqlite" and not store_paths(config.store, config.home).journal.is_file():
         view.bump()
         return view
-    lc = Lifecycle()
+    lc = Lifecycle(lifetimes=config.lifetimes or None)
     journal = store.reader()
     try:
         for row in journal.iter_accepted():

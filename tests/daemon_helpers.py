@@ -325,3 +325,36 @@ class RecordingOutput:
 
     async def stop(self) -> None:
         self.fh.close()
+
+
+class PoisonOutput:
+    """Test output that cannot process an alert whose id contains ``poison`` (it raises,
+    every time) and appends ``seq alert-id`` to ``<home>/poison.log`` for every other one.
+    Enable it with ``outputs=["tests.daemon_helpers:PoisonOutput"]``: the bus must skip
+    the poisoned change *with an alarm* and go on with the next."""
+
+    name = "poison"
+
+    async def start(self, ctx) -> None:
+        self.path = ctx.home / "poison.log"
+
+    async def handle(self, change) -> None:
+        if "poison" in change.alert.id:
+            raise RuntimeError(f"cannot process {change.alert.id}")
+        with open(self.path, "a", encoding="utf-8") as fh:
+            fh.write(f"{change.seq} {change.alert.id}\n")
+
+    def routes(self) -> list:
+        return []
+
+    async def stop(self) -> None:
+        pass
+
+
+class UnstartableOutput(PoisonOutput):
+    """Test output whose ``start`` fails: the daemon runs without it, with an alarm."""
+
+    name = "unstartable"
+
+    async def start(self, ctx) -> None:
+        raise RuntimeError("no such device")

@@ -49,8 +49,14 @@ def change(seq: int, alert: EnrichedAlert, kind: str = "new", reason: str = "iss
     )  # fmt: skip
 
 
+LOOPBACK = ["127.0.0.0/8", "::1/128"]
+"""The test receivers listen on loopback: push may reach it only when a deployment says so
+(``[push] allow_destinations``, ``lalert.outputs.netguard``)."""
+
+
 def ctx(home: Path, name: str, **config: Any) -> OutputContext:
-    return OutputContext(name=name, config=config, home=home, state=FakeState())
+    return OutputContext(name=name, config=config, home=home, state=FakeState(),
+                         settings={"push": {"allow_destinations": LOOPBACK}})
 
 
 def free_port() -> int:

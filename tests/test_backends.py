@@ -137,7 +137,8 @@ async def test_push_matching(backend: Backend, tmp_path):  # noqa: F811
             "home": str(tmp_path / "home"), "store": backend.store_url, "bus": backend.bus_url,
             "ingest.tokens": [{"name": "desk", "token": TOKEN}],
             "poller.enabled": False, "spool.enabled": False,
-            "outputs.enabled": ["webhook"], "outputs.webhook": {"base_delay_s": 0.05}})
+            "outputs.enabled": ["webhook"], "outputs.webhook": {"base_delay_s": 0.05},
+            "push.allow_destinations": ["127.0.0.0/8"]})
         client = TestClient(TestServer(create_app(config)))
         await client.start_server()
         try:

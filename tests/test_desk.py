@@ -517,6 +517,9 @@ PUSH_CONFIG = """
 name = "{user}"
 password_hash = "{hash}"
 
+[push]
+allow_destinations = ["127.0.0.0/8"]
+
 [outputs.webhook]
 max_attempts = 2
 base_delay_s = 0.05

@@ -168,7 +168,8 @@ def test_prefecture_wide_warning_lifted_areas_excluded(geo):
     a = _alert("weather_warning", "heavy_rain_warning", ("4310000", "4320200"), sub_kinds=("inundation",))
     lifted = Hazard(area_code="4320300", area_scheme="jma.city", kind="heavy_rain_warning",
                     name="大雨警報", state="lifted")
-    a = Alert(**{**a.__dict__, "areas": (*a.areas, Area(code="4320300", scheme="jma.city")),
+    a = Alert(**{**a.__dict__, "areas": (*a.areas, Area(code="4320300", scheme="jma.city",
+                                                         status="lifted", status_label="解除")),
                  "hazards": (*a.hazards, lifted)})
     e = enrich(a, geo)
     fp = shapely.geometry.shape(e.footprint)
@@ -198,3 +199,30 @@ def test_corpus_landslide_telegrams_through_parser(geo):
         assert all(a.geometry is not None for a in e.areas if a.scheme in ("jma.city", "jma.forecast_area"))
         if any(h.state not in ("lifted", "none") for h in alert.hazards):
             assert e.footprint is not None and "landslide" in e.hazard_tags
+
+
+LANDSLIDE_FILES = corpus_files("xml/jma", "*VXWW50.xml")
+
+
+@pytest.mark.parametrize("path", LANDSLIDE_FILES, ids=[p.name for p in LANDSLIDE_FILES])
+def test_landslide_footprint_is_only_the_areas_under_alert(geo, path):
+    """A 土砂災害警戒情報 names every municipality of its prefecture: only those 警戒 there
+    make the footprint, never a 解除 / なし town or the prefecture as a whole."""
+    from lalert.parsers import parse
+
+    a = parse(path.read_bytes())[0]
+    e = enrich(a, geo)
+    active = [x for x in a.areas if x.status == "active"]
+    if not active:
+        assert e.footprint is None
+        return
+    fp = shapely.geometry.shape(e.footprint)
+    for x in a.areas:
+        poly = geo.area(x.scheme, x.code) if x.scheme == "jma.city" else None
+        if poly is None or poly.is_empty:
+            continue
+        share = fp.intersection(poly).area / poly.area
+        if x.status == "active":
+            assert share > 0.9, x
+        else:
+            assert share < 0.05, x

@@ -270,3 +270,32 @@ async def test_axe_no_serious_violations(server, browser, path):
     assert await axe_serious(page) == []
     assert page.outside == []
     await page.context.close()
+
+
+XSS = '<img src=x onerror="window.__xss=1">'
+
+
+async def test_area_name_is_text_not_html(browser):
+    """A message's area name on the map's level label is text: no element is injected and
+    no handler runs (it was put into L.divIcon's HTML string)."""
+    from dataclasses import replace
+
+    from tests.public_fakes import flood_alert
+
+    ea = flood_alert()
+    area = replace(ea.areas[0], name=XSS)
+    state = FakeState([replace(ea, areas=(area,), alert=replace(ea.alert, areas=(area,)))])
+    out = MapOutput()
+    await out.start(context(out.name, state, geo=demo_geodata(),
+                            config={"node_modules": "/nonexistent"}))
+    client = await client_for(out.routes())
+    try:
+        page = await offline_page(browser, (1280, 800))
+        await page.goto(str(client.make_url("/?lang=en")))
+        await page.wait_for_selector(".level-label")
+        assert XSS in await page.locator(".level-label").first.inner_text()
+        assert await page.locator(".leaflet-marker-pane img").count() == 0
+        assert await page.evaluate("window.__xss") is None
+        await page.context.close()
+    finally:
+        await client.close()

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from lalert.config import load_config
 from lalert.server.app import create_app
-from tests.push_fakes import IN_ASO, WebhookReceiver
+from tests.push_fakes import IN_ASO, LOOPBACK, WebhookReceiver
 from tests.test_push_mqtt import PASSWORD, USER, broker, pytestmark  # noqa: F401
 from tests.test_push_sse import next_event
 from tests.test_push_webpush import Browser, PushService
@@ -57,6 +57,7 @@ async def test_one_alert_reaches_every_matching_channel_only(tmp_path, broker): 
             "outputs.enabled": ["webhook", "webpush", "mqtt", "sse"],
             "outputs.webhook": {"base_delay_s": 0.05},
             "outputs.webpush": {"allow_http_endpoints": True, "base_delay_s": 0.05},
+            "push.allow_destinations": LOOPBACK,
             "outputs.mqtt": {"port": broker, "username": USER, "password": PASSWORD},
             "outputs.sse": {"heartbeat_s": 0.3},
         })  # fmt: skip

@@ -138,3 +138,46 @@ def test_request_validation():
     for body in bad:
         with pytest.raises(InvalidSubscription):
             subscription_from_request(body, **mk)
+
+
+def test_any_number_of_distinct_filter_values_in_one_index():
+    """Thousands of distinct kinds and languages (once a 63-value ceiling made the whole
+    index unbuildable, so one subscriber could stop every alert) still match exactly."""
+    p = dict(lat=32.8, lon=130.7)
+    noise = [Subscription(f"n{i}", "webhook", kinds=frozenset(f"k{i}-{j}" for j in range(80)),
+                          languages=frozenset(f"x{i}-{j}" for j in range(20)), **p)
+             for i in range(200)]
+    subs = [*noise,
+            Subscription("rain", "webhook", kinds=frozenset({"heavy_rain", *noise[0].kinds}), **p),
+            Subscription("ja", "webhook", languages=frozenset({"ja", "k1-1"}), **p),
+            Subscription("en", "webhook", languages=frozenset({"en"}), **p),
+            Subscription("any", "webhook", **p)]
+    idx = SubscriptionIndex.build(subs)
+    a = alert(hazards=(Hazard("4310000", "jma.city", "heavy_rain", "大雨警報", "issued"),))
+    assert set(match(a, idx)) == {"rain", "ja", "any"}
+
+
+def test_unindexable_rows_are_named_and_the_rest_still_match():
+    p = dict(lat=32.8, lon=130.7)
+    subs = [Subscription("ok", "webhook", **p),
+            Subscription("level", "webhook", min_level=99, **p),
+            Subscription("poly", "webhook", polygon={"type": "Polygon", "coordinates": 7}),
+            Subscription("lat", "webhook", lat=999.0, lon=130.7)]
+    idx = SubscriptionIndex.build(subs)
+    assert match(alert(), idx) == ["ok"]
+    assert set(idx.broken) == {"level", "poly", "lat"}
+
+
+def test_filter_bounds_name_the_field_and_the_limit():
+    mk = dict(sub_id="s", channel="webhook", target={}, created_at="")
+    where = {"point": {"lat": 32.8, "lon": 130.7}}
+    for body, words in [({"kinds": [f"k{i}" for i in range(51)]}, ("'kinds'", "50")),
+                        ({"kinds": [""]}, ("'kinds'", "64")),
+                        ({"languages": [f"l{i}" for i in range(17)]}, ("'languages'", "16")),
+                        ({"languages": ["ja;DROP"]}, ("'languages'",))]:
+        with pytest.raises(InvalidSubscription) as e:
+            subscription_from_request({"where": where, **body}, **mk)
+        assert all(w in str(e.value) for w in words), str(e.value)
+    ok = subscription_from_request({"where": where, "kinds": [f"k{i}" for i in range(50)],
+                                    "languages": ["ja", "en-US", "zh-hant"]}, **mk)
+    assert len(ok.kinds) == 50

@@ -59,6 +59,7 @@ def deployment(pg_server, redis_server, tmp_path_factory):  # noqa: F811
         "LALERT_OUTPUTS__WEBHOOK__BASE_DELAY_S": "0.05",
         "LALERT_PUSH__LEASE_S": "1.5",
         "LALERT_PUSH__POLL_S": "0.2",
+        "LALERT_PUSH__ALLOW_DESTINATIONS": "127.0.0.0/8",
     })
     made: list[Worker] = []
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -20,6 +22,7 @@ from lalert.outputs.base import AlertChange, Output
 log = logging.getLogger(__name__)
 
 RETRY_DELAYS = (0.5, 2.0, 5.0)
+MAX_SKIPPED_KEPT = 100  # the latest skipped changes named in /healthz; the count is total
 
 
 class _Sub:
@@ -41,6 +44,25 @@ class SubsMixin:
     last_seq: int
     on_dead: Callable[[str, AlertChange, BaseException], None] | None
 
+    def skip(self, output: str, seq: int, error: BaseException | str) -> None:
+        """An output could not process change ``seq``: never silent. The change is named
+        in ``skipped`` (``/healthz`` turns non-ok, ``/metrics`` counts it) and the error
+        logged; ``on_dead`` hears of it too."""
+        if not hasattr(self, "skipped"):
+            self.skipped: deque[dict[str, object]] = deque(maxlen=MAX_SKIPPED_KEPT)
+            self.skipped_total: Counter[str] = Counter()
+        self.skipped.append({"output": output, "seq": seq, "error": str(error)[:300],
+                             "at": time.time()})
+        self.skipped_total[output] += 1
+        logging.getLogger(type(self).__module__).error(
+            "ALARM: output %s skipped change seq %s: %s", output, seq, error)
+
+    def skipped_changes(self) -> list[dict[str, object]]:
+        return list(getattr(self, "skipped", ()))
+
+    def skipped_counts(self) -> dict[str, int]:
+        return dict(getattr(self, "skipped_total", {}))
+
     def add(self, output: Output, *, drills: bool, cursor: int) -> None:
         self._subs[output.name] = self._sub_type(output, drills, cursor)
 
@@ -60,7 +82,9 @@ class SubsMixin:
 
     async def _deliver(self, sub: Any, change: AlertChange) -> None:
         """``sub.output.handle(change)``, retried after each of ``RETRY_DELAYS``; then the
-        change is given up on (``on_dead``). Cancellation passes through untouched."""
+        change is skipped for this output with an alarm (``skip``), so one change that an
+        output cannot process never stalls the changes after it, and never goes unseen.
+        Cancellation passes through untouched."""
         log = logging.getLogger(type(self).__module__)  # each bus logs under its own name
         for attempt, delay in enumerate((*RETRY_DELAYS, None)):
             try:
@@ -71,8 +95,7 @@ class SubsMixin:
             except Exception as exc:
                 sub.failures += 1
                 if delay is None:
-                    log.error("output %s gave up on seq %s: %s", sub.output.name,
-                              change.seq, exc)
+                    self.skip(sub.output.name, change.seq, exc)
                     if self.on_dead:
                         self.on_dead(sub.output.name, change, exc)
                     return

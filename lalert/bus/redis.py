@@ -236,12 +236,15 @@ class RedisBus(SubsMixin):
                 continue
             for entry_id, decoded in self._decoded(resp):
                 last = entry_id
-                if decoded is not None:
+                if decoded is None:
+                    self.skip("view", seq_of(entry_id), "written by another lalert version")
+                else:
                     for fn in self.followers:
                         try:
                             fn(*decoded)
-                        except Exception:
+                        except Exception as exc:
                             log.exception("bus follower failed on seq %s", decoded[0].seq)
+                            self.skip("view", decoded[0].seq, exc)
 
     async def _broadcast(self, sub: _Sub, after: int) -> None:
         """Every change, in seq order, to an output every process must feed (no group, no
@@ -256,7 +259,10 @@ class RedisBus(SubsMixin):
             changes: list[AlertChange] = []
             for entry_id, decoded in self._decoded(resp):
                 last = entry_id
-                if decoded is not None and not (decoded[0].drill and not sub.drills):
+                if decoded is None:
+                    self.skip(sub.output.name, seq_of(entry_id),
+                              "written by another lalert version")
+                elif not (decoded[0].drill and not sub.drills):
                     changes.append(decoded[0])
             if not changes:
                 if resp:
@@ -272,8 +278,8 @@ class RedisBus(SubsMixin):
                 raise
             except Exception as exc:  # a live feed skips what it cannot show; never stalls
                 sub.failures += 1
-                log.error("output %s failed on seqs %s..%s: %s", sub.output.name,
-                          changes[0].seq, changes[-1].seq, exc)
+                for ch in changes:
+                    self.skip(sub.output.name, ch.seq, exc)
             sub.handled += len(changes)
             sub.cursor = max(sub.cursor, seq_of(last))
 
@@ -322,6 +328,7 @@ class RedisBus(SubsMixin):
         decoded = decode_change(fields)
         if decoded is None:
             log.error("bus: entry %s cannot be read by this version; acknowledged", entry_id)
+            self.skip(sub.output.name, seq_of(entry_id), "written by another lalert version")
             await self._r.xack(self.stream, sub.group, entry_id)
             return
         change, _ = decoded

@@ -77,7 +77,7 @@ def replay(config, *, write: bool = True) -> dict:
         return {"messages": 0, "accepted": 0, "rejected": 0, "duplicate": 0, "active": [],
                 "drills": []}
     journal = store.journal() if write else store.reader()
-    lc = Lifecycle()
+    lc = Lifecycle(lifetimes=config.lifetimes or None)
     seen_sha: set[str] = set()
     seen_ids: set[str] = set()
     counts = {"messages": 0, "accepted": 0, "rejected": 0, "duplicate": 0}

@@ -1,8 +1,8 @@
 """Enrichment: an ``Alert`` plus ``GeoData`` → ``EnrichedAlert`` (pure, no I/O).
 
 Every area gets a polygon or the reason it has none; the *footprint* is the union of the
-areas where something is in force (lifted hazards excluded; for evacuation messages the
-issued areas; for CAP the message's own shapes). Shelters inside or near the footprint
+areas where something is in force (``Area.status == "active"``: never a 解除 / なし area
+or a telegram's scope; for CAP the message's own shapes). Shelters inside or near the footprint
 are listed with their designations and whether one fits the alert's hazards — a site
 designated for floods only is never offered as fitting a tsunami. Spatial work is
 vectorised (STRtree queries, ``contains_xy``); distances are geodesic.
@@ -23,8 +23,16 @@ from shapely.geometry.base import BaseGeometry
 
 from lalert.geo.data import GeoData
 from lalert.geo.distance import degree_margin, distances_to
-from lalert.geo.hazards import NOT_IN_FORCE, alert_hazard_tags
-from lalert.model import Alert, Area, EnrichedAlert, NearbyHotspot, NearbyShelter, Shelter
+from lalert.geo.hazards import alert_hazard_tags
+from lalert.model import (
+    Alert,
+    Area,
+    EnrichedAlert,
+    NearbyHotspot,
+    NearbyShelter,
+    Shelter,
+    area_is_active,
+)
 from lalert.vocab import SHELTER_HAZARDS
 
 
@@ -55,27 +63,6 @@ def _area_geometry(geo: GeoData, area: Area) -> tuple[BaseGeometry | None, Area,
             (area.scheme, area.code))
 
 
-def _in_force_keys(alert: Alert) -> set[tuple[str, str | None]] | None:
-    """(scheme, code) of areas where something is in force; None means *all* areas."""
-    if alert.info_type == "cancel":
-        return set()
-    keys: set[tuple[str, str | None]] = set()
-    if alert.hazards:
-        for h in alert.hazards:
-            if h.state in NOT_IN_FORCE:
-                continue
-            if h.area_code is None:
-                return None  # a hazard for the whole message (CAP info without geocode)
-            keys.add((h.area_scheme, h.area_code))
-        return keys
-    if alert.evacuations:
-        for e in alert.evacuations:
-            if e.action != "lifted" and e.area_code:
-                keys.add(("*", e.area_code))
-        return keys
-    return None
-
-
 def _is_areal(p: BaseGeometry) -> bool:
     return not p.is_empty and p.geom_type in ("Polygon", "MultiPolygon", "GeometryCollection")
 
@@ -84,16 +71,17 @@ def footprint_of(alert: Alert, geo: GeoData) -> tuple[BaseGeometry | None, tuple
     """(union of in-force shapes, the alert's areas with geometry filled in)."""
     resolved = [_area_geometry(geo, a) for a in alert.areas]
     areas = tuple(a for _, a, _ in resolved)
-    keys = _in_force_keys(alert)
+    in_force = alert.info_type != "cancel"
     parts: list[BaseGeometry] = []
     gaz_keys: list[tuple[str, str] | None] = []
     for geom, area, key in resolved:
-        if geom is None:
+        # only areas under alert (Area.status): never a なし / 解除 town or the prefecture
+        # a telegram names as its scope
+        if geom is None or not in_force or not area_is_active(area):
             continue
-        if keys is None or (area.scheme, area.code) in keys or ("*", area.code) in keys:
-            if _is_areal(geom):
-                parts.append(geom)
-                gaz_keys.append(key)
+        if _is_areal(geom):
+            parts.append(geom)
+            gaz_keys.append(key)
     circles = []
     if alert.evacuations and alert.info_type != "cancel":
         # an order given as a circle (Commons) counts even when its area has no code

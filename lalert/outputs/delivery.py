@@ -39,6 +39,7 @@ from typing import Any
 import aiohttp
 
 from lalert.outputs.base import AlertChange
+from lalert.outputs.netguard import guarded_connector
 from lalert.store.sqlite import open_durable
 
 log = logging.getLogger(__name__)
@@ -466,6 +467,7 @@ class Dispatcher:
         self._tasks: list[asyncio.Task[None]] = []
         self._timers: set[asyncio.TimerHandle] = set()
         self._open = 0  # submitted jobs not yet in a final state
+        self.failing = ""  # why results cannot be recorded right now (an alarm)
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -529,7 +531,10 @@ class Dispatcher:
     async def _worker(self) -> None:
         while True:
             job = await self._queue.get()
-            endpoint = self.endpoint_of(job)
+            try:
+                endpoint = self.endpoint_of(job)
+            except Exception:  # one bad row must not end this worker for every other
+                endpoint = ""
             sem = self._sems.get(endpoint)
             if sem is None:
                 sem = self._sems[endpoint] = asyncio.Semaphore(self.per_endpoint)
@@ -566,7 +571,16 @@ class Dispatcher:
             await self._wake.wait()
             await asyncio.sleep(0)  # results that arrive during a commit form the next group
             self._wake.clear()
-            await self._flush()
+            try:
+                await self._flush()
+                self.failing = ""
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # disk full, database away: keep the results, alarm
+                self.failing = f"recording delivery results failed: {exc}"[:300]
+                log.error("ALARM: %s: %s; retrying", self.channel, self.failing)
+                await asyncio.sleep(1.0)
+                self._wake.set()
 
     async def _flush(self) -> None:
         batch, self._results = self._results, []
@@ -577,6 +591,9 @@ class Dispatcher:
             return
         try:
             await asyncio.to_thread(self.store.record, batch)
+        except BaseException:
+            self._results[:0] = batch  # recorded by the next flush that succeeds
+            raise
         finally:
             if done is not None and not done.done():
                 done.set_result(None)
@@ -616,13 +633,16 @@ def session_and_dispatcher(
     max_attempts: int,
     base_delay: float,
     headers: dict[str, str] | None = None,
+    allow: Iterable[Any] = (),
 ) -> tuple[aiohttp.ClientSession, Dispatcher]:
     """The HTTP session and the dispatcher a push output sends through, sized by its
     ``[outputs.<channel>]`` config (``workers``, ``per_endpoint``, ``max_attempts``,
-    ``base_delay_s``, ``max_delay_s``, ``timeout_s``); each output passes its own defaults."""
+    ``base_delay_s``, ``max_delay_s``, ``timeout_s``); each output passes its own defaults.
+    Every connection is checked against public addresses plus ``allow``
+    (``lalert.outputs.netguard``: the connect-time SSRF check)."""
     n = int(cfg.get("workers", workers))
     session = aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=n, limit_per_host=0),
+        connector=guarded_connector(allow, limit=n, limit_per_host=0),
         timeout=aiohttp.ClientTimeout(total=float(cfg.get("timeout_s", 10))),
         headers=headers,
     )
@@ -638,6 +658,20 @@ def session_and_dispatcher(
         max_delay=float(cfg.get("max_delay_s", 600.0)),
     )
     return session, dispatcher
+
+
+def push_alarms(subs: Any, channel: str, dispatcher: Dispatcher | None) -> list[str]:
+    """What a push output reports to ``/healthz``: subscriptions that cannot be matched
+    (left out of matching, never failing the change for the others) and a dispatcher that
+    cannot record results."""
+    out: list[str] = []
+    broken = getattr(subs, "broken", None)
+    if callable(broken):
+        for sub_id, why in sorted(broken(channel).items())[:20]:
+            out.append(f"subscription {sub_id} cannot be matched: {why}")
+    if dispatcher is not None and dispatcher.failing:
+        out.append(dispatcher.failing)
+    return out
 
 
 def fan_out_change(store: Any, channel: str, change: AlertChange, matched: Iterable[str]) -> list[Job]:

@@ -45,11 +45,12 @@ def pref_of(scheme: str, code: str) -> str:
 
 
 def topics_for(change: AlertChange, prefix: str) -> dict[str, dict[str, Any]]:
-    """topic → the area it stands for, for every coded area of the alert."""
+    """topic → the area it stands for, for every coded area under alert (a 解除 / なし
+    area's retained message is cleared)."""
     ea = change.alert
     kind = _UNSAFE.sub("_", ea.alert.kind or "other")
     out: dict[str, dict[str, Any]] = {}
-    for a in ea.areas or ea.alert.areas:
+    for a in ea.active_areas():
         if not a.code:
             continue
         code = _UNSAFE.sub("_", a.code)

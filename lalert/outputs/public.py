@@ -48,9 +48,10 @@ def message_shelters(alerts: Iterable[EnrichedAlert], known_ids: set[str],
 
 
 def shaped_areas(ea: EnrichedAlert) -> list[tuple[Any, Area | None]]:
-    """(shapely geometry, area) per area with a shape; the footprint when none has one."""
+    """(shapely geometry, area) per area under alert with a shape (never a 解除 / なし area
+    or a telegram's scope: ``EnrichedAlert.active_areas``); the footprint when none has one."""
     out: list[tuple[Any, Area | None]] = []
-    for ar in ea.areas or ea.alert.areas:
+    for ar in ea.active_areas():
         if not ar.geometry:
             continue
         try:

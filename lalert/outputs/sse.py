@@ -37,7 +37,7 @@ from lalert.model import EnrichedAlert
 from lalert.outputs.base import AlertChange, BaseOutput, OutputContext
 from lalert.outputs.delivery import PushStore, change_body
 from lalert.subscriptions.index import ANY_SCHEME, SubscriptionIndex, match
-from lalert.subscriptions.model import MAX_RADIUS_M, Subscription
+from lalert.subscriptions.model import MAX_KINDS, MAX_RADIUS_M, MAX_TERM_CHARS, Subscription
 
 CHANNEL = "sse"
 
@@ -86,6 +86,8 @@ def parse_filters(q: dict[str, str], cid: str) -> Subscription | None:
             if a
         )[:100]
     kinds = frozenset(k for k in (kind or "").split(",") if k)
+    if len(kinds) > MAX_KINDS or any(len(k) > MAX_TERM_CHARS for k in kinds):
+        raise ValueError(f"kind: at most {MAX_KINDS} kinds of {MAX_TERM_CHARS} characters")
     if point is None and not areas:  # kinds only: the whole world is the place
         return Subscription(cid, CHANNEL, polygon=_WORLD, kinds=kinds, drills=True)
     # drills=True: whether drills stream at all is the output's setting, not the client's

@@ -2,7 +2,10 @@
 
 Webhook subscriptions and every listing need a bearer token; Web Push subscriptions come
 from the public map's "notify me for this place" button, need none, are rate-limited per
-client address and answer with an unsubscribe key. The routes are mounted once, by the
+client (``lalert.clientaddr``) and for everyone together (429 + ``Retry-After``) and
+answer with an unsubscribe key. Every filter is bounded (``lalert.subscriptions.model``:
+400 naming the field and the limit), and a webhook URL or push endpoint must reach a
+public address or one in ``[push] allow_destinations`` (``lalert.outputs.netguard``). The routes are mounted once, by the
 webhook output, or by the Web Push output when no webhook output runs for the same home.
 """
 
@@ -23,7 +26,9 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from lalert.clientaddr import client_address, trusted_proxies
 from lalert.outputs.delivery import PushStore
+from lalert.outputs.netguard import allowed_networks, check_url
 from lalert.subscriptions.model import InvalidSubscription, subscription_from_request
 from lalert.subscriptions.store import SubscriptionStore, new_id
 
@@ -58,16 +63,29 @@ class RateLimit:
         self._hits: dict[str, deque[float]] = {}
 
     def allow(self, key: str) -> bool:
+        if self.wait(key):
+            return False
+        self.hit(key)
+        return True
+
+    def wait(self, key: str) -> int:
+        """0 while ``key`` may go on, else the whole seconds until it may (nothing counted)."""
         now = time.monotonic()
-        q = self._hits.setdefault(key, deque())
+        q = self._hits.get(key)
+        if q is None:
+            return 0
         while q and q[0] <= now - self.per:
             q.popleft()
         if len(q) >= self.n:
-            return False
-        q.append(now)
+            return max(1, int(q[0] + self.per - now + 0.999))
+        return 0
+
+    def hit(self, key: str) -> None:
+        """Count one event for ``key``."""
+        now = time.monotonic()
+        self._hits.setdefault(key, deque()).append(now)
         if len(self._hits) > 100_000:  # bound memory under a spray of addresses
             self._hits = {k: v for k, v in self._hits.items() if v and v[-1] > now - self.per}
-        return True
 
 
 def _tokens(ctx: OutputContext) -> dict[str, str]:
@@ -146,8 +164,12 @@ def webhook_target(body: dict[str, Any]) -> dict[str, Any]:
     return {"url": url, "secret": secret}
 
 
-def _error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response({"error": message}, status=status, headers=headers)
+
+
+def _throttled(wait: int, message: str) -> web.Response:
+    return _error(429, message, {"Retry-After": str(wait)})
 
 
 class SubscriptionApi:
@@ -156,6 +178,7 @@ class SubscriptionApi:
     def __init__(self, owner: Any) -> None:
         self.owner = owner
         self._limit: RateLimit | None = None
+        self._global: RateLimit | None = None
 
     @property
     def ctx(self) -> OutputContext:
@@ -177,14 +200,27 @@ class SubscriptionApi:
     def _store(self) -> SubscriptionStore:
         return SubscriptionStore.for_home(self.ctx.home)
 
-    def _rate(self) -> RateLimit:
-        if self._limit is None:
-            cfg = self.ctx.config
-            self._limit = RateLimit(
-                int(cfg.get("webpush_subscribe_rate", 10)),
-                float(cfg.get("webpush_subscribe_window_s", 600)),
-            )
-        return self._limit
+    def _anonymous_wait(self, request: web.Request, cfg: dict[str, Any]) -> web.Response | None:
+        """Anonymous sign-ups are counted before anything is checked: per client
+        (``webpush_subscribe_rate`` per ``webpush_subscribe_window_s``, the client named by
+        ``lalert.clientaddr``) and for everyone together (``webpush_subscribe_global_rate``
+        per ``webpush_subscribe_global_window_s``), so neither one address nor many can
+        fill the store. Refusals are 429 with ``Retry-After``."""
+        if self._limit is None or self._global is None:
+            self._limit = RateLimit(int(cfg.get("webpush_subscribe_rate", 10)),
+                                    float(cfg.get("webpush_subscribe_window_s", 600)))
+            self._global = RateLimit(int(cfg.get("webpush_subscribe_global_rate", 600)),
+                                     float(cfg.get("webpush_subscribe_global_window_s", 60)))
+        client = client_address(request, trusted_proxies(self.ctx.settings))
+        wait = self._limit.wait(client)
+        if wait:  # checked first: one refused client never eats everyone's budget
+            return _throttled(wait, "too many subscriptions from this address; retry later")
+        wait = self._global.wait("*")
+        if wait:
+            return _throttled(wait, "too many new subscriptions right now; retry later")
+        self._limit.hit(client)
+        self._global.hit("*")
+        return None
 
     async def create(self, request: web.Request) -> web.Response:
         ctx = self.ctx
@@ -205,16 +241,25 @@ class SubscriptionApi:
             return _error(400, "channel must be one of the enabled push channels")
         holder = token_holder(request, ctx)
         try:
+            allow = allowed_networks(ctx.settings)
             if channel == "webhook":
                 if holder is None:
                     return _error(401, "webhook subscriptions need a bearer token")
                 target = webhook_target(body)
+                why = await check_url(target["url"], allow)
+                if why:
+                    return _error(400, f"'url' refused: {why}")
             else:
-                if holder is None and not self._rate().allow(request.remote or "?"):
-                    return _error(429, "too many subscriptions from this address; retry later")
-                target = webpush_target(
-                    body, allow_http=bool(output.ctx.config.get("allow_http_endpoints"))
-                )
+                if holder is None:
+                    refused = self._anonymous_wait(request, output.ctx.config)
+                    if refused is not None:
+                        return refused
+                allow_http = bool(output.ctx.config.get("allow_http_endpoints"))
+                target = webpush_target(body, allow_http=allow_http)
+                why = await check_url(target["endpoint"], allow,
+                                      schemes=("https", "http") if allow_http else ("https",))
+                if why:
+                    return _error(400, f"push endpoint refused: {why}")
             sub = subscription_from_request(
                 body,
                 sub_id=new_id("wh" if channel == "webhook" else "wp"),

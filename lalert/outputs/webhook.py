@@ -27,8 +27,10 @@ from lalert.outputs.delivery import (
     PushStore,
     fan_out_change,
     job_inputs,
+    push_alarms,
     session_and_dispatcher,
 )
+from lalert.outputs.netguard import allowed_networks
 from lalert.subscriptions.store import SubscriptionStore
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -57,6 +59,7 @@ class WebhookOutput(BaseOutput):
         self.box = PushStore.for_home(ctx.home)
         self._session, self.dispatcher = session_and_dispatcher(
             cfg, self.box, CHANNEL, self._send, self._endpoint,
+            allow=allowed_networks(ctx.settings),
             workers=64, per_endpoint=4, max_attempts=8, base_delay=2.0,
             headers={"User-Agent": "lalert-webhook/1", "Content-Type": "application/json"},
         )
@@ -67,6 +70,11 @@ class WebhookOutput(BaseOutput):
         assert self.dispatcher is not None, "start() first"
         matched = self.subs.match(change.alert, CHANNEL)  # in PostGIS with that store
         self.dispatcher.submit(fan_out_change(self.box, CHANNEL, change, matched))
+
+    def alarms(self) -> list[str]:
+        """Read by ``/healthz`` and ``/metrics``."""
+        subs = getattr(self, "subs", None)
+        return push_alarms(subs, CHANNEL, self.dispatcher) if subs is not None else []
 
     def routes(self) -> list[web.AbstractRouteDef]:
         return self.api.routes()

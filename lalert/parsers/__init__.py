@@ -11,6 +11,7 @@ from __future__ import annotations
 from lxml import etree
 
 from lalert.model import Alert
+from lalert.parsers.bounds import bound_alert
 from lalert.parsers.detect import SOAP_NS, detect, soap_payload
 from lalert.parsers.xmlsafe import DEFAULT_MAX_BYTES, ParseError, ns, parse_xml
 
@@ -41,7 +42,7 @@ def parse(
         raise ParseError(f"unexpected {fmt} structure: {type(exc).__name__}: {exc}", source=source) from exc
     if not alerts:
         raise ParseError(f"{fmt} document holds no alert", source=source)
-    return alerts
+    return [bound_alert(a, source=source) for a in alerts]  # text bounds, one pass
 
 
 def parse_one(data: bytes, *, source: str = "<bytes>", max_bytes: int = DEFAULT_MAX_BYTES) -> Alert:

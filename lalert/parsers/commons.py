@@ -8,6 +8,7 @@ heads differ only in namespace, so every lookup here goes by *local name*.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from lxml import etree
@@ -177,7 +178,7 @@ def _alert(edxl: etree._Element | None, report: etree._Element, *, raw: bytes, s
         language=language,
         level=level,
         severity=severity,
-        areas=_dedupe(_target_areas(edxl, head, source) + body_areas),
+        areas=_dedupe(_scope(_target_areas(edxl, head, source), evacuations) + body_areas),
         evacuations=evacuations,
         shelters=shelters,
         raw_sha256=sha256(raw),
@@ -310,14 +311,30 @@ def _circle_geometry(el, source: str) -> dict | None:
     return circle_polygon(*c) if c else None
 
 
+def _scope(targets: list[Area], evacuations: tuple[Evacuation, ...]) -> list[Area]:
+    """An order's target areas (the municipality) are its ``scope`` when its areas carry
+    their own 発令 / 解除: the order covers the areas it names, not the whole town."""
+    if not evacuations:
+        return targets
+    return [dataclasses.replace(a, status="scope") for a in targets]
+
+
+_STATUS_RANK = {"active": 3, "lifted": 2, "none": 1, "scope": 0}
+
+
 def _dedupe(areas: list[Area]) -> tuple[Area, ...]:
+    """One area per key; when a place is named twice, the stronger status wins (an order
+    発令 there over one 解除, any stated status over ``scope``) and a name fills a gap."""
     seen: dict[tuple, Area] = {}
     for a in areas:
         key = (a.scheme, a.code) if a.code else (a.scheme, a.name, repr(a.geometry))
-        if key not in seen:
+        old = seen.get(key)
+        if old is None:
             seen[key] = a
-        elif seen[key].name is None and a.name:
-            seen[key] = a
+            continue
+        best = a if _STATUS_RANK.get(a.status, 0) > _STATUS_RANK.get(old.status, 0) else old
+        kept = a if old.name is None and a.name else old
+        seen[key] = dataclasses.replace(kept, status=best.status, status_label=best.status_label)
     return tuple(seen.values())
 
 
@@ -370,7 +387,9 @@ def _evacuations(body, source: str) -> tuple[tuple[Evacuation, ...], list[Area],
                 )
             )
             if loc is not None:
-                areas.extend(_location_areas(loc, source, keep_name_only=True, prefer_shape=True))
+                status = "active" if action == "issued" else "lifted"
+                areas.extend(dataclasses.replace(a, status=status, status_label=action_word)
+                             for a in _location_areas(loc, source, keep_name_only=True, prefer_shape=True))
     totals = _counts(child(body, "TotalNumber"))
     return tuple(evacs), areas, totals
 

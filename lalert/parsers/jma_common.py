@@ -272,6 +272,46 @@ class Collector:
 
     @property
     def areas(self) -> tuple[Area, ...]:
-        return tuple(
-            make_area({"code": c, "scheme": key[0], "name": n}) for key, (c, n) in self._areas.items()
-        )
+        """The areas, each with the status its hazards give it (``Area`` docstring).
+
+        An area with hazards is ``active`` when one of them is in force there, else
+        ``lifted`` when one was lifted, else ``none``. When some hazards name their
+        areas, an area with none of its own is a ``scope`` area (the prefecture, a
+        coarser summary row); hazards for the whole message (no area code) give their
+        status to every area; a message with no hazards leaves every area ``active``.
+        """
+        per: dict[tuple[str, str], list[Hazard]] = {}
+        wide: list[Hazard] = []
+        for h in self.hazards:
+            if h.area_code is None:
+                wide.append(h)
+            else:
+                per.setdefault((h.area_scheme, h.area_code), []).append(h)
+        wide_status = area_status(wide) if wide else None
+        default = wide_status or (("scope", None) if per else ("active", None))
+        out = []
+        for key, (c, n) in self._areas.items():
+            hs = per.get((key[0], c)) if c is not None else None
+            status, label = area_status(hs) if hs else default
+            out.append(make_area({"code": c, "scheme": key[0], "name": n,
+                                  "status": status, "status_label": label}))
+        return tuple(out)
+
+
+_OFF_STATES = frozenset({"lifted", "none"})
+
+
+def area_status(hazards: list[Hazard]) -> tuple[str, str | None]:
+    """(status, source words) of one area from the hazards a message gives it there."""
+    on = [h for h in hazards if h.state not in _OFF_STATES]
+    if on:
+        chosen, status = on, "active"
+    elif any(h.state == "lifted" for h in hazards):
+        chosen, status = [h for h in hazards if h.state == "lifted"], "lifted"
+    else:
+        chosen, status = hazards, "none"
+    labels: list[str] = []
+    for h in chosen:
+        if h.state_label and h.state_label not in labels:
+            labels.append(h.state_label)
+    return status, "・".join(labels) or None

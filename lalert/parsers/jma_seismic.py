@@ -181,6 +181,14 @@ def _intensity_hazard(d: dict[str, etree._Element], code: str | None, scheme: st
                code=mi, state_label=cond or tx(d.get("Revise")), severity=sev)
 
 
+def _tsunami_word(kname: str | None) -> str | None:
+    """The published state word of a tsunami Kind: 発表 / 継続 / 解除 from "大津波警報：発表",
+    else the whole name (津波注意報解除, 津波予報（若干の海面変動）, 津波なし)."""
+    if kname and "：" in kname:
+        return kname.split("：", 1)[1] or kname
+    return kname
+
+
 def _tsunami(ts: etree._Element, col: Collector) -> None:
     best_height: float | None = None
     best_label: str | None = None
@@ -202,7 +210,7 @@ def _tsunami(ts: etree._Element, col: Collector) -> None:
                 lr, r = V.TSUNAMI_RANK.get(lkind, 0), V.TSUNAMI_RANK.get(tkind, 0)
                 state = "issued" if lr == 0 else "upgraded" if lr < r else "downgraded" if lr > r else state
             col.hazard(code, scheme, tkind, kname or tkind, state, code=kcode,
-                       state_label=text_at(last, "Name"), severity=sev)
+                       state_label=_tsunami_word(kname), severity=sev)
             h = walk(item, "MaxHeight")
             th = kid(h, "TsunamiHeight")
             if th is not None:

@@ -67,7 +67,7 @@ def alert_properties(e: EnrichedAlert, drill: bool) -> dict[str, Any]:
         "level": a.level, "severity": a.severity, "issued_at": a.issued_at,
         "valid_until": a.valid_until, "publisher": a.publisher, "event_id": a.event_id,
         "serial": a.serial, "hazard_tags": list(e.hazard_tags),
-        "areas": [{"code": x.code, "scheme": x.scheme, "name": x.name} for x in e.areas],
+        "areas": [{"code": x.code, "scheme": x.scheme, "name": x.name} for x in e.active_areas()],
         "url": f"/api/v1/alerts/{quote(a.id, safe='')}",
     }
 
@@ -270,16 +270,40 @@ async def history(request: web.Request) -> web.Response:
     return respond(request, r, cache_control="no-cache")
 
 
+def alarms(app: web.Application) -> list[str]:
+    """Everything an operator must look at now: silent feeds, changes an output skipped,
+    messages that could not be applied, and what each output reports (``alarms()``)."""
+    p = app[PIPELINE]
+    poller = app.get(POLLER)
+    out = [f"feed {f['name']} is silent" for f in (poller.status() if poller else [])
+           if f.get("alarm")]
+    out += [f"output {d['output']} skipped change seq {d['seq']}: {d['error']}"
+            for d in p.bus.skipped_changes()]
+    out += [f"message {d['message']} could not be applied: {d['error']}"
+            for d in p.failed_messages]
+    out += [f"output {name} failed to start (its changes wait for a restart): {why}"
+            for name, why in p.failed_outputs.items()]
+    for o in app[OUTPUTS]:
+        fn = getattr(o, "alarms", None)
+        if callable(fn):
+            try:
+                out += [f"output {o.name}: {a}" for a in fn()]
+            except Exception as exc:  # an output that cannot even say is an alarm itself
+                out.append(f"output {o.name}: cannot report its state: {exc}")
+    return out
+
+
 def health_document(app: web.Application) -> dict[str, Any]:
     p = app[PIPELINE]
     poller = app.get(POLLER)
     spool = app.get(SPOOL)
     feeds = poller.status() if poller else []
-    alarms = [f["name"] for f in feeds if f.get("alarm")]
+    found = alarms(app)
     backlog = p.bus.backlog()
+    skipped = p.bus.skipped_counts()
     return {
-        "status": "degraded" if alarms else "ok",
-        "alarms": [f"feed {n} is silent" for n in alarms],
+        "status": "degraded" if found else "ok",
+        "alarms": found,
         "started_at": p.started_at,
         # which backends, by URL scheme only: the URLs themselves may carry credentials
         "store": store_scheme(p.config.store),
@@ -289,7 +313,8 @@ def health_document(app: web.Application) -> dict[str, Any]:
                     "pending": p.backlog},
         "seq": p.bus.last_seq,
         "active": p.view.counts(),
-        "outputs": {o.name: {"backlog": backlog.get(o.name, 0)} for o in app[OUTPUTS]},
+        "outputs": {o.name: {"backlog": backlog.get(o.name, 0),
+                             "skipped": skipped.get(o.name, 0)} for o in app[OUTPUTS]},
         "feeds": feeds,
         "spool": spool.status() if spool else None,
     }

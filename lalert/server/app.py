@@ -24,7 +24,7 @@ from lalert.config import Config, IngestToken
 from lalert.httpcache import Rendered, respond
 from lalert.outputs.base import Output, OutputContext
 from lalert.pipeline import Pipeline
-from lalert.server import api, ingest, openapi
+from lalert.server import api, ingest, openapi, security
 from lalert.server.auth import AUTH_KEY, TokenAuth
 from lalert.server.keys import (
     CONFIG,
@@ -130,7 +130,9 @@ def create_app(config: Config, *, geo: Any = None,
     from lalert.server import roles as _roles
 
     plan = _roles.plan(config, roles)
-    app = web.Application(client_max_size=config.max_message_bytes + 64 * 1024)
+    app = web.Application(client_max_size=config.max_message_bytes + 64 * 1024,
+                          handler_args=security.HANDLER_ARGS)
+    security.setup(app, config)
     metrics = Metrics()
     pipeline = Pipeline(config, geo=geo, metrics=metrics, mode=plan.mode)
     ensure_token(config)
@@ -169,6 +171,7 @@ def create_app(config: Config, *, geo: Any = None,
     app[openapi.SPEC] = {}
     api.setup(app)
     metrics.backlog_from(pipeline.bus.backlog)
+    metrics.alarms_from(pipeline.bus.skipped_counts, lambda: api.alarms(app))
 
     seen: set[tuple[str, str]] = set()
 
@@ -233,8 +236,9 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
                 settings={**config.raw, "api_tokens": tokens, "public_url": config.public_url})
             try:
                 await o.start(ctx)
-            except Exception:
-                log.exception("output %s failed to start; left out", o.name)
+            except Exception as exc:  # left out, never silently: /healthz names it
+                log.exception("ALARM: output %s failed to start; left out", o.name)
+                pipeline.failed_outputs[o.name] = f"{type(exc).__name__}: {exc}"[:300]
                 continue
             started.append(o)
             drills = bool(ocfg.get("drills")) or bool(getattr(o, "wants_drills", False))

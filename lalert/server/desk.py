@@ -7,8 +7,9 @@ preview of how lalert reads it → confirmation → the same journal path as HTT
 the operator as sender); signage screens and the 00000JAPAN declaration, both kept in
 the home (``lalert.store.flags``) and handed to outputs through ``OutputContext.settings``;
 push deliveries per channel with each one's attempt log and "retry now" for dead letters
-(``lalert.server.desk_deliveries``). Failed logins are throttled per client address
-(``sessions.LoginThrottle``).
+(``lalert.server.desk_deliveries``). Login attempts are counted before they are checked,
+per client (``lalert.clientaddr``) and per name (``sessions.LoginThrottle``); logout and a
+changed credential end a session server-side (``sessions.SessionRegistry``).
 
 Pages are rendered on the server with jinja2 (autoescaped) and work without script;
 ``desk.js`` only refreshes the live part of the overview by polling ``/desk/live`` with
@@ -34,9 +35,11 @@ from urllib.parse import urlencode
 import jinja2
 from aiohttp import web
 
+from lalert.clientaddr import client_address, trusted_proxies
 from lalert.httpcache import Rendered, respond
 from lalert.lifecycle import is_drill
 from lalert.model import Alert, EnrichedAlert
+from lalert.outputs.htmltext import bdi
 from lalert.parsers import ParseError
 from lalert.pipeline import fallback_enrich, parse_message
 from lalert.server import desk_deliveries, desk_map, sessions
@@ -93,6 +96,10 @@ class Desk:
     users: list[sessions.DeskUser]
     static: dict[str, Rendered]
     throttle: sessions.LoginThrottle = field(default_factory=sessions.LoginThrottle)
+    name_throttle: sessions.LoginThrottle = field(default_factory=lambda: sessions.LoginThrottle(
+        failures=sessions.LOGIN_FAILURES_PER_NAME))
+    registry: sessions.SessionRegistry | None = None
+    trusted: tuple[Any, ...] = ()
     pending: OrderedDict[str, tuple[str, bytes, float]] = field(default_factory=OrderedDict)
 
 
@@ -164,7 +171,7 @@ def alert_view(e: EnrichedAlert, drill: bool, lang: str, number: int = 0) -> dic
     """What the templates show of one enriched alert."""
     a = e.alert
     lv = a.level if a.level in LEVEL_COLOURS else 0
-    areas = e.areas or a.areas
+    areas = e.active_areas()  # only places under alert (Area.status)
     return {
         "number": number, "id": a.id, "title": a.title, "headline": a.headline,
         "kind": a.kind, "kind_text": kind_word(a.kind, lang),
@@ -286,11 +293,23 @@ def _error_page(request: web.Request, status: int, title_key: str, body_key: str
                         headers=SECURITY_HEADERS)
 
 
+def _live(request: web.Request, s: Any) -> bool:
+    """The cookie's session is still open server-side (``sessions.SessionRegistry``)."""
+    desk = request.app[DESK]
+    if desk.registry is None:
+        return False
+    user = str(s.get("user"))
+    cred = sessions.credential_of(desk.users, request.app[AUTH_KEY].names(), user, s.get("via"))
+    return desk.registry.live(s.get("sid"), user, cred)
+
+
 def page(handler: Handler, *, public: bool = False) -> Handler:
     """Wrap a desk handler: session, login check, CSRF check on POST, language."""
 
     async def inner(request: web.Request) -> web.StreamResponse:
         s = await sessions.session_of(request)
+        if s.get("user") and not _live(request, s):
+            s.invalidate()  # logged out, or its credential changed: the cookie is spent
         request["desk.lang"] = _lang(request, s)
         request["desk.user"] = s.get("user")
         if not public and not s.get("user"):
@@ -362,8 +381,16 @@ async def login(request: web.Request) -> web.Response:
     name = str(form.get("name", "")).strip()
     secret = str(form.get("secret", ""))
     desk = request.app[DESK]
-    addr = request.remote or "?"
-    wait = desk.throttle.retry_after(addr)
+    addr = client_address(request, desk.trusted)
+    # counted before the (slow) check, with no await in between: concurrent guesses
+    # cannot all pass the throttle before the first of them is counted
+    who = name.casefold()  # per name too (not for token logins, which give none)
+    wait = max(desk.throttle.retry_after(addr),
+               desk.name_throttle.retry_after(who) if who else 0)
+    if not wait:
+        desk.throttle.failed(addr)
+        if who:
+            desk.name_throttle.failed(who)
     if wait:  # refused before any password is checked
         text = translator(request.get("desk.lang", "ja"))("login.throttled").format(s=wait)
         r = await render(request, "login.html.j2", status=429, failed=False, throttled=text,
@@ -373,18 +400,27 @@ async def login(request: web.Request) -> web.Response:
     operator = await asyncio.get_running_loop().run_in_executor(
         None, sessions.check_login, desk.users, request.app[AUTH_KEY].names(), name, secret)
     if operator is None:
-        desk.throttle.failed(addr)
         await asyncio.sleep(0.3)  # slows guessing; the page says only that it failed
         return await render(request, "login.html.j2", status=401, failed=True,
                             next=_safe_next(str(form.get("next", ""))), name=name)
     desk.throttle.succeeded(addr)
-    await sessions.start_session(request, operator, request.get("desk.lang", "ja"))
+    desk.name_throttle.succeeded(who)
+    via = "user" if any(u.name == name for u in desk.users) else "token"
+    cred = sessions.credential_of(desk.users, request.app[AUTH_KEY].names(), operator, via)
+    assert desk.registry is not None and cred is not None
+    sid = await asyncio.get_running_loop().run_in_executor(
+        None, desk.registry.start, operator, cred)
+    await sessions.start_session(request, operator, request.get("desk.lang", "ja"), sid=sid,
+                                 via=via)
     raise web.HTTPSeeOther(_safe_next(str(form.get("next", ""))))
 
 
 async def logout(request: web.Request) -> web.Response:
-    """End the session."""
+    """End the session, server-side too: the cookie no longer opens anything."""
     s = await sessions.session_of(request)
+    registry = request.app[DESK].registry
+    if registry is not None:
+        registry.end(s.get("sid"))
     s.invalidate()
     raise web.HTTPSeeOther("/desk/login")
 
@@ -855,10 +891,27 @@ def setup(app: web.Application) -> None:
     config = app[CONFIG]
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                              autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    env.filters["bdi"] = bdi
     store = sessions.storage(config.home, secure=config.public_url.startswith("https://"))
-    app[DESK] = Desk(home=config.home, env=env, middleware=sessions.middleware(store),
-                     users=sessions.users_from_config(config.section("desk")),
-                     static=load_static())
+    desk_cfg = config.section("desk")
+    window = float(desk_cfg.get("login_window_s", sessions.LOGIN_WINDOW))
+    app[DESK] = Desk(
+        home=config.home, env=env, middleware=sessions.middleware(store),
+        users=sessions.users_from_config(desk_cfg), static=load_static(),
+        throttle=sessions.LoginThrottle(
+            failures=int(desk_cfg.get("login_failures", sessions.LOGIN_FAILURES)),
+            window=window),
+        name_throttle=sessions.LoginThrottle(
+            failures=int(desk_cfg.get("login_failures_per_name",
+                                      sessions.LOGIN_FAILURES_PER_NAME)), window=window),
+        registry=sessions.SessionRegistry(config.home), trusted=trusted_proxies(config.raw))
+
+    async def _close_registry(app: web.Application) -> None:
+        registry = app[DESK].registry
+        if registry is not None:
+            registry.close()
+
+    app.on_cleanup.append(_close_registry)
     # Outputs start before any on_startup hook of ours runs: put the home's settings
     # where the factory builds every OutputContext.settings from, then keep them current.
     config.raw.update(flags.output_settings(config.home))

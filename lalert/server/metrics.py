@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 STAGE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -29,6 +29,8 @@ class Metrics:
         self.feed_silent = Gauge("lalert_feed_silent", "1 when a feed is silent past its bound",
                                  ["feed"], registry=self.registry)
         self._backlog: Callable[[], dict[str, int]] | None = None
+        self._skipped: Callable[[], dict[str, int]] | None = None
+        self._alarms: Callable[[], list[str]] | None = None
         self.registry.register(_BacklogCollector(self))
 
     def message(self, source: str, fmt: str, outcome: str) -> None:
@@ -43,6 +45,11 @@ class Metrics:
 
     def backlog_from(self, fn: Callable[[], dict[str, int]]) -> None:
         self._backlog = fn
+
+    def alarms_from(self, skipped: Callable[[], dict[str, int]],
+                    alarms: Callable[[], list[str]]) -> None:
+        """Changes each output skipped, and the number of alarms ``/healthz`` shows."""
+        self._skipped, self._alarms = skipped, alarms
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -62,3 +69,14 @@ class _BacklogCollector:
             for name, n in self.metrics._backlog().items():
                 fam.add_metric([name], n)
         yield fam
+        skipped = CounterMetricFamily(
+            "lalert_output_skipped_changes",
+            "Changes an output could not process and skipped (each is an alarm)",
+            labels=["output"])
+        if self.metrics._skipped is not None:
+            for name, n in self.metrics._skipped().items():
+                skipped.add_metric([name], n)
+        yield skipped
+        if self.metrics._alarms is not None:
+            yield GaugeMetricFamily("lalert_alarms", "Alarms /healthz shows now (0 = ok)",
+                                    value=len(self.metrics._alarms()))

@@ -7,26 +7,36 @@
 - Session: ``aiohttp-session``'s ``EncryptedCookieStorage`` (Fernet: AES-CBC + HMAC, with
   a time stamp checked against ``max_age``), key in ``<home>/keys/desk-session.key``
   (0600, made on first start), cookie HttpOnly, SameSite=Strict, path ``/desk``, Secure
-  when the public URL is https. The cookie holds only the operator name, the CSRF token,
-  the language and the login time; nothing to look up server-side, so a restart keeps
-  operators logged in.
+  when the public URL is https. The cookie holds the operator name, a session id, the
+  CSRF token, the language and the login time.
+- Revocation: every session id is also kept server-side (``SessionRegistry``,
+  ``<home>/desk-sessions.sqlite``, shared by every process on the home) with a
+  fingerprint of the credential it was opened with. A request's session counts only
+  while its row is live: logout ends the row, and a changed password hash or token (or a
+  removed operator) no longer matches the fingerprint. A restart keeps live sessions.
 - CSRF: one random token per session, a hidden ``csrf`` field in every form, compared in
   constant time on every POST (``check_csrf``).
-- Throttling: after ``LOGIN_FAILURES`` failed logins from one client address within
+- Throttling: every login attempt is counted *before* its password is checked (so a
+  thousand concurrent guesses get at most ``LOGIN_FAILURES`` checks); after
+  ``LOGIN_FAILURES`` attempts from one client (``lalert.clientaddr``: ``[http]
+  trusted_proxies``) or ``LOGIN_FAILURES_PER_NAME`` for one operator name within
   ``LOGIN_WINDOW`` seconds, further attempts get 429 with ``Retry-After`` until the oldest
-  of those failures leaves the window (``LoginThrottle``, in memory: a restart forgets,
-  which costs an attacker a restart they cannot cause).
+  leaves the window; a successful login forgets them (``LoginThrottle``, in memory per
+  process: a restart forgets, which costs an attacker a restart they cannot cause).
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import getpass
 import hashlib
 import hmac
 import os
+import re
 import secrets
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -44,7 +54,9 @@ KEY_FILE = Path("keys") / "desk-session.key"
 MAX_AGE = 12 * 3600  # one long shift
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 LOGIN_FAILURES = 5
+LOGIN_FAILURES_PER_NAME = 20  # from any number of clients: distributed guessing is bounded too
 LOGIN_WINDOW = 300.0
+SESSIONS_FILE = "desk-sessions.sqlite"
 
 
 # --- passwords ---------------------------------------------------------------------------
@@ -142,6 +154,14 @@ class LoginThrottle:
             return 0
         return max(1, int(q[-self.failures] + self.window - now + 0.999))
 
+    def attempt(self, addr: str) -> int:
+        """Count an attempt before it is checked: 0 when it may go on, else the wait in
+        whole seconds (and nothing counted). No await in between: atomic per process."""
+        wait = self.retry_after(addr)
+        if not wait:
+            self.failed(addr)
+        return wait
+
     def failed(self, addr: str) -> None:
         now = self.clock()
         self._recent(addr, now)
@@ -151,6 +171,91 @@ class LoginThrottle:
 
     def succeeded(self, addr: str) -> None:
         self._fails.pop(addr, None)
+
+
+# --- server-side sessions (revocation) ------------------------------------------------------
+
+_SESSIONS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    sid TEXT PRIMARY KEY,
+    user TEXT NOT NULL,
+    cred TEXT NOT NULL,
+    created REAL NOT NULL,
+    ended REAL
+);
+CREATE INDEX IF NOT EXISTS sessions_user ON sessions(user);
+"""
+
+
+def fingerprint(secret: str) -> str:
+    """What a session remembers of its credential: enough to notice a change, nothing
+    that helps guess it (a hash of the stored hash or of the token)."""
+    return hashlib.sha256(b"lalert-desk-session\0" + secret.encode()).hexdigest()[:32]
+
+
+class SessionRegistry:
+    """Desk sessions kept in the home, so logout and credential changes hold for every
+    process that serves the desk (see the module docstring)."""
+
+    def __init__(self, home: Path, max_age: float = MAX_AGE) -> None:
+        from lalert.store.sqlite import open_durable
+
+        path = Path(home) / SESSIONS_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):  # created private (it names operators)
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        self.max_age = max_age
+        self._db = open_durable(path, _SESSIONS_SCHEMA)
+        self._lock = threading.Lock()
+
+    def start(self, user: str, cred: str) -> str:
+        sid = secrets.token_urlsafe(24)
+        now = time.time()
+        with self._lock:
+            self._db.execute("INSERT INTO sessions(sid, user, cred, created) VALUES (?,?,?,?)",
+                             (sid, user, cred, now))
+            self._db.execute("DELETE FROM sessions WHERE created < ?", (now - 2 * self.max_age,))
+        return sid
+
+    def live(self, sid: Any, user: str, cred: str | None) -> bool:
+        """The session ``sid`` of ``user`` is open, young enough, and its credential is
+        still the one it was opened with."""
+        if not isinstance(sid, str) or not sid or cred is None:
+            return False
+        with self._lock:
+            row = self._db.execute(
+                "SELECT user, cred, created, ended FROM sessions WHERE sid=?", (sid,)).fetchone()
+        return bool(row and row[3] is None and row[0] == user
+                    and hmac.compare_digest(row[1], cred)
+                    and row[2] > time.time() - self.max_age)
+
+    def end(self, sid: Any) -> None:
+        if isinstance(sid, str) and sid:
+            with self._lock:
+                self._db.execute("UPDATE sessions SET ended=? WHERE sid=? AND ended IS NULL",
+                                 (time.time(), sid))
+
+    def end_user(self, user: str) -> int:
+        """End every session of ``user`` (e.g. after a password change); how many."""
+        with self._lock:
+            cur = self._db.execute("UPDATE sessions SET ended=? WHERE user=? AND ended IS NULL",
+                                   (time.time(), user))
+        return cur.rowcount
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def credential_of(users: list[DeskUser], tokens: Mapping[str, str], operator: str,
+                  via: Any) -> str | None:
+    """The fingerprint of the credential ``operator`` logs in with now (``via``: "user" or
+    "token"), or None when there is none any more (the session must end)."""
+    if via == "token":
+        token = tokens.get(operator)
+        return fingerprint(token) if token else None
+    user = next((u for u in users if u.name == operator), None)
+    return fingerprint(user.password_hash) if user else None
 
 
 # --- session cookie ----------------------------------------------------------------------
@@ -171,8 +276,22 @@ def load_key(home: Path) -> bytes:
     return path.read_bytes().strip()
 
 
+_CANONICAL = re.compile(r"[A-Za-z0-9_-]+={0,2}")
+
+
+class _StrictCookieStorage(EncryptedCookieStorage):
+    """Reads only a canonical base64url cookie: base64 decoders ignore what follows the
+    padding, so ``cookie + "A"`` would otherwise still open the session."""
+
+    def load_cookie(self, request: web.Request) -> str | None:
+        value = super().load_cookie(request)
+        if value is None or (_CANONICAL.fullmatch(value) and len(value) % 4 == 0):
+            return value
+        return None
+
+
 def storage(home: Path, *, secure: bool = False) -> EncryptedCookieStorage:
-    return EncryptedCookieStorage(
+    return _StrictCookieStorage(
         Fernet(load_key(home)), cookie_name=COOKIE, path="/desk", httponly=True,
         samesite="Strict", secure=secure, max_age=MAX_AGE)
 
@@ -187,10 +306,14 @@ async def session_of(request: web.Request) -> Session:
     return await get_session(request)
 
 
-async def start_session(request: web.Request, operator: str, lang: str) -> Session:
-    """A fresh session after login (new CSRF token: nothing from before login carries over)."""
+async def start_session(request: web.Request, operator: str, lang: str, *, sid: str = "",
+                        via: str = "user") -> Session:
+    """A fresh session after login (new CSRF token: nothing from before login carries over);
+    ``sid`` is its row in the ``SessionRegistry``."""
     s = await new_session(request)
     s["user"] = operator
+    s["sid"] = sid
+    s["via"] = via
     s["csrf"] = secrets.token_urlsafe(32)
     s["lang"] = lang
     s["since"] = int(time.time())

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import threading
 from typing import Any
 
@@ -35,6 +36,8 @@ from lalert.subscriptions.index import (
     footprint_of,
 )
 from lalert.subscriptions.model import Subscription, from_record, to_record
+
+log = logging.getLogger(__name__)
 
 GEO_SCHEMA = """
 CREATE EXTENSION IF NOT EXISTS postgis;
@@ -193,7 +196,15 @@ class PgSubscriptionStore:
         found = self.candidates(fp, area_keys(enriched), channels)
         if not found:
             return []
-        idx = SubscriptionIndex.build([from_record(json.loads(rec)) for _, rec in found])
+        subs = []
+        for sub_id, rec in found:
+            try:
+                subs.append(from_record(json.loads(rec)))
+            except Exception:  # one unreadable row never hides the others
+                log.error("subscription %s is unreadable; left out of matching", sub_id)
+        idx = SubscriptionIndex.build(subs)
+        for sub_id, why in idx.broken.items():
+            log.error("subscription %s cannot be matched: %s", sub_id, why)
         rows = idx.filter_rows(
             np.arange(len(idx), dtype=np.int64), kinds=alert_kinds(enriched),
             level=effective_level(enriched), languages=alert_languages(enriched),

@@ -21,7 +21,7 @@ import shapely
 from shapely import STRtree
 
 from lalert.model import EnrichedAlert
-from lalert.subscriptions.model import Subscription
+from lalert.subscriptions.model import MAX_RADIUS_M, Subscription
 
 ANY_SCHEME = "*"  # an area filter given without a scheme (SSE convenience) matches any
 _CHANNEL_CODES: dict[str, int] = {}
@@ -34,24 +34,34 @@ def _channel_code(name: str) -> int:
     return _CHANNEL_CODES.setdefault(name, len(_CHANNEL_CODES) + 1)
 
 
-class _Bits:
-    """Strings → bit positions of a uint64 mask, local to one index (≤ 63 distinct)."""
+class _Postings:
+    """A filter's values → the rows that name them (an inverted index, local to one index).
+
+    Why not a bit mask: a fixed-width mask has a ceiling on distinct values, and one
+    subscription past it would make the whole index unbuildable (every subscriber would
+    miss the change). Postings have no ceiling; matching stays vectorised (``np.isin``).
+    """
 
     def __init__(self) -> None:
-        self.pos: dict[str, int] = {}
+        self.rows: dict[str, list[int]] = {}
+        self.has = np.zeros(0, bool)  # row names at least one value (else: no filter)
 
-    def mask(self, values: Iterable[str], *, grow: bool) -> int:
-        m = 0
-        for v in values:
-            p = self.pos.get(v)
-            if p is None:
-                if not grow:
-                    continue
-                if len(self.pos) >= 63:
-                    raise ValueError("more than 63 distinct filter values in one index")
-                p = self.pos[v] = len(self.pos)
-            m |= 1 << p
-        return m
+    def build(self, per_row: Sequence[Iterable[str]]) -> None:
+        has = np.zeros(len(per_row), bool)
+        for i, values in enumerate(per_row):
+            for v in values:
+                self.rows.setdefault(v, []).append(i)
+                has[i] = True
+        self.has = has
+
+    def passing(self, rows: np.ndarray, values: Iterable[str]) -> np.ndarray:
+        """Per row: it names no value (no filter) or one of ``values``."""
+        hits = [self.rows[v] for v in values if v in self.rows]
+        named = np.concatenate([np.asarray(h, np.int64) for h in hits]) if hits else None
+        ok = ~self.has[rows]
+        if named is not None:
+            ok |= np.isin(rows, named)
+        return ok
 
 
 class SubscriptionIndex:
@@ -59,11 +69,9 @@ class SubscriptionIndex:
 
     def __init__(self) -> None:
         self.ids: list[str] = []
-        self._kind_bits = _Bits()
-        self._lang_bits = _Bits()
+        self.kinds = _Postings()
+        self.languages = _Postings()
         self.channel = np.zeros(0, np.int16)
-        self.kind_mask = np.zeros(0, np.uint64)
-        self.lang_mask = np.zeros(0, np.uint64)
         self.min_level = np.zeros(0, np.int8)
         self.drills = np.zeros(0, bool)
         # points
@@ -77,6 +85,7 @@ class SubscriptionIndex:
         self._poly_tree: STRtree | None = None
         # areas
         self.areas: dict[tuple[str, str], list[int]] = {}
+        self.broken: dict[str, str] = {}  # id → why it could not be indexed
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -85,17 +94,29 @@ class SubscriptionIndex:
 
     @classmethod
     def build(cls, subs: Sequence[Subscription]) -> SubscriptionIndex:
-        """Index a modest list of Subscription objects (API-sized sets)."""
+        """Index a modest list of Subscription objects (API-sized sets).
+
+        A subscription that cannot be indexed (a record written by another version or
+        edited by hand: a level out of range, a broken polygon) is left out and named in
+        ``broken`` with the reason, so one bad row never makes the whole set unmatchable.
+        """
         idx = cls()
+        good: list[Subscription] = []
+        polys: list[Any] = []
+        for s in subs:
+            try:
+                geom = _check(s)
+            except Exception as exc:  # any defect of one row stays that row's problem
+                idx.broken[s.id] = f"{type(exc).__name__}: {exc}"[:300]
+                continue
+            good.append(s)
+            polys.append(geom)
+        subs = good
         n = len(subs)
         idx.ids = [s.id for s in subs]
         idx.channel = np.array([_channel_code(s.channel) for s in subs], np.int16)
-        idx.kind_mask = np.array(
-            [idx._kind_bits.mask(s.kinds, grow=True) for s in subs], np.uint64
-        ).reshape(n)
-        idx.lang_mask = np.array(
-            [idx._lang_bits.mask(s.languages, grow=True) for s in subs], np.uint64
-        ).reshape(n)
+        idx.kinds.build([s.kinds for s in subs])
+        idx.languages.build([s.languages for s in subs])
         idx.min_level = np.array([s.min_level or 0 for s in subs], np.int8).reshape(n)
         idx.drills = np.array([s.drills for s in subs], bool).reshape(n)
         pts = [i for i, s in enumerate(subs) if s.lat is not None and s.lon is not None]
@@ -105,11 +126,10 @@ class SubscriptionIndex:
             np.array([subs[i].lat for i in pts], float),
             np.array([subs[i].radius_m for i in pts], float),
         )
-        polys = [i for i, s in enumerate(subs) if s.polygon is not None]
-        idx.poly_rows = np.array(polys, np.int64)
-        if polys:
-            geoms = [shapely.from_geojson(json.dumps(subs[i].polygon)) for i in polys]
-            idx._poly_tree = STRtree(geoms)
+        rows = [i for i, g in enumerate(polys) if g is not None]
+        idx.poly_rows = np.array(rows, np.int64)
+        if rows:
+            idx._poly_tree = STRtree([polys[i] for i in rows])
         for i, s in enumerate(subs):
             for key in s.areas:
                 idx.areas.setdefault(key, []).append(i)
@@ -131,8 +151,8 @@ class SubscriptionIndex:
         n = len(ids)
         idx.ids = list(ids)
         idx.channel = np.full(n, _channel_code(channel), np.int16)
-        idx.kind_mask = np.zeros(n, np.uint64)
-        idx.lang_mask = np.zeros(n, np.uint64)
+        idx.kinds.has = np.zeros(n, bool)
+        idx.languages.has = np.zeros(n, bool)
         idx.min_level = (
             np.zeros(n, np.int8) if min_level is None else min_level.astype(np.int8)
         )
@@ -209,17 +229,34 @@ class SubscriptionIndex:
         ok = np.ones(len(rows), bool)
         if channel is not None:
             ok &= self.channel[rows] == _CHANNEL_CODES.get(channel, -1)
-        km = np.uint64(self._kind_bits.mask(kinds, grow=False))
-        sub_k = self.kind_mask[rows]
-        ok &= (sub_k == 0) | ((sub_k & km) != 0)
-        lm = np.uint64(self._lang_bits.mask(languages, grow=False))
-        sub_l = self.lang_mask[rows]
-        ok &= (sub_l == 0) | ((sub_l & lm) != 0)
+        ok &= self.kinds.passing(rows, kinds)
+        ok &= self.languages.passing(rows, languages)
         if level is not None:
             ok &= self.min_level[rows] <= level
         if drill:
             ok &= self.drills[rows]
         return rows[ok]
+
+
+def _check(s: Subscription) -> shapely.Geometry | None:
+    """Raise when ``s`` cannot be indexed; its polygon geometry (or None) otherwise."""
+    if s.min_level is not None and not (isinstance(s.min_level, int) and 0 <= s.min_level <= 5):
+        raise ValueError(f"min_level {s.min_level!r} out of range")
+    if (s.lat is None) != (s.lon is None):
+        raise ValueError("a point needs both lat and lon")
+    if s.lat is not None and s.lon is not None:
+        lat, lon, r = float(s.lat), float(s.lon), float(s.radius_m)
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180 and 0 <= r <= MAX_RADIUS_M):
+            raise ValueError("point or radius out of range")
+    for scheme, code in s.areas:
+        if not isinstance(scheme, str) or not isinstance(code, str):
+            raise ValueError("area keys must be strings")
+    if s.polygon is None:
+        return None
+    geom = shapely.from_geojson(json.dumps(s.polygon))
+    if geom.is_empty or geom.geom_type not in ("Polygon", "MultiPolygon"):
+        raise ValueError("polygon is not a Polygon/MultiPolygon")
+    return geom
 
 
 @lru_cache(maxsize=64)
@@ -232,12 +269,12 @@ def _aeqd(lat0: float, lon0: float) -> pyproj.Transformer:
 
 
 def footprint_of(enriched: EnrichedAlert) -> shapely.Geometry | None:
-    """The alert's footprint, or the union of its areas' geometries when it has none."""
+    """The alert's footprint, or the union of its active areas' geometries when it has none."""
     if enriched.footprint:
         return shapely.from_geojson(json.dumps(enriched.footprint))
     geoms = [
         shapely.from_geojson(json.dumps(a.geometry))
-        for a in (enriched.areas or enriched.alert.areas)
+        for a in enriched.active_areas()
         if a.geometry
     ]
     if not geoms:
@@ -246,10 +283,14 @@ def footprint_of(enriched: EnrichedAlert) -> shapely.Geometry | None:
 
 
 def area_keys(enriched: EnrichedAlert) -> set[tuple[str, str]]:
-    """Every (scheme, code) the alert names, in its areas and its hazards."""
+    """Every (scheme, code) where the alert is in force: its active areas and the areas of
+    hazards in force. A subscriber to a 解除 / なし area, or to a telegram's scope, is not
+    reached by it."""
     a = enriched.alert
-    keys = {(x.scheme, x.code) for x in (*enriched.areas, *a.areas) if x.code}
-    keys |= {(h.area_scheme, h.area_code) for h in a.hazards if h.area_code}
+    keys = {(x.scheme, x.code) for x in (*enriched.active_areas(), *a.active_areas()) if x.code}
+    if a.info_type != "cancel":
+        keys |= {(h.area_scheme, h.area_code) for h in a.hazards
+                 if h.area_code and h.state not in ("lifted", "none")}
     return keys
 
 

@@ -8,6 +8,7 @@ it: kinds, a minimum 警戒レベル, languages, and whether drills (exercise / 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,10 @@ CHANNELS = ("webhook", "webpush", "sse")
 MAX_RADIUS_M = 200_000.0  # a "place" subscription; larger is a prefecture, use area codes
 MAX_AREAS = 500
 MAX_POLYGON_VERTICES = 5_000
+MAX_KINDS = 50  # every kind, hazard and sub-kind lalert knows fits several times over
+MAX_LANGUAGES = 16
+MAX_TERM_CHARS = 64  # one kind, language, area scheme or area code
+_LANGUAGE = re.compile(r"[a-z]{2,8}(-[a-z0-9]{1,8})*")
 
 
 @dataclass(frozen=True)
@@ -93,7 +98,11 @@ def parse_where(where: Any) -> dict[str, Any]:
         for a in areas:
             if not isinstance(a, dict) or not a.get("scheme") or not a.get("code"):
                 raise InvalidSubscription("each area needs a 'scheme' and a 'code'")
-            out.append((str(a["scheme"]), str(a["code"])))
+            scheme, code = str(a["scheme"]), str(a["code"])
+            if len(scheme) > MAX_TERM_CHARS or len(code) > MAX_TERM_CHARS:
+                raise InvalidSubscription(
+                    f"area 'scheme' and 'code' must be at most {MAX_TERM_CHARS} characters")
+            out.append((scheme, code))
         return {"areas": tuple(dict.fromkeys(out))}
     if "polygon" in where:
         geom = where["polygon"]
@@ -104,7 +113,7 @@ def parse_where(where: Any) -> dict[str, Any]:
         if shape.geom_type not in ("Polygon", "MultiPolygon") or shape.is_empty:
             raise InvalidSubscription("'polygon' must be a GeoJSON Polygon/MultiPolygon")
         if shapely.get_num_coordinates(shape) > MAX_POLYGON_VERTICES:
-            raise InvalidSubscription(f"polygon has more than {MAX_POLYGON_VERTICES} vertices")
+            raise InvalidSubscription(f"'polygon' has more than {MAX_POLYGON_VERTICES} vertices")
         minx, miny, maxx, maxy = shape.bounds
         if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
             raise InvalidSubscription("polygon outside lon/lat range")
@@ -120,6 +129,10 @@ def parse_filters(body: dict[str, Any]) -> dict[str, Any]:
         raise InvalidSubscription("'kinds' must be a list of strings")
     if not isinstance(langs, list) or not all(isinstance(k, str) for k in langs):
         raise InvalidSubscription("'languages' must be a list of strings")
+    check_terms("kinds", kinds, MAX_KINDS)
+    check_terms("languages", langs, MAX_LANGUAGES)
+    if not all(_LANGUAGE.fullmatch(x.lower()) for x in langs):
+        raise InvalidSubscription("'languages' must be language tags such as 'ja' or 'en'")
     level = body.get("min_level")
     if level is not None:
         if not isinstance(level, int) or isinstance(level, bool) or not 1 <= level <= 5:
@@ -133,6 +146,17 @@ def parse_filters(body: dict[str, Any]) -> dict[str, Any]:
         "languages": frozenset(x.lower() for x in langs),
         "drills": drills,
     }
+
+
+def check_terms(name: str, values: list[str], limit: int) -> None:
+    """A filter list within its bounds: at most ``limit`` distinct non-empty values of at
+    most ``MAX_TERM_CHARS`` characters each (the reason names the field and the limit)."""
+    if len(set(values)) > limit:
+        raise InvalidSubscription(f"'{name}' has {len(set(values))} values; at most {limit}")
+    for v in values:
+        if not v or len(v) > MAX_TERM_CHARS:
+            raise InvalidSubscription(
+                f"each of '{name}' must be 1..{MAX_TERM_CHARS} characters")
 
 
 def subscription_from_request(

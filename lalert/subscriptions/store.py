@@ -69,6 +69,7 @@ class SubscriptionStore:
         self._version = 0
         self._indexes: dict[str | None, tuple[int, SubscriptionIndex]] = {}
         self._cache: dict[str, Subscription] | None = None
+        self._unreadable: dict[str, str] = {}
 
     @classmethod
     def for_home(cls, home: Path) -> Any:
@@ -140,9 +141,22 @@ class SubscriptionStore:
     def _all(self) -> dict[str, Subscription]:
         with self._lock:
             if self._cache is None:
-                rows = self._db.execute("SELECT record FROM subscriptions ORDER BY rowid")
-                self._cache = {s.id: s for s in (from_record(json.loads(r[0])) for r in rows)}
+                rows = self._db.execute("SELECT id, record FROM subscriptions ORDER BY rowid")
+                cache: dict[str, Subscription] = {}
+                self._unreadable = {}
+                for sub_id, rec in rows:
+                    try:
+                        cache[sub_id] = from_record(json.loads(rec))
+                    except Exception as exc:  # one unreadable row never hides the others
+                        self._unreadable[sub_id] = f"unreadable record: {exc}"[:300]
+                self._cache = cache
             return self._cache
+
+    def broken(self, channel: str | None = None) -> dict[str, str]:
+        """Subscriptions that cannot be matched (unreadable, or refused by the index),
+        with the reason: the outputs report them as alarms instead of failing a change."""
+        idx = self.index(channel)
+        return {**self._unreadable, **idx.broken}
 
     def get(self, sub_id: str) -> Subscription | None:
         return self._all().get(sub_id)

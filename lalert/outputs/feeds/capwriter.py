@@ -16,7 +16,7 @@ from typing import Any
 from lxml import etree
 from shapely.geometry import MultiPolygon, Polygon, shape
 
-from lalert.model import Alert, Area, EnrichedAlert
+from lalert.model import Alert, Area, EnrichedAlert, area_is_active
 from lalert.outputs import phrases
 from lalert.vocab import SEVERITY_ORDER, severity_for_level
 
@@ -195,7 +195,10 @@ def _info(alert_el: etree._Element, ea: EnrichedAlert, lang: str, max_vertices: 
     p = _sub(info, "parameter")
     _sub(p, "valueName", KIND_PARAMETER)
     _sub(p, "value", a.kind)
-    for area in ea.areas or a.areas:
+    # only places under alert, never 解除 / なし / scope; a Cancel names what it cancels
+    areas = ea.active_areas() if a.info_type != "cancel" else [
+        x for x in (ea.areas or a.areas) if area_is_active(x)]
+    for area in areas:
         _area_el(info, area, lang, max_vertices)
 
 

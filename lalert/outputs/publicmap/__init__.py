@@ -34,8 +34,10 @@ from lalert.outputs.publicmap.page import (
     MARKERCLUSTER_CSS,
     MARKERCLUSTER_JS,
     PROTOMAPS_JS,
+    SCRIPT_PREFIX,
     TILES_URL,
     render_page,
+    split_scripts,
 )
 from lalert.outputs.publicmap.text import render_text
 
@@ -90,6 +92,7 @@ class MapOutput(BaseOutput):
         self._here: tuple[int, Here] | None = None
         self._protomaps: Path | None = None
         self._boundary_tiles: dict[str, Any] | None = None
+        self._scripts: dict[str, Rendered] = {}  # folium's page scripts, by digest name
         self._cluster: tuple[Path, Path, str] | None = None
         self.basemap = BasemapView.open(basemap_config({}))
 
@@ -166,13 +169,20 @@ class MapOutput(BaseOutput):
 
     def page(self, lang: str) -> Rendered:
         assert self.ctx is not None
-        return self._cached(("page", lang), lambda: Rendered.of(render_page(
+        return self._cached(("page", lang), lambda: self._external_scripts(render_page(
             lang=lang, geo=self.ctx.geo, bounds=self._bounds(),
             poll_seconds=int(self._cfg("poll_seconds", 30)),
             municipality_schemes=tuple(self._cfg("municipality_schemes", ("n03", "lg_code"))),
             boundary_tiles=self._boundary_tiles, basemap=self.basemap.page_options(lang),
             markercluster=(f"{MARKERCLUSTER_JS}?v={self._cluster[2]}" if self._cluster
-                           else None)), HTML))
+                           else None))))
+
+    def _external_scripts(self, html: str) -> Rendered:
+        """The page with folium's inline scripts served as files (CSP: no inline script)."""
+        html, scripts = split_scripts(html)
+        for name, js in scripts.items():
+            self._scripts[name] = Rendered.of(js, "text/javascript; charset=utf-8")
+        return Rendered.of(html, HTML)
 
     def data(self, lang: str) -> Rendered:
         assert self.ctx is not None
@@ -205,6 +215,7 @@ class MapOutput(BaseOutput):
             web.get("/api/v1/here", self._here_route),
             # one known file from node_modules: nothing from the request joins a path
             web.get(PROTOMAPS_JS, self._protomaps_js),
+            web.get(SCRIPT_PREFIX + "/{name}", self._page_script),
             web.get(MARKERCLUSTER_JS, self._markercluster(0)),
             web.get(MARKERCLUSTER_CSS, self._markercluster(1)),
             web.static(LEAFLET_PREFIX, xleaflet.BASE_DIR),
@@ -237,6 +248,13 @@ class MapOutput(BaseOutput):
         resp = respond(request, self.page(request_lang(request)), cache_control="public, max-age=60")
         resp.headers["Vary"] = "Accept-Encoding, Accept-Language"
         return resp
+
+    async def _page_script(self, request: web.Request) -> web.Response:
+        # a name looked up in a dict, never a path; named by digest, so cacheable for long
+        found = self._scripts.get(request.match_info["name"])
+        if found is None:
+            raise web.HTTPNotFound(text="no such page script\n")
+        return respond(request, found, cache_control="public, max-age=86400, immutable")
 
     async def _protomaps_js(self, request: web.Request) -> web.StreamResponse:
         if self._protomaps is None:

@@ -17,6 +17,7 @@ The map opens on the deployment's region (``region``), or on ``#zoom/lat/lon`` i
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from typing import Any
@@ -245,3 +246,37 @@ def page_config_json(html: str) -> dict[str, Any]:
     """The init config embedded in a page (for tests and debugging)."""
     found = re.search(r"lalertMap\.init\((\{.*?\})\);", html, re.S)
     return json.loads(found.group(1)) if found else {}
+
+
+_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
+SCRIPT_PREFIX = "/map/js"
+
+
+def split_scripts(html: str, prefix: str = SCRIPT_PREFIX) -> tuple[str, dict[str, str]]:
+    """folium's inline ``<script>`` blocks moved to files named by their digest, so the
+    page runs under a Content-Security-Policy without ``'unsafe-inline'`` scripts.
+
+    Returns the page (each block replaced, in place, by ``<script src=prefix/NAME>``:
+    the order of execution is unchanged) and ``NAME → script``.
+    """
+    scripts: dict[str, str] = {}
+
+    def move(m: re.Match[str]) -> str:
+        js = m.group(1)
+        name = hashlib.sha256(js.encode("utf-8")).hexdigest()[:24] + ".js"
+        scripts[name] = js
+        return f'<script src="{prefix}/{name}"></script>'
+
+    out = _INLINE_SCRIPT.sub(move, stable_ids(html))
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", out), "an inline script is left"
+    return out, scripts
+
+
+_FOLIUM_ID = re.compile(r"(?<=_)[0-9a-f]{32}(?![0-9a-f])")
+
+
+def stable_ids(html: str) -> str:
+    """folium's random element ids (``map_<uuid hex>``) numbered in order of appearance,
+    so every worker renders the same page and scripts (same ETag, same script names)."""
+    seen: dict[str, str] = {}
+    return _FOLIUM_ID.sub(lambda m: seen.setdefault(m.group(0), f"{len(seen) + 1:032x}"), html)

@@ -10,11 +10,13 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from lalert.model import EnrichedAlert
 from lalert.outputs import phrases
+from lalert.outputs.htmltext import bdi
 from lalert.outputs.publicmap.data import CLOSED_STATES, shelter_records
 
 _ENV = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
                    autoescape=select_autoescape(["html", "j2"]), trim_blocks=True,
                    lstrip_blocks=True)
+_ENV.filters["bdi"] = bdi
 SHELTERS_PER_ALERT = 5
 
 
@@ -33,7 +35,7 @@ def _alert_view(ea: EnrichedAlert, n: int, lang: str) -> dict[str, Any]:
         "kind_name": phrases.kind_name(a.kind, lang), "issued_at": a.issued_at,
         "issued_local": phrases.local_time(a.issued_at),
         "publisher": a.publisher,
-        "areas": [ar.name or ar.code for ar in (ea.areas or a.areas) if ar.name or ar.code],
+        "areas": [ar.name or ar.code for ar in ea.active_areas() if ar.name or ar.code],
         "shelters": [{"name": s.name, "state": phrases.shelter_state(s.state, lang),
                       "hazards": [phrases.hazard_name(h, lang) for h in s.hazards],
                       "address": s.address, "capacity": s.capacity}

@@ -89,7 +89,7 @@ def match(ea: EnrichedAlert, screen: Screen) -> Match | None:
     if a.info_type == "cancel":
         return None
     hit_codes: set[tuple[str, str]] = set()
-    for area in ea.areas or a.areas:
+    for area in ea.active_areas():  # a 解除 / なし area never matches a screen
         if _code_matches(area.scheme, area.code, screen.areas) or (
             screen.has_point and _covers_point(area.geometry, screen.lat, screen.lon)  # type: ignore[arg-type]
         ):
@@ -240,7 +240,7 @@ def _alert_view(m: Match) -> dict[str, Any]:
         "colour": LEVEL_COLOURS.get(m.level or 0),
         "hazards": list(m.alert.hazard_tags),
         "hazard_names": sorted({h.name for h in a.hazards if h.state not in OUT_OF_FORCE})[:6],
-        "areas": [x.name for x in (m.alert.areas or a.areas) if x.name][:8],
+        "areas": [x.name for x in m.alert.active_areas() if x.name][:8],
         "_footprint": m.alert.footprint,  # for the SVG map; not in the public .json
     }
 

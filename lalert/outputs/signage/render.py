@@ -20,6 +20,7 @@ import segno
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from lalert.outputs.htmltext import bdi
 from lalert.outputs.signage import content as c
 from lalert.outputs.signage.i18n import ASSETS, tr
 from lalert.outputs.signage.screens import HTML_LANG, Screen
@@ -68,6 +69,7 @@ class Renderer:
             lstrip_blocks=True,
         )
         self.env.filters["localtime"] = local_time
+        self.env.filters["bdi"] = bdi
         self.env.globals.update(tr=tr, html_lang=HTML_LANG, level_words=c.LEVEL_WORDS,
                                 level_actions=c.LEVEL_ACTIONS, hazards=c.HAZARDS,
                                 states=c.STATES, directions=c.DIRECTIONS)

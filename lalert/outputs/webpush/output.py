@@ -40,8 +40,10 @@ from lalert.outputs.delivery import (
     PushStore,
     fan_out_change,
     job_inputs,
+    push_alarms,
     session_and_dispatcher,
 )
+from lalert.outputs.netguard import allowed_networks
 from lalert.subscriptions.store import SubscriptionStore
 
 CHANNEL = "webpush"
@@ -120,6 +122,7 @@ class WebPushOutput(BaseOutput):
         self.ttl = int(cfg.get("ttl_s", 6 * 3600))
         self._session, self.dispatcher = session_and_dispatcher(
             cfg, self.box, CHANNEL, self._send, self._endpoint,
+            allow=allowed_networks(ctx.settings),
             workers=32, per_endpoint=2, max_attempts=6, base_delay=5.0,
         )
         sroutes.register(ctx.home, CHANNEL, self)
@@ -131,6 +134,11 @@ class WebPushOutput(BaseOutput):
             return  # residents' phones never buzz for a drill unless the desk says so
         matched = self.subs.match(change.alert, CHANNEL)  # in PostGIS with that store
         self.dispatcher.submit(fan_out_change(self.box, CHANNEL, change, matched))
+
+    def alarms(self) -> list[str]:
+        """Read by ``/healthz`` and ``/metrics``."""
+        subs = getattr(self, "subs", None)
+        return push_alarms(subs, CHANNEL, self.dispatcher) if subs is not None else []
 
     def routes(self) -> list[web.AbstractRouteDef]:
         own = [

@@ -21,6 +21,11 @@ window.lalertMap = (function () {
     return e;
   }
 
+  // Text from a message, isolated: bidi controls in it reorder nothing around it.
+  function bdi(text) {
+    return text === null || text === undefined || text === "" ? null : el("bdi", null, text);
+  }
+
   function levelText(p) {
     if (p.level === null || p.level === undefined) return ui.no_level;
     const sep = cfg.lang === "en" ? " " : "";
@@ -47,7 +52,8 @@ window.lalertMap = (function () {
         interactive: false, keyboard: false,
         icon: L.divIcon({
           className: "level-label lv" + lv, iconSize: null,
-          html: (p.level ? "L" + p.level : "!") + (p.area ? " " + p.area : ""),
+          // An Element, not an HTML string: area names come from messages (stored XSS).
+          html: el("span", null, p.level ? "L" + p.level : "!", p.area ? " " : null, bdi(p.area)),
         }),
       }).addTo(layers.alerts);
       if (!seen.has(p.id)) {
@@ -55,8 +61,9 @@ window.lalertMap = (function () {
         const areas = feats.filter(g => g.properties.id === p.id && g.properties.area)
           .map(g => g.properties.area);
         list.append(el("li", { class: "alert lv" + lv },
-          el("strong", null, levelText(p)), " ", p.headline || p.title,
-          areas.length ? el("span", { class: "areas" }, " (" + areas.join("・") + ")") : null,
+          el("strong", null, levelText(p)), " ", bdi(p.headline || p.title),
+          areas.length ? el("span", { class: "areas" }, " (",
+            ...areas.flatMap((a, i) => i ? ["・", bdi(a)] : [bdi(a)]), ")") : null,
           p.action ? el("span", { class: "action" }, p.action) : null));
       }
     }
@@ -112,7 +119,7 @@ window.lalertMap = (function () {
       const m = L.marker([s.lat, s.lon], {
         icon: shelterIcon(s), title: title, alt: title,
         zIndexOffset: cls === "open" ? 10000 : cls === "closed" ? -1000 : 0,
-      }).bindPopup(el("div", null, el("strong", null, s.name), el("br"), s.state_label,
+      }).bindPopup(el("div", null, el("strong", null, bdi(s.name)), el("br"), s.state_label,
         hz ? el("br") : null, hz ? ui.hazards + ": " + hz : null));
       if (cls === "open") openShelters.addLayer(m); else rest.push(m);
     }
@@ -123,10 +130,12 @@ window.lalertMap = (function () {
     layers.hotspots.clearLayers();
     for (const h of data.hotspots) {
       const title = ui.hotspots + ": " + h.name + (h.ssid ? " (" + h.ssid + ")" : "");
+      const label = el("div", null, ui.hotspots + ": ", bdi(h.name), h.ssid ? " (" : null, bdi(h.ssid),
+        h.ssid ? ")" : null);
       L.marker([h.lat, h.lon], {
         icon: L.divIcon({ className: "mk wifi", html: "W", iconSize: [20, 20] }),
         title: title, alt: title,
-      }).bindPopup(el("div", null, title)).addTo(layers.hotspots);
+      }).bindPopup(label).addTo(layers.hotspots);
     }
   }
 
@@ -168,12 +177,12 @@ window.lalertMap = (function () {
       const alerts = el("ul", { class: "here-alerts" });
       for (const a of ans.alerts) {
         alerts.append(el("li", { class: "alert lv" + (a.level || 0) }, el("strong", null, levelText(a)),
-          " ", a.headline || a.title, a.action ? el("span", { class: "action" }, a.action) : null));
+          " ", bdi(a.headline || a.title), a.action ? el("span", { class: "action" }, a.action) : null));
       }
       if (!ans.alerts.length) alerts.append(el("li", null, ui.here_none));
       const shelters = el("ol", { class: "here-shelters", id: "lalert-nearest" });
       for (const s of ans.shelters) {
-        shelters.append(el("li", { "data-id": s.id }, el("strong", null, s.name), " ",
+        shelters.append(el("li", { "data-id": s.id }, el("strong", null, bdi(s.name)), " ",
           el("span", { class: "dist" }, s.distance_m + " m・" + ui.walk + " " + s.walk_min + " " + ui.minutes),
           " ", el("span", { class: "state" }, "(" + s.state_label + ")")));
       }
