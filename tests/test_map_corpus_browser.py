@@ -19,12 +19,17 @@ import pytest
 from lalert.geo.distance import walking_minutes
 from tests.browser_support import SHOTS, chromium, keep_on_loopback, needs_chromium
 from tests.daemon_helpers import ROOT, start_daemon
+from tests.map_tiles import ThreadTileServer
 
 CITY_HALL = (32.8031, 130.7079)  # 熊本市役所
 KUMAMOTO = (129.9, 32.0, 131.4, 33.3)  # 熊本県 (w, s, e, n), with a margin
 SCREEN = f"""
 [outputs]
 enabled = ["signage", "map", "tiles"]
+
+[map]
+basemap = "{{tiles}}"
+attribution = "テスト用タイル"
 
 [[outputs.signage.screens]]
 id = "cityhall"
@@ -64,11 +69,14 @@ def corpus_daemon(tmp_path_factory, corpus):
                            "--db", str(home / "geo.gpkg"), str(corpus / "geo")],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert (home / "geo.gpkg").is_file(), done.stdout + done.stderr
-    d = start_daemon(home, config_text=SCREEN, timeout=120)
-    try:
-        yield d
-    finally:
-        d.stop()
+    with ThreadTileServer() as tiles:
+        d = start_daemon(home, config_text=SCREEN.replace("{tiles}", tiles.template),
+                         timeout=120)
+        d.tiles = tiles
+        try:
+            yield d
+        finally:
+            d.stop()
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +91,9 @@ def _page(browser, size=(1280, 800)):
     page = ctx.new_page()
     page.errors = []
     page.on("pageerror", lambda e: page.errors.append(str(e)))
+    # a Content-Security-Policy refusal is logged on the console, not thrown
+    page.on("console", lambda m: page.errors.append(m.text)
+            if "Content Security Policy" in m.text else None)
     return page, outside
 
 
@@ -112,6 +123,15 @@ def test_opens_on_the_imported_region_with_clustered_shelters(corpus_daemon, bro
     assert marks["clusters"] > 0 and marks["one"] + marks["clusters"] < len(shelters) / 10, marks
     assert marks["one"] + marks["inClusters"] == len(shelters), marks
     assert marks["titled"] == marks["clusters"]  # each cluster has an accessible name
+    # the configured base map: its origin is allowed by the page's CSP, its tiles are drawn
+    csp = corpus_daemon.get("/")[1]
+    csp = {k.lower(): v for k, v in csp.items()}["content-security-policy"]
+    img_src = next(d for d in csp.split(";") if d.strip().startswith("img-src"))
+    assert corpus_daemon.tiles.origin in img_src.split()
+    page.wait_for_function("""() => document.querySelectorAll(
+        '.leaflet-tile-pane img.leaflet-tile-loaded').length >= 4""")
+    assert {z for z, _x, _y in corpus_daemon.tiles.requests} >= {view["zoom"]}
+    assert "テスト用タイル" in page.locator(".leaflet-control-attribution").inner_text()
     page.screenshot(path=str(SHOTS / "map_corpus_region_1280x800.png"))
     assert outside == [] and page.errors == []
     page.context.close()
@@ -147,7 +167,7 @@ def test_signage_qr_code_opens_the_map_at_the_screen(corpus_daemon, browser):
     page_html = corpus_daemon.get("/signage/cityhall")[2].decode()
     assert f'aria-label="QR: {url}"' in page_html
     status, _h, html = corpus_daemon.get(urlsplit(url).path)
-    assert status == 200 and b"lalertMap.init" in html
+    assert status == 200 and b"/static/map/map.js" in html
     page, outside = _page(browser, (390, 844))
     page.goto(url)
     page.wait_for_selector(".leaflet-marker-icon.mk")

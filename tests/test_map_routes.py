@@ -235,7 +235,7 @@ def _page_html_tile_layer(html: str) -> str | None:
 
 async def test_no_basemap_by_default_and_the_map_says_so(http):
     for lang, words in (("ja", "背景地図なし"), ("en", "No base map")):
-        html = await (await http.get(f"/?lang={lang}")).text()
+        html = await full_page(http, f"/?lang={lang}")
         assert words in page_config_json(html)["attribution"]
         assert _page_html_tile_layer(html) is None
         assert "cyberjapandata" not in html and "https://" not in re.sub(
@@ -247,7 +247,7 @@ async def test_raster_basemap_from_config(geo):
                         "attribution_url": GSI_ATTRIBUTION_URL, "max_zoom": 18}}
     client = await _map_client(geo, settings=settings)
     try:
-        html = await (await client.get("/?lang=ja")).text()
+        html = await full_page(client, "/?lang=ja")
     finally:
         await client.close()
     assert _page_html_tile_layer(html) == GSI_PALE_URL
@@ -287,7 +287,7 @@ async def test_local_pmtiles_basemap_is_served_by_lalert(geo, tmp_path):
     client = await _map_client(geo, settings={"map": {"basemap": str(archive),
                                                       "attribution": "テスト背景"}})
     try:
-        html = await (await client.get("/?lang=ja")).text()
+        html = await full_page(client, "/?lang=ja")
         assert _page_html_tile_layer(html) == "/basemap/{z}/{x}/{y}.png"
         assert json.dumps("テスト背景") in html  # the attribution, in the layer's options
         t = mercantile.tile(130.7, 32.8, 7)
@@ -309,7 +309,7 @@ async def test_missing_pmtiles_leaves_the_map_without_basemap(geo, tmp_path, cap
     with caplog.at_level(logging.WARNING, logger="lalert.outputs.publicmap"):
         client = await _map_client(geo, settings={"map": {"basemap": str(tmp_path / "no.pmtiles")}})
     try:
-        html = await (await client.get("/?lang=ja")).text()
+        html = await full_page(client, "/?lang=ja")
         assert "背景地図なし" in page_config_json(html)["attribution"]
         assert (await client.get("/basemap/7/1/1.png")).status == 404
     finally:
@@ -353,3 +353,14 @@ def test_opening_region(geo):
                     hotspots=geo.hotspots)
     w, s, e, n = opening_region(one)
     assert e - w >= 0.02 - 1e-9 and n - s >= 0.02 - 1e-9
+
+
+def test_csp_allows_the_basemap_origin_only_when_configured():
+    from lalert.server.security import img_origins
+
+    gsi = load_config(None, env={"LALERT_MAP__BASEMAP": GSI_PALE_URL,
+                                 "LALERT_MAP__ATTRIBUTION": GSI_ATTRIBUTION})
+    assert img_origins(gsi) == ["https://cyberjapandata.gsi.go.jp"]
+    assert img_origins(load_config(None, env={})) == []  # offline: this origin only
+    local = load_config(None, env={"LALERT_MAP__BASEMAP": "/srv/japan.pmtiles"})
+    assert img_origins(local) == []  # served by lalert itself

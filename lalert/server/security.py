@@ -18,8 +18,9 @@
   drains (or inflates) a body nobody asked for.
 
 ``content_security_policy`` is the one function that builds the policy; base-map origins
-come from ``img_origins(config)`` (``[outputs.map] basemap`` / ``[map] basemap`` URL
-templates, the 地理院タイル layer unless ``gsi = false``, and ``[http] img_src``).
+come from ``img_origins(config)`` (the ``[map] basemap`` URL template's origin,
+``Config.basemap.origin`` — none by default, a local ``.pmtiles`` is this origin — and
+``[http] img_src``).
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-GSI_ORIGIN = "https://cyberjapandata.gsi.go.jp"
 REFERRER_POLICY = "strict-origin-when-cross-origin"
 # What aiohttp's server options must be for these rules to hold (see create_app):
 # no automatic inflation of request bodies, no lingering read of an unread body.
@@ -86,11 +86,9 @@ def _urls(value: Any) -> Iterable[str]:
 def img_origins(config: Config) -> list[str]:
     """Origins the public map may load images (raster base-map tiles) from."""
     found: list[str] = []
-    mapcfg = config.output_config("map")
-    if mapcfg.get("gsi", True) is not False and "map" in config.outputs:
-        found.append(GSI_ORIGIN)
-    for value in (mapcfg.get("basemap"), config.section("map").get("basemap"),
-                  config.section("http").get("img_src")):
+    if config.basemap.origin and "map" in config.outputs:
+        found.append(config.basemap.origin)
+    for value in (config.section("http").get("img_src"),):
         for url in _urls(value):
             origin = origin_of(url)
             if origin:
