@@ -162,19 +162,31 @@ def test_signage_qr_code_opens_the_map_at_the_screen(corpus_daemon, browser):
     assert status == 200
     url = body["map_url"]
     # the daemon's own address (it listens on a free port: the URL follows it)
-    assert url == f"{corpus_daemon.url}/#16/{CITY_HALL[0]:.5f}/{CITY_HALL[1]:.5f}"
+    lat, lon = (f"{v:.5f}" for v in CITY_HALL)
+    assert url == f"{corpus_daemon.url}/?here={lat},{lon}#16/{lat}/{lon}"
     # the same URL is what the QR code on the screen encodes
     page_html = corpus_daemon.get("/signage/cityhall")[2].decode()
     assert f'aria-label="QR: {url}"' in page_html
-    status, _h, html = corpus_daemon.get(urlsplit(url).path)
+    parts = urlsplit(url)
+    status, _h, html = corpus_daemon.get(f"{parts.path}?{parts.query}")
     assert status == 200 and b"/static/map/map.js" in html
     page, outside = _page(browser, (390, 844))
     page.goto(url)
-    page.wait_for_selector(".leaflet-marker-icon.mk")
+    # "where am I" answered at the screen's place: the nearest shelters, as on the screen
+    page.wait_for_selector("#lalert-nearest li[data-id]")
     page.evaluate(SETTLED)
     view = page.evaluate(VIEW)
     assert view["zoom"] == 16
     assert abs(view["lat"] - CITY_HALL[0]) < 1e-4 and abs(view["lon"] - CITY_HALL[1]) < 1e-4
+    here = page.locator(".leaflet-overlay-pane path[stroke='#0050b3']")  # "you are here"
+    assert here.count() == 1
+    box = here.bounding_box()
+    mapbox = page.locator(".folium-map").bounding_box()
+    assert abs(box["x"] + box["width"] / 2 - (mapbox["x"] + mapbox["width"] / 2)) < 3
+    listed = page.locator("#lalert-nearest li[data-id]").evaluate_all(
+        "els => els.map(e => e.dataset.id)")
+    on_screen = [s["id"] for s in body["shelters"]]
+    assert listed and set(listed) & set(on_screen), (listed, on_screen)
     page.screenshot(path=str(SHOTS / "map_corpus_qr_390x844.png"))
     assert outside == [] and page.errors == []
     page.context.close()
