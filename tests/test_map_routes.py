@@ -364,10 +364,12 @@ def test_opening_region(geo):
     assert e - w >= 0.02 - 1e-9 and n - s >= 0.02 - 1e-9
 
 
-def test_the_page_policy_admits_only_the_configured_basemap_origin():
+def test_csp_allows_the_basemap_origin_only_when_configured():
     from lalert.server.security import img_origins
 
-    assert img_origins(load_config(None, env={})) == []  # offline: no outside image origin
-    cfg = load_config(None, env={"LALERT_MAP__BASEMAP": GSI_PALE_URL,
+    gsi = load_config(None, env={"LALERT_MAP__BASEMAP": GSI_PALE_URL,
                                  "LALERT_MAP__ATTRIBUTION": GSI_ATTRIBUTION})
-    assert img_origins(cfg) == ["https://cyberjapandata.gsi.go.jp"]
+    assert img_origins(gsi) == ["https://cyberjapandata.gsi.go.jp"]
+    assert img_origins(load_config(None, env={})) == []  # offline: this origin only
+    local = load_config(None, env={"LALERT_MAP__BASEMAP": "/srv/japan.pmtiles"})
+    assert img_origins(local) == []  # served by lalert itself

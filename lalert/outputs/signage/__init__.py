@@ -181,11 +181,13 @@ class SignageOutput(BaseOutput):
             lat, lon = screen_or_place.lat, screen_or_place.lon
         else:
             lat, lon = screen_or_place["lat"], screen_or_place["lon"]
-        # the resident map lives at "/" and opens on "#zoom/lat/lon" (publicmap's map.js)
+        # the resident map lives at "/", opens on "#zoom/lat/lon" and, with ?here=, lists
+        # what is in force and the nearest open shelters there (publicmap's map.js): the
+        # resident scanning the code stands at the screen
         base = (self.ctx.base_url if self.ctx else "").rstrip("/")
         if lat is None or lon is None:
             return f"{base}/"
-        return f"{base}/#16/{lat:.5f}/{lon:.5f}"
+        return f"{base}/?here={lat:.5f},{lon:.5f}#16/{lat:.5f}/{lon:.5f}"
 
     def build(self, screen: Screen, *, now: datetime | None = None) -> dict[str, Any]:
         """The screen's content dict now (pure decision in ``content.build``)."""
