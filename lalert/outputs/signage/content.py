@@ -28,7 +28,8 @@ SCHEMA = "lalert.signage/1"
 COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
 JAPAN_SSID = "00000JAPAN"  # 災害用統一SSID, opened by carriers only in a disaster
 OPEN_STATES = frozenset({"open", "permanent"})
-REPORTED_NEAR_M = 5000.0  # reported places outside the registry considered near a screen
+REPORTED_NEAR_M = 5000.0
+STATUS_RANK = {"full": 2, "closed": 3, "unopened": 3}  # reported places outside the registry considered near a screen
 OUT_OF_FORCE = frozenset({"lifted", "none"})
 INFO_ONLY_KINDS = frozenset({"shelter", "headquarters", "damage", "system", "event"})
 # Tables where short codes repeat across meanings: a bare code never matches these.
@@ -230,7 +231,8 @@ def _shelters(
             v["fits_hazard"] or hazard in v["hazards"])]
     views += [_shelter_view(s, screen, board) for s in _reported_nearby(board, screen, REPORTED_NEAR_M)
               if s.id not in seen]
-    views.sort(key=lambda v: (not v["open"], v["distance_m"]))
+    # open first; then sites with no report (they may be usable); full; closed last
+    views.sort(key=lambda v: (0 if v["open"] else STATUS_RANK.get(v["state"], 1), v["distance_m"]))
     return views[:limit]
 
 
