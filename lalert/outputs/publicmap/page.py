@@ -112,7 +112,7 @@ def _legend(lang: str) -> str:
     ui = phrases.UI[lang]
     rows = []
     for level in (5, 4, 3, 2, 1):
-        word = escape(phrases.level_word(level, lang) or "")
+        word = escape(phrases.legend_word(level, lang))
         rows.append(
             f'<li><span class="sw lv{level}" style="background:{LEVEL_COLOURS[level]}">'
             f'{level}</span>{escape(ui["level"])}{" " if lang == "en" else ""}{level} {word}</li>')
