@@ -20,6 +20,16 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 LOOPBACK = ("http://127.0.0.1:", "data:")
 
+# Shelters on the map: markers drawn one by one plus the counts written on cluster icons.
+SHELTERS_SHOWN = """() => {
+  const one = document.querySelectorAll(".leaflet-marker-icon.mk:not(.wifi)").length;
+  let inClusters = 0;
+  for (const c of document.querySelectorAll(".leaflet-marker-icon.mk-cluster")) {
+    inClusters += Number(c.textContent);
+  }
+  return one + inClusters;
+}"""
+
 needs_chromium = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium not installed")
 needs_axe = pytest.mark.skipif(not AXE.exists(), reason="axe-core not installed (npm ci)")
 

@@ -131,3 +131,59 @@ async def test_without_basemap_no_tile_images_and_the_attribution_says_offline(b
         await page.context.close()
     finally:
         await client.close()
+
+
+async def test_local_vector_pmtiles_basemap(browser, tmp_path):
+    """A vector archive (here lalert's own tiles export) is fetched from /basemap/ and drawn
+    by protomaps-leaflet; the page runs without errors."""
+    from lalert.outputs.tiles.build import TileSource
+    from lalert.outputs.tiles.export import export_pmtiles
+
+    archive = tmp_path / "vector.pmtiles"
+    assert export_pmtiles(TileSource.build([], demo_geodata()), archive, minzoom=6,
+                          maxzoom=12) > 0
+    client = await serve({"map": {"basemap": str(archive), "attribution": "ベクトル テスト"}})
+    try:
+        page = await offline_page(browser, (390, 844))
+        served: list[tuple[str, int]] = []
+        page.on("response", lambda r: served.append((r.url, r.status))
+                if "/basemap/" in r.url else None)
+        await page.goto(client.base + "/?lang=ja")
+        await page.wait_for_selector("#lalert-alerts li.alert")
+        await page.wait_for_function(
+            "document.querySelectorAll('.leaflet-tile-pane .leaflet-layer').length >= 2")
+        await page.wait_for_function("document.querySelectorAll("
+                                     "'.leaflet-tile-pane canvas.leaflet-tile-loaded').length >= 4")
+        assert served and all(u.endswith(".mvt") for u, _s in served), served
+        assert any(s == 200 for _u, s in served), served
+        assert "ベクトル テスト" in await page.locator(".leaflet-control-attribution").inner_text()
+        await page.screenshot(path=str(SHOTS / "map_basemap_vector_390x844.png"))
+        assert page.outside == [] and page.errors == []
+        await page.context.close()
+    finally:
+        await client.close()
+
+
+# z-index of every shelter marker Leaflet placed, by kind
+Z_ORDER = """() => {
+  const z = el => Number(el.style.zIndex);
+  const of = sel => [...document.querySelectorAll(sel)].map(z);
+  return { open: of(".leaflet-marker-icon.mk.open"),
+           rest: of(".leaflet-marker-icon.mk.closed, .leaflet-marker-icon.mk.unknown"),
+           clusters: of(".leaflet-marker-icon.mk-cluster") };
+}"""
+
+
+async def test_open_shelters_above_the_rest_and_never_clustered(browser):
+    client = await serve({})
+    try:
+        page = await offline_page(browser, (390, 844))
+        await page.goto(client.base + "/?lang=ja#10/32.80/130.71")  # the whole city
+        await page.wait_for_selector(".leaflet-marker-icon.mk-cluster")
+        z = await page.evaluate(Z_ORDER)
+        assert len(z["open"]) == 1 and z["clusters"]  # the open one stands alone
+        assert min(z["open"]) > max(z["rest"] + z["clusters"]), z
+        assert page.outside == [] and page.errors == []
+        await page.context.close()
+    finally:
+        await client.close()

@@ -18,6 +18,7 @@ from lalert.geo.data import demo_geodata
 from lalert.outputs.publicmap import MapOutput, protomaps_bundle
 from lalert.outputs.publicmap.page import BOUNDARY_LINE, LAND_FILL
 from lalert.outputs.tiles import TilesOutput
+from tests.browser_support import SHELTERS_SHOWN
 from tests.public_fakes import FakeState, client_for, context, demo_alerts
 
 pw = pytest.importorskip("playwright.async_api")
@@ -77,17 +78,6 @@ PIXELS = """([land, line]) => {
     }
   }
   return { tiles: tiles, land: landPx, line: linePx };
-}"""
-
-
-# Shelters on the map: markers drawn one by one plus the counts written on cluster icons.
-SHELTERS_SHOWN = """() => {
-  const one = document.querySelectorAll(".leaflet-marker-icon.mk:not(.wifi)").length;
-  let inClusters = 0;
-  for (const c of document.querySelectorAll(".leaflet-marker-icon.mk-cluster")) {
-    inClusters += Number(c.textContent);
-  }
-  return one + inClusters;
 }"""
 
 

@@ -1,5 +1,6 @@
 """The resident map on the real corpus geodata (``lalert data import`` of corpus/geo: national
-boundaries, JMA areas and Kumamoto's 3,099 GSI shelter records), in a real daemon.
+boundaries, JMA areas and Kumamoto's 3,099 GSI shelter records, ~2,000 facilities), in a
+real daemon.
 
 What a resident sees: the map opens on the imported region (熊本県), not on all of Japan;
 shelter markers are clustered at low zoom; ``#zoom/lat/lon`` is honoured; the signage QR
@@ -107,7 +108,8 @@ def shelters_on_map(d) -> list[dict]:
 def test_opens_on_the_imported_region_with_clustered_shelters(corpus_daemon, browser):
     SHOTS.mkdir(parents=True, exist_ok=True)
     shelters = shelters_on_map(corpus_daemon)
-    assert len(shelters) > 2000  # 熊本県 GSI 指定緊急避難場所 + 指定避難所, one facility per place
+    # GSI's 1,761 指定緊急避難場所 + 1,338 指定避難所 for 熊本県, one entry per facility
+    assert len(shelters) > 2000
     page, outside = _page(browser)
     page.goto(corpus_daemon.url + "/?lang=ja")
     page.wait_for_selector(".leaflet-marker-icon.mk-cluster")

@@ -17,9 +17,11 @@ from lalert.config import (
     Basemap,
     basemap_config,
     load_config,
+    parse_region,
 )
 from lalert.geo.data import demo_geodata
 from lalert.geo.distance import walking_minutes
+from lalert.outputs.listing import RegionFilter
 from lalert.outputs.publicmap import MapOutput, markercluster_files, protomaps_bundle
 from lalert.outputs.publicmap.basemap import attribution_html
 from lalert.outputs.publicmap.data import opening_region
@@ -353,8 +355,12 @@ def test_opening_region(geo):
     # demo data: the shelters' extent, not every area's
     assert opening_region(geo) == tuple(geo.shelters.total_bounds)
     assert box(*opening_region(geo)).area < box(*geo.areas.total_bounds).area / 2
-    assert opening_region(geo, [130.6, 32.7, 130.8, 32.9]) == (130.6, 32.7, 130.8, 32.9)
-    ward = opening_region(geo, "lg_code:431010")
+    # [geo] region, parsed by the config and shaped by the listing outputs' RegionFilter
+    def configured(value):
+        return opening_region(geo, RegionFilter(parse_region(value), geo).shape)
+
+    assert configured([130.6, 32.7, 130.8, 32.9]) == (130.6, 32.7, 130.8, 32.9)
+    ward = configured(["lg_code:431010"])
     assert ward is not None and box(*ward).equals_exact(
         box(*geo.area("lg_code", "431010").bounds), 1e-9)
     # a single site opens on its town, not at street level

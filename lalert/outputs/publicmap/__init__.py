@@ -153,9 +153,11 @@ class MapOutput(BaseOutput):
         b = self._cfg("bounds", None)
         if b:
             return tuple(b)  # type: ignore[return-value]
-        geo_cfg = self.ctx.settings.get("geo")
-        region = geo_cfg.get("region") if isinstance(geo_cfg, dict) else None
-        return opening_region(self.ctx.geo, region)
+        # a configured [geo] region's shape; without one RegionFilter's default (all the
+        # geodata, often the whole country) is no place to open on: opening_region decides
+        rf = self.region
+        shape = rf.shape if rf is not None and rf.region is not None else None
+        return opening_region(self.ctx.geo, shape)
 
     def _cached(self, key: tuple[Any, ...], build) -> Rendered:
         hit = self._cache.get(key)

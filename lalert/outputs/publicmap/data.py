@@ -278,31 +278,14 @@ def _box(b: Sequence[float]) -> tuple[float, float, float, float] | None:
 def opening_region(geo: Any, region: Any = None) -> tuple[float, float, float, float] | None:
     """The (w, s, e, n) the map opens on: the deployment's region, not the whole country.
 
-    ``region`` (``[geo] region``) is a box ``[w, s, e, n]``, JIS prefecture codes ("43")
-    or area codes ``"scheme:code"`` (one or a list) drawn by the gazetteer. Without it: the extent of the imported shelters
-    (the registry is local even where national boundaries were imported for JMA's areas),
-    then of the municipal boundaries, then of any area; None when there is no data.
+    ``region`` is the shape of ``[geo] region`` (``RegionFilter.shape``: prefectures, area
+    codes or a box, parsed once in ``lalert.config.parse_region``). Without it: the extent
+    of the imported shelters (the registry is local even where national boundaries were
+    imported for JMA's areas), then of the municipal boundaries, then of any area; None
+    when there is no data.
     """
-    if region:
-        if (isinstance(region, Sequence) and not isinstance(region, str) and len(region) == 4
-                and all(isinstance(v, int | float) for v in region)):
-            return _box(region)
-        codes = [region] if isinstance(region, str) else [str(r) for r in region]
-        geoms = []
-        areas = getattr(geo, "areas", None)
-        for ref in codes:
-            scheme, _, code = ref.partition(":")
-            if not code and scheme.isdigit() and areas is not None and len(areas):
-                # a JIS prefecture code ("43"): its municipalities
-                pref = areas[areas["scheme"].isin(MUNICIPAL_SCHEMES)
-                             & areas["code"].astype(str).str.startswith(scheme.zfill(2))]
-                geoms += list(pref.geometry.values)
-                continue
-            geom = geo.area(scheme, code) if code and hasattr(geo, "area") else None
-            if geom is not None:
-                geoms.append(geom)
-        if geoms:
-            return _box(shapely.union_all(geoms).bounds)
+    if region is not None and not region.is_empty:
+        return _box(region.bounds)
     shelters = getattr(geo, "shelters", None)
     if shelters is not None and len(shelters):
         xy = shapely.get_coordinates(shelters.geometry.values)
