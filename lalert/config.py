@@ -229,15 +229,18 @@ class Config:
 
 @dataclass(frozen=True)
 class Region:
-    """The deployment's region: JIS prefecture codes ("43") or a lon/lat bbox."""
+    """The deployment's region: JIS prefecture codes ("43"), area codes keyed by their
+    scheme ("lg_code:431001", drawn by the gazetteer), or a lon/lat bbox."""
 
     prefectures: tuple[str, ...] = ()
     bbox: tuple[float, float, float, float] | None = None
+    areas: tuple[str, ...] = ()  # "scheme:code"
 
 
 def parse_region(value: Any) -> Region | None:
-    """``["43", "44"]``, ``"43,44"``, ``43`` or ``[129.9, 32.0, 131.4, 33.25]`` → ``Region``;
-    empty → None. Anything else is a configuration error (ValueError), never a silent "all"."""
+    """``["43", "44"]``, ``"43,44"``, ``43``, ``["lg_code:431001"]`` or
+    ``[129.9, 32.0, 131.4, 33.25]`` → ``Region``; empty → None. Anything else is a
+    configuration error (ValueError), never a silent "all"."""
     if value is None or value == "" or value == []:
         return None
     if isinstance(value, (int, str)):
@@ -250,10 +253,13 @@ def parse_region(value: Any) -> Region | None:
         if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
             raise ValueError(f"[geo] region bbox must be [west, south, east, north]: {value!r}")
         return Region(bbox=(w, s, e, n))
-    codes = tuple(str(v).strip().zfill(2) for v in value)
+    refs = tuple(str(v).strip() for v in value if ":" in str(v))
+    if any(not r.partition(":")[0] or not r.partition(":")[2] for r in refs):
+        raise ValueError(f"[geo] region: area codes are written scheme:code: {value!r}")
+    codes = tuple(str(v).strip().zfill(2) for v in value if ":" not in str(v))
     if not all(c.isdigit() and len(c) == 2 and 1 <= int(c) <= 47 for c in codes):
         raise ValueError(f"[geo] region: prefecture codes are 01–47 (JIS X 0401): {value!r}")
-    return Region(prefectures=codes)
+    return Region(prefectures=codes, areas=refs)
 
 
 def load_config(

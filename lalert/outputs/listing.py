@@ -71,7 +71,8 @@ class RegionFilter:
 
     def __init__(self, region: Region | None, geo: Any = None) -> None:
         self.region = region
-        self.prefectures = region.prefectures if region else self._geo_prefectures(geo)
+        self.prefectures = (self._region_prefectures(region) if region
+                            else self._geo_prefectures(geo))
         self.shape = self._shape(region, geo)
         if self.shape is not None:
             shapely.prepare(self.shape)
@@ -81,6 +82,14 @@ class RegionFilter:
     def from_settings(cls, settings: dict[str, Any] | None, geo: Any = None) -> RegionFilter:
         geo_cfg = (settings or {}).get("geo") or {}
         return cls(parse_region(geo_cfg.get("region") if isinstance(geo_cfg, dict) else None), geo)
+
+    @staticmethod
+    def _region_prefectures(region: Region) -> tuple[str, ...]:
+        """Configured prefectures, and those of configured area codes whose digits start
+        with one (an alert placed only by a code in the same prefecture is kept)."""
+        extra = [r.partition(":")[2][:2] for r in region.areas
+                 if r.partition(":")[0] in PREFECTURE_PREFIX_SCHEMES]
+        return tuple(dict.fromkeys([*region.prefectures, *extra]))
 
     @staticmethod
     def _geo_prefectures(geo: Any) -> tuple[str, ...]:
@@ -96,6 +105,13 @@ class RegionFilter:
         areas = getattr(geo, "areas", None)
         if region is not None and region.bbox is not None:
             return box(*region.bbox)
+        if region is not None and region.areas and hasattr(geo, "area"):
+            shapes = [g for g in (geo.area(*r.split(":", 1)) for r in region.areas) if g is not None]
+            pref = RegionFilter._shape(Region(prefectures=region.prefectures), geo) \
+                if region.prefectures else None
+            shapes += [pref] if pref is not None else []
+            if shapes:
+                return shapely.union_all(shapes)
         if areas is None or not len(areas):
             return None
         if region is not None and region.prefectures:

@@ -44,9 +44,10 @@ HAZARD_EN = SHELTER_HAZARDS_EN
 
 SHELTER_STATE: dict[str, dict[str, str]] = {
     "ja": {"open": "開設", "permanent": "常設", "closed": "閉鎖", "unopened": "未開設",
-           "unknown": "状況不明"},
+           "crowded": "開設・混雑", "full": "定員一杯", "unknown": "状況不明"},
     "en": {"open": "Open", "permanent": "Always open", "closed": "Closed",
-           "unopened": "Not opened", "unknown": "Status unknown"},
+           "unopened": "Not opened", "crowded": "Open, crowded", "full": "Full",
+           "unknown": "Status unknown"},
 }
 
 UI: dict[str, dict[str, str]] = {
@@ -72,6 +73,7 @@ UI: dict[str, dict[str, str]] = {
         "here_none": "この地点に発表中の情報はありません。",
         "nearest": "近くの開設中の避難先",
         "open_shelters": "開設中の避難所",
+        "reported_shelters": "市町村が報告した避難所の状況",
         "nearest_none": "近くに開設中の避難先は見つかりません。",
         "notify_btn": "この場所の情報を通知で受け取る",
         "notify_ok": "通知を登録しました（半径1km）。",
@@ -118,6 +120,7 @@ UI: dict[str, dict[str, str]] = {
         "here_none": "No alert covers this point.",
         "nearest": "Nearest open shelters",
         "open_shelters": "Open shelters",
+        "reported_shelters": "Shelters as reported by the municipality",
         "nearest_none": "No open shelter found nearby.",
         "notify_btn": "Notify me about this place",
         "notify_ok": "Notifications on for this place (1 km radius).",

@@ -434,6 +434,7 @@ def _shelters(body, source: str) -> tuple[Shelter, ...]:
                 crowding=vc.SHELTER_CROWDING.get(crowd) if crowd else None,
                 changed_at=_time(source, path(info, "DateTime")),
                 checked_at=_time(source, path(info, "CheckedDateTime")),
+                radius_m=circle[2] if circle and len(circle) > 2 else None,
             )
         )
     return tuple(out)

@@ -28,23 +28,24 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import jinja2
 from aiohttp import web
+from markupsafe import Markup
 
 from lalert.clientaddr import client_address, trusted_proxies
 from lalert.httpcache import Rendered, respond
-from lalert.lifecycle import is_drill
+from lalert.lifecycle import is_drill, is_stale
 from lalert.model import Alert, EnrichedAlert
 from lalert.outputs.htmltext import bdi
 from lalert.outputs.listing import RegionFilter, ordered
 from lalert.parsers import ParseError
 from lalert.pipeline import fallback_enrich, parse_message
-from lalert.server import desk_deliveries, desk_map, sessions
+from lalert.server import desk_deliveries, desk_map, desk_shelters, security, sessions
 from lalert.server.api import health_document
 from lalert.server.auth import AUTH_KEY
 from lalert.server.desk_text import (
@@ -68,6 +69,7 @@ from lalert.server.keys import CONFIG, EXTRA_DOCS, OUTPUTS, PIPELINE, POLLER, SP
 from lalert.store import flags
 from lalert.vocab import LEVEL_COLOURS, SHELTER_HAZARDS, SHELTER_HAZARDS_EN
 from lalert.vocab import levels as level_vocab
+from lalert.vocab.lifetimes import LIFETIMES
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates" / "desk"
@@ -78,6 +80,7 @@ RAW_SHOWN = 32 * 1024  # bytes of a raw message shown inline
 PENDING_MAX = 64
 PENDING_TTL = 1800.0
 NO_LEVEL_COLOUR = "#d9dde1"
+LOGIN_MAX_BODY = 16 * 1024  # name, password, csrf, next: far below this
 
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
@@ -203,10 +206,12 @@ def alert_view(e: EnrichedAlert, drill: bool, lang: str, number: int = 0) -> dic
     }
 
 
-def map_svg(views: list[dict[str, Any]], t: Callable[[str], str]) -> str:
+def map_svg(views: list[dict[str, Any]], t: Callable[[str], str]) -> Markup:
+    """The overview's SVG, marked safe here (desk_map escapes every label) rather than
+    with ``|safe`` in a template."""
     items = [desk_map.MapItem(v["number"], v["footprint"], v["colour"],
                               f"{v['number']}. {v['level_text']} {v['title']}") for v in views]
-    return desk_map.render(items, label=t("map"), empty_text=t("map.none"))
+    return Markup(desk_map.render(items, label=t("map"), empty_text=t("map.none")))
 
 
 def _wants_drills(app: web.Application, output: Any) -> bool:
@@ -347,7 +352,7 @@ def page(handler: Handler, *, public: bool = False) -> Handler:
 
 NAV = [("overview", "/desk/"), ("history", "/desk/history"), ("rejected", "/desk/rejected"),
        ("feeds", "/desk/feeds"), ("deliveries", "/desk/deliveries"), ("submit", "/desk/submit"),
-       ("screens", "/desk/screens")]
+       ("screens", "/desk/screens"), ("shelters", "/desk/shelters")]
 
 
 def _lang_url(request: web.Request, lang: str) -> str:
@@ -481,10 +486,10 @@ def overview_context(app: web.Application, lang: str) -> dict[str, Any]:
     region = _region(app)
     active = ordered(p.view.active())
     inside = [e for e in active if region.covers(e)]
+    beyond = [e for e in active if e not in inside]
     real = [alert_view(e, False, lang, i) for i, e in enumerate(inside, start=1)]
     # operators see everything in force: what lies outside the region is listed apart
-    outside = [alert_view(e, False, lang, len(real) + i) for i, e in
-               enumerate((e for e in active if e not in inside), start=1)]
+    outside = [alert_view(e, False, lang, len(real) + i) for i, e in enumerate(beyond, start=1)]
     drills = [alert_view(e, True, lang, len(real) + len(outside) + i)
               for i, e in enumerate(ordered(p.view.active(drills=True)), start=1)]
     seqs = [q for q in (p.view.seq_of(v["id"]) for v in real + outside + drills) if q is not None]
@@ -492,8 +497,12 @@ def overview_context(app: web.Application, lang: str) -> dict[str, Any]:
     for v in real + outside + drills:
         v["delivery"] = delivery_status(app, v["id"], v["drill"], push)
     health = health_document(app)
+    config, now = app[CONFIG], datetime.now(UTC)
+    stale = [v for v, e in zip(real + outside, inside + beyond, strict=True)
+             if is_stale(e.alert, now, config.stale_after, config.lifetimes or LIFETIMES)]
     return {
         "alerts": real, "outside": outside, "drills": drills, "map": map_svg(real + drills, t),
+        "stale": stale,
         "health": health, "counts": p.reader.outcome_counts() if p.reader else {},
         "japan": flags.load_flags(app[CONFIG].home).get(flags.JAPAN),
         "generated": datetime.now(JST).strftime("%H:%M:%S"),
@@ -512,6 +521,7 @@ async def live(request: web.Request) -> web.Response:
     ctx.pop("generated")
     html = request.app[DESK].env.get_template("live.html.j2").render(
         t=translator(request["desk.lang"]), lang=request["desk.lang"], when=when,
+        csrf=await sessions.csrf_token(request),
         **words(request["desk.lang"]), **ctx)
     r = respond(request, Rendered.of(html, "text/html; charset=utf-8"),
                 cache_control="private, no-cache")
@@ -658,6 +668,16 @@ async def delivery_retry(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(f"/desk/deliveries/{did}?" + urlencode({"retried": outcome}))
 
 
+async def alert_withdraw(request: web.Request) -> web.Response:
+    """Withdraw an alert in force (a stale one whose lifting was missed); journaled with
+    the operator's name and applied like a message, so every output withdraws it."""
+    receipt = await request.app[PIPELINE].withdraw(request.match_info["id"],
+                                                    operator=str(request["desk.user"]))
+    if receipt is None:
+        return _error_page(request, 409, "stale", "active.none")
+    raise web.HTTPSeeOther(f"/desk/messages/{receipt.id}")
+
+
 # --- manual submission -----------------------------------------------------------------
 
 
@@ -681,7 +701,7 @@ def _enrich(request: web.Request, alert: Alert) -> EnrichedAlert:
     p = request.app[PIPELINE]
     if p.enricher is not None and p.geo is not None:
         try:
-            return p.enricher(alert, p.geo, shelter_states=p.lifecycle.shelter_states)
+            return p.enricher(alert, p.geo)
         except Exception:  # same fallback as the pipeline: show it without geometry
             pass
     return fallback_enrich(alert)
@@ -903,7 +923,8 @@ def routes() -> list[web.RouteDef]:
         web.get("/desk", to_desk),
         web.get("/desk/static/{name}", static),
         web.get("/desk/login", page(login_form, public=True)),
-        web.post("/desk/login", page(login, public=True)),
+        # read before anyone is known: a small bound, checked before reading
+        web.post("/desk/login", security.body_limit(LOGIN_MAX_BODY)(page(login, public=True))),
         web.post("/desk/logout", page(logout)),
         web.get("/desk/", page(overview)),
         web.get("/desk/live", page(live)),
@@ -914,6 +935,7 @@ def routes() -> list[web.RouteDef]:
         web.get("/desk/deliveries", page(deliveries)),
         web.get("/desk/deliveries/{id}", page(delivery_page)),
         web.post("/desk/deliveries/{id}/retry", page(delivery_retry)),
+        web.post("/desk/alerts/{id}/withdraw", page(alert_withdraw)),
         web.get("/desk/submit", page(submit_form)),
         web.post("/desk/submit", page(submit_preview)),
         web.post("/desk/submit/confirm", page(submit_confirm)),
@@ -921,6 +943,7 @@ def routes() -> list[web.RouteDef]:
         web.post("/desk/screens", page(screens_save)),
         web.post("/desk/screens/delete", page(screens_delete)),
         web.post("/desk/japan", page(japan_toggle)),
+        *desk_shelters.routes(page),
     ]
 
 

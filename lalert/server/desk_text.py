@@ -37,6 +37,12 @@ TEXT: dict[str, tuple[str, str]] = {
                   "The CSRF token is missing or does not match. Reload the page and submit again."),
     "active": ("発表中の情報", "Active alerts"),
     "active.none": ("発表中の情報はありません。", "No active alerts."),
+    "stale": ("長時間更新のない情報", "Not updated for a long time"),
+    "stale.help": ("解除の電文が届いていない可能性があります。確認のうえ、必要なら取り下げてください（操作者名とともに記録されます）。",
+                   "Its lifting may have been missed. Check it and withdraw it if it no longer holds "
+                   "(recorded with your name)."),
+    "stale.withdraw": ("取り下げ", "Withdraw"),
+    "stale.since": ("最終更新", "Last updated"),
     "drills": ("訓練・試験", "Exercises and tests"),
     "drill": ("訓練", "EXERCISE"),
     "map": ("対象地域の地図", "Map of the areas"),

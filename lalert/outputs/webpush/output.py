@@ -45,6 +45,7 @@ from lalert.outputs.delivery import (
     session_and_dispatcher,
 )
 from lalert.outputs.netguard import allowed_networks
+from lalert.store.private import private_dir
 from lalert.subscriptions.store import SubscriptionStore
 
 CHANNEL = "webpush"
@@ -58,7 +59,7 @@ def load_or_create_vapid(home: Path) -> Vapid:
         return Vapid.from_file(str(path))
     vapid = Vapid()
     vapid.generate_keys()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(vapid.private_pem())
@@ -80,7 +81,9 @@ def _clip(s: str | None) -> str:
 
 def payload(body: dict[str, Any], link_template: str, base_url: str) -> dict[str, Any]:
     """The short notification a service worker shows (from the stored change body)."""
-    names = [a.get("name") for a in body.get("areas") or () if a.get("name")]
+    # only places under alert (Area.status; bodies from before it have none: active)
+    names = [a.get("name") for a in body.get("areas") or ()
+             if a.get("name") and a.get("status", "active") == "active"]
     place = "、".join(dict.fromkeys(names))
     ch = body.get("change") or {}
     title = body.get("title") or ""

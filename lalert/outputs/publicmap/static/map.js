@@ -74,7 +74,7 @@ window.lalertMap = (function () {
   }
 
   function shelterClass(s) {
-    return s.open ? "open" : (s.state === "closed" || s.state === "unopened") ? "closed"
+    return s.open ? "open" : ["closed", "unopened", "full"].includes(s.state) ? "closed"
       : "unknown";
   }
 
@@ -157,13 +157,16 @@ window.lalertMap = (function () {
       drawAlerts(); drawShelters(); drawHotspots();
       status(ui.updated + ": " + new Date().toLocaleTimeString(cfg.lang === "en" ? "en-GB" : "ja-JP"));
       document.body.dataset.version = String(data.version);
-      if (here) lookup(here.lat, here.lon);
+      if (here) lookup(here.lat, here.lon, false);
     } catch (err) {
       status("⚠ " + err.message);
     }
   }
 
-  async function lookup(lat, lon) {
+  // "Where am I" at a point: alerts covering it and the nearest open shelters in the panel.
+  // fit: also move the map to show the point and those shelters (not when the data
+  // refreshes, nor when the URL already chose the view).
+  async function lookup(lat, lon, fit = true) {
     here = { lat: lat, lon: lon };
     if (hereMarker) hereMarker.remove();
     hereMarker = L.circleMarker([lat, lon], {
@@ -192,7 +195,7 @@ window.lalertMap = (function () {
       box.replaceChildren(el("h2", null, ui.here_alerts), alerts, el("h2", null, ui.nearest), shelters,
         notify);
       const pts = [[lat, lon]].concat(ans.shelters.slice(0, 3).map(s => [s.lat, s.lon]));
-      map.fitBounds(pts, { padding: [60, 60], maxZoom: 15 });
+      if (fit) map.fitBounds(pts, { padding: [60, 60], maxZoom: 15 });
     } catch (err) {
       box.textContent = "⚠ " + err.message;
     }
@@ -284,8 +287,19 @@ window.lalertMap = (function () {
     map.getContainer().setAttribute("aria-label", ui.title);
     map.getContainer().setAttribute("role", "region");
     if (cfg.attribution && map.attributionControl) map.attributionControl.addAttribution(cfg.attribution);
-    fromHash();  // else folium has already fitted the deployment's region
+    // the place in the URL, else the deployment's region [w, s, e, n]
+    if (!fromHash()) {
+      const r = cfg.region;
+      map.fitBounds([[r[1], r[0]], [r[3], r[2]]], { animate: false });
+    }
     map.on("moveend", toHash);
+    // ?here=lat,lon (the signage QR code: the resident stands at the screen): answer
+    // "where am I" there at once, keeping the view the URL chose
+    const at = /^(-?\d{1,2}(?:\.\d+)?),(-?\d{1,3}(?:\.\d+)?)$/.exec(
+      new URLSearchParams(location.search).get("here") || "");
+    if (at && Math.abs(Number(at[1])) <= 90 && Math.abs(Number(at[2])) <= 180) {
+      here = { lat: Number(at[1]), lon: Number(at[2]) };
+    }
     window.addEventListener("hashchange", fromHash);
     map.on("click", e => lookup(e.latlng.lat, e.latlng.lng));
     map.on("baselayerchange", () => {
@@ -296,7 +310,7 @@ window.lalertMap = (function () {
       if (data) drawShelters();
       if (here) lookup(here.lat, here.lon);
     });
-    load();
+    load();  // and, with ?here=, lookup() once the data is in
     setInterval(load, cfg.poll_ms);
   }
 
