@@ -109,7 +109,9 @@ ROUTE_DOCS: dict[tuple[str, str], dict[str, Any]] = {
                       "304": _NOT_MODIFIED, "400": _ERR},
     },
     ("get", "/healthz"): {
-        "summary": "Health: backends (scheme), journal, active set, output backlogs, feed alarms",
+        "summary": "Health: backends (scheme), journal, active set, output backlogs and skipped "
+                   "changes; alarms (silent feeds, skipped changes, unmatchable subscriptions, "
+                   "outputs that did not start) make status degraded",
         "responses": {"200": {"description": "status ok | degraded", "headers": _ETAG,
                               "content": {"application/json": {"schema": {"type": "object"}}}}},
     },
