@@ -109,6 +109,24 @@ def parse_message(data: bytes, *, source: str, max_bytes: int) -> list[Alert]:
     return parse(data, source=source, max_bytes=max_bytes)
 
 
+WITHDRAW_SOURCE = "desk-withdraw"
+"""Journal source of an operator's withdrawal: its bytes are the withdrawal alert's JSON
+(``lifecycle.withdrawal``), written only by ``Pipeline.withdraw``, never read from a sender."""
+
+
+def read_withdrawal(raw: bytes) -> list[Alert]:
+    doc = json.loads(raw)
+    return [Alert.from_dict(doc)]
+
+
+def journaled_alerts(raw: bytes, *, source: str, sender: str, max_bytes: int) -> list[Alert]:
+    """The alerts of a journaled message, read again from its bytes (by its source)."""
+    if source == WITHDRAW_SOURCE:
+        return read_withdrawal(raw)
+    alerts = parse_message(raw, source=sender, max_bytes=max_bytes)
+    return timeless(alerts) if source == DEMO_SOURCE else alerts
+
+
 MODES = ("all", "apply", "ingest", "follow")
 """What a process does with committed messages: ``all`` (``lalert run``: journal and
 apply), ``apply`` (the enrich worker: apply what any process journaled), ``ingest``
@@ -310,12 +328,11 @@ class Pipeline:
         if alerts is None and self.reader is not None:
             raw = self.reader.raw(row["id"])
             try:
-                alerts = parse_message(raw or b"", source=row.get("sender", ""),
-                                       max_bytes=self.config.max_message_bytes)
-            except (ParseError, ImportError):
+                alerts = journaled_alerts(raw or b"", source=row.get("source", ""),
+                                          sender=row.get("sender", ""),
+                                          max_bytes=self.config.max_message_bytes)
+            except (ParseError, ImportError, ValueError, TypeError):
                 alerts = []
-            if row.get("source") == DEMO_SOURCE:
-                alerts = timeless(alerts)
         return alerts or []
 
     # --- ingest ---------------------------------------------------------------------
@@ -394,6 +411,28 @@ class Pipeline:
         self._count(source, fmt, entry.outcome)
         self._observe("ingest", t0)
         return Receipt(msg_id, entry.outcome, entry.reason, fmt, ids, entry.duplicate_of)
+
+    async def withdraw(self, alert_id: str, *, operator: str) -> Receipt | None:
+        """An operator withdraws an alert in force: journaled (sender = the operator), then
+        applied like any message, so every output gets the withdrawal. None when the alert
+        is not in force."""
+        from lalert.lifecycle import withdrawal
+
+        current = self.view.get(alert_id)
+        if current is None:
+            return None
+        w = withdrawal(current.alert, operator=operator, at=iso_now())
+        raw = w.to_json().encode("utf-8")
+        sha = hashlib.sha256(raw).hexdigest()
+        if w.id in self._alert_msg:
+            return None  # already withdrawn (a second click)
+        self._alert_msg[w.id] = -1
+        entry = Entry(iso_now(), WITHDRAW_SOURCE, operator, sha, len(raw), raw, "accepted", None,
+                      w.format, [w.id], encode([w]), parsed=[w])
+        msg_id = await self.writer.append(entry)
+        self._alert_msg[w.id] = msg_id
+        self._count(WITHDRAW_SOURCE, w.format, "accepted")
+        return Receipt(msg_id, "accepted", None, w.format, (w.id,))
 
     async def reject_oversize(self, size: int, *, source: str, sender: str,
                               origin_id: str | None = None) -> Receipt:
@@ -508,7 +547,7 @@ class Pipeline:
         if self.enricher is not None and self.geo is not None:
             try:
                 return self._intern(alert, self.enricher(
-                    alert, self.geo, shelter_states=self.lifecycle.shelter_states))
+                    alert, self.geo))
             except Exception:
                 log.exception("enrichment of %s failed; showing it without geometry", alert.id)
         return fallback_enrich(alert)

@@ -16,7 +16,7 @@ from lalert.config import Config
 from lalert.lifecycle import Lifecycle, parse_time
 from lalert.model import Alert
 from lalert.parsers import ParseError
-from lalert.pipeline import DEMO_SOURCE, fallback_enrich, load_enricher, parse_message, timeless
+from lalert.pipeline import DEMO_SOURCE, fallback_enrich, journaled_alerts, load_enricher, timeless
 from lalert.store import Journal, store_paths
 from lalert.store.codec import decode_alerts
 from lalert.store.registry import open_store
@@ -30,8 +30,8 @@ def _alerts(row: dict[str, Any], journal: Journal, config: Config) -> list[Alert
         if raw is None:
             return []
         try:
-            alerts = parse_message(raw, source=row["sender"] or "journal",
-                                   max_bytes=config.max_message_bytes)
+            alerts = journaled_alerts(raw, source=row["source"], sender=row["sender"] or "journal",
+                                      max_bytes=config.max_message_bytes)
         except ParseError:
             return []
     return timeless(alerts) if row["source"] == DEMO_SOURCE else alerts
@@ -55,12 +55,16 @@ def active_view(config: Config, geo: Any = None, *, now: datetime | None = None)
         journal.close()
     lc.expire(now or datetime.now(UTC))
     enrich = load_enricher()
+    if geo is not None and hasattr(geo, "shelter_links"):
+        from lalert.store.shelter_links import load_links
+
+        geo.shelter_links = load_links(config.home)
     seq = 0
     for drill in (False, True):
         for key, alert in lc.active_items(drills=drill):
             seq += 1
             if enrich is not None and geo is not None:
-                enriched = enrich(alert, geo, shelter_states=lc.shelter_states)
+                enriched = enrich(alert, geo)
             else:
                 enriched = fallback_enrich(alert)
             view.put(key_str(key), enriched, drill, seq)

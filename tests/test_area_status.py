@@ -131,3 +131,20 @@ def test_cap_areas_from_the_corpus_are_active(corpus, name):
     alert = parse((corpus / "xml/cap" / name).read_bytes())[0]
     assert alert.areas and all(a.status == "active" for a in alert.areas)
     assert alert.active_areas() == alert.areas and not alert.cleared
+
+
+def test_web_push_names_only_places_under_alert():
+    from lalert.outputs.webpush.output import payload
+
+    alert = parse((CORPUS / "xml/jma/17_01_01_190529_VXWW50.xml").read_bytes())[0]
+    body = {**alert.to_dict(), "change": {"kind": "new"}}
+    place = payload(body, "{base_url}/a/{id}", "http://127.0.0.1")["place"]
+    assert "北九州市" in place  # 継続
+    assert "福岡市" not in place.split("、") and "福岡県" not in place  # 解除, scope
+
+
+def test_the_schema_rejects_an_unknown_area_status():
+    alert = parse((CORPUS / "xml/jma/17_01_01_190529_VXWW50.xml").read_bytes())[0]
+    doc = alert.to_dict()
+    doc["areas"][0]["status"] = "maybe"
+    assert any("/areas/0/status" in e for e in validation_errors(doc))

@@ -87,6 +87,9 @@ class Receiver(ThreadingHTTPServer):
 
 
 CONFIG = f"""
+[push]
+allow_destinations = ["127.0.0.0/8"]  # the local receiver (lalert.outputs.netguard)
+
 [outputs.webhook]
 base_delay_s = 0.05
 

@@ -62,11 +62,7 @@ def replay(config, *, write: bool = True) -> dict:
     """Rebuild the lifecycle (and, if ``write``, state.sqlite) from the journal."""
     from lalert.lifecycle import Lifecycle, parse_time
     from lalert.parsers import ParseError
-    from lalert.pipeline import (
-        DEMO_SOURCE,
-        parse_message,
-        timeless,
-    )
+    from lalert.pipeline import journaled_alerts
     from lalert.store import store_paths
     from lalert.store.codec import encode
     from lalert.store.registry import open_store
@@ -92,14 +88,13 @@ def replay(config, *, write: bool = True) -> dict:
             continue
         seen_sha.add(row["sha256"])
         try:
-            alerts = parse_message(raw, source=row["sender"], max_bytes=config.max_message_bytes)
-        except (ParseError, ImportError) as exc:
+            alerts = journaled_alerts(raw, source=row["source"], sender=row["sender"],
+                                      max_bytes=config.max_message_bytes)
+        except (ParseError, ImportError, ValueError) as exc:
             reason = getattr(exc, "reason", str(exc))
             counts["rejected"] += 1
             updates.append(("rejected", reason, None, None, None, row["id"]))
             continue
-        if row["source"] == DEMO_SOURCE:
-            alerts = timeless(alerts)
         ids = [a.id for a in alerts]
         if all(i in seen_ids for i in ids):
             counts["duplicate"] += 1

@@ -89,14 +89,19 @@ def load_geo(config: Config) -> Any:
         log.warning("lalert.geo is not installed: alerts are shown without area geometry")
         return None
     path = config.geo_path or (config.home / "geo.gpkg")
+    geo = None
     try:
         if path.exists() and hasattr(geodata, "load_geodata"):
-            return geodata.load_geodata(path)
-        if config.demo and hasattr(geodata, "demo_geodata"):
-            return geodata.demo_geodata()
+            geo = geodata.load_geodata(path)
+        elif config.demo and hasattr(geodata, "demo_geodata"):
+            geo = geodata.demo_geodata()
     except Exception:
         log.exception("loading geodata failed: alerts are shown without area geometry")
-    return None
+    if geo is not None:
+        from lalert.store.shelter_links import load_links
+
+        geo.shelter_links = load_links(config.home)  # the desk's decisions, for later reports
+    return geo
 
 
 def create_outputs(config: Config) -> list[Output]:

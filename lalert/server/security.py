@@ -17,8 +17,8 @@
   A response sent before the body was read closes the connection, so aiohttp never
   drains (or inflates) a body nobody asked for.
 
-``content_security_policy`` is the one function that builds the policy; image origins
-come from ``img_origins(config)`` (the ``[map] basemap`` tile origin, ``[http] img_src``).
+``content_security_policy`` is the one function that builds the policy; base-map origins
+come from ``img_origins(config)`` (the ``[map] basemap`` URL template and ``[http] img_src``).
 """
 
 from __future__ import annotations
@@ -93,18 +93,18 @@ def _urls(value: Any) -> Iterable[str]:
 
 
 def img_origins(config: Config) -> list[str]:
-    """Origins pages may load images from besides their own: the raster base map of
-    ``[map] basemap`` (``Config.basemap.origin``) and any ``[http] img_src``."""
+    """Origins the public map may load images from: the configured raster base map
+    (``[map] basemap``, see ``lalert.config.basemap_config``) and ``[http] img_src``.
+    A local ``.pmtiles`` base map is served by lalert itself ('self')."""
     found: list[str] = []
-    basemap = getattr(config, "basemap", None)
-    if basemap is not None and basemap.origin:
-        found.append(basemap.origin)
+    if config.basemap.origin:
+        found.append(config.basemap.origin)
     for url in _urls(config.section("http").get("img_src")):
         origin = origin_of(url)
         if origin:
             found.append(origin)
         else:
-            log.warning("[http] img_src: %r is not an http(s) origin; not allowed", url)
+            log.warning("CSP: %r is not an http(s) origin; not allowed as an image source", url)
     return list(dict.fromkeys(found))
 
 

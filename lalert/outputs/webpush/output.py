@@ -18,6 +18,7 @@ Config (``[outputs.webpush]``): ``subject`` (``mailto:`` contact for push servic
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -80,16 +81,21 @@ def _clip(s: str | None) -> str:
 
 def payload(body: dict[str, Any], link_template: str, base_url: str) -> dict[str, Any]:
     """The short notification a service worker shows (from the stored change body)."""
-    names = [a.get("name") for a in body.get("areas") or () if a.get("name")]
+    # only places under alert (Area.status; bodies from before it have none: active)
+    names = [a.get("name") for a in body.get("areas") or ()
+             if a.get("name") and a.get("status", "active") == "active"]
     place = "、".join(dict.fromkeys(names))
     ch = body.get("change") or {}
     title = body.get("title") or ""
     if ch.get("kind") == "withdrawn":
         title = f"解除: {title}"
+    label = ((body.get("level_label") or {}).get("ja") or {}).get("label")
     return {
         "title": _clip(title),
         "body": _clip(body.get("headline") or body.get("text") or title),
         "level": body.get("level"),
+        "level_label": _clip(label) or None,
+        "instruction": _clip(body.get("instruction")) or None,
         "place": _clip(place),
         "link": link_template.format(base_url=base_url.rstrip("/"), id=body.get("id", "")),
         "id": body.get("id"),
@@ -128,12 +134,15 @@ class WebPushOutput(BaseOutput):
         )
         sroutes.register(ctx.home, CHANNEL, self)
         await self.dispatcher.start()
+        if isinstance(self.subs, SubscriptionStore):  # warm: the first alert waits less
+            await asyncio.to_thread(self.subs.index, CHANNEL)
 
     async def handle(self, change: AlertChange) -> None:
         assert self.dispatcher is not None, "start() first"
         if change.drill and not (self.ctx and self.ctx.config.get("drills")):
             return  # residents' phones never buzz for a drill unless the desk says so
-        matched = self.subs.match(change.alert, CHANNEL)  # in PostGIS with that store
+        # in a thread: an index rebuild (or PostGIS) never stalls the event loop
+        matched = await asyncio.to_thread(self.subs.match, change.alert, CHANNEL)
         self.dispatcher.submit(fan_out_change(self.box, CHANNEL, change, matched))
 
     def alarms(self) -> list[str]:
