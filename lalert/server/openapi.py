@@ -44,7 +44,10 @@ _Q = {
 ROUTE_DOCS: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/api/v1/messages"): {
         "summary": "Submit a message (JMA XML, L-Alert/Commons XML, CAP; bare or SOAP publish)",
-        "description": "Answered only after the raw bytes are committed to the journal.",
+        "description": ("Answered only after the raw bytes are committed to the journal. "
+                        "The body may be sent with Content-Encoding: gzip; the size bound "
+                        "applies to the inflated bytes (413 past it, 400 for bad gzip). "
+                        "Any other Content-Encoding: 415."),
         "security": _BEARER,
         "requestBody": {"required": True, "content": {
             "application/xml": {"schema": {"type": "string"}},
@@ -57,7 +60,7 @@ ROUTE_DOCS: dict[tuple[str, str], dict[str, Any]] = {
             "400": {"description": "Unreadable; kept among the rejected with the reason",
                     "content": {"application/json": {
                         "schema": {"$ref": "#/components/schemas/Receipt"}}}},
-            "401": _ERR, "403": _ERR, "413": _ERR},
+            "401": _ERR, "403": _ERR, "413": _ERR, "415": _ERR},
     },
     ("get", "/api/v1/messages/{id}"): {
         "summary": "Status of a received message (outcome now, per alert)",
