@@ -16,7 +16,8 @@ Sections (see ``examples/lalert.toml`` for a commented example)::
     [spool]    enabled, interval
     [poller]   enabled, allow_hosts, [[poller.feeds]] url / name / long / interval /
                silence_after
-    [geo]      path
+    [geo]      path, region (prefecture codes like ``["43"]`` or a bbox
+               ``[west, south, east, north]``; default: the imported geodata's extent)
     [map]      basemap (a raster tile URL template ``…/{z}/{x}/{y}.png`` or a local
                ``.pmtiles`` file; empty: no base map, offline), attribution,
                attribution_url, max_zoom  (see ``Basemap``)
@@ -73,7 +74,7 @@ DEFAULTS: dict[str, Any] = {
     "ingest": {"max_message_bytes": 10 * 1024 * 1024, "tokens": []},
     "spool": {"enabled": True, "interval": 0.5},
     "poller": {"enabled": True, "allow_hosts": [], "feeds": DEFAULT_FEEDS},
-    "geo": {"path": ""},
+    "geo": {"path": "", "region": []},
     "map": {"basemap": "", "attribution": "", "attribution_url": "", "max_zoom": 18},
     "lifecycle": {"expiry_interval": 5.0, "stale_after": "24h", "lifetimes": {}},
     "outputs": {"enabled": DEFAULT_OUTPUTS},
@@ -217,8 +218,48 @@ class Config:
         raise ValueError(f"store {self.store!r} keeps no files: only a sqlite store lives in a directory")
 
     @property
+    def region(self) -> Region | None:
+        """``[geo] region``: what the listing outputs show by default (None: the geodata's extent)."""
+        return parse_region(self.raw.get("geo", {}).get("region"))
+
+    @property
     def spool_dir(self) -> Path:
         return self.home / "spool"
+
+
+@dataclass(frozen=True)
+class Region:
+    """The deployment's region: JIS prefecture codes ("43"), area codes keyed by their
+    scheme ("lg_code:431001", drawn by the gazetteer), or a lon/lat bbox."""
+
+    prefectures: tuple[str, ...] = ()
+    bbox: tuple[float, float, float, float] | None = None
+    areas: tuple[str, ...] = ()  # "scheme:code"
+
+
+def parse_region(value: Any) -> Region | None:
+    """``["43", "44"]``, ``"43,44"``, ``43``, ``["lg_code:431001"]`` or
+    ``[129.9, 32.0, 131.4, 33.25]`` → ``Region``; empty → None. Anything else is a
+    configuration error (ValueError), never a silent "all"."""
+    if value is None or value == "" or value == []:
+        return None
+    if isinstance(value, (int, str)):
+        value = [v.strip() for v in str(value).split(",") if v.strip()]
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(f"[geo] region must be prefecture codes or a bbox, not {value!r}")
+    if len(value) == 4 and any(isinstance(v, float) or (isinstance(v, int) and abs(v) > 47)
+                               for v in value):
+        w, s, e, n = (float(v) for v in value)
+        if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
+            raise ValueError(f"[geo] region bbox must be [west, south, east, north]: {value!r}")
+        return Region(bbox=(w, s, e, n))
+    refs = tuple(str(v).strip() for v in value if ":" in str(v))
+    if any(not r.partition(":")[0] or not r.partition(":")[2] for r in refs):
+        raise ValueError(f"[geo] region: area codes are written scheme:code: {value!r}")
+    codes = tuple(str(v).strip().zfill(2) for v in value if ":" not in str(v))
+    if not all(c.isdigit() and len(c) == 2 and 1 <= int(c) <= 47 for c in codes):
+        raise ValueError(f"[geo] region: prefecture codes are 01–47 (JIS X 0401): {value!r}")
+    return Region(prefectures=codes, areas=refs)
 
 
 def load_config(
@@ -323,6 +364,7 @@ def _resolve(tree: dict[str, Any], cfg_file: Path | None, demo: bool) -> Config:
     ]
     geo_path = str(tree.get("geo", {}).get("path") or "")
     lifecycle = tree.get("lifecycle", {})
+    parse_region(tree.get("geo", {}).get("region"))  # a bad region fails at start, not later
     outputs = tree.get("outputs", {}).get("enabled", DEFAULT_OUTPUTS)
     if isinstance(outputs, str):
         outputs = [o.strip() for o in outputs.split(",") if o.strip()]

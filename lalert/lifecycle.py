@@ -35,8 +35,8 @@ Event keys. ``Alert.key`` is ``(format, event_id or id)``. Three refinements:
 * CAP Update / Cancel name earlier messages in ``references`` (``sender,identifier,sent``);
   when a referenced identifier is known, the message joins that event.
 
-Commons 避難所情報 (shelter) messages also update ``shelter_states``: the latest known
-state of each shelter, which enrichment uses to show open / closed shelters.
+The latest state of each shelter is not kept here: it is read from the 避難所情報 in
+force when an output renders (``lalert.geo.reports``), the one place it lives.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
-from lalert.model import Alert, Shelter
+from lalert.model import Alert
 from lalert.vocab.lifetimes import LIFETIMES, lifetime_key
 
 ChangeKind = Literal["new", "updated", "withdrawn"]
@@ -201,13 +201,6 @@ def _reference_ids(alert: Alert) -> list[str]:
     return out
 
 
-def shelter_key(alert: Alert, shelter: Shelter) -> str:
-    """Stable identity of a shelter across messages: its code, else publisher + name."""
-    if shelter.code:
-        return shelter.code
-    return f"{shelter.area_code or alert.publisher or ''}:{shelter.name}"
-
-
 class Lifecycle:
     """The active set of real alerts and, apart from it, of drills."""
 
@@ -215,8 +208,6 @@ class Lifecycle:
         self.lifetimes: Mapping[str, float | None] = LIFETIMES if lifetimes is None else lifetimes
         self._events: dict[bool, dict[Key, _Event]] = {False: {}, True: {}}
         self._key_of_id: dict[str, tuple[bool, Key]] = {}
-        self.shelter_states: dict[str, Shelter] = {}
-        self._shelter_ranks: dict[str, float] = {}
         # (valid_until, drill, key, alert id) of alerts put in force; stale entries are
         # skipped when popped, so expiry costs O(log n) per alert, not O(n) per call
         self._expiries: list[tuple[float, bool, Key, str]] = []
@@ -292,9 +283,6 @@ class Lifecycle:
             ev.ids.append(alert.id)
             if r <= ev.rank:
                 return Applied("superseded", key, drill, tuple(expired))
-        if not drill and alert.shelters:
-            self._update_shelters(alert)
-
         previous = ev.top if ev is not None and ev.active else None
         if ev is None:
             ev = events[key] = _Event(top=alert, rank=r, ids=[alert.id])
@@ -356,14 +344,6 @@ class Lifecycle:
                     ev.active, ev.ended = False, "expired"
                     out.append(Transition("withdrawn", "expired", ev.top, key, drill, ev.top))
         return out
-
-    def _update_shelters(self, alert: Alert) -> None:
-        when = timestamp(alert.issued_at)
-        for s in alert.shelters:
-            k = shelter_key(alert, s)
-            if when >= self._shelter_ranks.get(k, float("-inf")):
-                self.shelter_states[k] = s
-                self._shelter_ranks[k] = when
 
 
 def _ts(dt: datetime) -> float:

@@ -101,6 +101,9 @@ class Shelter:
 
     ``state``: ``unopened`` (未開設) | ``open`` (開設) | ``closed`` (閉鎖) | ``permanent`` (常設)
     | ``unknown`` (不明); ``crowding``: ``vacant`` | ``crowded`` | ``full`` | ``unknown``.
+    ``radius_m`` is the message's circle radius around ``lat`` / ``lon``. ``registry`` is
+    filled by enrichment: ``{"id", "name", "match"}`` of the registry facility this report
+    names (``match``: ``code`` | ``name`` | ``address`` | ``location`` | ``manual``), or None.
     """
 
     name: str
@@ -121,6 +124,8 @@ class Shelter:
     crowding: str | None = None
     changed_at: str | None = None
     checked_at: str | None = None
+    radius_m: float | None = None
+    registry: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -162,6 +167,9 @@ class Alert:
     serial: int | None = None
     headline: str | None = None
     text: str | None = None
+    # What residents should do, as the sender wrote it (JMA 付加文 / 補足情報 / 付加事項,
+    # CAP ``instruction``, Commons ComplementaryInfo); shown as text only.
+    instruction: str | None = None
     valid_until: str | None = None
     publisher: str | None = None
     type_code: str | None = None
@@ -230,7 +238,8 @@ class NearbyShelter:
 
     ``hazards`` are the site's designations in English (``lalert.vocab.SHELTER_HAZARDS``);
     ``fits_hazard`` is True only when a designation matches the alert's hazard, None when
-    the alert names no hazard. ``state`` comes from the latest 避難所情報 for the site.
+    the alert names no hazard. ``state``, ``crowding`` and ``head_count`` come from the
+    latest 避難所情報 for the facility (``lalert.geo.reports``), read when served.
     """
 
     id: str
@@ -248,6 +257,7 @@ class NearbyShelter:
     capacity: int | None = None
     head_count: int | None = None
     bearing_deg: float | None = None
+    crowding: str | None = None
 
 
 @dataclass(frozen=True)

@@ -547,7 +547,7 @@ class Pipeline:
         if self.enricher is not None and self.geo is not None:
             try:
                 return self._intern(alert, self.enricher(
-                    alert, self.geo, shelter_states=self.lifecycle.shelter_states))
+                    alert, self.geo))
             except Exception:
                 log.exception("enrichment of %s failed; showing it without geometry", alert.id)
         return fallback_enrich(alert)

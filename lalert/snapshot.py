@@ -55,12 +55,16 @@ def active_view(config: Config, geo: Any = None, *, now: datetime | None = None)
         journal.close()
     lc.expire(now or datetime.now(UTC))
     enrich = load_enricher()
+    if geo is not None and hasattr(geo, "shelter_links"):
+        from lalert.store.shelter_links import load_links
+
+        geo.shelter_links = load_links(config.home)
     seq = 0
     for drill in (False, True):
         for key, alert in lc.active_items(drills=drill):
             seq += 1
             if enrich is not None and geo is not None:
-                enriched = enrich(alert, geo, shelter_states=lc.shelter_states)
+                enriched = enrich(alert, geo)
             else:
                 enriched = fallback_enrich(alert)
             view.put(key_str(key), enriched, drill, seq)

@@ -22,7 +22,8 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   touch "$stamp"
 fi
 # Runtime npm modules (protomaps-leaflet draws the map's boundaries from lalert's own
-# tiles); without npm the map embeds the boundaries as GeoJSON instead, so this is optional.
+# tiles; leaflet.markercluster clusters its shelter markers); without npm the map embeds the
+# boundaries as GeoJSON and draws every marker, so this is optional.
 if [ -f package-lock.json ] && [ ! -f node_modules/protomaps-leaflet/package.json ]; then
   if command -v npm >/dev/null; then
     echo "lalert: installing npm runtime modules (log: .venv/npm.log) …" >&2

@@ -3,8 +3,11 @@ tile server (aiohttp) standing in for 地理院タイル, and a small raster PMT
 
 from __future__ import annotations
 
+import re
 import struct
+import threading
 import zlib
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import mercantile
@@ -63,6 +66,50 @@ class TileServer:
     @property
     def template(self) -> str:
         return f"http://127.0.0.1:{self.server.port}/{{z}}/{{x}}/{{y}}.png"
+
+
+class ThreadTileServer:
+    """The same tile server for a test that is not async (a daemon in another process):
+    the standard library's HTTP server in a thread, on loopback."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[int, int, int]] = []
+        body, seen = png(), self.requests
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - the http.server name
+                m = re.fullmatch(r"/(\d+)/(\d+)/(\d+)\.png", self.path)
+                if not m:
+                    self.send_error(404)
+                    return
+                seen.append((int(m[1]), int(m[2]), int(m[3])))
+                self.send_response(200)
+                self.send_header("Content-Type", "image/png")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                return None
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> ThreadTileServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    @property
+    def template(self) -> str:
+        return self.origin + "/{z}/{x}/{y}.png"
 
 
 def raster_pmtiles(path: Path, *, bounds=KUMAMOTO, minzoom: int = 5, maxzoom: int = 12) -> int:

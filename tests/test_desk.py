@@ -184,7 +184,7 @@ async def test_preview_then_confirm_goes_through_the_journal(operator, desk_daem
         assert r.status == 200
         html = await r.text()
     assert "読み取り結果の確認" in html
-    assert "警戒レベル4 避難指示" in html and "熊本市中心部" in html
+    assert "警戒レベル4相当情報" in html and "熊本市中心部" in html  # a Met event: not an order
     assert "手動投入のテスト（熊本市）" in html
     assert 'class="deskmap"' in html and "<path" in html  # the CAP polygon on the map
     assert desk_daemon.health()["journal"]["messages"] == before  # preview journals nothing
@@ -236,9 +236,9 @@ async def test_delivery_status_per_output(operator, desk_daemon):
         etag = r.headers["ETag"]
     start = html.index('data-alert-id="desk-delivery-1"')
     card = html[start:html.index("</article>", start)]
-    assert "熊本市に避難指示（テスト用）" in card and "警戒レベル4 避難指示" in card
+    assert "熊本市に避難指示（テスト用）" in card and "警戒レベル4相当情報" in card  # a Met event: JMA-style, not an order
     assert "recorder: 送信済" in card  # its outbox record says sent
-    assert re.search(r"signage: (処理済|待機中)", card)  # from the bus cursor
+    assert re.search(r"サイネージ: (処理済|待機中)", card)  # from the bus cursor
     async with operator.get("/desk/live", headers={"If-None-Match": etag}) as r:
         assert r.status == 304  # nothing changed: the poller gets a 304
 
@@ -375,8 +375,8 @@ def test_push_deliveries_are_summarised_per_change(tmp_path: Path):
     store.fan_out("webpush", change(8, flood(serial=2)), ["sub-c"])
     assert store.seq_states([7, 8, 9]) == {7: {"webhook": {"pending": 2}},
                                            8: {"webpush": {"pending": 1}}}
-    assert summarise_push({"sent": 5, "retrying": 1}) == {"state": "retrying",
-                                                          "detail": "retrying 1, sent 5"}
+    assert summarise_push({"sent": 5, "retrying": 1}) == {
+        "state": "retrying", "detail": "", "counts": {"retrying": 1, "sent": 5}}
     assert summarise_push({"sent": 3})["state"] == "sent"
     assert summarise_push({"dead": 1, "pending": 2})["state"] == "dead"
 

@@ -143,7 +143,7 @@ def test_nearest_shelters_hazard_open_only_and_bearing(geo):
     assert got and all("tsunami" in s.hazards for s in got)
     assert [s.distance_m for s in got] == sorted(s.distance_m for s in got)
     first = got[0]
-    assert first.name == "デモ城東中学校" and 0 <= first.bearing_deg < 90  # north-east of city hall
+    assert first.name == "竜南中学校" and 0 <= first.bearing_deg < 90  # north-east of city hall
     assert nearest_shelters(geo, **CITY_HALL, open_only=True) == []
     opened = nearest_shelters(geo, **CITY_HALL, open_only=True, states={"DEMO-431001-03": "open"})
     assert [s.id for s in opened] == ["DEMO-431001-03"]

@@ -178,3 +178,31 @@ def test_ten_parallel_bombs_leave_healthz_fast(d, bomb):
     # one refusal recorded per authenticated bomb, nothing for the anonymous ones
     assert journal_total(d) == n0 + statuses.count(413)
     assert d.health()["active"] == active0  # nothing in force was lost
+
+
+def test_login_form_is_bounded_before_it_is_read(d):
+    """The desk login reads a body before anyone is known: 16 KB at most, refused from
+    its declared length (no upload of megabytes to a public form)."""
+    t0 = time.perf_counter()
+    status, took, answer = send_plain(d, "/desk/login", 5 * 1024 * 1024)
+    assert status == 413 and "at most 16,384 bytes" in reason(answer), answer[:300]
+    assert time.perf_counter() - t0 < 1.0
+    status, _, _ = call(d, "POST", "/desk/login", b"name=a&secret=b&csrf=x",
+                        {"Content-Type": "application/x-www-form-urlencoded"})
+    assert status in (200, 303, 400, 403, 429)  # an ordinary answer, not a bound
+
+
+def send_plain(d: Daemon, path: str, size: int) -> tuple[int, float, bytes]:
+    head = (f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-"
+            f"urlencoded\r\nContent-Length: {size}\r\n\r\n").encode()
+    t0 = time.perf_counter()
+    with socket.create_connection(hostport(d), timeout=10) as s:
+        s.sendall(head + b"a" * 65536)
+        answer = b""
+        try:
+            while chunk := s.recv(65536):
+                answer += chunk
+        except (ConnectionResetError, TimeoutError):
+            pass
+    status = int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/1.1 ") else 0
+    return status, time.perf_counter() - t0, answer

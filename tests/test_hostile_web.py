@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import pytest
 
 from lalert.server.sessions import hash_password
-from tests.browser_support import chromium, keep_on_loopback, needs_chromium
+from tests.browser_support import SHOTS, chromium, keep_on_loopback, needs_chromium
 from tests.daemon_helpers import Daemon, start_daemon
 from tests.hostile_messages import HOSTILE, MARK, hostile
 
@@ -79,6 +79,7 @@ def d(tmp_path_factory) -> Iterator[Daemon]:
         assert body["outcome"] == "accepted", (name, body)
         dm.ids[name] = body["id"]
     dm.wait_applied(before + len(HOSTILE))
+    dm.journaled = before + len(HOSTILE)
     yield dm
     dm.stop()
 
@@ -116,6 +117,9 @@ def visit(browser, url: str, *, login: Daemon | None = None, where: bool = False
                 pg.click("#lalert-where")
                 pg.wait_for_selector("#lalert-nearest li")
         pg.wait_for_load_state("load")
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        shot = "".join(c if c.isalnum() else "_" for c in url.split("//", 1)[1].split("/", 1)[1])
+        pg.screenshot(path=str(SHOTS / f"hostile_{shot or 'root'}.png"))
         return {
             "headers": resp.headers, "text": pg.inner_text("body"),
             "flag": pg.evaluate("window.__xss"), "violations": pg.evaluate("window.__violations"),
@@ -161,3 +165,11 @@ def test_every_html_and_json_response_has_the_headers(d):
         if h.get("content-type", "").startswith("text/html"):
             assert "script-src 'self'" in h.get("content-security-policy", ""), path
             assert h.get("x-frame-options") == "DENY", path
+
+
+def test_nothing_accepted_is_lost(d):
+    """Last in the module: every hostile message is still journaled and in force."""
+    assert d.health()["journal"]["messages"] == d.journaled
+    ids = {f["properties"]["id"] for f in d.get_json("/api/v1/alerts")[1]["features"]}
+    for name in ("cap", "commons"):
+        assert any(i.endswith("xss") for i in ids), (name, ids)

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lalert.lifecycle import Lifecycle, all_clear, parse_time, rank
-from lalert.model import Alert, Evacuation, Hazard, Shelter
+from lalert.model import Alert, Evacuation, Hazard
 from lalert.parsers import ParseError, parse
 from tests.conftest import corpus_files
 
@@ -171,18 +171,6 @@ def test_all_clear_rules():
     assert all_clear(mk("a", evacuations=(lifted,)))
     assert not all_clear(mk("a", evacuations=(lifted, issued)))
     assert not all_clear(mk("a"))
-
-
-def test_shelter_states_keep_latest_per_shelter():
-    lc = Lifecycle()
-    s_open = Shelter(name="A小学校", state="open", code="S1")
-    s_closed = Shelter(name="A小学校", state="closed", code="S1")
-    lc.apply(mk("sh2", 2, kind="shelter", minutes=10, shelters=(s_closed,)), now=T0)
-    lc.apply(mk("sh1", 1, kind="shelter", minutes=0, shelters=(s_open,)), now=T0)
-    assert lc.shelter_states["S1"].state == "closed"
-    lc.apply(mk("drill", 3, kind="shelter", status="exercise", minutes=20,
-                shelters=(s_open,)), now=T0)
-    assert lc.shelter_states["S1"].state == "closed"  # drills never change real states
 
 
 # --- property: any arrival order ends in the in-order state --------------------------

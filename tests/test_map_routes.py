@@ -166,7 +166,9 @@ async def test_data_json_real_alerts_states_and_etag(http):
     assert p["action"] == "危険な場所から全員避難"
     states = {s["id"]: s["state"] for s in data["shelters"]}
     assert states["DEMO-431001-02"] == "open" and states["DEMO-431001-12"] == "closed"
-    assert len(data["shelters"]) == 13 and len(data["hotspots"]) == 8
+    # 13 hand-made demo sites + 5 real schools in both GSI lists, each facility once
+    assert len(data["shelters"]) == 18 and len(data["hotspots"]) == 8
+    assert len({s["id"] for s in data["shelters"]}) == 18
     etag = r.headers["ETag"]
     assert (await http.get("/map/data.json?lang=ja", headers={"If-None-Match": etag})).status == 304
     http.state.set([with_alert(demo_alerts()[0], level=5)])
@@ -178,13 +180,16 @@ async def test_where_am_i(http):
     ans = await (await http.get("/api/v1/here", params={**HERE, "lang": "en"})).json()
     assert [a["id"] for a in ans["alerts"]] == ["jma-flood-1"]
     assert ans["hazard"] == "flood"  # taken from the alert covering the point
-    # flood-designated, not closed (DEMO-431001-12 is closed), nearest first
-    assert [s["id"] for s in ans["shelters"]] == ["DEMO-431001-02"]
+    # flood-designated, not closed (DEMO-431001-12 is closed): open first, then the nearest
+    ids = [s["id"] for s in ans["shelters"]]
+    assert ids[0] == "DEMO-431001-02" and "DEMO-431001-12" not in ids
+    assert all(s["state"] == "unknown" for s in ans["shelters"][1:])
     s = ans["shelters"][0]
     assert 1500 < s["distance_m"] < 2200 and s["walk_min"] == walking_minutes(s["distance_m"])
     assert s["state_label"] == "Open"
     quake = await (await http.get("/api/v1/here", params={**HERE, "hazard": "earthquake"})).json()
-    assert [s["id"] for s in quake["shelters"]][:2] == ["DEMO-431001-01", "DEMO-431001-03"]
+    ids = [s["id"] for s in quake["shelters"]]
+    assert ids[0] == "DEMO-431001-02" and ids[1] == "DEMO-431001-01"  # the open one, then nearest
     outside = await (await http.get("/api/v1/here", params={"lat": "32.93", "lon": "130.71"})).json()
     assert outside["alerts"] == [] and outside["hazard"] is None
     for bad in ({"lat": "x", "lon": "1"}, {"lat": "95", "lon": "130"}, {**HERE, "hazard": "zz"}):
@@ -201,7 +206,7 @@ async def test_text_twin(http):
     assert "訓練" not in html and "菊池市" not in html  # drills stay off the public twin
     assert "白川公園" not in html  # not fit for the hazard
     en = await (await http.get("/text?lang=en")).text()
-    assert "Alert level 4 — Evacuation order" in en and "Everyone must evacuate" in en
+    assert "Alert level 4 — Evacuation order" in en and "Everyone evacuate from dangerous places" in en
     etag = r.headers["ETag"]
     assert (await http.get("/text?lang=ja", headers={"If-None-Match": etag})).status == 304
 
@@ -212,17 +217,21 @@ async def test_shelters_opened_by_message_but_not_in_gazetteer(http):
     from lalert.model import Shelter
 
     flood, drill = demo_alerts()
-    opened = Shelter(name="竜南中学校", state="open", lat=32.8179, lon=130.7151)
-    shut = Shelter(name="月出小学校", state="unopened", lat=32.805, lon=130.7708)
-    http.state.set([replace(flood, alert=replace(flood.alert, shelters=(opened, shut))), drill])
+    opened = Shelter(name="坪井臨時避難所", state="open", lat=32.8150, lon=130.7100)
+    shut = Shelter(name="月出臨時避難所", state="unopened", lat=32.800, lon=130.7708)
+    unplaced = Shelter(name="健軍臨時避難所", state="open")  # no point, no facility
+    reported = (opened, shut, unplaced)
+    http.state.set([replace(flood, alert=replace(flood.alert, shelters=reported)), drill])
     data = await (await http.get("/map/data.json?lang=ja")).json()
-    extra = {s["name"]: s for s in data["shelters"] if s["id"].startswith("msg:")}
-    assert extra["竜南中学校"]["open"] is True and extra["月出小学校"]["open"] is False
+    extra = {s["name"]: s for s in data["shelters"] if s["id"].startswith("report:")}
+    assert extra["坪井臨時避難所"]["open"] is True and extra["月出臨時避難所"]["open"] is False
+    assert [r["name"] for r in data["reported_unplaced"]] == ["健軍臨時避難所"]
     ans = await (await http.get("/api/v1/here", params=HERE)).json()
     names = [s["name"] for s in ans["shelters"]]
-    assert names[:2] == ["デモ中央小学校", "竜南中学校"]  # 1.8 km, 2.0 km: nearest first
-    assert "月出小学校" not in names  # not opened
-    assert "竜南中学校" in await (await http.get("/text?lang=ja")).text()
+    assert set(names[:2]) == {"デモ中央小学校", "坪井臨時避難所"}  # the two open ones first
+    assert "月出臨時避難所" not in names  # not opened
+    text = await (await http.get("/text?lang=ja")).text()
+    assert "坪井臨時避難所" in text and "<bdi>健軍臨時避難所</bdi>（開設）" in text
 
 
 # --- base map, clustering plugin, opening region, old links ----------------------------
@@ -235,7 +244,7 @@ def _page_html_tile_layer(html: str) -> str | None:
 
 async def test_no_basemap_by_default_and_the_map_says_so(http):
     for lang, words in (("ja", "背景地図なし"), ("en", "No base map")):
-        html = await (await http.get(f"/?lang={lang}")).text()
+        html = await full_page(http, f"/?lang={lang}")
         assert words in page_config_json(html)["attribution"]
         assert _page_html_tile_layer(html) is None
         assert "cyberjapandata" not in html and "https://" not in re.sub(
@@ -247,7 +256,7 @@ async def test_raster_basemap_from_config(geo):
                         "attribution_url": GSI_ATTRIBUTION_URL, "max_zoom": 18}}
     client = await _map_client(geo, settings=settings)
     try:
-        html = await (await client.get("/?lang=ja")).text()
+        html = await full_page(client, "/?lang=ja")
     finally:
         await client.close()
     assert _page_html_tile_layer(html) == GSI_PALE_URL
@@ -287,7 +296,7 @@ async def test_local_pmtiles_basemap_is_served_by_lalert(geo, tmp_path):
     client = await _map_client(geo, settings={"map": {"basemap": str(archive),
                                                       "attribution": "テスト背景"}})
     try:
-        html = await (await client.get("/?lang=ja")).text()
+        html = await full_page(client, "/?lang=ja")
         assert _page_html_tile_layer(html) == "/basemap/{z}/{x}/{y}.png"
         assert json.dumps("テスト背景") in html  # the attribution, in the layer's options
         t = mercantile.tile(130.7, 32.8, 7)
@@ -309,7 +318,7 @@ async def test_missing_pmtiles_leaves_the_map_without_basemap(geo, tmp_path, cap
     with caplog.at_level(logging.WARNING, logger="lalert.outputs.publicmap"):
         client = await _map_client(geo, settings={"map": {"basemap": str(tmp_path / "no.pmtiles")}})
     try:
-        html = await (await client.get("/?lang=ja")).text()
+        html = await full_page(client, "/?lang=ja")
         assert "背景地図なし" in page_config_json(html)["attribution"]
         assert (await client.get("/basemap/7/1/1.png")).status == 404
     finally:
@@ -321,7 +330,7 @@ async def test_missing_pmtiles_leaves_the_map_without_basemap(geo, tmp_path, cap
                     reason="leaflet.markercluster not installed: run `npm ci`")
 async def test_markercluster_is_served_from_node_modules(http):
     js, css, version = markercluster_files(NODE_MODULES)
-    html = await (await http.get("/?lang=ja")).text()
+    html = await full_page(http, "/?lang=ja")
     assert f'src="{MARKERCLUSTER_JS}?v={version}"' in html and f'href="{MARKERCLUSTER_CSS}"' in html
     r = await http.get(MARKERCLUSTER_JS)
     assert r.status == 200 and await r.read() == js.read_bytes()
@@ -353,3 +362,14 @@ def test_opening_region(geo):
                     hotspots=geo.hotspots)
     w, s, e, n = opening_region(one)
     assert e - w >= 0.02 - 1e-9 and n - s >= 0.02 - 1e-9
+
+
+def test_csp_allows_the_basemap_origin_only_when_configured():
+    from lalert.server.security import img_origins
+
+    gsi = load_config(None, env={"LALERT_MAP__BASEMAP": GSI_PALE_URL,
+                                 "LALERT_MAP__ATTRIBUTION": GSI_ATTRIBUTION})
+    assert img_origins(gsi) == ["https://cyberjapandata.gsi.go.jp"]
+    assert img_origins(load_config(None, env={})) == []  # offline: this origin only
+    local = load_config(None, env={"LALERT_MAP__BASEMAP": "/srv/japan.pmtiles"})
+    assert img_origins(local) == []  # served by lalert itself

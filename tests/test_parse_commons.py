@@ -86,16 +86,16 @@ def test_example_shelter_counts_and_states() -> None:
     assert alert.kind == "shelter" and alert.serial == 3 and alert.info_type == "update"
     by_name = {s.name: s for s in alert.shelters}
     assert list(by_name) == _xp(path, "areaName")[2:]  # after targetArea and Head area names
-    assert [s.state for s in alert.shelters] == ["open", "open", "open", "open", "unopened"]
-    assert [s.crowding for s in alert.shelters] == ["crowded", "vacant", "full", "vacant", None]
+    assert [s.state for s in alert.shelters] == ["open", "open", "open", "open", "unopened", "open"]
+    assert [s.crowding for s in alert.shelters] == ["crowded", "vacant", "full", "vacant", None, "vacant"]
     ryu = by_name["竜南中学校"]
     assert (ryu.capacity, ryu.head_count, ryu.head_count_voluntary, ryu.households) == (500, 500, 35, 214)
     assert (ryu.lat, ryu.lon) == (32.817869, 130.715085)
     assert ryu.address == "熊本県熊本市中央区坪井4-16-1"
     assert ryu.changed_at == "2026-07-03T16:45:00+09:00"
     assert by_name["月出小学校"].head_count is None
-    assert alert.details["total"]["HeadCount"] == 312 + 187 + 500 + 64
-    assert alert.details["total_shelters"] == 4
+    assert alert.details["total"]["HeadCount"] == 312 + 187 + 500 + 64 + 12
+    assert alert.details["total_shelters"] == 5
 
 
 def test_example_general_information() -> None:

@@ -206,6 +206,7 @@ def test_wifi_japan_only_when_declared_open():
 
 def _used_msgids() -> set[str]:
     ids = set(content.LEVEL_WORDS.values()) | set(content.LEVEL_ACTIONS.values())
+    ids |= set(content.LEVEL_BADGES.values()) | {content.INSTRUCTION}
     ids |= set(content.DIRECTIONS.values()) | set(content.HAZARDS.values())
     ids |= set(content.STATES.values()) | {content.DISTANCE}
     for tpl in (ASSETS / "templates").glob("*.j2"):

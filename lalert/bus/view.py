@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from lalert.geo.reports import ShelterBoard
 from lalert.lifecycle import timestamp
 from lalert.model import EnrichedAlert
 from lalert.vocab import SEVERITY_ORDER
@@ -13,13 +14,21 @@ def severity_sort_key(e: EnrichedAlert) -> tuple:
 
 
 class ActiveView:
-    """Active enriched alerts by event key; ``version`` grows once per committed batch."""
+    """Active enriched alerts by event key; ``version`` grows once per committed batch.
+
+    What it hands out carries each facility's *current* shelter state (the latest
+    避難所情報 in force, ``lalert.geo.reports``), not the copy taken at enrichment.
+    """
 
     def __init__(self) -> None:
         self.version = 0
         self._by_key: dict[str, tuple[EnrichedAlert, bool, int]] = {}
         self._key_by_id: dict[str, str] = {}
         self._sorted: dict[bool, tuple[int, list[EnrichedAlert]]] = {}
+        self._board: tuple[int, ShelterBoard] | None = None
+        # alert id → (alert as stored, board fingerprint, alert with current states): an
+        # alert is re-overlaid only when it or some facility's reported state changed
+        self._overlaid: dict[str, tuple[EnrichedAlert, tuple, EnrichedAlert]] = {}
 
     # --- StateView ------------------------------------------------------------------
 
@@ -27,14 +36,32 @@ class ActiveView:
         cached = self._sorted.get(drills)
         if cached and cached[0] == self.version:
             return list(cached[1])
-        items = sorted((e for e, d, _ in self._by_key.values() if d == drills),
+        items = sorted((self._current(e) for e, d, _ in self._by_key.values() if d == drills),
                        key=severity_sort_key)
         self._sorted[drills] = (self.version, items)
         return list(items)
 
+    def board(self) -> ShelterBoard:
+        """The latest report per facility among the real alerts in force (once per version)."""
+        if self._board is None or self._board[0] != self.version:
+            self._board = (self.version, ShelterBoard(e for e, d, _ in self._by_key.values() if not d))
+        return self._board[1]
+
+    def _current(self, e: EnrichedAlert) -> EnrichedAlert:
+        board = self.board()
+        hit = self._overlaid.get(e.id)
+        if hit is not None and hit[0] is e and hit[1] == board.fingerprint:
+            return hit[2]
+        out = board.overlay(e)
+        if len(self._overlaid) > 4 * len(self._by_key) + 64:
+            live = {x.id for x, _, _ in self._by_key.values()}
+            self._overlaid = {k: v for k, v in self._overlaid.items() if k in live}
+        self._overlaid[e.id] = (e, board.fingerprint, out)
+        return out
+
     def get(self, alert_id: str) -> EnrichedAlert | None:
         key = self._key_by_id.get(alert_id)
-        return self._by_key[key][0] if key else None
+        return self._current(self._by_key[key][0]) if key else None
 
     # --- daemon side ----------------------------------------------------------------
 

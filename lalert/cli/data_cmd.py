@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 from lalert.geo.store import default_db, import_sources, load_store
 
 
@@ -52,5 +54,11 @@ def run_info(args: argparse.Namespace) -> int:
     print(f"{db}")
     for scheme, n in geo.areas["scheme"].value_counts().sort_index().items():
         print(f"  areas {scheme:<18} {n}")
-    print(f"  shelters {len(geo.shelters)}  hotspots {len(geo.hotspots)}  jma codes {len(geo.jma_codes)}")
+    s = geo.shelters
+    entries = sum(len(x) for x in s["source_ids"]) if "source_ids" in s else len(s)
+    print(f"  shelters {len(s)} facilities ({entries} list entries)  hotspots {len(geo.hotspots)}"
+          f"  jma codes {len(geo.jma_codes)}")
+    if "roles" in s and len(s):
+        roles = pd.Series([r for rs in s["roles"] for r in rs]).value_counts()
+        print("    roles " + "  ".join(f"{k} {v}" for k, v in roles.sort_index().items()))
     return 0

@@ -80,8 +80,11 @@ def run(args: argparse.Namespace) -> int:
 
 async def listen(runner: Any, config: Any) -> None:
     """Serve the set-up ``runner`` on ``config.host:port``; port 0 takes a free port and
-    writes it back to ``config.port`` (for the printed URLs)."""
+    writes it back to ``config.port`` (for the printed URLs) and, without a configured
+    ``base_url``, to the started outputs' public URL (signage QR codes print it)."""
     from aiohttp import web
+
+    from lalert.server.keys import OUTPUTS
 
     site = web.TCPSite(runner, config.host, config.port, backlog=1024)
     await site.start()
@@ -89,6 +92,12 @@ async def listen(runner: Any, config: Any) -> None:
         server = getattr(site, "_server", None)
         if server and server.sockets:
             config.port = server.sockets[0].getsockname()[1]
+            if not config.base_url:
+                for o in runner.app.get(OUTPUTS, ()):
+                    ctx = getattr(o, "ctx", None)
+                    if ctx is not None:
+                        ctx.base_url = config.public_url
+                        ctx.settings["public_url"] = config.public_url
 
 
 async def serve(config: Config) -> int:

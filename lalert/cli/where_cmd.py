@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
 from lalert.cli._geo_common import geo_for
 from lalert.geo.query import areas_at, hotspots_near, nearest_shelters
-from lalert.model import _plain
+from lalert.geo.reports import ShelterBoard
+from lalert.model import NearbyShelter, _plain
 from lalert.vocab import AREA_SCHEMES, SHELTER_HAZARDS
 
 
@@ -22,7 +24,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=int, default=3, help="sites per hazard")
     p.add_argument("--max-m", type=float, default=5000.0, help="search radius (metres)")
     p.add_argument("--json", action="store_true", help="one JSON object")
+    p.add_argument("--home", type=Path, help="lalert home whose 避難所情報 in force give the states")
+    p.add_argument("--config", type=Path, help="lalert.toml")
     p.set_defaults(func=run)
+
+
+def _board(args: argparse.Namespace, geo) -> ShelterBoard:
+    """The latest 避難所情報 per facility in the home (its journal replayed read-only)."""
+    from lalert.config import load_config
+    from lalert.snapshot import active_view
+
+    cfg = load_config(args.config, overrides={"home": str(args.home) if args.home else None})
+    return active_view(cfg, geo).board()
+
+
+def _current(s: NearbyShelter, board: ShelterBoard) -> NearbyShelter:
+    c = board.get(s.id)
+    if c is None:
+        return s
+    return dataclasses.replace(s, state=c.state, crowding=c.crowding, head_count=c.report.head_count,
+                               capacity=c.report.capacity if c.report.capacity is not None else s.capacity)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -30,8 +51,10 @@ def run(args: argparse.Namespace) -> int:
     areas = areas_at(geo, lat=args.lat, lon=args.lon)
     order = {s: i for i, s in enumerate(AREA_SCHEMES)}
     areas.sort(key=lambda a: (order.get(a.scheme, 99), a.code or ""))
-    per_hazard = {h: nearest_shelters(geo, lat=args.lat, lon=args.lon, hazard=h, limit=args.limit,
-                                      max_m=args.max_m) for h in SHELTER_HAZARDS}
+    board = _board(args, geo)
+    per_hazard = {h: [_current(s, board) for s in nearest_shelters(
+        geo, lat=args.lat, lon=args.lon, hazard=h, limit=args.limit, max_m=args.max_m)]
+        for h in SHELTER_HAZARDS}
     wifi = hotspots_near(geo, lat=args.lat, lon=args.lon)
     if args.json:
         print(json.dumps({"lat": args.lat, "lon": args.lon, "areas": _plain(areas),
@@ -48,7 +71,10 @@ def run(args: argparse.Namespace) -> int:
         if not sites:
             print(f"    none within {args.max_m:.0f} m")
         for s in sites:
-            print(f"    {s.distance_m:>7.0f} m {s.bearing_deg:>5.0f}°  {s.name}  [{s.kind}]")
+            c = board.get(s.id)
+            status = c.status if c else "unknown"
+            print(f"    {s.distance_m:>7.0f} m {s.bearing_deg:>5.0f}°  {s.name}  [{s.kind}]  {status}"
+                  + (f" {s.head_count}/{s.capacity}" if c and s.head_count is not None else ""))
     if wifi:
         print("Wi-Fi:")
         for w in wifi:

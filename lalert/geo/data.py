@@ -20,6 +20,8 @@ import shapely
 from pyproj import Geod
 from shapely.geometry.base import BaseGeometry
 
+from lalert.geo.facilities import merge_facilities
+
 if TYPE_CHECKING:
     from lalert.geo.gazetteer import Gazetteer
 
@@ -28,7 +30,8 @@ GEOD = Geod(ellps="WGS84")
 HOTSPOT_AT_SHELTER_M = 100.0  # a hotspot this close to a listed site serves that site
 
 AREA_COLUMNS = ["scheme", "code", "name", "parent", "parent_name"]
-SHELTER_COLUMNS = ["id", "name", "kind", "hazards", "municipality_code", "address", "capacity", "lat", "lon"]
+SHELTER_COLUMNS = ["id", "name", "kind", "hazards", "municipality_code", "address", "capacity", "lat", "lon",
+                   "roles"]
 HOTSPOT_COLUMNS = ["id", "name", "ssid", "provider", "address", "municipality_code", "lat", "lon", "shelter_id"]
 CODE_COLUMNS = ["code", "name", "level", "matome", "first", "pref"]
 
@@ -39,7 +42,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 class GeoData:
     """Areas (any scheme, EPSG:4326), designated shelters, hotspots and the JMA code table.
 
-    ``shelters.hazards`` holds tuples of ``lalert.vocab.SHELTER_HAZARDS`` names.
+    ``shelters`` has one row per facility (``lalert.geo.facilities``): ``hazards`` holds
+    tuples of ``lalert.vocab.SHELTER_HAZARDS`` names, ``roles`` / ``source_ids`` /
+    ``aliases`` tuples.
     """
 
     areas: gpd.GeoDataFrame
@@ -47,6 +52,8 @@ class GeoData:
     hotspots: gpd.GeoDataFrame
     jma_codes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CODE_COLUMNS))
     simplify_deg: float = 0.0005  # output simplification (≈50 m); 0 keeps full detail
+    # the desk's "this report is facility X" links: (municipality, name key) → facility id
+    shelter_links: dict[tuple[str, str], str] = field(default_factory=dict)
     _gaz: Any = field(default=None, repr=False, compare=False)
 
     @property
@@ -98,6 +105,7 @@ def build_geodata(
                     for x in s["hazards"].fillna("")]
     s = _share_designations(s)
     s["capacity"] = pd.to_numeric(s["capacity"], errors="coerce")
+    s = gpd.GeoDataFrame(merge_facilities(s), geometry="geometry", crs=WGS84)
     s["lat"], s["lon"] = s.geometry.y, s.geometry.x
 
     h = _concat(hotspots, HOTSPOT_COLUMNS)

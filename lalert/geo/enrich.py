@@ -11,7 +11,6 @@ vectorised (STRtree queries, ``contains_xy``); distances are geodesic.
 from __future__ import annotations
 
 import dataclasses
-import unicodedata
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from shapely.geometry.base import BaseGeometry
 from lalert.geo.data import GeoData
 from lalert.geo.distance import degree_margin, distances_to
 from lalert.geo.hazards import alert_hazard_tags
+from lalert.geo.match import geo_index, match_report
 from lalert.model import (
     Alert,
     Area,
@@ -41,10 +41,6 @@ class EnrichConfig:
     shelter_buffer_m: float = 1000.0  # sites this close outside the footprint are listed too
     max_shelters: int | None = None  # None: all (sorted fitting first, then nearest)
     include_unfit: bool = True  # False: only sites whose designation fits the hazard
-
-
-def _norm(s: object) -> str:
-    return unicodedata.normalize("NFKC", str(s or "")).replace(" ", "").replace("\u3000", "")
 
 
 def _area_geometry(geo: GeoData, area: Area) -> tuple[BaseGeometry | None, Area, tuple[str, str] | None]:
@@ -98,29 +94,35 @@ def footprint_of(alert: Alert, geo: GeoData) -> tuple[BaseGeometry | None, tuple
     return shapely.union_all(parts + circles), areas
 
 
-class _States:
-    """Latest 避難所情報 per site: by code, else by name within the municipality."""
+def match_reports(alert: Alert, geo: GeoData) -> Alert:
+    """``alert`` with each reported shelter's ``registry`` filled in (``lalert.geo.match``):
+    the facility of the reporting municipality it names, and how it was found."""
+    if not alert.shelters or geo.shelters.empty:
+        return alert
+    idx = geo_index(geo)
+    links = getattr(geo, "shelter_links", None) or {}
+    muni = next((a.code for a in alert.areas if a.code and a.scheme in ("lg_code", "n03")), None)
+    out = []
+    for s in alert.shelters:
+        found = match_report(idx, name=s.name, muni=s.area_code or muni, code=s.code,
+                             address=s.address, lat=s.lat, lon=s.lon, radius_m=s.radius_m,
+                             manual=links)
+        out.append(dataclasses.replace(s, registry=found.to_dict() if found else None))
+    return dataclasses.replace(alert, shelters=tuple(out))
 
-    def __init__(self, states: Mapping[str, Shelter] | None) -> None:
-        self.by_code: dict[str, Shelter] = {}
-        self.by_name: dict[tuple[str, str], Shelter] = {}
-        self.by_bare_name: dict[str, list[Shelter]] = {}
-        for key, s in (states or {}).items():
-            for code in {s.code, key}:
-                if code:
-                    self.by_code[str(code)] = s
-            muni = str(s.area_code or "")[:5]
-            self.by_name[(muni, _norm(s.name))] = s
-            self.by_bare_name.setdefault(_norm(s.name), []).append(s)
 
-    def find(self, site_id: str, name: str, muni: str) -> Shelter | None:
-        if site_id in self.by_code:
-            return self.by_code[site_id]
-        hit = self.by_name.get((muni[:5], _norm(name)))
-        if hit is None:
-            same = self.by_bare_name.get(_norm(name), [])
-            hit = same[0] if len(same) == 1 and not same[0].area_code else None
-        return hit
+def _report_states(alert: Alert, geo: GeoData, states: Mapping[str, Shelter] | None) -> dict[str, Shelter]:
+    """Facility id → latest report known at enrichment (this alert's own, else the given
+    states by code). Outputs read the current state at render time (``geo.reports``)."""
+    out: dict[str, Shelter] = {}
+    if states:
+        for s in match_reports(dataclasses.replace(alert, shelters=tuple(states.values())), geo).shelters:
+            if s.registry and s.registry.get("id"):
+                out[s.registry["id"]] = s
+    for s in alert.shelters:
+        if s.registry and s.registry.get("id"):
+            out[s.registry["id"]] = s
+    return out
 
 
 class _ShelterTable:
@@ -184,20 +186,21 @@ def nearby_shelters(
     order = np.lexsort((t.name_sort[idx], dist, ~fits))
     if config.max_shelters is not None:
         order = order[: config.max_shelters]
-    st = _States(states) if states else None
+    st = states or {}
     glob, dists, ins, fit = idx[order].tolist(), dist[order].tolist(), inside[order].tolist(), fits[order].tolist()
     out = []
     for i, d, inn, f in zip(glob, dists, ins, fit, strict=True):
         sid, name, muni, cap = t.id[i], t.name[i], t.muni[i], t.capacity[i]
-        found = st.find(sid, name, muni) if st is not None else None
+        found = st.get(sid)
         out.append(NearbyShelter(
             id=sid, name=name, lat=t.lat[i], lon=t.lon[i],
             hazards=t.hazards[i], fits_hazard=f if tags else None,
             distance_m=round(d, 1), inside=inn,
             state=found.state if found else "unknown", kind=t.kind[i],
             address=t.address[i], municipality_code=muni or None,
-            capacity=cap if cap is not None else (found.capacity if found else None),
+            capacity=found.capacity if found and found.capacity is not None else cap,
             head_count=found.head_count if found else None,
+            crowding=found.crowding if found else None,
         ))
     return tuple(out)
 
@@ -246,14 +249,13 @@ def enrich(
     config: EnrichConfig = EnrichConfig(),
 ) -> EnrichedAlert:
     """Fill in geometry, footprint, hazard tags, nearby shelters and hotspots."""
+    alert = match_reports(alert, geo)
     fp, areas = footprint_of(alert, geo)
     tags = alert_hazard_tags(alert)
     if fp is None:
         return EnrichedAlert(alert=alert, areas=areas, hazard_tags=tags)
     fp_json = _footprint_geojson(fp, geo.simplify_deg)
-    states = shelter_states
-    if states is None and alert.shelters:
-        states = {s.code or s.name: s for s in alert.shelters}
+    states = _report_states(alert, geo, shelter_states)
     shelters = nearby_shelters(geo, fp, tags, config=config, states=states)
     hotspots = nearby_hotspots(geo, fp, {s.id for s in shelters})
     return EnrichedAlert(

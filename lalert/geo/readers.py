@@ -366,6 +366,15 @@ def _shelter_frame(df: pd.DataFrame, lines: list, fc_code: str | None, *, source
         if c in cols:
             same |= _truthy(df[c]).to_numpy()
     kind = np.where(same, "both", kind)
+    # 福祉避難所: GSI marks who a site takes in (受入対象者); 自治体標準 CSVs may say it outright
+    welfare = np.zeros(len(df), dtype=bool)
+    if "受入対象者" in cols:
+        welfare |= (df["受入対象者"].fillna("").astype(str).str.strip() != "").to_numpy()
+    for c in ("福祉避難所", "福祉避難所指定"):
+        if c in cols:
+            welfare |= _truthy(df[c]).to_numpy()
+    roles = np.where(welfare & (kind != "emergency_site"),
+                     np.where(kind == "both", "emergency_site,welfare_shelter", "welfare_shelter"), "")
     flags = {en: _truthy(df[c]).to_numpy() for c, en in hazard_cols.items()}
     hazards = [",".join(h for h in SHELTER_HAZARDS if h in flags and flags[h][i]) for i in range(len(df))]
     # municipality: a code column, else the FeatureCollection name, else the 共通ID
@@ -403,7 +412,7 @@ def _shelter_frame(df: pd.DataFrame, lines: list, fc_code: str | None, *, source
         "municipality_code": muni,
         "address": df[addr_c].fillna("").astype(str) if addr_c else "",
         "capacity": capacity.to_numpy(float),
-        "lat": lat, "lon": lon, "line": [str(x) for x in lines],
+        "lat": lat, "lon": lon, "roles": roles, "line": [str(x) for x in lines],
     }, geometry=gpd.points_from_xy(np.nan_to_num(lon), np.nan_to_num(lat)), crs=JGD2011)
     out = out.loc[keep].to_crs(WGS84)
     out["lat"], out["lon"] = out.geometry.y, out.geometry.x

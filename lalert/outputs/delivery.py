@@ -40,6 +40,7 @@ import aiohttp
 
 from lalert.outputs.base import AlertChange
 from lalert.outputs.netguard import guarded_connector
+from lalert.outputs.phrases import level_info
 from lalert.store.sqlite import open_durable
 
 log = logging.getLogger(__name__)
@@ -126,8 +127,10 @@ def alert_key(change: AlertChange) -> str:
 
 
 def change_body(change: AlertChange) -> dict[str, Any]:
-    """The JSON every push channel sends: the enriched alert plus what changed."""
+    """The JSON every push channel sends: the enriched alert plus what changed, and the
+    level's one wording in both languages (``level_label``: who says it, label, action)."""
     body = change.alert.to_dict()
+    body["level_label"] = level_info(change.alert)
     body["change"] = {
         "seq": change.seq,
         "kind": change.kind,

@@ -62,7 +62,8 @@ def topics_for(change: AlertChange, prefix: str) -> dict[str, dict[str, Any]]:
 def message(body: dict[str, Any], area: dict[str, Any]) -> bytes:
     """The retained payload: a compact summary (subscribers fetch details by id/link)."""
     keep = ("id", "event_id", "format", "kind", "title", "headline", "level", "severity",
-            "status", "info_type", "issued_at", "valid_until", "publisher", "hazard_tags")  # fmt: skip
+            "status", "info_type", "issued_at", "valid_until", "publisher", "hazard_tags",
+            "level_label", "instruction")  # fmt: skip
     msg = {k: body.get(k) for k in keep}
     msg["area"] = area
     msg["change"] = body.get("change")

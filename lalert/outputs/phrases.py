@@ -6,13 +6,11 @@ message and the 警戒レベル action word for word; free text stays in Japanes
 
 from __future__ import annotations
 
-from lalert.vocab import (
-    KINDS,
-    LEVEL_ACTION_JA,
-    LEVEL_WORDS_JA,
-    SHELTER_HAZARDS,
-    SHELTER_HAZARDS_EN,
-)
+from collections.abc import Iterable
+from typing import Any
+
+from lalert.vocab import KINDS, SHELTER_HAZARDS, SHELTER_HAZARDS_EN
+from lalert.vocab import levels as _levels
 
 LANGS = ("ja", "en")
 
@@ -42,28 +40,14 @@ KIND_EN: dict[str, str] = {
     "other": "Other",
 }
 
-LEVEL_WORDS_EN: dict[int, str] = {
-    5: "Emergency safety measures",
-    4: "Evacuation order",
-    3: "Evacuation of elderly people etc.",
-    2: "Check how to evacuate",
-    1: "Be prepared",
-}
-LEVEL_ACTION_EN: dict[int, str] = {
-    5: "Danger to life. Secure your safety immediately!",
-    4: "Everyone must evacuate from dangerous places.",
-    3: "Elderly and others who need time must evacuate from dangerous places.",
-    2: "Check your evacuation plan.",
-    1: "Be prepared for a disaster.",
-}
-
 HAZARD_EN = SHELTER_HAZARDS_EN
 
 SHELTER_STATE: dict[str, dict[str, str]] = {
     "ja": {"open": "開設", "permanent": "常設", "closed": "閉鎖", "unopened": "未開設",
-           "unknown": "状況不明"},
+           "crowded": "開設・混雑", "full": "定員一杯", "unknown": "状況不明"},
     "en": {"open": "Open", "permanent": "Always open", "closed": "Closed",
-           "unopened": "Not opened", "unknown": "Status unknown"},
+           "unopened": "Not opened", "crowded": "Open, crowded", "full": "Full",
+           "unknown": "Status unknown"},
 }
 
 UI: dict[str, dict[str, str]] = {
@@ -89,6 +73,7 @@ UI: dict[str, dict[str, str]] = {
         "here_none": "この地点に発表中の情報はありません。",
         "nearest": "近くの開設中の避難先",
         "open_shelters": "開設中の避難所",
+        "reported_shelters": "市町村が報告した避難所の状況",
         "nearest_none": "近くに開設中の避難先は見つかりません。",
         "notify_btn": "この場所の情報を通知で受け取る",
         "notify_ok": "通知を登録しました（半径1km）。",
@@ -109,6 +94,9 @@ UI: dict[str, dict[str, str]] = {
         "hazards": "対応災害",
         "geo_error": "現在地を取得できませんでした。地図をタップしてください。",
         "source": "出典",
+        "instruction": "発表者からの呼びかけ",
+        "show_all": "ほかの地域の情報も表示",
+        "region_only": "この地域の情報だけ表示",
     },
     "en": {
         "title": "Disaster map",
@@ -132,6 +120,7 @@ UI: dict[str, dict[str, str]] = {
         "here_none": "No alert covers this point.",
         "nearest": "Nearest open shelters",
         "open_shelters": "Open shelters",
+        "reported_shelters": "Shelters as reported by the municipality",
         "nearest_none": "No open shelter found nearby.",
         "notify_btn": "Notify me about this place",
         "notify_ok": "Notifications on for this place (1 km radius).",
@@ -152,6 +141,9 @@ UI: dict[str, dict[str, str]] = {
         "hazards": "Designated for",
         "geo_error": "Your location is not available. Tap the map instead.",
         "source": "Sources",
+        "instruction": "Advice from the publisher (in Japanese)",
+        "show_all": "Show alerts for other regions too",
+        "region_only": "Show this region only",
     },
 }
 
@@ -169,16 +161,31 @@ def kind_name(kind: str, lang: str) -> str:
     return KINDS.get(kind, kind)
 
 
-def level_word(level: int | None, lang: str) -> str | None:
-    if level is None:
-        return None
-    return (LEVEL_WORDS_EN if lang == "en" else LEVEL_WORDS_JA).get(level)
+def level_label(level: int | None, kind: str | None, hazard_tags: Iterable[str],
+                lang: str) -> str | None:
+    """The alert's level as every output writes it (``lalert.vocab.levels.label``): a
+    municipality's order ('警戒レベル4 避難指示') or JMA's '警戒レベル4相当情報［土砂災害］'."""
+    return _levels.label(level, kind, hazard_tags, "en" if lang == "en" else "ja")
+
+
+def level_badge(level: int | None, kind: str | None, lang: str) -> str | None:
+    """'警戒レベル4' or '警戒レベル4相当' (short, for badges)."""
+    return _levels.badge(level, _levels.source(kind, level), "en" if lang == "en" else "ja")
 
 
 def level_action(level: int | None, lang: str) -> str | None:
-    if level is None:
-        return None
-    return (LEVEL_ACTION_EN if lang == "en" else LEVEL_ACTION_JA).get(level)
+    return _levels.action(level, "en" if lang == "en" else "ja")
+
+
+def level_info(ea: Any) -> dict[str, Any] | None:
+    """The level's words in both languages and who says it, for JSON bodies (push, API)."""
+    return _levels.describe(ea.alert.level, ea.alert.kind, ea.hazard_tags)
+
+
+def legend_word(level: int, lang: str) -> str:
+    """A level's words in the map's colour key: the residents' action, which holds for a
+    municipality's order and JMA's 相当 information alike (a name would claim an order)."""
+    return _levels.LEVEL_ACTIONS[level][1 if lang == "en" else 0]
 
 
 def hazard_name(hazard: str, lang: str) -> str:

@@ -10,41 +10,73 @@ from typing import Any
 
 from shapely.geometry import shape
 
+from lalert.geo.reports import OPEN_STATES, Current, ShelterBoard, status_of
 from lalert.model import Area, EnrichedAlert
 
 
+def shelter_board(alerts: Iterable[EnrichedAlert]) -> ShelterBoard:
+    """The latest 避難所情報 per facility among ``alerts`` (the one place states live)."""
+    return ShelterBoard(alerts)
+
+
 def shelter_states(alerts: Iterable[EnrichedAlert]) -> dict[str, str]:
-    """Latest known open/closed state per shelter id from the alerts in force."""
-    states: dict[str, str] = {}
+    """Latest reported state per facility id (and per unmatched report key)."""
+    return ShelterBoard(alerts).states()
+
+
+def site_statuses(alerts: Iterable[EnrichedAlert], board: ShelterBoard | None = None) -> dict[str, str]:
+    """What residents are told per facility id (open | crowded | full | closed …): the
+    board's latest report, else the state the view put on the alerts' nearby sites (the
+    view overlays them from the same board, so the two never disagree)."""
+    alerts = list(alerts)
+    board = board if board is not None else ShelterBoard(alerts)
+    out: dict[str, str] = {}
     for ea in alerts:
         for s in ea.shelters:
             if s.state and s.state != "unknown":
-                states[s.id] = s.state
-        for s in ea.alert.shelters:
-            if s.code and s.state:
-                states[s.code] = s.state
-    return states
+                out[s.id] = status_of(s.state, s.crowding)
+    out.update(board.statuses())
+    return out
 
 
-def message_shelters(alerts: Iterable[EnrichedAlert], known_ids: set[str],
-                     known_names: set[str]) -> list[dict[str, Any]]:
-    """Shelters named (with a position) in 避難所情報 that the gazetteer does not list.
+def count_text(c: Current, lang: str) -> str:
+    """'312/420人' / '312 of 420 people' when the report gives them, else ''."""
+    head, cap = c.report.head_count, c.report.capacity
+    if head is None and cap is None:
+        return ""
+    if lang == "ja":
+        return f"{head if head is not None else '?'}/{cap}人" if cap is not None else f"{head}人"
+    return f"{head if head is not None else '?'} of {cap} people" if cap is not None else f"{head} people"
 
-    A city opens schools that are not in the designated-site data; residents still need
-    to find them, so they are shown with the state the message gives.
-    """
-    seen: dict[str, dict[str, Any]] = {}
-    for ea in alerts:
-        for s in ea.alert.shelters:
-            if s.lat is None or s.lon is None:
-                continue
-            if (s.code and s.code in known_ids) or s.name in known_names:
-                continue
-            key = s.code or s.name
-            seen[key] = {"id": f"msg:{key}", "name": s.name, "lat": s.lat, "lon": s.lon,
-                         "state": s.state or "unknown", "kind": s.kind, "hazards": [],
-                         "address": s.address, "capacity": s.capacity}
-    return list(seen.values())
+
+def status_label(c: Current | None, lang: str) -> str:
+    """The state a resident reads: 開設 / 開設（混雑） / 定員一杯 / 閉鎖 … with counts when given."""
+    from lalert.outputs import phrases
+
+    if c is None:
+        return phrases.shelter_state("unknown", lang)
+    word = phrases.shelter_state(c.status, lang)
+    counts = count_text(c, lang) if c.state in ("open", "permanent") else ""
+    return f"{word}（{counts}）" if counts and lang == "ja" else (f"{word} ({counts})" if counts else word)
+
+
+def is_open(status: str) -> bool:
+    """Offered as open: open, permanent or crowded — never full, closed or unknown."""
+    return status in OPEN_STATES or status == "crowded"
+
+
+def reported_records(board: ShelterBoard, lang: str) -> list[dict[str, Any]]:
+    """Reported shelters that match no registry facility, with their own point when the
+    message gives one (``lat`` / ``lon`` None otherwise): a city opens places that are not
+    in the designated data, and residents still need to find them."""
+    out = []
+    for c in board.unmatched():
+        s = c.report
+        out.append({"id": c.key, "name": s.name, "lat": s.lat, "lon": s.lon, "kind": s.kind,
+                    "hazards": [], "address": s.address, "state": c.status,
+                    "state_label": status_label(c, lang), "open": c.open,
+                    "capacity": s.capacity, "head_count": s.head_count, "registry": None})
+    return out
 
 
 def shaped_areas(ea: EnrichedAlert) -> list[tuple[Any, Area | None]]:

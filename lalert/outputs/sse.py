@@ -213,6 +213,7 @@ class SseOutput(BaseOutput):
             for seq, body in rows:
                 d = json.loads(body)
                 drill = bool((d.pop("change", None) or {}).get("drill"))
+                d.pop("level_label", None)  # derived words for readers, not alert fields
                 if (self.drills or not drill) and client.wants(EnrichedAlert.from_dict(d)):
                     await resp.write(frame(seq, body))
                 sent = seq

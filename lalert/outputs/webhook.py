@@ -12,6 +12,7 @@ Config (``[outputs.webhook]``): ``workers`` (64), ``per_endpoint`` (4), ``max_at
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -65,10 +66,13 @@ class WebhookOutput(BaseOutput):
         )
         sroutes.register(ctx.home, CHANNEL, self)
         await self.dispatcher.start()
+        if isinstance(self.subs, SubscriptionStore):  # warm: the first alert waits less
+            await asyncio.to_thread(self.subs.index, CHANNEL)
 
     async def handle(self, change: AlertChange) -> None:
         assert self.dispatcher is not None, "start() first"
-        matched = self.subs.match(change.alert, CHANNEL)  # in PostGIS with that store
+        # in a thread: an index rebuild (or PostGIS) never stalls the event loop
+        matched = await asyncio.to_thread(self.subs.match, change.alert, CHANNEL)
         self.dispatcher.submit(fan_out_change(self.box, CHANNEL, change, matched))
 
     def alarms(self) -> list[str]:

@@ -188,6 +188,7 @@ def _alert(el: etree._Element, *, digest: str, source: str) -> Alert:
         title=title,
         headline=path_text(first, "headline") if first is not None else None,
         text=_text(first),
+        instruction=(path_text(first, "instruction") or None) if first is not None else None,
         issued_at=sent,
         valid_until=max(expires) if expires else None,
         publisher=(path_text(first, "senderName") if first is not None else None) or sender,

@@ -171,6 +171,7 @@ def _alert(edxl: etree._Element | None, report: etree._Element, *, raw: bytes, s
         title=title,
         headline=headline,
         text=text_body or headline,
+        instruction=_instruction(body),
         issued_at=issued_at,
         valid_until=valid_until,
         publisher=_publisher(control, content, edxl),
@@ -438,12 +439,22 @@ def _shelters(body, source: str) -> tuple[Shelter, ...]:
                 crowding=vc.SHELTER_CROWDING.get(crowd) if crowd else None,
                 changed_at=_time(source, path(info, "DateTime")),
                 checked_at=_time(source, path(info, "CheckedDateTime")),
+                radius_m=circle[2] if circle and len(circle) > 2 else None,
             )
         )
     return tuple(out)
 
 
 _TEXT_NAMES = ("Text", "Content", "Description", "Message", "Subject", "Body", "Comment")
+
+
+def _instruction(body: etree._Element | None) -> str | None:
+    """The municipality's advice to residents: every ComplementaryInfo (補足情報) of the body
+    (EvacuationOrder: "浸水している道路や川沿いを避けてください"), bounded in length."""
+    if body is None:
+        return None
+    parts = [t for t in (text(el) for el in descendants(body, "ComplementaryInfo")) if t]
+    return "\n\n".join(dict.fromkeys(parts)) or None  # bounded by lalert.parsers.bounds
 
 
 def _body_text(body: etree._Element | None) -> str | None:

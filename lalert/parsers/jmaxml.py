@@ -13,7 +13,7 @@ from __future__ import annotations
 from lxml import etree
 
 from lalert.model import Alert
-from lalert.parsers import jma_meteo, jma_seismic, jma_volcano
+from lalert.parsers import jma_advice, jma_meteo, jma_seismic, jma_volcano
 from lalert.parsers.common import content_id, iso, sha256
 from lalert.parsers.jma_common import Collector, kid, kids, leaf, max_severity, text_at
 from lalert.parsers.xmlsafe import ParseError
@@ -109,6 +109,7 @@ def parse_tree(root: etree._Element, *, raw: bytes, source: str) -> list[Alert]:
         serial=serial,
         headline=text_at(headline, "Text"),
         text="\n\n".join(col.texts) or None,
+        instruction=None if info_type == "cancel" else jma_advice.instruction(head, body),
         valid_until=valid_until,
         publisher=text_at(control, "PublishingOffice"),
         type_code=V.TITLE_TYPE_CODES.get(c_title),

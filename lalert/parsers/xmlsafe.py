@@ -3,7 +3,14 @@
 lxml is configured to resolve no entities, load no DTD, touch no network and keep
 its own tree-size guards on; a byte bound is checked before parsing. A document that
 declares a DTD at all is refused: none of the formats lalert reads uses one, and a DTD
-is how billion-laughs and XXE arrive.
+is how billion-laughs and XXE arrive (an entity can only be declared inside one).
+
+Whether a document has a DTD is decided by the parser itself, not by searching bytes:
+a first pass with the same parser settings reads only the prolog (a target object is
+told of a ``<!DOCTYPE`` and stops the parse at the root element), so the rule holds in
+whatever encoding libxml2 reads the document — UTF-8, UTF-16 or UTF-32, with or without
+a byte-order mark. Encodings libxml2 cannot read (EBCDIC in this build) are refused
+outright. After the real parse, the tree's ``docinfo`` is checked once more.
 """
 
 from __future__ import annotations
@@ -40,9 +47,68 @@ _PARSER_OPTS = dict(
     recover=False,
 )
 
-_DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
-_ENTITY = re.compile(rb"<!ENTITY", re.IGNORECASE)
 _DECL_ENC = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
+DTD_REASON = ("document type declarations (DTD / ENTITY) are not accepted: "
+              "they can expand entities or fetch external files")
+
+
+class _HasDTD(Exception):
+    pass
+
+
+class _RootReached(Exception):
+    pass
+
+
+class _Prolog:
+    """lxml parser target that sees the prolog only: a DOCTYPE, or the root element."""
+
+    def doctype(self, name: str, public_id: str | None, system_url: str | None) -> None:
+        raise _HasDTD(name)
+
+    def start(self, tag: str, attrib: object, nsmap: object = None) -> None:
+        raise _RootReached(tag)
+
+    def end(self, tag: str) -> None:
+        pass
+
+    def data(self, data: str) -> None:
+        pass
+
+    def close(self) -> None:
+        return None
+
+
+# XML 1.0 Appendix F: how a parser tells the encoding family from the first bytes. Used
+# only to say on which line a DTD (already found by the parser) starts.
+_FAMILY = ((b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe\x00\x00", "utf-32-le"),
+           (b"\x00\x00\x00<", "utf-32-be"), (b"<\x00\x00\x00", "utf-32-le"),
+           (b"\xfe\xff", "utf-16-be"), (b"\xff\xfe", "utf-16-le"),
+           (b"\x00<\x00?", "utf-16-be"), (b"<\x00?\x00", "utf-16-le"))
+
+
+def _doctype_line(data: bytes) -> int | None:
+    enc = next((e for head, e in _FAMILY if data.startswith(head)), "latin-1")
+    text = data.decode(enc, "replace")
+    at = text.find("<!DOCTYPE")
+    return text.count("\n", 0, at) + 1 if at >= 0 else None
+
+
+def _refuse_dtd(data: bytes, source: str) -> None:
+    """Raise ``ParseError`` when the parser reads a DOCTYPE before the root element."""
+    try:
+        etree.fromstring(data, parser=etree.XMLParser(**_PARSER_OPTS, target=_Prolog()))
+    except _HasDTD:
+        raise ParseError(DTD_REASON, source=source, line=_doctype_line(data)) from None
+    except _RootReached:
+        return
+    except etree.XMLSyntaxError as exc:
+        if "EBCDIC" in str(exc):
+            raise ParseError("EBCDIC-encoded XML is not accepted (use UTF-8, UTF-16 or "
+                             "Shift_JIS)", source=source, line=1) from None
+        return  # not well-formed: the real parse below says where and why
+    except (ValueError, LookupError):
+        return
 
 
 def _parser(drop_blank_text: bool = False) -> etree.XMLParser:
@@ -70,21 +136,7 @@ def parse_xml(
         )
     if not data or data.isspace():  # (strip() would copy the whole message)
         raise ParseError("empty message", source=source)
-    probe = data
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        try:
-            probe = data.decode("utf-16").encode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ParseError(f"bad UTF-16: {exc}", source=source) from None
-    # every declaration starts with "<!": a memchr-speed look first, the regexes only then
-    if b"<!" in probe and (_DOCTYPE.search(probe) or _ENTITY.search(probe)):
-        line = probe[: (_DOCTYPE.search(probe) or _ENTITY.search(probe)).start()].count(b"\n") + 1
-        raise ParseError(
-            "document type declarations (DTD / ENTITY) are not accepted: "
-            "they can expand entities or fetch external files",
-            source=source,
-            line=line,
-        )
+    _refuse_dtd(data, source)
     m = _DECL_ENC.match(data)
     if m:
         enc = m.group(1).decode("ascii")
@@ -104,6 +156,9 @@ def parse_xml(
         raise ParseError(f"unreadable XML: {exc}", source=source) from None
     if root is None:
         raise ParseError("no root element", source=source)
+    info = root.getroottree().docinfo
+    if info.doctype or info.internalDTD is not None or info.system_url or info.public_id:
+        raise ParseError(DTD_REASON, source=source)  # what the full parse read, once more
     return root
 
 

@@ -37,6 +37,7 @@ from lalert.server.keys import (
     SPOOL,
 )
 from lalert.server.metrics import Metrics
+from lalert.store.private import private_dir
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ class HomeLocked(RuntimeError):
 
 def lock_home(home: Path) -> Any:
     """Hold ``<home>/lalert.lock`` (flock) for the process lifetime; one daemon per home."""
-    home.mkdir(parents=True, exist_ok=True)
+    private_dir(home)
     fh = open(home / "lalert.lock", "a+")  # noqa: SIM115 - held until exit
     try:
         fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -71,7 +72,7 @@ def ensure_token(config: Config) -> str | None:
         return None
     path = config.home / TOKEN_FILE
     if not path.exists():
-        config.home.mkdir(parents=True, exist_ok=True)
+        private_dir(config.home)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_urlsafe(24) + "\n")
@@ -88,14 +89,19 @@ def load_geo(config: Config) -> Any:
         log.warning("lalert.geo is not installed: alerts are shown without area geometry")
         return None
     path = config.geo_path or (config.home / "geo.gpkg")
+    geo = None
     try:
         if path.exists() and hasattr(geodata, "load_geodata"):
-            return geodata.load_geodata(path)
-        if config.demo and hasattr(geodata, "demo_geodata"):
-            return geodata.demo_geodata()
+            geo = geodata.load_geodata(path)
+        elif config.demo and hasattr(geodata, "demo_geodata"):
+            geo = geodata.demo_geodata()
     except Exception:
         log.exception("loading geodata failed: alerts are shown without area geometry")
-    return None
+    if geo is not None:
+        from lalert.store.shelter_links import load_links
+
+        geo.shelter_links = load_links(config.home)  # the desk's decisions, for later reports
+    return geo
 
 
 def create_outputs(config: Config) -> list[Output]:

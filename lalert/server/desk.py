@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import secrets
 import time
 from collections import OrderedDict
@@ -34,26 +35,31 @@ from urllib.parse import urlencode
 
 import jinja2
 from aiohttp import web
+from markupsafe import Markup
 
 from lalert.clientaddr import client_address, trusted_proxies
 from lalert.httpcache import Rendered, respond
 from lalert.lifecycle import is_drill, is_stale
 from lalert.model import Alert, EnrichedAlert
 from lalert.outputs.htmltext import bdi
+from lalert.outputs.listing import RegionFilter, ordered
 from lalert.parsers import ParseError
 from lalert.pipeline import fallback_enrich, parse_message
-from lalert.server import desk_deliveries, desk_map, sessions
+from lalert.server import desk_deliveries, desk_map, desk_shelters, security, sessions
 from lalert.server.api import health_document
 from lalert.server.auth import AUTH_KEY
 from lalert.server.desk_text import (
     CHANNELS,
     DELIVERY,
+    FACTS,
+    FORMATS,
     INFO_TYPES,
     LANGS,
-    LEVEL_WORDS_EN,
     OUTCOMES,
+    OUTPUT_NAMES,
     SEVERITIES,
     SHELTER_STATES,
+    SOURCES,
     STATUSES,
     kind_word,
     pick,
@@ -61,7 +67,8 @@ from lalert.server.desk_text import (
 )
 from lalert.server.keys import CONFIG, EXTRA_DOCS, OUTPUTS, PIPELINE, POLLER, SPOOL
 from lalert.store import flags
-from lalert.vocab import LEVEL_COLOURS, LEVEL_WORDS_JA
+from lalert.vocab import LEVEL_COLOURS, SHELTER_HAZARDS, SHELTER_HAZARDS_EN
+from lalert.vocab import levels as level_vocab
 from lalert.vocab.lifetimes import LIFETIMES
 
 HERE = Path(__file__).resolve().parent
@@ -73,6 +80,7 @@ RAW_SHOWN = 32 * 1024  # bytes of a raw message shown inline
 PENDING_MAX = 64
 PENDING_TTL = 1800.0
 NO_LEVEL_COLOUR = "#d9dde1"
+LOGIN_MAX_BODY = 16 * 1024  # name, password, csrf, next: far below this
 
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
@@ -102,6 +110,7 @@ class Desk:
     registry: sessions.SessionRegistry | None = None
     trusted: tuple[Any, ...] = ()
     pending: OrderedDict[str, tuple[str, bytes, float]] = field(default_factory=OrderedDict)
+    region: tuple[Any, Any] | None = None  # (geodata, RegionFilter) built for it
 
 
 DESK = web.AppKey("lalert.desk", Desk)
@@ -144,11 +153,12 @@ def when(iso: str | None) -> str:
     return t.astimezone(JST).strftime("%Y-%m-%d %H:%M JST")
 
 
-def level_text(level: int | None, lang: str) -> str:
-    if not level:
-        return pick({"x": ("レベルなし", "No level")}, "x", lang)
-    words = LEVEL_WORDS_EN.get(level, "") if lang == "en" else LEVEL_WORDS_JA.get(level, "")
-    return f"Level {level} {words}" if lang == "en" else f"警戒レベル{level} {words}"
+def level_text(level: int | None, lang: str, kind: str | None = None,
+               hazard_tags: tuple[str, ...] = ()) -> str:
+    """The level as every output writes it (``lalert.vocab.levels``): '警戒レベル4 避難指示'
+    for a municipality's order, '警戒レベル4相当情報［土砂災害］' for JMA's information."""
+    label = level_vocab.label(level, kind, hazard_tags, "en" if lang == "en" else "ja")
+    return label or pick({"x": ("レベルなし", "No level")}, "x", lang)
 
 
 def _areas(areas: Any, has_footprint: bool) -> list[dict[str, Any]]:
@@ -179,10 +189,15 @@ def alert_view(e: EnrichedAlert, drill: bool, lang: str, number: int = 0) -> dic
         "info_type_text": pick(INFO_TYPES, a.info_type, lang),
         "severity_text": pick(SEVERITIES, a.severity, lang) if a.severity else "",
         "status_text": pick(STATUSES, a.status, lang), "format": a.format, "level": a.level, "lv": lv,
-        "level_text": level_text(a.level, lang), "severity": a.severity, "status": a.status,
+        "format_text": pick(FORMATS, a.format, lang),
+        "level_text": level_text(a.level, lang, a.kind, e.hazard_tags),
+        "level_source": level_vocab.source(a.kind, a.level),
+        "instruction": a.instruction, "severity": a.severity, "status": a.status,
         "drill": drill, "info_type": a.info_type, "issued_at": a.issued_at,
         "valid_until": a.valid_until, "publisher": a.publisher, "serial": a.serial,
         "event_id": a.event_id, "hazard_tags": list(e.hazard_tags),
+        "hazard_text": [(SHELTER_HAZARDS_EN if lang == "en" else SHELTER_HAZARDS).get(h, h)
+                        for h in e.hazard_tags],
         "areas": _areas(areas, e.footprint is not None),
         "shelters": [{"name": s.name, "distance_m": round(s.distance_m), "fits": s.fits_hazard,
                       "state": s.state, "inside": s.inside} for s in e.shelters[:8]],
@@ -191,10 +206,12 @@ def alert_view(e: EnrichedAlert, drill: bool, lang: str, number: int = 0) -> dic
     }
 
 
-def map_svg(views: list[dict[str, Any]], t: Callable[[str], str]) -> str:
+def map_svg(views: list[dict[str, Any]], t: Callable[[str], str]) -> Markup:
+    """The overview's SVG, marked safe here (desk_map escapes every label) rather than
+    with ``|safe`` in a template."""
     items = [desk_map.MapItem(v["number"], v["footprint"], v["colour"],
                               f"{v['number']}. {v['level_text']} {v['title']}") for v in views]
-    return desk_map.render(items, label=t("map"), empty_text=t("map.none"))
+    return Markup(desk_map.render(items, label=t("map"), empty_text=t("map.none")))
 
 
 def _wants_drills(app: web.Application, output: Any) -> bool:
@@ -222,7 +239,7 @@ def push_states(app: web.Application, seqs: list[int]) -> dict[int, dict[str, di
 def summarise_push(counts: dict[str, int]) -> dict[str, str]:
     """One state for many subscribers' deliveries: the worst present, with the counts."""
     worst = next((s for s in PUSH_ORDER if counts.get(s)), "sent")
-    return {"state": worst, "detail": ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))}
+    return {"state": worst, "detail": "", "counts": dict(sorted(counts.items()))}
 
 
 def delivery_status(app: web.Application, alert_id: str, drill: bool,
@@ -248,8 +265,10 @@ def delivery_status(app: web.Application, alert_id: str, drill: bool,
         counts = pushed.get(o.name)
         if rec is None and counts:
             rec = summarise_push(counts)
+        tally: dict[str, int] = {}
         if rec is not None:
             state, detail = rec["state"], rec.get("detail", "")
+            tally = rec.get("counts") or {}
         elif o.name not in cursors:
             state, detail = "stopped", ""
         elif drill and not _wants_drills(app, o):
@@ -258,7 +277,7 @@ def delivery_status(app: web.Application, alert_id: str, drill: bool,
             state, detail = "handled", ""
         else:
             state, detail = "queued", ""
-        out.append({"output": o.name, "state": state, "detail": detail})
+        out.append({"output": o.name, "state": state, "detail": detail, "counts": tally})
     return out
 
 
@@ -333,7 +352,7 @@ def page(handler: Handler, *, public: bool = False) -> Handler:
 
 NAV = [("overview", "/desk/"), ("history", "/desk/history"), ("rejected", "/desk/rejected"),
        ("feeds", "/desk/feeds"), ("deliveries", "/desk/deliveries"), ("submit", "/desk/submit"),
-       ("screens", "/desk/screens")]
+       ("screens", "/desk/screens"), ("shelters", "/desk/shelters")]
 
 
 def _lang_url(request: web.Request, lang: str) -> str:
@@ -341,6 +360,29 @@ def _lang_url(request: web.Request, lang: str) -> str:
     if request.method == "GET":
         return str(request.rel_url.update_query(lang=lang))
     return f"{request.path}?lang={lang}"
+
+
+def words(lang: str) -> dict[str, Any]:
+    """Every state and outcome word the templates print, in the page's language."""
+    return {
+        "delivery_word": lambda k: pick(DELIVERY, k, lang),
+        "outcome_word": lambda k: pick(OUTCOMES, k or "", lang),
+        "source_word": lambda k: pick(SOURCES, k or "", lang),
+        "format_word": lambda k: pick(FORMATS, k, lang) if k else "—",
+        "output_word": lambda k: pick(OUTPUT_NAMES, k or "", lang),
+        "status_word": lambda k: pick(STATUSES, k or "", lang),
+        "fact_word": lambda k: pick(FACTS, k or "", lang),
+        "alarm_text": lambda text: alarm_text(text, lang),
+    }
+
+
+_SILENT = re.compile(r"^feed (.+) is silent$")
+
+
+def alarm_text(text: str, lang: str) -> str:
+    """/healthz's alarm sentences (English, for machines) in the desk's language."""
+    m = _SILENT.match(text)
+    return translator(lang)("alarm.silent").format(name=m.group(1)) if m else text
 
 
 async def render(request: web.Request, template: str, *, status: int = 200,
@@ -351,10 +393,9 @@ async def render(request: web.Request, template: str, *, status: int = 200,
         t=translator(lang), lang=lang, user=request.get("desk.user"),
         csrf=await sessions.csrf_token(request), nav=NAV, path=request.path,
         other_lang=other, other_lang_url=_lang_url(request, other), when=when,
-        delivery_word=lambda k: pick(DELIVERY, k, lang),
         channel_word=lambda k: pick(CHANNELS, k, lang),
-        outcome_word=lambda k: pick(OUTCOMES, k or "", lang),
-        shelter_word=lambda k: pick(SHELTER_STATES, k or "unknown", lang), **ctx)
+        shelter_word=lambda k: pick(SHELTER_STATES, k or "unknown", lang),
+        **words(lang), **ctx)
     return web.Response(status=status, text=html, content_type="text/html",
                         headers=SECURITY_HEADERS)
 
@@ -429,23 +470,39 @@ async def logout(request: web.Request) -> web.Response:
 # --- overview --------------------------------------------------------------------------
 
 
+def _region(app: web.Application) -> RegionFilter:
+    """The deployment's region (``[geo] region``), built once per geodata."""
+    p = app[PIPELINE]
+    desk = app[DESK]
+    cached = getattr(desk, "region", None)
+    if cached is None or cached[0] is not p.geo:
+        cached = desk.region = (p.geo, RegionFilter.from_settings(app[CONFIG].raw, p.geo))
+    return cached[1]
+
+
 def overview_context(app: web.Application, lang: str) -> dict[str, Any]:
     p = app[PIPELINE]
     t = translator(lang)
-    active = p.view.active()
-    real = [alert_view(e, False, lang, i) for i, e in enumerate(active, start=1)]
-    drills = [alert_view(e, True, lang, len(real) + i)
-              for i, e in enumerate(p.view.active(drills=True), start=1)]
-    seqs = [q for q in (p.view.seq_of(v["id"]) for v in real + drills) if q is not None]
+    region = _region(app)
+    active = ordered(p.view.active())
+    inside = [e for e in active if region.covers(e)]
+    beyond = [e for e in active if e not in inside]
+    real = [alert_view(e, False, lang, i) for i, e in enumerate(inside, start=1)]
+    # operators see everything in force: what lies outside the region is listed apart
+    outside = [alert_view(e, False, lang, len(real) + i) for i, e in enumerate(beyond, start=1)]
+    drills = [alert_view(e, True, lang, len(real) + len(outside) + i)
+              for i, e in enumerate(ordered(p.view.active(drills=True)), start=1)]
+    seqs = [q for q in (p.view.seq_of(v["id"]) for v in real + outside + drills) if q is not None]
     push = push_states(app, seqs)
-    for v in real + drills:
+    for v in real + outside + drills:
         v["delivery"] = delivery_status(app, v["id"], v["drill"], push)
     health = health_document(app)
     config, now = app[CONFIG], datetime.now(UTC)
-    stale = [v for v, e in zip(real, active, strict=True)
+    stale = [v for v, e in zip(real + outside, inside + beyond, strict=True)
              if is_stale(e.alert, now, config.stale_after, config.lifetimes or LIFETIMES)]
     return {
-        "alerts": real, "drills": drills, "map": map_svg(real + drills, t), "stale": stale,
+        "alerts": real, "outside": outside, "drills": drills, "map": map_svg(real + drills, t),
+        "stale": stale,
         "health": health, "counts": p.reader.outcome_counts() if p.reader else {},
         "japan": flags.load_flags(app[CONFIG].home).get(flags.JAPAN),
         "generated": datetime.now(JST).strftime("%H:%M:%S"),
@@ -465,8 +522,7 @@ async def live(request: web.Request) -> web.Response:
     html = request.app[DESK].env.get_template("live.html.j2").render(
         t=translator(request["desk.lang"]), lang=request["desk.lang"], when=when,
         csrf=await sessions.csrf_token(request),
-        delivery_word=lambda k: pick(DELIVERY, k, request["desk.lang"]),
-        outcome_word=lambda k: pick(OUTCOMES, k or "", request["desk.lang"]), **ctx)
+        **words(request["desk.lang"]), **ctx)
     r = respond(request, Rendered.of(html, "text/html; charset=utf-8"),
                 cache_control="private, no-cache")
     r.headers.update({k: v for k, v in SECURITY_HEADERS.items() if k != "Cache-Control"})
@@ -495,9 +551,21 @@ async def history(request: web.Request) -> web.Response:
     rows = p.reader.page(before=before, limit=limit + 1) if p.reader else []
     more = len(rows) > limit
     rows = rows[:limit]
-    items = [p.outcome_of(r) for r in rows]
+    items = [{**p.outcome_of(r), "publisher": publisher_of(p, r)} for r in rows]
     older = f"/desk/history?before={rows[-1]['id']}" if more and rows else None
     return await render(request, "history.html.j2", items=items, older=older)
+
+
+def publisher_of(p: Any, row: dict[str, Any]) -> str | None:
+    """Who published the message (the alert's publisher: 気象台, 市役所 …), which the sender
+    column shows beside the token name that delivered it; None for rejected bytes."""
+    names: list[str] = []
+    for aid in row.get("alert_ids") or ():
+        current = p.view.get(aid)
+        a = current.alert if current is not None else p.alert_by_id(aid)
+        if a is not None and a.publisher:
+            names.append(a.publisher)
+    return "、".join(dict.fromkeys(names)) or None
 
 
 async def rejected(request: web.Request) -> web.Response:
@@ -528,7 +596,7 @@ async def message(request: web.Request) -> web.Response:
     row = p.reader.get(msg_id) if p.reader else None
     if row is None:
         raise web.HTTPNotFound(text="no such message")
-    item = p.outcome_of(row)
+    item = {**p.outcome_of(row), "publisher": publisher_of(p, row)}
     lang = request["desk.lang"]
     alerts = []
     for i, aid in enumerate(row["alert_ids"], start=1):
@@ -633,7 +701,7 @@ def _enrich(request: web.Request, alert: Alert) -> EnrichedAlert:
     p = request.app[PIPELINE]
     if p.enricher is not None and p.geo is not None:
         try:
-            return p.enricher(alert, p.geo, shelter_states=p.lifecycle.shelter_states)
+            return p.enricher(alert, p.geo)
         except Exception:  # same fallback as the pipeline: show it without geometry
             pass
     return fallback_enrich(alert)
@@ -855,7 +923,8 @@ def routes() -> list[web.RouteDef]:
         web.get("/desk", to_desk),
         web.get("/desk/static/{name}", static),
         web.get("/desk/login", page(login_form, public=True)),
-        web.post("/desk/login", page(login, public=True)),
+        # read before anyone is known: a small bound, checked before reading
+        web.post("/desk/login", security.body_limit(LOGIN_MAX_BODY)(page(login, public=True))),
         web.post("/desk/logout", page(logout)),
         web.get("/desk/", page(overview)),
         web.get("/desk/live", page(live)),
@@ -874,6 +943,7 @@ def routes() -> list[web.RouteDef]:
         web.post("/desk/screens", page(screens_save)),
         web.post("/desk/screens/delete", page(screens_delete)),
         web.post("/desk/japan", page(japan_toggle)),
+        *desk_shelters.routes(page),
     ]
 
 

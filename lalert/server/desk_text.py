@@ -186,6 +186,31 @@ TEXT: dict[str, tuple[str, str]] = {
     "delivery.back": ("配信の一覧へ", "Back to deliveries"),
     "delivery.masked": ("トークン等は伏せています", "tokens are masked"),
     "delivery.api": ("同じ内容の API", "The same through the API"),
+    "instruction": ("呼びかけ", "Advice"),
+    "publisher.none": ("発表者不明", "publisher unknown"),
+    "sent_by": ("送信", "sent by"),
+    "hazards": ("災害種別", "Hazards"),
+    "serial": ("版数", "serial"),
+    "bytes": ("バイト", "bytes"),
+    "feed.long": ("長期フィード", "long feed"),
+    "feed.counts": ("取得 / 新着 / 失敗", "fetched / new / failures"),
+    "outputs": ("出力", "Outputs"),
+    "backlog": ("未処理", "backlog"),
+    "other_region": ("対象地域外の情報", "Alerts outside the region"),
+    "alarm.silent": ("フィード「{name}」からの受信が途絶えています", "feed {name} is silent"),
+}
+
+# Keys of the spool and journal facts on the feeds page.
+FACTS: dict[str, tuple[str, str]] = {
+    "dir": ("ディレクトリ", "directory"),
+    "waiting": ("待機中のファイル", "files waiting"),
+    "accepted": ("受付", "accepted"),
+    "duplicate": ("重複", "duplicate"),
+    "rejected": ("拒否", "rejected"),
+    "last_error": ("直近のエラー", "last error"),
+    "messages": ("受信件数", "messages"),
+    "applied": ("処理済み", "applied"),
+    "pending": ("処理待ち", "pending"),
 }
 
 # Push channels by outbox name.
@@ -224,10 +249,43 @@ KIND_EN: dict[str, str] = {
 }
 KIND_JA_OVERRIDE: dict[str, str] = {"other": "その他", "weather_info": "気象情報"}
 
+# lalert.model.INFO_TYPES, every one (CAP Update is "update": 更新, not left in English)
 INFO_TYPES: dict[str, tuple[str, str]] = {
     "issue": ("発表", "issued"),
+    "update": ("更新", "update"),
     "correction": ("訂正", "correction"),
     "cancel": ("取消", "cancelled"),
+    "delay": ("遅延", "delay"),
+    "ack": ("受領確認", "acknowledgement"),
+    "error": ("誤り通知", "error notice"),
+}
+
+# Where a message came in (journal ``source``).
+SOURCES: dict[str, tuple[str, str]] = {
+    "http": ("HTTP 受信", "HTTP"),
+    "spool": ("スプール", "spool"),
+    "feed": ("フィード取得", "feed"),
+    "desk": ("デスクから投入", "desk"),
+    "demo": ("デモ", "demo"),
+}
+
+# lalert.model.FORMATS
+FORMATS: dict[str, tuple[str, str]] = {
+    "jmaxml": ("気象庁防災情報XML", "JMA XML"),
+    "commons": ("Lアラート（公共情報コモンズ）", "L-Alert (Commons)"),
+    "cap": ("CAP", "CAP"),
+}
+
+# Outputs by registry name.
+OUTPUT_NAMES: dict[str, tuple[str, str]] = {
+    "signage": ("サイネージ", "signage"),
+    "map": ("防災マップ", "map"),
+    "tiles": ("地図タイル", "tiles"),
+    "feeds": ("CAP フィード", "CAP feeds"),
+    "sse": ("イベント配信（SSE）", "SSE stream"),
+    "webhook": ("Webhook", "Webhook"),
+    "webpush": ("Web プッシュ", "Web Push"),
+    "mqtt": ("MQTT", "MQTT"),
 }
 
 # CAP 1.2 severity (every format maps to it: lalert.vocab.severity_for_level).
@@ -243,6 +301,8 @@ STATUSES: dict[str, tuple[str, str]] = {
     "actual": ("実運用", "actual"),
     "exercise": ("訓練", "exercise"),
     "test": ("試験", "test"),
+    "system": ("システム", "system"),
+    "draft": ("下書き", "draft"),
 }
 
 DELIVERY: dict[str, tuple[str, str]] = {
@@ -272,16 +332,10 @@ OUTCOMES: dict[str, tuple[str, str]] = {
 
 SHELTER_STATES: dict[str, tuple[str, str]] = {
     "open": ("開設", "open"),
+    "permanent": ("常設", "always open"),
+    "unopened": ("未開設", "not opened"),
     "closed": ("閉鎖", "closed"),
     "unknown": ("状態不明", "state unknown"),
-}
-
-LEVEL_WORDS_EN: dict[int, str] = {
-    5: "Emergency safety",
-    4: "Evacuate",
-    3: "Elderly evacuate",
-    2: "Check evacuation",
-    1: "Be prepared",
 }
 
 

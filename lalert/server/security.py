@@ -18,8 +18,7 @@
   drains (or inflates) a body nobody asked for.
 
 ``content_security_policy`` is the one function that builds the policy; base-map origins
-come from ``img_origins(config)`` (``[outputs.map] basemap`` / ``[map] basemap`` URL
-templates, the 地理院タイル layer unless ``gsi = false``, and ``[http] img_src``).
+come from ``img_origins(config)`` (the ``[map] basemap`` URL template and ``[http] img_src``).
 """
 
 from __future__ import annotations
@@ -38,12 +37,12 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-GSI_ORIGIN = "https://cyberjapandata.gsi.go.jp"
 REFERRER_POLICY = "strict-origin-when-cross-origin"
 # What aiohttp's server options must be for these rules to hold (see create_app):
 # no automatic inflation of request bodies, no lingering read of an unread body.
 HANDLER_ARGS = {"auto_decompress": False, "lingering_time": 0.0}
 _ENCODINGS_ATTR = "_lalert_content_encodings"
+_LIMIT_ATTR = "_lalert_body_limit"
 _CONFIG_KEY = web.AppKey("lalert.security", dict)
 
 
@@ -51,6 +50,16 @@ def accepts_encoding(*encodings: str) -> Callable[[Handler], Handler]:
     """Mark a handler as reading a body in these ``Content-Encoding``\\s itself (bounded)."""
     def mark(handler: Handler) -> Handler:
         setattr(handler, _ENCODINGS_ATTR, frozenset(e.lower() for e in encodings))
+        return handler
+    return mark
+
+
+def body_limit(max_bytes: int) -> Callable[[Handler], Handler]:
+    """Mark a handler that reads a body before it knows who sent it (the desk login): a
+    declared length over ``max_bytes`` is refused (413) and an undeclared one (chunked)
+    asked for (411), before anything is read."""
+    def mark(handler: Handler) -> Handler:
+        setattr(handler, _LIMIT_ATTR, int(max_bytes))
         return handler
     return mark
 
@@ -84,20 +93,18 @@ def _urls(value: Any) -> Iterable[str]:
 
 
 def img_origins(config: Config) -> list[str]:
-    """Origins the public map may load images (raster base-map tiles) from."""
+    """Origins the public map may load images from: the configured raster base map
+    (``[map] basemap``, see ``lalert.config.basemap_config``) and ``[http] img_src``.
+    A local ``.pmtiles`` base map is served by lalert itself ('self')."""
     found: list[str] = []
-    mapcfg = config.output_config("map")
-    if mapcfg.get("gsi", True) is not False and "map" in config.outputs:
-        found.append(GSI_ORIGIN)
-    for value in (mapcfg.get("basemap"), config.section("map").get("basemap"),
-                  config.section("http").get("img_src")):
-        for url in _urls(value):
-            origin = origin_of(url)
-            if origin:
-                found.append(origin)
-            else:
-                log.warning("CSP: %r is not an http(s) origin; not allowed as an image source",
-                            url)
+    if config.basemap.origin:
+        found.append(config.basemap.origin)
+    for url in _urls(config.section("http").get("img_src")):
+        origin = origin_of(url)
+        if origin:
+            found.append(origin)
+        else:
+            log.warning("CSP: %r is not an http(s) origin; not allowed as an image source", url)
     return list(dict.fromkeys(found))
 
 
@@ -177,6 +184,18 @@ async def body_guard(request: web.Request, handler: Handler) -> web.StreamRespon
             raise web.HTTPUnsupportedMediaType(
                 text=json.dumps({"error": "unsupported Content-Encoding", "reason": reason}),
                 content_type="application/json", headers={"Connection": "close"})
+    limit = getattr(request.match_info.handler, _LIMIT_ATTR, None)
+    if limit is not None and request.body_exists:
+        size = request.content_length
+        head = {"content_type": "application/json", "headers": {"Connection": "close"}}
+        if size is None:
+            raise web.HTTPLengthRequired(text=json.dumps({
+                "error": "length required",
+                "reason": "send Content-Length: this form's body is bounded"}), **head)
+        if size > limit:
+            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=size, text=json.dumps(
+                {"error": "too large", "reason": f"this form takes at most {limit:,} bytes"}),
+                **head)
     return await handler(request)
 
 

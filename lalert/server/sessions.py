@@ -49,6 +49,8 @@ from aiohttp_session import Session, get_session, new_session, session_middlewar
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from cryptography.fernet import Fernet
 
+from lalert.store.private import private_dir
+
 COOKIE = "lalert_desk"
 KEY_FILE = Path("keys") / "desk-session.key"
 MAX_AGE = 12 * 3600  # one long shift
@@ -265,7 +267,7 @@ def load_key(home: Path) -> bytes:
     """The Fernet key in the home, made (0600) on first use."""
     path = Path(home) / KEY_FILE
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from lalert.pipeline import Pipeline
+from lalert.store.private import private_dir
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ class Spool:
 
     async def start(self) -> None:
         for d in (self.incoming, self.done, self.rejected):
-            d.mkdir(parents=True, exist_ok=True)
+            private_dir(d)  # messages wait here: owner-only unless the operator widened it
         self._task = asyncio.create_task(self._run(), name="spool")
 
     async def stop(self) -> None:

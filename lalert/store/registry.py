@@ -16,6 +16,8 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
+from lalert.store.private import private_dir
+
 log = logging.getLogger(__name__)
 
 
@@ -41,7 +43,7 @@ class FileLock:
         self.path, self.fh = path, None
 
     def try_acquire(self) -> bool:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         fh = open(self.path, "a+")  # noqa: SIM115 - held while leading
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -9,13 +9,15 @@ degrees treated as metres (degrees only give a conservative *pre-filter* box).
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Hashable, Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyproj
 import shapely
 from shapely import STRtree
@@ -34,33 +36,41 @@ def _channel_code(name: str) -> int:
     return _CHANNEL_CODES.setdefault(name, len(_CHANNEL_CODES) + 1)
 
 
-class _Postings:
-    """A filter's values → the rows that name them (an inverted index, local to one index).
+class _Grouped:
+    """Each value → the rows (ascending) that name it; ``has``: per row, names any.
 
-    Why not a bit mask: a fixed-width mask has a ceiling on distinct values, and one
-    subscription past it would make the whole index unbuildable (every subscriber would
-    miss the change). Postings have no ceiling; matching stays vectorised (``np.isin``).
-    """
+    Built vectorised (``pandas.factorize`` hashes in C; one argsort) and looked up by
+    slicing, because a set built to be slow — ten thousand rows of hundreds of distinct
+    values each — must not hold up the alert that is matched against it. No ceiling on
+    distinct values (a fixed-width bit mask once had one: 63, and one subscriber past it
+    made the whole index unbuildable, so every subscriber missed the change)."""
 
-    def __init__(self) -> None:
-        self.rows: dict[str, list[int]] = {}
-        self.has = np.zeros(0, bool)  # row names at least one value (else: no filter)
+    def __init__(self, per_row: Sequence[Collection[Hashable]] = ()) -> None:
+        lens = np.fromiter((len(v) for v in per_row), np.int64, len(per_row))
+        self.has = lens > 0
+        self.code: dict[Any, int] = {}
+        self.rows = self.starts = self.ends = np.zeros(0, np.int64)
+        if not lens.sum():
+            return
+        flat = np.fromiter(itertools.chain.from_iterable(per_row), dtype=object,
+                           count=int(lens.sum()))  # a 1-D array even of tuples
+        codes, uniques = pd.factorize(flat, sort=False)
+        rows = np.repeat(np.arange(len(per_row), dtype=np.int64), lens)
+        self.rows = rows[np.argsort(codes, kind="stable")]
+        self.ends = np.cumsum(np.bincount(codes, minlength=len(uniques)))
+        self.starts = self.ends - np.bincount(codes, minlength=len(uniques))
+        self.code = dict(zip(uniques, range(len(uniques)), strict=True))
 
-    def build(self, per_row: Sequence[Iterable[str]]) -> None:
-        has = np.zeros(len(per_row), bool)
-        for i, values in enumerate(per_row):
-            for v in values:
-                self.rows.setdefault(v, []).append(i)
-                has[i] = True
-        self.has = has
+    def get(self, value: Hashable) -> np.ndarray | None:
+        c = self.code.get(value)
+        return None if c is None else self.rows[self.starts[c]:self.ends[c]]
 
     def passing(self, rows: np.ndarray, values: Iterable[str]) -> np.ndarray:
-        """Per row: it names no value (no filter) or one of ``values``."""
-        hits = [self.rows[v] for v in values if v in self.rows]
-        named = np.concatenate([np.asarray(h, np.int64) for h in hits]) if hits else None
+        """Per row of ``rows``: it names no value (no filter) or one of ``values``."""
+        hits = [h for h in map(self.get, values) if h is not None]
         ok = ~self.has[rows]
-        if named is not None:
-            ok |= np.isin(rows, named)
+        if hits:
+            ok |= np.isin(rows, np.concatenate(hits))
         return ok
 
 
@@ -69,8 +79,8 @@ class SubscriptionIndex:
 
     def __init__(self) -> None:
         self.ids: list[str] = []
-        self.kinds = _Postings()
-        self.languages = _Postings()
+        self.kinds = _Grouped()
+        self.languages = _Grouped()
         self.channel = np.zeros(0, np.int16)
         self.min_level = np.zeros(0, np.int8)
         self.drills = np.zeros(0, bool)
@@ -84,7 +94,7 @@ class SubscriptionIndex:
         self.poly_rows = np.zeros(0, np.int64)
         self._poly_tree: STRtree | None = None
         # areas
-        self.areas: dict[tuple[str, str], list[int]] = {}
+        self.areas = _Grouped()  # (scheme, code) → rows
         self.broken: dict[str, str] = {}  # id → why it could not be indexed
 
     def __len__(self) -> int:
@@ -115,8 +125,8 @@ class SubscriptionIndex:
         n = len(subs)
         idx.ids = [s.id for s in subs]
         idx.channel = np.array([_channel_code(s.channel) for s in subs], np.int16)
-        idx.kinds.build([s.kinds for s in subs])
-        idx.languages.build([s.languages for s in subs])
+        idx.kinds = _Grouped([s.kinds for s in subs])
+        idx.languages = _Grouped([s.languages for s in subs])
         idx.min_level = np.array([s.min_level or 0 for s in subs], np.int8).reshape(n)
         idx.drills = np.array([s.drills for s in subs], bool).reshape(n)
         pts = [i for i, s in enumerate(subs) if s.lat is not None and s.lon is not None]
@@ -130,9 +140,7 @@ class SubscriptionIndex:
         idx.poly_rows = np.array(rows, np.int64)
         if rows:
             idx._poly_tree = STRtree([polys[i] for i in rows])
-        for i, s in enumerate(subs):
-            for key in s.areas:
-                idx.areas.setdefault(key, []).append(i)
+        idx.areas = _Grouped([s.areas for s in subs])
         return idx
 
     @classmethod
@@ -151,8 +159,8 @@ class SubscriptionIndex:
         n = len(ids)
         idx.ids = list(ids)
         idx.channel = np.full(n, _channel_code(channel), np.int16)
-        idx.kinds.has = np.zeros(n, bool)
-        idx.languages.has = np.zeros(n, bool)
+        idx.kinds = _Grouped([()] * n)
+        idx.languages = _Grouped([()] * n)
         idx.min_level = (
             np.zeros(n, np.int8) if min_level is None else min_level.astype(np.int8)
         )
@@ -207,11 +215,10 @@ class SubscriptionIndex:
         return self.pt_rows[np.concatenate([inside, near[close]])]
 
     def area_rows(self, keys: Iterable[tuple[str, str]]) -> np.ndarray:
-        rows: list[int] = []
-        for scheme, code in keys:
-            rows.extend(self.areas.get((scheme, code), ()))
-            rows.extend(self.areas.get((ANY_SCHEME, code), ()))
-        return np.array(rows, np.int64)
+        found = [r for scheme, code in keys
+                 for r in (self.areas.get((scheme, code)), self.areas.get((ANY_SCHEME, code)))
+                 if r is not None]
+        return np.concatenate(found) if found else np.zeros(0, np.int64)
 
     def filter_rows(
         self,
@@ -248,9 +255,6 @@ def _check(s: Subscription) -> shapely.Geometry | None:
         lat, lon, r = float(s.lat), float(s.lon), float(s.radius_m)
         if not (-90 <= lat <= 90 and -180 <= lon <= 180 and 0 <= r <= MAX_RADIUS_M):
             raise ValueError("point or radius out of range")
-    for scheme, code in s.areas:
-        if not isinstance(scheme, str) or not isinstance(code, str):
-            raise ValueError("area keys must be strings")
     if s.polygon is None:
         return None
     geom = shapely.from_geojson(json.dumps(s.polygon))

@@ -13,6 +13,7 @@ import hmac
 import json
 import secrets
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +104,7 @@ class SubscriptionStore:
                     sub.created_at,
                 ),
             )
-            self._changed()
+            self._changed(add=[sub])
 
     def add_many(self, subs: list[Subscription]) -> None:
         with self._lock:
@@ -117,17 +118,24 @@ class SubscriptionStore:
                 ],
             )
             self._db.execute("COMMIT")
-            self._changed()
+            self._changed(add=subs)
 
     def delete(self, sub_id: str) -> bool:
         with self._lock:
             cur = self._db.execute("DELETE FROM subscriptions WHERE id=?", (sub_id,))
-            self._changed()
+            self._changed(drop=sub_id)
             return cur.rowcount > 0
 
-    def _changed(self) -> None:
+    def _changed(self, add: Iterable[Subscription] = (), drop: str = "") -> None:
+        """A write: the next ``index`` rebuilds. The cached records are updated in place
+        of a reload (copy-on-write: an index being built in a thread keeps its snapshot),
+        so a sign-up never costs a re-read of every record."""
         self._version += 1
-        self._cache = None
+        if self._cache is not None:
+            cache = dict(self._cache)
+            cache.update((x.id, x) for x in add)
+            cache.pop(drop, None)
+            self._cache = cache
 
     # --- reads -------------------------------------------------------------------
 
@@ -154,9 +162,11 @@ class SubscriptionStore:
 
     def broken(self, channel: str | None = None) -> dict[str, str]:
         """Subscriptions that cannot be matched (unreadable, or refused by the index),
-        with the reason: the outputs report them as alarms instead of failing a change."""
-        idx = self.index(channel)
-        return {**self._unreadable, **idx.broken}
+        with the reason: the outputs report them as alarms instead of failing a change.
+        What the last load and index build found: ``/healthz`` asks, and must stay cheap."""
+        with self._lock:
+            cached = self._indexes.get(channel)
+            return {**self._unreadable, **(cached[1].broken if cached else {})}
 
     def get(self, sub_id: str) -> Subscription | None:
         return self._all().get(sub_id)
@@ -170,14 +180,21 @@ class SubscriptionStore:
         return [s for s in self._all().values() if channel is None or s.channel == channel]
 
     def index(self, channel: str | None = None) -> SubscriptionIndex:
-        """The spatial index of one channel's subscriptions, rebuilt after writes."""
+        """The spatial index of one channel's subscriptions, rebuilt after writes.
+
+        Built outside the lock (from a snapshot), so sign-ups and deliveries never wait
+        for a rebuild; outputs call this in a thread (``asyncio.to_thread``), so a large
+        rebuild never stalls the event loop either."""
         with self._lock:
             cached = self._indexes.get(channel)
             if cached and cached[0] == self._version:
                 return cached[1]
-            idx = SubscriptionIndex.build(self.list(channel))
-            self._indexes[channel] = (self._version, idx)
-            return idx
+            version, subs = self._version, self.list(channel)
+        idx = SubscriptionIndex.build(subs)
+        with self._lock:
+            if version >= self._indexes.get(channel, (-1, None))[0]:
+                self._indexes[channel] = (version, idx)
+        return idx
 
     def match(self, enriched: EnrichedAlert, channel: str | None = None) -> list[str]:
         """Ids of the subscriptions of ``channel`` this alert reaches (in-memory index)."""

@@ -5,6 +5,8 @@ Format-specific tables live beside this file (``jma.py``, ``commons.py``, ``cap.
 
 from __future__ import annotations
 
+from lalert.vocab import levels as _levels
+
 # --- area code schemes -------------------------------------------------------------
 # The same digits mean different places in different tables (DESIGN.md, "Area codes"),
 # so every code travels with one of these scheme names.
@@ -80,20 +82,9 @@ SHELTER_HAZARDS_EN: dict[str, str] = {
 }
 
 # --- 警戒レベル (Cabinet Office 避難情報に関するガイドライン, 2021) ------------------------------
-LEVEL_WORDS_JA: dict[int, str] = {
-    5: "緊急安全確保",
-    4: "避難指示",
-    3: "高齢者等避難",
-    2: "避難行動の確認",
-    1: "災害への心構えを高める",
-}
-LEVEL_ACTION_JA: dict[int, str] = {
-    5: "命の危険 直ちに安全確保！",
-    4: "危険な場所から全員避難",
-    3: "危険な場所から高齢者等は避難",
-    2: "自らの避難行動を確認",
-    1: "災害への心構えを高める",
-}
+# Names and actions live in ``levels.py`` (with who says them: order vs 相当情報).
+LEVEL_WORDS_JA: dict[int, str] = {n: pair[0] for n, pair in _levels.LEVEL_NAMES.items()}
+LEVEL_ACTION_JA: dict[int, str] = {n: pair[0] for n, pair in _levels.LEVEL_ACTIONS.items()}
 # Colours of the guideline / JMA's 危険度 scheme. Never shown without the level number.
 LEVEL_COLOURS: dict[int, str] = {
     5: "#0c000c",  # 黒

@@ -23,6 +23,7 @@ from lalert.outputs.feeds.capwriter import (
     cap_time,
     to_cap_element,
 )
+from lalert.outputs.listing import RegionFilter, wants_all
 
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
 CAP_TYPE = CAP_MEDIA_TYPE + "; charset=utf-8"
@@ -36,9 +37,11 @@ class FeedsOutput(BaseOutput):
         self._cache: dict[tuple[int, str], Rendered] = {}
         # CAP references of what this process has published, per event (in seq order).
         self._published: dict[tuple[str, str], list[Reference]] = defaultdict(list)
+        self.region: RegionFilter | None = None
 
     async def start(self, ctx: OutputContext) -> None:
         await super().start(ctx)
+        self.region = RegionFilter.from_settings(ctx.settings, ctx.geo)
         for ea in ctx.state.active(drills=True):
             self._remember(ea)
 
@@ -95,11 +98,17 @@ class FeedsOutput(BaseOutput):
             self._cache[(version, key)] = hit
         return hit
 
-    def render_feed(self, *, drills: bool) -> Rendered:
+    def render_feed(self, *, drills: bool, everything: bool = False) -> Rendered:
+        """The Atom index: alerts covering the region (all with ``?all=1``), in the one
+        order of every listing (level, then newest)."""
         assert self.ctx is not None
-        alerts = [a for a in self.ctx.state.active(drills=drills) if a.alert.is_real != drills]
+        active = [a for a in self.ctx.state.active(drills=drills) if a.alert.is_real != drills]
+        region = self.region or RegionFilter(None)
+        alerts = region.apply(active, everything=everything)
         base = self.ctx.base_url.rstrip("/")
         path = "/feeds/cap-drills.atom" if drills else "/feeds/cap.atom"
+        if everything:
+            path += "?all=1"
         latest = max((cap_time(a.alert.issued_at) or "" for a in alerts), default="")
         updated = latest or datetime.now(UTC).replace(microsecond=0).isoformat()
         title = "lalert CAP drills (Exercise)" if drills else "lalert CAP alerts"
@@ -112,10 +121,14 @@ class FeedsOutput(BaseOutput):
     # --- handlers -------------------------------------------------------------------
 
     async def _atom_real(self, request: web.Request) -> web.Response:
-        return respond(request, self._cached("atom", lambda: self.render_feed(drills=False)))
+        every = wants_all(request.query)
+        return respond(request, self._cached(f"atom:{every}", lambda: self.render_feed(
+            drills=False, everything=every)))
 
     async def _atom_drills(self, request: web.Request) -> web.Response:
-        return respond(request, self._cached("drills", lambda: self.render_feed(drills=True)))
+        every = wants_all(request.query)
+        return respond(request, self._cached(f"drills:{every}", lambda: self.render_feed(
+            drills=True, everything=every)))
 
     async def _one_cap(self, request: web.Request) -> web.Response:
         assert self.ctx is not None

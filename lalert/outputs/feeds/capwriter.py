@@ -25,6 +25,7 @@ ATOM_NS = "http://www.w3.org/2005/Atom"
 CAP_MEDIA_TYPE = "application/cap+xml"
 LEVEL_PARAMETER = "警戒レベル"
 KIND_PARAMETER = "lalert:kind"
+LEVEL_LABEL_PARAMETER = "lalert:levelLabel"
 MAX_VERTICES = 200
 
 _STATUS = {"actual": "Actual", "exercise": "Exercise", "test": "Test", "system": "System",
@@ -177,21 +178,26 @@ def _info(alert_el: etree._Element, ea: EnrichedAlert, lang: str, max_vertices: 
             _sub(info, tag, t)
     if a.publisher:
         _sub(info, "senderName", a.publisher)
-    word = phrases.level_word(a.level, lang)
+    label = phrases.level_label(a.level, a.kind, ea.hazard_tags, lang)
     if lang == "ja":
         headline = a.headline or a.title
     else:
-        headline = kind + (f" — Alert level {a.level}: {word}" if word else "")
+        headline = kind + (f" — {label}" if label else "")
     _sub(info, "headline", headline)
     if lang == "ja" and a.text:
         _sub(info, "description", a.text)
-    action = phrases.level_action(a.level, lang)
+    # the sender's own advice when it gave any (in Japanese), else the level's action
+    action = a.instruction if (lang == "ja" and a.instruction) else phrases.level_action(a.level, lang)
     if action:
         _sub(info, "instruction", action)
     if a.level is not None:
         p = _sub(info, "parameter")
         _sub(p, "valueName", LEVEL_PARAMETER)
         _sub(p, "value", str(a.level))
+        if label:  # who says it: 警戒レベル4 避難指示 vs 警戒レベル4相当情報［土砂災害］
+            p = _sub(info, "parameter")
+            _sub(p, "valueName", LEVEL_LABEL_PARAMETER)
+            _sub(p, "value", label)
     p = _sub(info, "parameter")
     _sub(p, "valueName", KIND_PARAMETER)
     _sub(p, "value", a.kind)

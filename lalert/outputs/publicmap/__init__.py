@@ -26,6 +26,7 @@ from lalert.config import basemap_config
 from lalert.httpcache import Rendered, respond
 from lalert.outputs import phrases
 from lalert.outputs.base import AlertChange, BaseOutput, OutputContext
+from lalert.outputs.listing import RegionFilter, wants_all
 from lalert.outputs.publicmap.basemap import TILE_ROUTE, BasemapView
 from lalert.outputs.publicmap.data import Here, map_data, opening_region
 from lalert.outputs.publicmap.page import (
@@ -92,6 +93,7 @@ class MapOutput(BaseOutput):
         self._here: tuple[int, Here] | None = None
         self._protomaps: Path | None = None
         self._boundary_tiles: dict[str, Any] | None = None
+        self.region: RegionFilter | None = None
         self._scripts: dict[str, Rendered] = {}  # folium's page scripts, by digest name
         self._cluster: tuple[Path, Path, str] | None = None
         self.basemap = BasemapView.open(basemap_config({}))
@@ -104,6 +106,7 @@ class MapOutput(BaseOutput):
             log.warning("map: shelter markers are not clustered: leaflet.markercluster is not "
                         "installed (run `npm ci --omit=dev` at the repository root)")
         self.basemap = BasemapView.open(basemap_config(ctx.settings, ctx.home))
+        self.region = RegionFilter.from_settings(ctx.settings, ctx.geo)
 
     async def stop(self) -> None:
         self.basemap.close()
@@ -184,19 +187,21 @@ class MapOutput(BaseOutput):
             self._scripts[name] = Rendered.of(js, "text/javascript; charset=utf-8")
         return Rendered.of(html, HTML)
 
-    def data(self, lang: str) -> Rendered:
+    def data(self, lang: str, everything: bool = False) -> Rendered:
         assert self.ctx is not None
         state = self.ctx.state
         version = state.version
-        return self._cached((version, "data", lang), lambda: Rendered.of(json.dumps(
+        return self._cached((version, "data", lang, everything), lambda: Rendered.of(json.dumps(
             map_data(state.active(), self.ctx.geo, lang=lang, version=version,
-                     updated=self._updated()), ensure_ascii=False, separators=(",", ":")), JSON))
+                     updated=self._updated(), region=self.region, everything=everything),
+            ensure_ascii=False, separators=(",", ":")), JSON))
 
-    def text(self, lang: str) -> Rendered:
+    def text(self, lang: str, everything: bool = False) -> Rendered:
         assert self.ctx is not None
         state = self.ctx.state
-        return self._cached((state.version, "text", lang), lambda: Rendered.of(render_text(
-            state.active(), self.ctx.geo, lang=lang, updated=self._updated()), HTML))
+        return self._cached((state.version, "text", lang, everything), lambda: Rendered.of(
+            render_text(state.active(), self.ctx.geo, lang=lang, updated=self._updated(),
+                        region=self.region, everything=everything), HTML))
 
     def here_index(self) -> Here:
         assert self.ctx is not None
@@ -264,12 +269,13 @@ class MapOutput(BaseOutput):
                                 headers={"Cache-Control": "public, max-age=86400"})
 
     async def _text(self, request: web.Request) -> web.Response:
-        resp = respond(request, self.text(request_lang(request)))
+        resp = respond(request, self.text(request_lang(request), wants_all(request.query)))
         resp.headers["Vary"] = "Accept-Encoding, Accept-Language"
         return resp
 
     async def _data(self, request: web.Request) -> web.Response:
-        return respond(request, self.data(request_lang(request)), cache_control="no-cache")
+        return respond(request, self.data(request_lang(request), wants_all(request.query)),
+                       cache_control="no-cache")
 
     async def _here_route(self, request: web.Request) -> web.Response:
         try:

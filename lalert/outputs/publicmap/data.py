@@ -15,14 +15,25 @@ import shapely
 from shapely.geometry import mapping
 
 from lalert.geo.distance import walking_minutes
-from lalert.model import EnrichedAlert
+from lalert.geo.reports import ShelterBoard
+from lalert.model import Area, EnrichedAlert
 from lalert.outputs import phrases
-from lalert.outputs.public import by_level, message_shelters, shaped_areas, shelter_states
-from lalert.vocab import LEVEL_COLOURS, SEVERITY_ORDER
+from lalert.outputs.listing import RegionFilter, area_names, ordered
+from lalert.outputs.public import (
+    by_level,
+    is_open,
+    reported_records,
+    shaped_areas,
+    shelter_board,
+    site_statuses,
+    status_label,
+)
+from lalert.vocab import LEVEL_COLOURS
 
 OPEN_STATES = frozenset({"open", "permanent"})
 CLOSED_STATES = frozenset({"closed", "unopened"})
 NO_LEVEL_COLOUR = "#5a5a5a"
+SUMMARY_CHARS = 120
 
 
 def _geojson(geom: Any, tolerance: float = 0.0003) -> dict[str, Any]:
@@ -40,6 +51,7 @@ def _hazard_list(value: Any) -> list[str]:
 
 
 def alert_summary(ea: EnrichedAlert, lang: str) -> dict[str, Any]:
+    """What the list, the popup and "where am I" say of one alert (labels from vocab)."""
     a = ea.alert
     return {
         "id": a.id,
@@ -48,21 +60,41 @@ def alert_summary(ea: EnrichedAlert, lang: str) -> dict[str, Any]:
         "kind_name": phrases.kind_name(a.kind, lang),
         "title": a.title,
         "headline": a.headline or a.title,
-        "level_word": phrases.level_word(a.level, lang),
+        # what a list line shows: the headline when it is one line, else the title (a JMA
+        # Headline is often paragraphs, repeating the advice shown below it)
+        "summary": a.headline if a.headline and len(a.headline) <= SUMMARY_CHARS
+        and "\n" not in a.headline else a.title,
+        "level_label": phrases.level_label(a.level, a.kind, ea.hazard_tags, lang),
+        "level_badge": phrases.level_badge(a.level, a.kind, lang),
         "action": phrases.level_action(a.level, lang),
+        "instruction": a.instruction,
+        "publisher": a.publisher,
+        "areas": area_names(ea.areas or a.areas),
         "issued_at": a.issued_at,
         "hazards": list(ea.hazard_tags),
         "drill": not a.is_real,
     }
 
 
+def _by_name(ea: EnrichedAlert) -> list[tuple[Any, Area | None]]:
+    """Shaped areas once per place name: one place under several code schemes is one
+    polygon and one label on the map."""
+    groups: dict[str, tuple[list[Any], Area | None]] = {}
+    for geom, area in shaped_areas(ea):
+        key = (area.name or area.code or "") if area else ""
+        groups.setdefault(key, ([], area))[0].append(geom)
+    return [(geoms[0] if len(geoms) == 1 else shapely.union_all(shapely.make_valid(geoms)), area)
+            for geoms, area in groups.values()]
+
+
 def alert_features(alerts: Sequence[EnrichedAlert], lang: str) -> dict[str, Any]:
-    """One GeoJSON feature per area in force, lowest level first, with a label point."""
+    """One GeoJSON feature per place in force, lowest level first (the most severe is drawn
+    on top), with a label point."""
     feats = []
     for ea in by_level(alerts):
         summary = alert_summary(ea, lang)
         level = ea.alert.level
-        for geom, area in shaped_areas(ea):
+        for geom, area in _by_name(ea):
             label = geom.representative_point()
             feats.append({
                 "type": "Feature",
@@ -78,26 +110,31 @@ def alert_features(alerts: Sequence[EnrichedAlert], lang: str) -> dict[str, Any]
 
 
 def shelter_records(geo: Any, alerts: Sequence[EnrichedAlert], lang: str) -> list[dict[str, Any]]:
-    """Every designated site with its hazards and its latest open/closed state."""
+    """Every facility once, with its hazards and the state of its latest report, and every
+    reported shelter that matches no facility but has a point of its own."""
     shelters = getattr(geo, "shelters", None)
+    board = shelter_board(alerts)
+    statuses = site_statuses(alerts, board)
+    out = [r for r in reported_records(board, lang) if r["lat"] is not None and r["lon"] is not None]
     if shelters is None:
-        return []
-    states = shelter_states(alerts)
-    out = []
-    extra = message_shelters(alerts, set(map(str, shelters["id"])), set(shelters["name"]))
-    for m in extra:
-        out.append({**{k: m[k] for k in ("id", "name", "lat", "lon", "kind", "hazards", "state")},
-                    "state_label": phrases.shelter_state(m["state"], lang),
-                    "open": m["state"] in OPEN_STATES})
+        return out
     for r in shelters.itertuples():
-        state = states.get(str(r.id), "unknown")
+        c = board.get(str(r.id))
+        state = statuses.get(str(r.id), "unknown")
         out.append({
             "id": str(r.id), "name": r.name, "lat": round(float(r.geometry.y), 6),
             "lon": round(float(r.geometry.x), 6), "kind": getattr(r, "kind", None),
             "hazards": _hazard_list(getattr(r, "hazards", None)), "state": state,
-            "state_label": phrases.shelter_state(state, lang), "open": state in OPEN_STATES,
+            "state_label": status_label(c, lang) if c else phrases.shelter_state(state, lang),
+            "open": is_open(state),
+            **({"capacity": c.report.capacity, "head_count": c.report.head_count} if c else {}),
         })
     return out
+
+
+def unplaced_records(alerts: Sequence[EnrichedAlert], lang: str) -> list[dict[str, Any]]:
+    """Reported shelters with neither a registry facility nor a point: listed by name."""
+    return [r for r in reported_records(shelter_board(alerts), lang) if r["lat"] is None or r["lon"] is None]
 
 
 def hotspot_records(geo: Any) -> list[dict[str, Any]]:
@@ -118,14 +155,22 @@ def _json_safe(value: Any) -> Any:
 
 
 def map_data(alerts: Sequence[EnrichedAlert], geo: Any, *, lang: str, version: int,
-             updated: str) -> dict[str, Any]:
+             updated: str, region: RegionFilter | None = None, everything: bool = False
+             ) -> dict[str, Any]:
+    """``alerts`` (features to draw) and ``list`` (the panel's list, in the one order of
+    every listing) hold what covers the region, or everything when asked."""
     real = [a for a in alerts if a.alert.is_real]
+    shown = (region.apply(real, everything=everything) if region is not None
+             else ordered(real))
     data = {
         "version": version,
         "updated": updated,
         "lang": lang,
-        "alerts": alert_features(real, lang),
+        "all": everything,
+        "list": [alert_summary(ea, lang) for ea in shown],
+        "alerts": alert_features(shown, lang),
         "shelters": shelter_records(geo, real, lang),
+        "reported_unplaced": unplaced_records(real, lang),
         "hotspots": hotspot_records(geo),
     }
     for rec in data["shelters"] + data["hotspots"]:
@@ -143,7 +188,8 @@ class Here:
     owners: list[int]
     tree: shapely.STRtree
     geo: Any
-    states: dict[str, str]
+    board: ShelterBoard
+    statuses: dict[str, str]
 
     @classmethod
     def build(cls, alerts: Sequence[EnrichedAlert], geo: Any) -> Here:
@@ -154,43 +200,48 @@ class Here:
                 geoms.append(geom)
                 owners.append(i)
         arr = np.asarray(geoms, dtype=object)
-        return cls(real, arr, owners, shapely.STRtree(arr), geo, shelter_states(real))
+        board = shelter_board(real)
+        return cls(real, arr, owners, shapely.STRtree(arr), geo, board, site_statuses(real, board))
 
     def covering(self, lat: float, lon: float) -> list[EnrichedAlert]:
         idx = self.tree.query(shapely.Point(lon, lat), predicate="intersects")
         found = {self.owners[i] for i in idx}
-        hits = [self.alerts[i] for i in sorted(found)]
-        return sorted(hits, key=lambda ea: (-(ea.alert.level or 0),
-                                            -SEVERITY_ORDER.get(ea.alert.severity, 0)))
+        return ordered(self.alerts[i] for i in sorted(found))
 
     def nearest(self, lat: float, lon: float, *, hazard: str | None, limit: int = 5,
                 max_m: float = 5000.0) -> list[dict[str, Any]]:
-        """Nearest sites that fit ``hazard`` and are not known closed, by geodesic distance.
+        """Nearest sites that fit ``hazard`` and are not known closed or full, by geodesic
+        distance; reported-open places outside the registry count too.
 
         Most designated sites never report a state (outdoor evacuation sites are always
         usable), so "open" here means open or not reported closed; the state is shown.
         """
         from lalert.geo.query import nearest_shelters
 
-        if getattr(self.geo, "shelters", None) is None:
-            return []
-        found = nearest_shelters(self.geo, lat=lat, lon=lon, hazard=hazard, limit=limit * 4,
-                                 max_m=max_m, states=self.states)
-        out = [{"id": s.id, "name": s.name, "hazards": list(s.hazards), "state": s.state,
-                "lat": s.lat, "lon": s.lon, "distance_m": round(s.distance_m),
-                "address": s.address} for s in found if s.state not in CLOSED_STATES]
-        # shelters a city reported open for this event, even if not in the designated data
-        opened = [m for m in message_shelters(self.alerts, set(), set())
-                  if m["state"] in OPEN_STATES and m["name"] not in {o["name"] for o in out}]
+        out: list[dict[str, Any]] = []
+        if getattr(self.geo, "shelters", None) is not None:
+            found = nearest_shelters(self.geo, lat=lat, lon=lon, hazard=hazard, limit=limit * 4,
+                                     max_m=max_m)
+            for s in found:
+                state = self.statuses.get(s.id, "unknown")
+                if state in CLOSED_STATES or state == "full":
+                    continue
+                out.append({"id": s.id, "name": s.name, "hazards": list(s.hazards),
+                            "state": state, "lat": s.lat, "lon": s.lon,
+                            "distance_m": round(s.distance_m), "address": s.address,
+                            "open": is_open(state)})
+        opened = [m for m in reported_records(self.board, "ja")
+                  if m["open"] and m["lat"] is not None and m["lon"] is not None]
         if opened:
             from lalert.geo.distance import point_distances
 
             dist, _ = point_distances(lon, lat, np.array([m["lon"] for m in opened]),
                                       np.array([m["lat"] for m in opened]))
             out += [{**{k: m[k] for k in ("id", "name", "hazards", "state", "lat", "lon",
-                                           "address")}, "distance_m": round(float(d))}
+                                           "address", "open")}, "distance_m": round(float(d))}
                     for m, d in zip(opened, dist, strict=True) if d <= max_m]
-        out.sort(key=lambda o: o["distance_m"])
+        # open (and not full) first, then the nearest
+        out.sort(key=lambda o: (not o["open"], o["distance_m"]))
         for o in out:
             o["walk_min"] = walking_minutes(o["distance_m"])
         return out[:limit]
@@ -202,7 +253,8 @@ class Here:
             hazard = next((t for ea in covering for t in ea.hazard_tags), None)
         shelters = self.nearest(lat, lon, hazard=hazard)
         for s in shelters:
-            s["state_label"] = phrases.shelter_state(s["state"], lang)
+            c = self.board.get(s["id"])
+            s["state_label"] = status_label(c, lang) if c else phrases.shelter_state(s["state"], lang)
             s["hazard_names"] = [phrases.hazard_name(h, lang) for h in s["hazards"]]
         return {"lat": lat, "lon": lon, "hazard": hazard,
                 "alerts": [alert_summary(ea, lang) for ea in covering], "shelters": shelters}
@@ -226,8 +278,8 @@ def _box(b: Sequence[float]) -> tuple[float, float, float, float] | None:
 def opening_region(geo: Any, region: Any = None) -> tuple[float, float, float, float] | None:
     """The (w, s, e, n) the map opens on: the deployment's region, not the whole country.
 
-    ``region`` (``[geo] region``) is a box ``[w, s, e, n]`` or area codes ``"scheme:code"``
-    (one or a list) drawn by the gazetteer. Without it: the extent of the imported shelters
+    ``region`` (``[geo] region``) is a box ``[w, s, e, n]``, JIS prefecture codes ("43")
+    or area codes ``"scheme:code"`` (one or a list) drawn by the gazetteer. Without it: the extent of the imported shelters
     (the registry is local even where national boundaries were imported for JMA's areas),
     then of the municipal boundaries, then of any area; None when there is no data.
     """
@@ -237,8 +289,15 @@ def opening_region(geo: Any, region: Any = None) -> tuple[float, float, float, f
             return _box(region)
         codes = [region] if isinstance(region, str) else [str(r) for r in region]
         geoms = []
+        areas = getattr(geo, "areas", None)
         for ref in codes:
             scheme, _, code = ref.partition(":")
+            if not code and scheme.isdigit() and areas is not None and len(areas):
+                # a JIS prefecture code ("43"): its municipalities
+                pref = areas[areas["scheme"].isin(MUNICIPAL_SCHEMES)
+                             & areas["code"].astype(str).str.startswith(scheme.zfill(2))]
+                geoms += list(pref.geometry.values)
+                continue
             geom = geo.area(scheme, code) if code and hasattr(geo, "area") else None
             if geom is not None:
                 geoms.append(geom)

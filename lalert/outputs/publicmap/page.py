@@ -112,7 +112,7 @@ def _legend(lang: str) -> str:
     ui = phrases.UI[lang]
     rows = []
     for level in (5, 4, 3, 2, 1):
-        word = escape(phrases.level_word(level, lang) or "")
+        word = escape(phrases.legend_word(level, lang))
         rows.append(
             f'<li><span class="sw lv{level}" style="background:{LEVEL_COLOURS[level]}">'
             f'{level}</span>{escape(ui["level"])}{" " if lang == "en" else ""}{level} {word}</li>')
@@ -212,7 +212,8 @@ def render_page(*, lang: str, geo: Any = None, bounds: tuple[float, float, float
     for g in groups.values():
         g.add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
-    m.fit_bounds([[s, w], [n, e]])
+    # no folium fit_bounds: its animated zoom would end after, and undo, a #zoom/lat/lon
+    # view; map.js fits "region" itself when the URL names no place
     config = {
         "map": m.get_name(), "layers": {k: g.get_name() for k, g in groups.items()},
         "lang": lang, "ui": ui, "data": f"/map/data.json?lang={lang}",

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from lalert.httpcache import Rendered
 from lalert.outputs.base import AlertChange, BaseOutput, OutputContext
-from lalert.outputs.public import shelter_states
+from lalert.outputs.public import shelter_board
 from lalert.outputs.signage import content, places
 from lalert.outputs.signage.i18n import ASSETS, tr
 from lalert.outputs.signage.render import Renderer, json_body
@@ -181,11 +181,13 @@ class SignageOutput(BaseOutput):
             lat, lon = screen_or_place.lat, screen_or_place.lon
         else:
             lat, lon = screen_or_place["lat"], screen_or_place["lon"]
-        # the resident map lives at "/" and opens on "#zoom/lat/lon" (publicmap's map.js)
+        # the resident map lives at "/", opens on "#zoom/lat/lon" and, with ?here=, lists
+        # what is in force and the nearest open shelters there (publicmap's map.js): the
+        # resident scanning the code stands at the screen
         base = (self.ctx.base_url if self.ctx else "").rstrip("/")
         if lat is None or lon is None:
             return f"{base}/"
-        return f"{base}/#16/{lat:.5f}/{lon:.5f}"
+        return f"{base}/?here={lat:.5f},{lon:.5f}#16/{lat:.5f}/{lon:.5f}"
 
     def build(self, screen: Screen, *, now: datetime | None = None) -> dict[str, Any]:
         """The screen's content dict now (pure decision in ``content.build``)."""
@@ -197,7 +199,7 @@ class SignageOutput(BaseOutput):
             screen,
             alerts,
             now=now,
-            find_shelters=places.shelter_finder(geo, shelter_states(alerts)),
+            find_shelters=places.shelter_finder(geo),
             hotspots=places.hotspots_near(geo, screen.lat, screen.lon),
             wifi_00000japan=self.japan_open(),
             map_url=self.map_url(screen),
@@ -259,9 +261,9 @@ class SignageOutput(BaseOutput):
         screen = parse_screen({"id": "here", "name": place["name"], "lat": place["lat"],
                                "lon": place["lon"], "languages": [lang]})
         body = self.build(screen)
-        states = shelter_states(self._active()[0])
+        current = shelter_board(self._active()[0]).get(place["id"])
         if place["kind"] == "shelter":
-            place["state"] = states.get(place_id, "unknown")
+            place["state"] = current.status if current else "unknown"
         body["place"] = place
         html = self.renderer.here_page(body, lang, LANGS)
         r = Rendered.of(html, "text/html; charset=utf-8")

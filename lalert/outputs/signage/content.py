@@ -17,14 +17,18 @@ from pyproj import Geod
 from shapely.geometry import Point, shape
 
 from lalert.geo.distance import walking_minutes
+from lalert.geo.reports import ShelterBoard, status_of
 from lalert.model import EnrichedAlert, NearbyHotspot, NearbyShelter
+from lalert.outputs.listing import area_names, ordered
 from lalert.outputs.signage.screens import Screen
 from lalert.vocab import LEVEL_COLOURS, SEVERITY_ORDER, SHELTER_HAZARDS_EN
+from lalert.vocab import levels as level_vocab
 
 SCHEMA = "lalert.signage/1"
 COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
 JAPAN_SSID = "00000JAPAN"  # 災害用統一SSID, opened by carriers only in a disaster
 OPEN_STATES = frozenset({"open", "permanent"})
+REPORTED_NEAR_M = 5000.0  # reported places outside the registry considered near a screen
 OUT_OF_FORCE = frozenset({"lifted", "none"})
 INFO_ONLY_KINDS = frozenset({"shelter", "headquarters", "damage", "system", "event"})
 # Tables where short codes repeat across meanings: a bare code never matches these.
@@ -106,9 +110,10 @@ def match(ea: EnrichedAlert, screen: Screen) -> Match | None:
         return None  # hazards exist but none is in force where the screen stands
     if not a.hazards and not hit_codes and not footprint_hit:
         return None
-    equivalent = a.kind != "evacuation"
     levels = [h.level for h in (here or in_force) if h.level]
     level = a.level if a.level else (max(levels) if levels else None)
+    # who says it: a municipality's order, or JMA's 相当 information (lalert.vocab.levels)
+    equivalent = level_vocab.source(a.kind, level) == level_vocab.EQUIVALENT
     if level is None:
         sev = max((h.severity for h in here), key=SEVERITY_ORDER.get, default=a.severity)
         level = SEVERITY_LEVEL.get(max(a.severity, sev, key=SEVERITY_ORDER.get))
@@ -118,12 +123,13 @@ def match(ea: EnrichedAlert, screen: Screen) -> Match | None:
     return Match(ea, level, equivalent)
 
 
-def _rank(m: Match) -> tuple[int, int, int, int, str]:
-    """Real before drills (an exercise never hides a real alert), then level, a municipal
-    order before a level-equivalent, severity, the latest."""
-    a = m.alert.alert
-    return (int(not m.drill), m.level or 0, int(not m.equivalent),
-            SEVERITY_ORDER.get(a.severity, 0), a.issued_at)
+def _ranked(matches: list[Match]) -> list[Match]:
+    """Real before drills (an exercise never hides a real alert), then the one order of
+    every listing (``lalert.outputs.listing.ordered``: level, then newest) with the level
+    as it bears on this screen."""
+    by_alert = {id(m.alert): m for m in matches}
+    order = ordered((m.alert for m in matches), level_of=lambda ea: by_alert[id(ea)].level)
+    return sorted((by_alert[id(ea)] for ea in order), key=lambda m: m.drill)
 
 
 def matches_for(
@@ -140,7 +146,7 @@ def matches_for(
         m = match(ea, screen)
         if m is not None:
             out.append(m)
-    return sorted(out, key=_rank, reverse=True)
+    return _ranked(out)
 
 
 def _expired(valid_until: str, now: datetime) -> bool:
@@ -160,29 +166,22 @@ def compass(bearing_deg: float) -> str:
     return COMPASS[round((bearing_deg % 360) / 45) % 8]
 
 
-def _shelter_states(alerts: Iterable[EnrichedAlert]) -> dict[str, str]:
-    """Latest open/closed state by shelter code and by name, from 避難所情報 messages."""
-    states: dict[str, str] = {}
-    for ea in sorted(alerts, key=lambda e: e.alert.issued_at):
-        for s in ea.alert.shelters:
-            if s.code:
-                states["code:" + s.code] = s.state
-            states["name:" + s.name] = s.state
-    return states
-
-
-def _shelter_view(s: NearbyShelter, screen: Screen, states: dict[str, str]) -> dict[str, Any]:
-    state = states.get("code:" + s.id) or states.get("name:" + s.name) or s.state
+def _shelter_view(s: NearbyShelter, screen: Screen, board: ShelterBoard) -> dict[str, Any]:
+    c = board.get(s.id)
     bearing = getattr(s, "bearing_deg", None)
     dist = s.distance_m
     if screen.has_point:
         fwd, _back, d = _GEOD.inv(screen.lon, screen.lat, s.lon, s.lat)
         bearing, dist = (fwd if bearing is None else bearing), d
+    # the board's latest report; else the site's state as the view overlaid it from the same board
+    status = c.status if c else status_of(s.state, s.crowding)
     return {
         "id": s.id,
         "name": s.name,
-        "state": state,
-        "open": state in OPEN_STATES,
+        "state": status,  # open | crowded | full | closed | unopened | permanent | unknown
+        "open": status in OPEN_STATES or status == "crowded",  # never a full one
+        "capacity": c.report.capacity if c else s.capacity,
+        "head_count": c.report.head_count if c else s.head_count,
         "lat": s.lat,
         "lon": s.lon,
         "distance_m": round(dist),
@@ -194,28 +193,44 @@ def _shelter_view(s: NearbyShelter, screen: Screen, states: dict[str, str]) -> d
     }
 
 
+def _reported_nearby(board: ShelterBoard, screen: Screen, max_m: float) -> list[NearbyShelter]:
+    """Open places the city reported that are in no registry but have a point of their own:
+    the city opened them for this event, so they count whatever their (unknown) designations."""
+    out = []
+    for c in board.unmatched():
+        s = c.report
+        if not c.open or s.lat is None or s.lon is None or not screen.has_point:
+            continue
+        _f, _b, d = _GEOD.inv(screen.lon, screen.lat, s.lon, s.lat)
+        if d <= max_m:
+            out.append(NearbyShelter(id=c.key, name=s.name, lat=s.lat, lon=s.lon, hazards=(),
+                                     fits_hazard=None, distance_m=d, inside=False, state=s.state))
+    return out
+
+
 def _shelters(
     screen: Screen,
     hazard: str | None,
-    open_only: bool,
     find: ShelterFinder | None,
     fallback: Iterable[NearbyShelter],
-    states: dict[str, str],
+    board: ShelterBoard,
     limit: int,
 ) -> list[dict[str, Any]]:
+    """Nearby facilities fitting ``hazard``, each once, open ones first, then the nearest."""
     found: Sequence[NearbyShelter] = ()
     if find is not None and screen.has_point:
         found = find(screen.lat, screen.lon, hazard=hazard, open_only=False, limit=limit * 4)  # type: ignore[arg-type]
     if not found:
-        seen: set[str] = set()
-        found = [s for s in fallback if not (s.id in seen or seen.add(s.id))]  # type: ignore[func-returns-value]
-    views = [_shelter_view(s, screen, states) for s in found]
+        found = list(fallback)
+    seen: set[str] = set()
+    found = [s for s in found if not (s.id in seen or seen.add(s.id))]  # type: ignore[func-returns-value]
+    views = [_shelter_view(s, screen, board) for s in found]
     if hazard:
         views = [v for v in views if v["fits_hazard"] is not False and (
             v["fits_hazard"] or hazard in v["hazards"])]
-    if open_only:
-        views = [v for v in views if v["open"]]
-    views.sort(key=lambda v: v["distance_m"])
+    views += [_shelter_view(s, screen, board) for s in _reported_nearby(board, screen, REPORTED_NEAR_M)
+              if s.id not in seen]
+    views.sort(key=lambda v: (not v["open"], v["distance_m"]))
     return views[:limit]
 
 
@@ -237,10 +252,11 @@ def _alert_view(m: Match) -> dict[str, Any]:
         "valid_until": a.valid_until,
         "level": m.level,
         "level_equivalent": m.equivalent,
+        "instruction": a.instruction,
         "colour": LEVEL_COLOURS.get(m.level or 0),
         "hazards": list(m.alert.hazard_tags),
         "hazard_names": sorted({h.name for h in a.hazards if h.state not in OUT_OF_FORCE})[:6],
-        "areas": [x.name for x in m.alert.active_areas() if x.name][:8],
+        "areas": area_names(x for x in m.alert.active_areas() if x.name)[:8],
         "_footprint": m.alert.footprint,  # for the SVG map; not in the public .json
     }
 
@@ -258,20 +274,20 @@ def build(
 ) -> dict[str, Any]:
     """The screen's content: normal, or takeover by the most severe covering alert."""
     matches = matches_for(screen, alerts, now=now)
-    states = _shelter_states(alerts)
+    board = ShelterBoard(alerts)
     takeover = [m for m in matches if m.level is not None and m.level >= screen.min_level]
     info = [m for m in matches if m not in takeover]
     main = takeover[0] if takeover else None
     hazard = main.alert.hazard_tags[0] if main and main.alert.hazard_tags else None
     fallback = [s for m in matches for s in m.alert.shelters]
-    open_only = bool(main)
+    open_only = False
     if main:
-        shelters = _shelters(screen, hazard, True, find_shelters, fallback, states, 3)
-        if not shelters:  # none known open: designated sites for the hazard, state shown as is
-            open_only = False
-            shelters = _shelters(screen, hazard, False, find_shelters, fallback, states, 3)
+        shelters = _shelters(screen, hazard, find_shelters, fallback, board, 3)
+        open_only = any(v["open"] for v in shelters)
+        if open_only:  # only open ones under "Nearest open shelters": full and closed are not offered
+            shelters = [v for v in shelters if v["open"]]
     else:
-        shelters = _shelters(screen, None, False, find_shelters, fallback, states, 4)
+        shelters = _shelters(screen, None, find_shelters, fallback, board, 4)
     # 00000JAPAN is shown only through the desk's declaration, never because a list has it
     ssids = [x for x in dict.fromkeys([*screen.wifi_ssids, *(h.ssid for h in hotspots if h.ssid)])
              if x.upper() != JAPAN_SSID]
@@ -306,20 +322,12 @@ def build(
 
 # --- translated phrases (for players drawing their own page, and for the template) -----
 
-LEVEL_WORDS = {
-    5: "Emergency safety measures",
-    4: "Evacuation instruction",
-    3: "Evacuation of elderly people, etc.",
-    2: "Check how to evacuate",
-    1: "Raise awareness of disasters",
-}
-LEVEL_ACTIONS = {
-    5: "Danger to life! Secure your safety immediately!",
-    4: "Everyone evacuate from dangerous places",
-    3: "Elderly people and others evacuate from dangerous places",
-    2: "Check how and where you will evacuate",
-    1: "Be prepared for disasters",
-}
+# msgids from the one vocabulary (lalert.vocab.levels); the .po files translate them
+LEVEL_WORDS = {n: pair[1] for n, pair in level_vocab.LEVEL_NAMES.items()}
+LEVEL_ACTIONS = {n: pair[1] for n, pair in level_vocab.LEVEL_ACTIONS.items()}
+LEVEL_BADGES = {True: level_vocab.BADGES[level_vocab.EQUIVALENT][1],  # by "equivalent"
+                False: level_vocab.BADGES[level_vocab.ORDER][1]}
+INSTRUCTION = "Advice from the publisher"
 DIRECTIONS = {
     "N": "north", "NE": "northeast", "E": "east", "SE": "southeast",
     "S": "south", "SW": "southwest", "W": "west", "NW": "northwest",
@@ -329,6 +337,8 @@ DISTANCE = "%(m)s m %(dir)s · about %(min)s min walk"
 STATES = {
     "open": "Open",
     "permanent": "Open",
+    "crowded": "Open, crowded",
+    "full": "Full",
     "closed": "Closed",
     "unopened": "Not open",
     "unknown": "Status unknown",
@@ -336,8 +346,7 @@ STATES = {
 
 
 def level_label(level: int, equivalent: bool, lang: str, tr: Translate) -> str:
-    msg = "Alert level %(n)s equivalent" if equivalent else "Alert level %(n)s"
-    return tr(lang, msg) % {"n": level}
+    return tr(lang, LEVEL_BADGES[equivalent]) % {"n": level}
 
 
 def phrases(body: dict[str, Any], lang: str, tr: Translate) -> dict[str, Any]:
@@ -346,7 +355,8 @@ def phrases(body: dict[str, Any], lang: str, tr: Translate) -> dict[str, Any]:
     main = body.get("main")
     if main and main["level"]:
         out["level"] = level_label(main["level"], main["level_equivalent"], lang, tr)
-        out["level_words"] = tr(lang, LEVEL_WORDS[main["level"]])
+        if not main["level_equivalent"]:  # 相当 information orders nothing: no order name
+            out["level_words"] = tr(lang, LEVEL_WORDS[main["level"]])
         out["action"] = tr(lang, LEVEL_ACTIONS[main["level"]])
     if body.get("hazard") in HAZARDS:
         out["hazard"] = tr(lang, HAZARDS[body["hazard"]])

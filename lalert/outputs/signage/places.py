@@ -56,11 +56,13 @@ def find_place(geo: Any, place_id: str) -> dict[str, Any] | None:
         if frame is None or not len(frame) or "id" not in frame.columns:
             continue
         hit = frame[frame["id"].astype(str) == place_id]
+        if not len(hit) and "source_ids" in frame.columns:  # an entry merged into a facility
+            hit = frame[frame["source_ids"].map(lambda ids: place_id in ids)]
         if len(hit):
             row = hit.iloc[0]
             out = {
                 "kind": kind,
-                "id": place_id,
+                "id": str(row.get("id") or place_id),
                 "name": str(row.get("name") or place_id),
                 "lat": float(row["lat"]),
                 "lon": float(row["lon"]),

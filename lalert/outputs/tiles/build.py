@@ -18,7 +18,7 @@ from mapbox_vector_tile import encode
 from pyproj import Transformer
 
 from lalert.model import EnrichedAlert
-from lalert.outputs.public import by_level, shaped_areas, shelter_states
+from lalert.outputs.public import by_level, shaped_areas, site_statuses
 
 LAYERS = ("municipalities", "alerts", "shelters", "hotspots")
 EXTENT = 4096
@@ -110,7 +110,7 @@ class TileSource:
         layers["alerts"] = Layer.of(*alert_features(alerts))
         shelters = getattr(geo, "shelters", None)
         if shelters is not None and len(shelters):
-            states = shelter_states(alerts)
+            states = site_statuses(alerts)
             cols = [c for c in ("id", "name", "kind", "hazards", "capacity", "address")
                     if c in shelters.columns]
             recs = shelters[cols].to_dict("records")

@@ -18,6 +18,7 @@ Config (``[outputs.webpush]``): ``subject`` (``mailto:`` contact for push servic
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -44,6 +45,7 @@ from lalert.outputs.delivery import (
     session_and_dispatcher,
 )
 from lalert.outputs.netguard import allowed_networks
+from lalert.store.private import private_dir
 from lalert.subscriptions.store import SubscriptionStore
 
 CHANNEL = "webpush"
@@ -57,7 +59,7 @@ def load_or_create_vapid(home: Path) -> Vapid:
         return Vapid.from_file(str(path))
     vapid = Vapid()
     vapid.generate_keys()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(vapid.private_pem())
@@ -87,10 +89,13 @@ def payload(body: dict[str, Any], link_template: str, base_url: str) -> dict[str
     title = body.get("title") or ""
     if ch.get("kind") == "withdrawn":
         title = f"解除: {title}"
+    label = ((body.get("level_label") or {}).get("ja") or {}).get("label")
     return {
         "title": _clip(title),
         "body": _clip(body.get("headline") or body.get("text") or title),
         "level": body.get("level"),
+        "level_label": _clip(label) or None,
+        "instruction": _clip(body.get("instruction")) or None,
         "place": _clip(place),
         "link": link_template.format(base_url=base_url.rstrip("/"), id=body.get("id", "")),
         "id": body.get("id"),
@@ -129,12 +134,15 @@ class WebPushOutput(BaseOutput):
         )
         sroutes.register(ctx.home, CHANNEL, self)
         await self.dispatcher.start()
+        if isinstance(self.subs, SubscriptionStore):  # warm: the first alert waits less
+            await asyncio.to_thread(self.subs.index, CHANNEL)
 
     async def handle(self, change: AlertChange) -> None:
         assert self.dispatcher is not None, "start() first"
         if change.drill and not (self.ctx and self.ctx.config.get("drills")):
             return  # residents' phones never buzz for a drill unless the desk says so
-        matched = self.subs.match(change.alert, CHANNEL)  # in PostGIS with that store
+        # in a thread: an index rebuild (or PostGIS) never stalls the event loop
+        matched = await asyncio.to_thread(self.subs.match, change.alert, CHANNEL)
         self.dispatcher.submit(fan_out_change(self.box, CHANNEL, change, matched))
 
     def alarms(self) -> list[str]:

@@ -26,17 +26,24 @@ window.lalertMap = (function () {
     return text === null || text === undefined || text === "" ? null : el("bdi", null, text);
   }
 
+  // The level's label comes from the server (lalert.vocab.levels): a municipality's order
+  // ("警戒レベル4 避難指示") and JMA's "警戒レベル4相当情報［土砂災害］" are never spelled here.
   function levelText(p) {
-    if (p.level === null || p.level === undefined) return ui.no_level;
-    const sep = cfg.lang === "en" ? " " : "";
-    return ui.level + sep + p.level + (p.level_word ? (cfg.lang === "en" ? " — " : " ") + p.level_word : "");
+    return p.level_label || ui.no_level;
+  }
+
+  function alertItem(p, extra) {
+    const lv = p.level || 0;
+    return el("li", { class: "alert lv" + lv, "data-id": p.id },
+      el("strong", { class: "level" }, levelText(p)), " ", bdi(p.summary || p.title), extra,
+      p.action ? el("span", { class: "action" }, p.action) : null,
+      p.instruction ? el("span", { class: "instruction" }, bdi(p.instruction)) : null);
   }
 
   function drawAlerts() {
     layers.alerts.clearLayers();
     const list = document.getElementById("lalert-alerts");
     list.replaceChildren();
-    const seen = new Set();
     const feats = data.alerts.features;
     for (const f of feats) {
       const p = f.properties, lv = p.level || 0;
@@ -56,22 +63,18 @@ window.lalertMap = (function () {
           html: el("span", null, p.level ? "L" + p.level : "!", p.area ? " " : null, bdi(p.area)),
         }),
       }).addTo(layers.alerts);
-      if (!seen.has(p.id)) {
-        seen.add(p.id);
-        const areas = feats.filter(g => g.properties.id === p.id && g.properties.area)
-          .map(g => g.properties.area);
-        list.append(el("li", { class: "alert lv" + lv },
-          el("strong", null, levelText(p)), " ", bdi(p.headline || p.title),
-          areas.length ? el("span", { class: "areas" }, " (",
-            ...areas.flatMap((a, i) => i ? ["・", bdi(a)] : [bdi(a)]), ")") : null,
-          p.action ? el("span", { class: "action" }, p.action) : null));
-      }
     }
-    if (!feats.length) list.append(el("li", null, ui.no_alerts));
+    // The list: every alert once, highest level first then newest (the server's order),
+    // each place named once.
+    for (const p of data.list) {
+      list.append(alertItem(p, p.areas.length ? el("span", { class: "areas" }, " (",
+        ...p.areas.flatMap((a, i) => i ? ["・", bdi(a)] : [bdi(a)]), ")") : null));
+    }
+    if (!data.list.length) list.append(el("li", null, ui.no_alerts));
   }
 
   function shelterClass(s) {
-    return s.open ? "open" : (s.state === "closed" || s.state === "unopened") ? "closed"
+    return s.open ? "open" : ["closed", "unopened", "full"].includes(s.state) ? "closed"
       : "unknown";
   }
 
@@ -154,13 +157,16 @@ window.lalertMap = (function () {
       drawAlerts(); drawShelters(); drawHotspots();
       status(ui.updated + ": " + new Date().toLocaleTimeString(cfg.lang === "en" ? "en-GB" : "ja-JP"));
       document.body.dataset.version = String(data.version);
-      if (here) lookup(here.lat, here.lon);
+      if (here) lookup(here.lat, here.lon, false);
     } catch (err) {
       status("⚠ " + err.message);
     }
   }
 
-  async function lookup(lat, lon) {
+  // "Where am I" at a point: alerts covering it and the nearest open shelters in the panel.
+  // fit: also move the map to show the point and those shelters (not when the data
+  // refreshes, nor when the URL already chose the view).
+  async function lookup(lat, lon, fit = true) {
     here = { lat: lat, lon: lon };
     if (hereMarker) hereMarker.remove();
     hereMarker = L.circleMarker([lat, lon], {
@@ -175,10 +181,7 @@ window.lalertMap = (function () {
       const r = await fetch(cfg.here + "?" + q.toString(), { cache: "no-store" });
       const ans = await r.json();
       const alerts = el("ul", { class: "here-alerts" });
-      for (const a of ans.alerts) {
-        alerts.append(el("li", { class: "alert lv" + (a.level || 0) }, el("strong", null, levelText(a)),
-          " ", bdi(a.headline || a.title), a.action ? el("span", { class: "action" }, a.action) : null));
-      }
+      for (const a of ans.alerts) alerts.append(alertItem(a, null));
       if (!ans.alerts.length) alerts.append(el("li", null, ui.here_none));
       const shelters = el("ol", { class: "here-shelters", id: "lalert-nearest" });
       for (const s of ans.shelters) {
@@ -192,7 +195,7 @@ window.lalertMap = (function () {
       box.replaceChildren(el("h2", null, ui.here_alerts), alerts, el("h2", null, ui.nearest), shelters,
         notify);
       const pts = [[lat, lon]].concat(ans.shelters.slice(0, 3).map(s => [s.lat, s.lon]));
-      map.fitBounds(pts, { padding: [60, 60], maxZoom: 15 });
+      if (fit) map.fitBounds(pts, { padding: [60, 60], maxZoom: 15 });
     } catch (err) {
       box.textContent = "⚠ " + err.message;
     }
@@ -277,13 +280,26 @@ window.lalertMap = (function () {
 
   function init(config) {
     cfg = config; ui = cfg.ui; map = window[cfg.map];
+    // ?all=1 on the page asks for alerts outside the deployment's region too
+    if (new URLSearchParams(window.location.search).get("all") === "1") cfg.data += "&all=1";
     layers = {};
     for (const [k, name] of Object.entries(cfg.layers)) layers[k] = window[name];
     map.getContainer().setAttribute("aria-label", ui.title);
     map.getContainer().setAttribute("role", "region");
     if (cfg.attribution && map.attributionControl) map.attributionControl.addAttribution(cfg.attribution);
-    fromHash();  // else folium has already fitted the deployment's region
+    // the place in the URL, else the deployment's region [w, s, e, n]
+    if (!fromHash()) {
+      const r = cfg.region;
+      map.fitBounds([[r[1], r[0]], [r[3], r[2]]], { animate: false });
+    }
     map.on("moveend", toHash);
+    // ?here=lat,lon (the signage QR code: the resident stands at the screen): answer
+    // "where am I" there at once, keeping the view the URL chose
+    const at = /^(-?\d{1,2}(?:\.\d+)?),(-?\d{1,3}(?:\.\d+)?)$/.exec(
+      new URLSearchParams(location.search).get("here") || "");
+    if (at && Math.abs(Number(at[1])) <= 90 && Math.abs(Number(at[2])) <= 180) {
+      here = { lat: Number(at[1]), lon: Number(at[2]) };
+    }
     window.addEventListener("hashchange", fromHash);
     map.on("click", e => lookup(e.latlng.lat, e.latlng.lng));
     map.on("baselayerchange", () => {
@@ -294,7 +310,7 @@ window.lalertMap = (function () {
       if (data) drawShelters();
       if (here) lookup(here.lat, here.lon);
     });
-    load();
+    load();  // and, with ?here=, lookup() once the data is in
     setInterval(load, cfg.poll_ms);
   }
 

@@ -1,6 +1,8 @@
 /* lalert service worker: shows Web Push alerts and opens the alert on click.
    Served by lalert at /sw-push.js (Service-Worker-Allowed: /). The payload is the short
-   JSON lalert sends: {title, body, level, place, link, id, tag, change, drill}. */
+   JSON lalert sends: {title, body, level, level_label, instruction, place, link, id, tag,
+   change, drill}. level_label is lalert's one wording ("警戒レベル4 避難指示" or
+   "警戒レベル4相当情報［土砂災害］"): the worker never spells a level itself. */
 self.addEventListener("push", (event) => {
   let msg = {};
   try {
@@ -8,10 +10,10 @@ self.addEventListener("push", (event) => {
   } catch (e) {
     msg = { title: "lalert", body: event.data ? event.data.text() : "" };
   }
-  const level = msg.level ? `警戒レベル${msg.level} ` : "";
+  const level = msg.level_label ? `${msg.level_label} ` : "";
   const drill = msg.drill ? "【訓練】" : "";
   const title = `${drill}${level}${msg.title || "防災情報"}`;
-  const body = [msg.place, msg.body].filter(Boolean).join("\n");
+  const body = [msg.place, msg.body, msg.instruction].filter(Boolean).join("\n");
   event.waitUntil(
     self.registration.showNotification(title, {
       body,

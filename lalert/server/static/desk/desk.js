@@ -21,7 +21,9 @@
       if (r.ok) {
         const etag = r.headers.get("ETag");
         if (etag !== last) {
-          box.innerHTML = await r.text();
+          // the server's escaped HTML, parsed inertly and moved in (never innerHTML)
+          const doc = new DOMParser().parseFromString(await r.text(), "text/html");
+          box.replaceChildren(...doc.body.childNodes);
           last = etag;
         }
         if (stamp) stamp.textContent = new Date().toLocaleTimeString("ja-JP", { hour12: false });
