@@ -19,7 +19,7 @@ from lalert.lifecycle import Lifecycle
 from lalert.model import Alert, Area, Evacuation
 from lalert.parsers import parse
 from lalert.schema import validation_errors
-from tests.conftest import CORPUS, corpus_files
+from tests.conftest import CORPUS, ROOT, corpus_files
 
 FILES = corpus_files("xml/jma", "*VXWW50.xml", "*VPWW5*.xml")
 OFF = {"解除": "lifted", "なし": "none", "発表警報・注意報はなし": "none"}
@@ -148,3 +148,20 @@ def test_the_schema_rejects_an_unknown_area_status():
     doc = alert.to_dict()
     doc["areas"][0]["status"] = "maybe"
     assert any("/areas/0/status" in e for e in validation_errors(doc))
+
+
+def test_commons_lifted_order_areas_are_lifted_and_clear_the_alert():
+    raw = (ROOT / "examples/messages/20_commons_evacuation_order_kumamoto.xml").read_bytes()
+    issued = parse(raw)[0]
+    # the first Detail (three 町丁目) lifted, the second (南区 川尻) still in force
+    first = raw.replace("<pcx_ev:IssueOrLift>発令</pcx_ev:IssueOrLift>".encode(),
+                        "<pcx_ev:IssueOrLift>解除</pcx_ev:IssueOrLift>".encode(), 1)
+    part = parse(first)[0]
+    status = {a.name: a.status for a in part.areas}
+    assert status == {"熊本県熊本市": "scope", "北区 龍田陳内": "lifted", "中央区 黒髪": "lifted",
+                      "東区 秋津": "lifted", "南区 川尻": "active"}
+    assert not part.cleared
+    everything = parse(raw.replace("<pcx_ev:IssueOrLift>発令</pcx_ev:IssueOrLift>".encode(),
+                                   "<pcx_ev:IssueOrLift>解除</pcx_ev:IssueOrLift>".encode()))[0]
+    assert everything.cleared and everything.active_areas() == ()
+    assert {a.name for a in issued.active_areas()} == {"北区 龍田陳内", "中央区 黒髪", "東区 秋津", "南区 川尻"}

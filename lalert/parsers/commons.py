@@ -179,7 +179,7 @@ def _alert(edxl: etree._Element | None, report: etree._Element, *, raw: bytes, s
         language=language,
         level=level,
         severity=severity,
-        areas=_dedupe(_scope(_target_areas(edxl, head, source), evacuations) + body_areas),
+        areas=_dedupe(_scope(_target_areas(edxl, head, source), evacuations, body_areas) + body_areas),
         evacuations=evacuations,
         shelters=shelters,
         raw_sha256=sha256(raw),
@@ -312,11 +312,16 @@ def _circle_geometry(el, source: str) -> dict | None:
     return circle_polygon(*c) if c else None
 
 
-def _scope(targets: list[Area], evacuations: tuple[Evacuation, ...]) -> list[Area]:
+def _scope(targets: list[Area], evacuations: tuple[Evacuation, ...], body_areas: list[Area]) -> list[Area]:
     """An order's target areas (the municipality) are its ``scope`` when its areas carry
-    their own 発令 / 解除: the order covers the areas it names, not the whole town."""
+    their own 発令 / 解除: the order covers the areas it names, not the whole town. An
+    order that names no place of its own covers its target areas, as issued or lifted."""
     if not evacuations:
         return targets
+    if not body_areas:
+        on = any(e.action != "lifted" for e in evacuations)
+        return [dataclasses.replace(a, status="active" if on else "lifted",
+                                    status_label="発令" if on else "解除") for a in targets]
     return [dataclasses.replace(a, status="scope") for a in targets]
 
 
