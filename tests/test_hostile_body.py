@@ -66,15 +66,8 @@ def send_bomb(d: Daemon, body: bytes, token: str | None, path: str = "/api/v1/me
                 s.sendall(body[i:i + 65536])
         except (BrokenPipeError, ConnectionResetError):
             pass  # answered and closed before the whole bomb went out: as it should
-        answer = b""
-        try:
-            while chunk := s.recv(65536):
-                answer += chunk
-        except (ConnectionResetError, TimeoutError):
-            pass
-    took = time.perf_counter() - t0
-    status = int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/1.1 ") else 0
-    res = (status, took, answer)
+        status, answer = read_answer(s)
+    res = (status, time.perf_counter() - t0, answer)
     if out is not None:
         out.append(res)
     return res
@@ -200,11 +193,16 @@ def send_plain(d: Daemon, path: str, size: int) -> tuple[int, float, bytes]:
     t0 = time.perf_counter()
     with socket.create_connection(hostport(d), timeout=10) as s:
         s.sendall(head + b"a" * 65536)
-        answer = b""
-        try:
-            while chunk := s.recv(65536):
-                answer += chunk
-        except (ConnectionResetError, TimeoutError):
-            pass
-    status = int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/1.1 ") else 0
+        status, answer = read_answer(s)
     return status, time.perf_counter() - t0, answer
+
+
+def read_answer(s: socket.socket) -> tuple[int, bytes]:
+    """Everything the server sends until it closes: (status, raw answer)."""
+    answer = b""
+    try:
+        while chunk := s.recv(65536):
+            answer += chunk
+    except (ConnectionResetError, TimeoutError):
+        pass
+    return (int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/1.1 ") else 0), answer
