@@ -166,7 +166,7 @@ def _landslide_kind(name, code, status, cond, has_last, last_name, last_code, no
     elif code == "1" or name == "解除":
         state = "lifted"
     level = V.LANDSLIDE_ALERT_LEVEL if alerting or state == "lifted" else None
-    label = status if name in (None, "警戒") else f"{name}（{status}）" if status else name
+    label = status if name in (None, "警戒") or name == status else f"{name}（{status}）" if status else name
     return _spec(
         "landslide_alert", "土砂災害警戒情報", state, code=code, state_label=label,
         level=level, severity=severity_for_level(level) if alerting else "Unknown",
