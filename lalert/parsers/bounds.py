@@ -72,9 +72,56 @@ class _Pass:
         return dataclasses.replace(obj, **changes) if changes else obj
 
 
+_FIELDS: dict[type, tuple[str, ...]] = {}  # dataclass → its field names, minus _SKIP
+
+
+def _over(v: Any, field: str) -> bool:
+    """Does anything in ``v`` exceed its bound? A check without the paths and copies of
+    ``_Pass``: almost every message is within bounds, and a big earthquake report holds
+    thousands of areas, so the common case must cost one plain walk (explicit loops and
+    exact type tests: this runs for every string of every message)."""
+    t = type(v)
+    if t is str:
+        return len(v) > (ID_MAX if field in IDENTIFIERS else TEXT_LIMITS.get(field, OTHER_MAX))
+    if t is tuple or t is list:
+        for x in v:
+            if _over(x, field):
+                return True
+        return False
+    if v is None or t is int or t is float or t is bool:
+        return False
+    if t is dict:
+        for k, x in v.items():
+            if k not in _SKIP and _over(x, str(k)):
+                return True
+        return False
+    names = _FIELDS.get(t)
+    if names is None:
+        if not dataclasses.is_dataclass(v) or isinstance(v, type):
+            return _over_other(v, field)
+        names = _FIELDS[t] = tuple(f.name for f in dataclasses.fields(v) if f.name not in _SKIP)
+    for n in names:
+        if _over(getattr(v, n), n):
+            return True
+    return False
+
+
+def _over_other(v: Any, field: str) -> bool:
+    """Subclasses of str / tuple / list / dict (rare): judged like their base."""
+    if isinstance(v, str):
+        return _over(str(v), field)
+    if isinstance(v, tuple | list):
+        return _over(list(v), field)
+    if isinstance(v, dict):
+        return _over(dict(v), field)
+    return False
+
+
 def bound_alert(alert: Alert, *, source: str = "<bytes>") -> Alert:
     """``alert`` with every string within its limit; truncated fields are listed in
     ``details["truncated"]``. Raises ``ParseError`` for an over-long identifier."""
+    if not _over(alert, ""):
+        return alert
     p = _Pass(source)
     out = p.record(alert, "")
     if p.truncated:
