@@ -104,6 +104,20 @@ def test_one_order_level_then_newest():
     assert got == ["old5", "new3-later", "new3", "none"]
 
 
+def test_information_without_a_level_ranks_by_its_severity():
+    """A 大津波警報 has no 警戒レベル but is Extreme: it must not sink below a 注意報."""
+    import dataclasses
+
+    l2 = _ea("advisory-l2", 2, "2026-07-01T10:00:00+09:00")
+    l4 = _ea("landslide-l4", 4, "2026-07-01T09:00:00+09:00")
+    tsunami = _ea("major-tsunami", None, "2026-07-01T08:00:00+09:00")
+    tsunami = dataclasses.replace(tsunami, alert=dataclasses.replace(tsunami.alert,
+                                                                      severity="Extreme"))
+    quiet = _ea("distant-quake", None, "2026-07-01T11:00:00+09:00")  # severity Unknown
+    got = [e.id for e in ordered([quiet, l2, l4, tsunami])]
+    assert got == ["major-tsunami", "landslide-l4", "advisory-l2", "distant-quake"]
+
+
 def test_area_names_once_per_place():
     same = (Area("431001", "lg_code", "熊本市"), Area("4310000", "jma.city", "熊本市"),
             Area("43100", "n03", "熊本市"), Area("432041", "lg_code", "荒尾市"))

@@ -34,15 +34,24 @@ def _issued_ts(iso: str | None) -> float:
     return dt.timestamp()
 
 
-def sort_key(ea: EnrichedAlert, level: int | None = None) -> tuple[int, float]:
-    """Highest level first, then newest first (as a key for ``sorted``, ascending)."""
+# Where a message has no 警戒レベル (tsunami, earthquake, CAP without one), its severity
+# ranks it among the levels, so a 大津波警報 (Extreme) never sinks below a 注意報 (level 2).
+# The inverse of ``vocab.severity_for_level``; used for ordering only, never shown.
+SEVERITY_RANK = {"Extreme": 5, "Severe": 4, "Moderate": 2, "Minor": 1}
+
+
+def sort_key(ea: EnrichedAlert, level: int | None = None) -> tuple[int, int, float]:
+    """Highest level first (severity standing in for a missing level; at the same rank a
+    stated level first), then newest first (as a key for ``sorted``, ascending)."""
     lv = ea.alert.level if level is None else level
-    return (-(lv or 0), -_issued_ts(ea.alert.issued_at))
+    rank = lv if lv else SEVERITY_RANK.get(ea.alert.severity, 0)
+    return (-rank, 0 if lv else 1, -_issued_ts(ea.alert.issued_at))
 
 
 def ordered(alerts: Iterable[EnrichedAlert],
             level_of: Callable[[EnrichedAlert], int | None] | None = None) -> list[EnrichedAlert]:
-    """The one order of every alert list: level (highest first), then issue time (newest).
+    """The one order of every alert list: level (highest first; severity where there is no
+    level), then issue time (newest).
 
     ``level_of`` lets signage rank by the level an alert has *at a screen* (a warning's
     level where the screen stands), still in this one order."""
