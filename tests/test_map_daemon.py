@@ -147,6 +147,11 @@ def test_demo_map_in_browser_offline(demo):
             page.goto(demo.url + "/?lang=ja")
             page.wait_for_selector("#lalert-alerts li.alert")
             assert page.locator(".leaflet-overlay-pane path").count() >= 1  # the alert area
+            # the demo's notice and shelter report have no 警戒レベル: the list names their
+            # kind, never "レベルなし"
+            labels = page.locator("#lalert-alerts li.alert strong.level").all_inner_texts()
+            assert "お知らせ" in labels or "避難所情報" in labels, labels
+            assert "レベルなし" not in labels, labels
             # the boundaries: canvas tiles painted from the daemon's own /tiles
             page.wait_for_function(BOUNDARIES_PAINTED)
             assert tiles and all(u.startswith(demo.url + "/tiles/") and st == 200

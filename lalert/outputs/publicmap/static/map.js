@@ -28,8 +28,9 @@ window.lalertMap = (function () {
 
   // The level's label comes from the server (lalert.vocab.levels): a municipality's order
   // ("警戒レベル4 避難指示") and JMA's "警戒レベル4相当情報［土砂災害］" are never spelled here.
+  // Without a level (tsunami, earthquake, notices) the kind names it: "津波", not "レベルなし".
   function levelText(p) {
-    return p.level_label || ui.no_level;
+    return p.level_label || p.kind_name || ui.no_level;
   }
 
   function alertItem(p, extra) {
