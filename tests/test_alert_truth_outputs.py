@@ -474,3 +474,11 @@ def test_push_payloads_carry_the_label_and_the_advice():
     assert order["level_label"]["ja"]["label"] == "警戒レベル4 避難指示"
     sw = (ROOT / "lalert/outputs/webpush/static/sw-push.js").read_text("utf-8")
     assert "警戒レベル${" not in sw  # the worker never spells a level itself
+
+
+def test_desk_names_the_kind_of_information_without_a_level():
+    from lalert.server.desk import level_text
+
+    assert level_text(None, "ja", "tsunami") == "津波警報・注意報・予報・津波情報"
+    assert level_text(None, "en", "tsunami") == "Tsunami warning / information"
+    assert level_text(4, "ja", "landslide", ("landslide",)) == "警戒レベル4相当情報［土砂災害］"

@@ -41,6 +41,7 @@ from lalert.clientaddr import client_address, trusted_proxies
 from lalert.httpcache import Rendered, respond
 from lalert.lifecycle import is_drill, is_stale
 from lalert.model import Alert, EnrichedAlert
+from lalert.outputs import phrases
 from lalert.outputs.htmltext import bdi
 from lalert.outputs.listing import RegionFilter, ordered
 from lalert.parsers import ParseError
@@ -158,7 +159,10 @@ def level_text(level: int | None, lang: str, kind: str | None = None,
     """The level as every output writes it (``lalert.vocab.levels``): '警戒レベル4 避難指示'
     for a municipality's order, '警戒レベル4相当情報［土砂災害］' for JMA's information."""
     label = level_vocab.label(level, kind, hazard_tags, "en" if lang == "en" else "ja")
-    return label or pick({"x": ("レベルなし", "No level")}, "x", lang)
+    if label:
+        return label
+    # no 警戒レベル (tsunami, earthquake, notices): the kind names it, as on the map
+    return phrases.kind_name(kind, lang) if kind else pick({"x": ("レベルなし", "No level")}, "x", lang)
 
 
 def _areas(areas: Any, has_footprint: bool) -> list[dict[str, Any]]:
