@@ -10,10 +10,9 @@ import shapely
 
 from lalert.geo.data import GeoData
 from lalert.geo.distance import degree_margin, point_distances
+from lalert.geo.reports import OPEN_STATES
 from lalert.model import Area, NearbyHotspot, NearbyShelter
 from lalert.vocab import lg_code
-
-OPEN_STATES = frozenset({"open", "permanent"})
 
 
 def areas_at(geo: GeoData, *, lat: float, lon: float) -> list[Area]:

@@ -20,6 +20,8 @@ from lalert.model import EnrichedAlert, NearbyShelter, Shelter
 
 OPEN_STATES = frozenset({"open", "permanent"})
 CLOSED_STATES = frozenset({"closed", "unopened"})
+# never offered to residents as somewhere to go (a site with no report still is)
+UNAVAILABLE = CLOSED_STATES | {"full"}
 
 
 def _ts(value: str | None) -> float:
@@ -33,6 +35,12 @@ def status_of(state: str | None, crowding: str | None) -> str:
     if state in OPEN_STATES and crowding in ("full", "crowded"):
         return crowding
     return state or "unknown"
+
+
+def is_open(status: str) -> bool:
+    """Offered as open (a ``status_of`` value): open, permanent or crowded — never full,
+    closed or unknown."""
+    return status in OPEN_STATES or status == "crowded"
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import Any
 
 from shapely.geometry import shape
 
-from lalert.geo.reports import OPEN_STATES, Current, ShelterBoard, status_of
+from lalert.geo.reports import Current, ShelterBoard, status_of
 from lalert.model import Area, EnrichedAlert
 
 
@@ -58,11 +58,6 @@ def status_label(c: Current | None, lang: str) -> str:
     word = phrases.shelter_state(c.status, lang)
     counts = count_text(c, lang) if c.state in ("open", "permanent") else ""
     return f"{word}（{counts}）" if counts and lang == "ja" else (f"{word} ({counts})" if counts else word)
-
-
-def is_open(status: str) -> bool:
-    """Offered as open: open, permanent or crowded — never full, closed or unknown."""
-    return status in OPEN_STATES or status == "crowded"
 
 
 def reported_records(board: ShelterBoard, lang: str) -> list[dict[str, Any]]:

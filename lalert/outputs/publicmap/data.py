@@ -15,13 +15,12 @@ import shapely
 from shapely.geometry import mapping
 
 from lalert.geo.distance import walking_minutes
-from lalert.geo.reports import ShelterBoard
+from lalert.geo.reports import UNAVAILABLE, ShelterBoard, is_open
 from lalert.model import Area, EnrichedAlert
 from lalert.outputs import phrases
 from lalert.outputs.listing import RegionFilter, area_names, ordered
 from lalert.outputs.public import (
     by_level,
-    is_open,
     reported_records,
     shaped_areas,
     shelter_board,
@@ -30,8 +29,6 @@ from lalert.outputs.public import (
 )
 from lalert.vocab import LEVEL_COLOURS
 
-OPEN_STATES = frozenset({"open", "permanent"})
-CLOSED_STATES = frozenset({"closed", "unopened"})
 NO_LEVEL_COLOUR = "#5a5a5a"
 SUMMARY_CHARS = 120
 
@@ -224,7 +221,7 @@ class Here:
                                      max_m=max_m)
             for s in found:
                 state = self.statuses.get(s.id, "unknown")
-                if state in CLOSED_STATES or state == "full":
+                if state in UNAVAILABLE:
                     continue
                 out.append({"id": s.id, "name": s.name, "hazards": list(s.hazards),
                             "state": state, "lat": s.lat, "lon": s.lon,

@@ -8,13 +8,13 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from lalert.geo.reports import ShelterBoard, status_of
+from lalert.geo.reports import UNAVAILABLE, ShelterBoard, is_open, status_of
 from lalert.model import EnrichedAlert
 from lalert.outputs import phrases
 from lalert.outputs.htmltext import bdi
 from lalert.outputs.listing import RegionFilter, area_names, ordered
-from lalert.outputs.public import is_open, shelter_board, status_label
-from lalert.outputs.publicmap.data import CLOSED_STATES, shelter_records
+from lalert.outputs.public import shelter_board, status_label
+from lalert.outputs.publicmap.data import shelter_records
 
 _ENV = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
                    autoescape=select_autoescape(["html", "j2"]), trim_blocks=True,
@@ -30,8 +30,7 @@ def _alert_view(ea: EnrichedAlert, n: int, lang: str, board: ShelterBoard) -> di
     status = {s.id: current[s.id].status if current[s.id] else status_of(s.state, s.crowding)
               for s in ea.shelters}
     shelters = [s for s in sorted(ea.shelters, key=lambda s: (not is_open(status[s.id]), s.distance_m))
-                if s.fits_hazard is not False and status[s.id] not in CLOSED_STATES
-                and status[s.id] != "full"]
+                if s.fits_hazard is not False and status[s.id] not in UNAVAILABLE]
     headline = a.headline if a.headline and a.headline != a.title else None
     return {
         # a title that is the order's name ("避難指示") is already in the label

@@ -17,7 +17,7 @@ from pyproj import Geod
 from shapely.geometry import Point, shape
 
 from lalert.geo.distance import walking_minutes
-from lalert.geo.reports import ShelterBoard, status_of
+from lalert.geo.reports import ShelterBoard, is_open, status_of
 from lalert.model import EnrichedAlert, NearbyHotspot, NearbyShelter
 from lalert.outputs.listing import area_names, ordered
 from lalert.outputs.signage.screens import Screen
@@ -27,7 +27,6 @@ from lalert.vocab import levels as level_vocab
 SCHEMA = "lalert.signage/1"
 COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
 JAPAN_SSID = "00000JAPAN"  # 災害用統一SSID, opened by carriers only in a disaster
-OPEN_STATES = frozenset({"open", "permanent"})
 REPORTED_NEAR_M = 5000.0
 STATUS_RANK = {"full": 2, "closed": 3, "unopened": 3}  # reported places outside the registry considered near a screen
 OUT_OF_FORCE = frozenset({"lifted", "none"})
@@ -180,7 +179,7 @@ def _shelter_view(s: NearbyShelter, screen: Screen, board: ShelterBoard) -> dict
         "id": s.id,
         "name": s.name,
         "state": status,  # open | crowded | full | closed | unopened | permanent | unknown
-        "open": status in OPEN_STATES or status == "crowded",  # never a full one
+        "open": is_open(status),  # never a full one
         "capacity": c.report.capacity if c else s.capacity,
         "head_count": c.report.head_count if c else s.head_count,
         "lat": s.lat,
