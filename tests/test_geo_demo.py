@@ -124,13 +124,13 @@ def test_cancel_has_no_footprint(geo):
     assert enrich(a, geo).footprint is None
 
 
-def test_evacuation_circle_and_shelter_states(geo):
+def test_evacuation_circle_and_its_own_shelter_report(geo):
+    report = Shelter(name="花畑デモ広場", state="open", area_code="431001", head_count=12)
     a = _alert("evacuation", areas=[Area(None, "name", "花畑町周辺")],
                evacuations=[Evacuation(order="evacuation_order", action="issued", lat=32.8005,
                                        lon=130.7060, radius_m=300)],
-               hazards=())
-    states = {"x": Shelter(name="花畑デモ広場", state="open", area_code="431001", head_count=12)}
-    e = enrich(a, geo, shelter_states=states, config=EnrichConfig(shelter_buffer_m=0))
+               hazards=(), shelters=(report,))
+    e = enrich(a, geo, config=EnrichConfig(shelter_buffer_m=0))
     (s,) = e.shelters
     assert s.id == "DEMO-431001-01" and s.state == "open" and s.head_count == 12
     fp = shape(e.footprint)

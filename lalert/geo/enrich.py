@@ -111,18 +111,11 @@ def match_reports(alert: Alert, geo: GeoData) -> Alert:
     return dataclasses.replace(alert, shelters=tuple(out))
 
 
-def _report_states(alert: Alert, geo: GeoData, states: Mapping[str, Shelter] | None) -> dict[str, Shelter]:
-    """Facility id → latest report known at enrichment (this alert's own, else the given
-    states by code). Outputs read the current state at render time (``geo.reports``)."""
-    out: dict[str, Shelter] = {}
-    if states:
-        for s in match_reports(dataclasses.replace(alert, shelters=tuple(states.values())), geo).shelters:
-            if s.registry and s.registry.get("id"):
-                out[s.registry["id"]] = s
-    for s in alert.shelters:
-        if s.registry and s.registry.get("id"):
-            out[s.registry["id"]] = s
-    return out
+def _report_states(alert: Alert) -> dict[str, Shelter]:
+    """Facility id → this alert's own report of it (joined by ``match_reports``). Other
+    messages' reports are not copied in: outputs overlay the current state of every
+    facility at render time (``geo.reports``)."""
+    return {s.registry["id"]: s for s in alert.shelters if s.registry and s.registry.get("id")}
 
 
 class _ShelterTable:
@@ -245,7 +238,6 @@ def enrich(
     alert: Alert,
     geo: GeoData,
     *,
-    shelter_states: Mapping[str, Shelter] | None = None,
     config: EnrichConfig = EnrichConfig(),
 ) -> EnrichedAlert:
     """Fill in geometry, footprint, hazard tags, nearby shelters and hotspots."""
@@ -255,7 +247,7 @@ def enrich(
     if fp is None:
         return EnrichedAlert(alert=alert, areas=areas, hazard_tags=tags)
     fp_json = _footprint_geojson(fp, geo.simplify_deg)
-    states = _report_states(alert, geo, shelter_states)
+    states = _report_states(alert)
     shelters = nearby_shelters(geo, fp, tags, config=config, states=states)
     hotspots = nearby_hotspots(geo, fp, {s.id for s in shelters})
     return EnrichedAlert(

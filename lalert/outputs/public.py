@@ -19,11 +19,6 @@ def shelter_board(alerts: Iterable[EnrichedAlert]) -> ShelterBoard:
     return ShelterBoard(alerts)
 
 
-def shelter_states(alerts: Iterable[EnrichedAlert]) -> dict[str, str]:
-    """Latest reported state per facility id (and per unmatched report key)."""
-    return ShelterBoard(alerts).states()
-
-
 def site_statuses(alerts: Iterable[EnrichedAlert], board: ShelterBoard | None = None) -> dict[str, str]:
     """What residents are told per facility id (open | crowded | full | closed …): the
     board's latest report, else the state the view put on the alerts' nearby sites (the
