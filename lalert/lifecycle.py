@@ -41,6 +41,8 @@ force when an output renders (``lalert.geo.reports``), the one place it lives.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import heapq
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -130,13 +132,9 @@ def parse_time(value: str | None) -> datetime | None:
 
 
 def timestamp(value: str | None) -> float:
+    """ISO 8601 → POSIX seconds; -inf when absent or unreadable (sorts first)."""
     dt = parse_time(value)
-    if dt is None:
-        return float("-inf")
-    try:
-        return dt.timestamp()
-    except (OverflowError, OSError, ValueError):
-        return float("-inf")
+    return float("-inf") if dt is None else _ts(dt)
 
 
 def rank(alert: Alert) -> tuple:
@@ -170,9 +168,6 @@ def withdrawal(alert: Alert, *, operator: str, at: str) -> Alert:
     publisher), so ``event_key`` finds the event and ``rank`` puts it above the alert it
     withdraws; a later message of the event (a higher serial) is in force again. Its id
     is derived from the withdrawn alert's, so a second click is a duplicate."""
-    import dataclasses
-    import hashlib
-
     wid = f"withdraw:{alert.id}"
     return dataclasses.replace(
         alert, id=wid, info_type="cancel", references=(alert.id,),
@@ -347,6 +342,7 @@ class Lifecycle:
 
 
 def _ts(dt: datetime) -> float:
+    """``dt.timestamp()``, -inf for a datetime outside the platform's range."""
     try:
         return dt.timestamp()
     except (OverflowError, OSError, ValueError):

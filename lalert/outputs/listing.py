@@ -9,13 +9,13 @@ no two outputs list the same alerts in a different order.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
 from typing import Any
 
 import shapely
 from shapely.geometry import box, shape
 
 from lalert.config import Region, parse_region
+from lalert.lifecycle import timestamp
 from lalert.model import Area, EnrichedAlert, area_is_active
 
 # Schemes whose codes start with the JIS prefecture code (2 digits).
@@ -24,14 +24,6 @@ PREFECTURE_PREFIX_SCHEMES = frozenset(
 # Simplified boundaries of neighbours overlap by a few hundred metres: an alert must reach
 # this far into the region to count (≈ 300 m in degrees).
 BORDER_SLACK_DEG = 0.003
-
-
-def _issued_ts(iso: str | None) -> float:
-    try:
-        dt = datetime.fromisoformat((iso or "").replace("Z", "+00:00"))
-    except ValueError:
-        return float("-inf")
-    return dt.timestamp()
 
 
 # Where a message has no 警戒レベル (tsunami, earthquake, CAP without one), its severity
@@ -45,7 +37,7 @@ def sort_key(ea: EnrichedAlert, level: int | None = None) -> tuple[int, int, flo
     stated level first), then newest first (as a key for ``sorted``, ascending)."""
     lv = ea.alert.level if level is None else level
     rank = lv if lv else SEVERITY_RANK.get(ea.alert.severity, 0)
-    return (-rank, 0 if lv else 1, -_issued_ts(ea.alert.issued_at))
+    return (-rank, 0 if lv else 1, -timestamp(ea.alert.issued_at))
 
 
 def ordered(alerts: Iterable[EnrichedAlert],
@@ -153,8 +145,7 @@ class RegionFilter:
                 return bool(self.shape.intersects(shape(ea.footprint)))
             except (ValueError, TypeError, AttributeError, KeyError):
                 pass
-        codes = [a for a in (ea.areas or ea.alert.areas)
-                 if a.code and a.scheme in PREFECTURE_PREFIX_SCHEMES and area_is_active(a)]
+        codes = [a for a in ea.active_areas() if a.code and a.scheme in PREFECTURE_PREFIX_SCHEMES]
         if codes and self.prefectures:
             return any(a.code[:2] in self.prefectures for a in codes)  # type: ignore[index]
         if ea.footprint or codes:
