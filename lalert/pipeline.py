@@ -27,10 +27,10 @@ from typing import Any
 
 from lalert.bus import ActiveView
 from lalert.bus.registry import open_bus
+from lalert.changes import AlertChange
 from lalert.config import Config
 from lalert.lifecycle import Lifecycle, Transition, parse_time
 from lalert.model import Alert, EnrichedAlert
-from lalert.outputs.base import AlertChange
 from lalert.parsers import ParseError, parse
 from lalert.store import ChangeRow, Entry
 from lalert.store.codec import decode_alerts, decode_enriched, encode

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from lalert.changes import AlertChange
 from lalert.config import load_config
-from lalert.outputs.base import AlertChange
 from lalert.pipeline import Pipeline
 from lalert.store.codec import decode_alerts, encode
 from tests.daemon_helpers import cap
