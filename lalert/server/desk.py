@@ -68,7 +68,7 @@ from lalert.server.desk_text import (
 )
 from lalert.server.keys import CONFIG, EXTRA_DOCS, OUTPUTS, PIPELINE, POLLER, SPOOL
 from lalert.store import flags
-from lalert.vocab import LEVEL_COLOURS, SHELTER_HAZARDS, SHELTER_HAZARDS_EN
+from lalert.vocab import LEVEL_COLOURS
 from lalert.vocab import levels as level_vocab
 from lalert.vocab.lifetimes import LIFETIMES
 
@@ -162,7 +162,7 @@ def level_text(level: int | None, lang: str, kind: str | None = None,
     if label:
         return label
     # no 警戒レベル (tsunami, earthquake, notices): the kind names it, as on the map
-    return phrases.kind_name(kind, lang) if kind else pick({"x": ("レベルなし", "No level")}, "x", lang)
+    return phrases.kind_name(kind, lang) if kind else phrases.ui(lang)["no_level"]
 
 
 def _areas(areas: Any, has_footprint: bool) -> list[dict[str, Any]]:
@@ -200,7 +200,7 @@ def alert_view(e: EnrichedAlert, drill: bool, lang: str, number: int = 0) -> dic
         "drill": drill, "info_type": a.info_type, "issued_at": a.issued_at,
         "valid_until": a.valid_until, "publisher": a.publisher, "serial": a.serial,
         "event_id": a.event_id, "hazard_tags": list(e.hazard_tags),
-        "hazard_text": [(SHELTER_HAZARDS_EN if lang == "en" else SHELTER_HAZARDS).get(h, h)
+        "hazard_text": [phrases.hazard_name(h, lang)
                         for h in e.hazard_tags],
         "areas": _areas(areas, e.footprint is not None),
         "shelters": [{"name": s.name, "distance_m": round(s.distance_m), "fits": s.fits_hazard,
