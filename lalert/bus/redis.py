@@ -36,7 +36,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from lalert.bus.memory import SubsMixin
-from lalert.outputs.base import AlertChange, Output
+from lalert.changes import AlertChange, ChangeHandler
 from lalert.store.codec import decode_enriched, encode
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ def decode_change(fields: dict[bytes, bytes]) -> tuple[AlertChange, str] | None:
 
 
 class _Sub:
-    def __init__(self, output: Output, drills: bool, cursor: int) -> None:
+    def __init__(self, output: ChangeHandler, drills: bool, cursor: int) -> None:
         self.output = output
         self.drills = drills
         self.cursor = cursor
