@@ -477,7 +477,7 @@ def test_push_payloads_carry_the_label_and_the_advice():
 
 
 def test_desk_names_the_kind_of_information_without_a_level():
-    from lalert.server.desk import level_text
+    from lalert.server.desk.formatting import level_text
 
     assert level_text(None, "ja", "tsunami") == "津波警報・注意報・予報・津波情報"
     assert level_text(None, "en", "tsunami") == "Tsunami warning / information"

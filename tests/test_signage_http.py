@@ -12,9 +12,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from shapely.geometry import Point
 
+from lalert.changes import AlertChange
 from lalert.cli import main as cli_main
 from lalert.geo.data import build_geodata
-from lalert.outputs.base import AlertChange
 from tests.signage_support import LAT, LON, SHELTERS, FakeState, alert, started_output
 
 

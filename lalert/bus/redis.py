@@ -41,8 +41,8 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from lalert.bus.memory import SubsMixin
+from lalert.changes import AlertChange, ChangeHandler
 from lalert.codec import MAX_REASON, Undecodable, pack, unpack_enriched
-from lalert.outputs.base import AlertChange, Output
 from lalert.store.codec import Refused
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ def decode_change(fields: dict[bytes, bytes]) -> tuple[AlertChange, str]:
 
 
 class _Sub:
-    def __init__(self, output: Output, drills: bool, cursor: int) -> None:
+    def __init__(self, output: ChangeHandler, drills: bool, cursor: int) -> None:
         self.output = output
         self.drills = drills
         self.cursor = cursor

@@ -22,10 +22,11 @@ from typing import Any
 import xstatic.pkg.leaflet as xleaflet
 from aiohttp import web
 
+from lalert.changes import AlertChange
 from lalert.config import basemap_config
 from lalert.httpcache import Rendered, respond
 from lalert.outputs import phrases
-from lalert.outputs.base import AlertChange, BaseOutput, OutputContext
+from lalert.outputs.base import BaseOutput, OutputContext
 from lalert.outputs.listing import RegionFilter, wants_all
 from lalert.outputs.publicmap.basemap import TILE_ROUTE, BasemapView
 from lalert.outputs.publicmap.data import Here, map_data, opening_region

@@ -32,8 +32,9 @@ from cryptography.hazmat.primitives import serialization
 from py_vapid import Vapid
 from pywebpush import WebPushException, webpush_async
 
+from lalert.changes import AlertChange
 from lalert.outputs import subscriptions_routes as sroutes
-from lalert.outputs.base import AlertChange, BaseOutput, OutputContext
+from lalert.outputs.base import BaseOutput, OutputContext
 from lalert.outputs.delivery import (
     Dispatcher,
     Job,

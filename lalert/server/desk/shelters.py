@@ -3,12 +3,13 @@ municipality, each with a one-click "this is facility X" (POST with CSRF). The d
 journaled in the home (``lalert.store.shelter_links``) and applied to later reports; the
 report already received keeps what it said.
 
-Kept apart from ``desk.py`` (which mounts these routes) with its own few words, so the
+Kept apart from the other pages (which mounts these routes) with its own few words, so the
 console's shared text table stays as it is.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,8 @@ from aiohttp import web
 
 from lalert.geo.match import FacilityIndex, geo_index, muni_key, name_score
 from lalert.geo.names import name_keys
-from lalert.server.desk_text import TEXT
+from lalert.server.desk.session import Handler, render
+from lalert.server.desk.text import TEXT
 from lalert.server.keys import CONFIG, PIPELINE
 from lalert.store.shelter_links import append_link, history
 
@@ -85,8 +87,6 @@ def unmatched(app: web.Application) -> dict[str, list[dict[str, Any]]]:
 
 async def shelters_page(request: web.Request) -> web.Response:
     """Unmatched reported shelters and a one-click link to a registry facility."""
-    from lalert.server.desk import render
-
     lang = request.get("desk.lang", "ja")
     return await render(request, "shelters.html.j2", groups=unmatched(request.app),
                         recent=list(reversed(history(request.app[CONFIG].home)))[:10],
@@ -109,6 +109,7 @@ async def shelters_link(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(f"/desk/shelters?linked={entry['facility_id']}")
 
 
-def routes(page) -> list[web.RouteDef]:
+def routes(page: Callable[[Handler], Handler]) -> list[web.RouteDef]:
+    """The two routes, each wrapped by the desk's ``page`` (session, CSRF, language)."""
     return [web.get("/desk/shelters", page(shelters_page)),
             web.post("/desk/shelters/link", page(shelters_link))]
