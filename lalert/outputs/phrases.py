@@ -126,6 +126,21 @@ UI: dict[str, str] = {
 }
 
 
+# The Web Push module's messages (outputs/webpush/static/lalert-push.js marks the same
+# msgids with N_); the map hands their translations to it as {msgid: text}.
+PUSH_WORDS: tuple[str, ...] = (
+    N_("この端末のブラウザはプッシュ通知に対応していません"),
+    N_("通知が許可されていません"),
+    N_("プッシュ通知は現在利用できません"),
+    N_("登録が多すぎます。しばらくしてから再度お試しください"),
+    N_("登録に失敗しました (%(status)s)"),
+)
+
+
+def push_words(lang: str) -> dict[str, str]:
+    return {msgid: gettext(lang, msgid) for msgid in PUSH_WORDS}
+
+
 def ui(lang: str) -> dict[str, str]:
     """The map's and /text's words in a language, with the switch to the other language
     named in that language's own words."""

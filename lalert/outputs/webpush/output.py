@@ -104,6 +104,7 @@ def payload(body: dict[str, Any], link_template: str, base_url: str) -> dict[str
         "tag": _clip(body.get("event_id") or body.get("id")),
         "change": ch.get("kind"),
         "drill": bool(ch.get("drill")),
+        "drill_label": phrases.gettext("ja", phrases.UI["drill"]) if ch.get("drill") else None,
     }
 
 

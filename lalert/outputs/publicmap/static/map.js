@@ -207,8 +207,8 @@ window.lalertMap = (function () {
   async function subscribe(lat, lon, button) {
     try {
       const push = await import(cfg.push_module);
-      if (!push.pushSupported()) throw new Error(ui.geo_error);
-      await push.subscribePlace({ lat: lat, lon: lon, radius_m: 1000, languages: [cfg.lang] });
+      await push.subscribePlace({ lat: lat, lon: lon, radius_m: 1000, languages: [cfg.lang],
+                                  words: cfg.push_words });
       button.replaceWith(el("p", { class: "notify-ok", role: "status" }, ui.notify_ok));
     } catch (err) {
       status("⚠ " + err.message);
