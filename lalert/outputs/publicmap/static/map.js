@@ -187,7 +187,7 @@ window.lalertMap = (function () {
       const shelters = el("ol", { class: "here-shelters", id: "lalert-nearest" });
       for (const s of ans.shelters) {
         shelters.append(el("li", { "data-id": s.id }, el("strong", null, bdi(s.name)), " ",
-          el("span", { class: "dist" }, s.distance_m + " m・" + ui.walk + " " + s.walk_min + " " + ui.minutes),
+          el("span", { class: "dist" }, ui.distance.replace("%(m)s", String(s.distance_m)).replace("%(min)s", String(s.walk_min))),
           " ", el("span", { class: "state" }, "(" + s.state_label + ")")));
       }
       if (!ans.shelters.length) shelters.append(el("li", null, ui.nearest_none));
