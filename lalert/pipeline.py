@@ -33,7 +33,7 @@ from lalert.lifecycle import Lifecycle, Transition, parse_time
 from lalert.model import Alert, EnrichedAlert
 from lalert.parsers import ParseError, parse
 from lalert.store import ChangeRow, Entry
-from lalert.store.codec import decode_alerts, decode_enriched, encode
+from lalert.store.codec import Refused, decode_alerts, decode_enriched, encode
 from lalert.store.registry import open_store
 from lalert.store.state import key_str
 
@@ -150,6 +150,10 @@ class Pipeline:
         self.lifecycle = Lifecycle(lifetimes=config.lifetimes or None)
         self.view = ActiveView()
         self.bus = open_bus(config.bus)
+        # stored / streamed entries this lalert keeps but cannot read (/healthz, /metrics)
+        self.refused = Refused()
+        if hasattr(self.bus, "refused"):
+            self.bus.refused = self.refused
         # other processes may append to the journal: the applier reads it back from there
         self.poll_journal = mode == "apply" or (self.store.shared and mode == "all")
         self._journal_event = asyncio.Event()
@@ -299,7 +303,8 @@ class Pipeline:
         for key, alert_id, drill, seq, body in self.state.load_active():
             # Enriched alerts are not stored (they are large and cheap to rebuild): the
             # active table says which version of each event outputs were told about.
-            enriched = decode_enriched(body) if body else None
+            enriched = decode_enriched(body, lambda why, key=key: self.refused.note(
+                "store:active", key, why)) if body else None
             if enriched is None:
                 alert = in_force.get(key)
                 if alert is None or alert.id != alert_id:
@@ -324,7 +329,8 @@ class Pipeline:
 
     def _stored_alerts(self, row: dict[str, Any]) -> list[Alert]:
         """A journal row's alerts from the cache, else parsed again from its bytes."""
-        alerts = decode_alerts(row["alerts"])
+        alerts = decode_alerts(row["alerts"], lambda why: self.refused.note(
+            "store:journal", f"message {row['id']}", why))
         if alerts is None and self.reader is not None:
             raw = self.reader.raw(row["id"])
             try:

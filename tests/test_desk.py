@@ -323,7 +323,7 @@ async def test_silent_feed_is_an_alarm_on_the_overview_and_the_feeds_page(operat
 async def test_english_on_request(operator):
     async with operator.get("/desk/?lang=en") as r:
         html = await r.text()
-    assert '<html lang="en">' in html and "Active alerts" in html
+    assert '<html lang="en">' in html and "Alerts in force" in html
     async with operator.get("/desk/history") as r:  # the choice sticks to the session
         assert "Message history" in await r.text()
     async with operator.get("/desk/?lang=ja") as r:
@@ -400,16 +400,17 @@ async def test_kind_info_type_and_severity_are_words_in_both_languages(operator,
     assert "避難指示・高齢者等避難・緊急安全確保 · 発表 · 重大" in ja
     assert "evacuation · issue · Severe" not in ja
     en = await card("en")
-    assert "Evacuation order / information · issued · severe" in en
+    assert "Evacuation information · Issued · severe" in en
     async with operator.get("/desk/?lang=ja") as r:
         assert r.status == 200
 
 
 def test_kind_words_cover_every_vocab_kind():
-    from lalert.server.desk.text import KIND_EN, kind_word
+    from lalert.outputs.phrases import KIND_NAMES
+    from lalert.server.desk.text import kind_word
     from lalert.vocab import KINDS
 
-    assert set(KIND_EN) == set(KINDS)
+    assert set(KIND_NAMES) == set(KINDS)
     assert kind_word("tsunami", "ja") == KINDS["tsunami"]
     assert kind_word("other", "ja") == "その他" and kind_word(None, "en") == "Other"
     assert kind_word("not-a-kind", "ja") == "not-a-kind"  # unknown codes stay visible

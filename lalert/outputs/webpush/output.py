@@ -33,6 +33,7 @@ from py_vapid import Vapid
 from pywebpush import WebPushException, webpush_async
 
 from lalert.changes import AlertChange
+from lalert.outputs import phrases
 from lalert.outputs import subscriptions_routes as sroutes
 from lalert.outputs.base import BaseOutput, OutputContext
 from lalert.outputs.delivery import (
@@ -86,7 +87,7 @@ def payload(body: dict[str, Any], link_template: str, base_url: str) -> dict[str
     ch = body.get("change") or {}
     title = body.get("title") or ""
     if ch.get("kind") == "withdrawn":
-        title = f"解除: {title}"
+        title = f"{phrases.gettext('ja', phrases.LIFTED)}: {title}"
     label = ((body.get("level_label") or {}).get("ja") or {}).get("label")
     return {
         "title": _clip(title),
@@ -100,6 +101,7 @@ def payload(body: dict[str, Any], link_template: str, base_url: str) -> dict[str
         "tag": _clip(body.get("event_id") or body.get("id")),
         "change": ch.get("kind"),
         "drill": bool(ch.get("drill")),
+        "drill_label": phrases.gettext("ja", phrases.UI["drill"]) if ch.get("drill") else None,
     }
 
 
