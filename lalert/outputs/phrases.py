@@ -74,6 +74,7 @@ DIRECTIONS: dict[str, str] = {
     "N": N_("北"), "NE": N_("北東"), "E": N_("東"), "SE": N_("南東"),
     "S": N_("南"), "SW": N_("南西"), "W": N_("西"), "NW": N_("北西"),
 }
+FEED_TITLES = {False: N_("lalert 防災情報（CAP）"), True: N_("lalert 訓練情報（CAP）")}  # by drills
 LIFTED = N_("解除")  # an alert no longer in force (push titles)
 AREA = N_("対象地域")  # an area without a name (CAP areaDesc)
 
@@ -122,6 +123,7 @@ UI: dict[str, str] = {
     "instruction": N_("発表者からの呼びかけ"),
     "show_all": N_("ほかの地域の情報も表示"),
     "region_only": N_("この地域の情報だけ表示"),
+    "sources": N_("lalert ・ 気象庁 ・ Lアラート ・ 国土地理院 ・ 国土数値情報"),
 }
 
 
