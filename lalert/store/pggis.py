@@ -12,11 +12,11 @@ Written here, read by QGIS / GDAL / GeoServer / Martin (schema: ``migrations/pos
 - ``alerts_at`` / ``alerts_in_bbox`` — the API's point and bbox filters answered by
   GiST indexes, for any worker process.
 
-The model column is JSONB of the parsed alert (``Alert.to_dict`` without ``"schema"``),
-not the codec's bytes: a GIS team can query ``model->'hazards'`` in SQL, the
-``facility_state`` view reads shelter reports out of it, and the journal's raw bytes stay
-the record (``lalert replay`` rebuilds these tables). msgspec writes it (~20x faster
-than ``json.dumps`` of ``to_dict``, same keys and values).
+The model column is JSONB of the parsed alert in its public JSON form
+(``lalert.codec.alert_json`` = ``Alert.to_dict``, with its ``"schema"`` id), not the
+codec's packed bytes: a GIS team can query ``model->'hazards'`` in SQL, the
+``facility_state`` view reads shelter reports out of it, the schema id says how to read
+it, and the journal's raw bytes stay the record (``lalert replay`` rebuilds these tables).
 """
 
 from __future__ import annotations
@@ -27,11 +27,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-import msgspec
-
+from lalert.codec import alert_json
 from lalert.model import ACTIVE, EnrichedAlert
-
-_ENCODER = msgspec.json.Encoder()
 
 _ALERT_COLUMNS = (
     "id, message_id, event_key, format, info_type, kind, title, level, severity, status, drill,"
@@ -96,7 +93,7 @@ def _rows(enriched: EnrichedAlert, drill: bool, message_id: int | None, key: str
             a.status, drill, _time(a.issued_at), _time(a.valid_until), a.publisher, a.headline,
             list(enriched.hazard_tags), [x.scheme for x in areas], [x.code for x in areas],
             [x.name for x in areas], [x.status for x in areas], keys, active,
-            box[0], *box, _ENCODER.encode(a).decode())
+            box[0], *box, alert_json(a).decode())
 
 
 def write_versions(cur: Any, versions: Sequence[tuple[str, EnrichedAlert, bool]],

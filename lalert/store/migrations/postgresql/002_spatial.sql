@@ -76,7 +76,7 @@ COMMENT ON COLUMN alerts.area_statuses IS 'Status of each named area: active, li
 COMMENT ON COLUMN alerts.area_shapes IS 'area_shapes.key of each named area (NULL when unresolved).';
 COMMENT ON COLUMN alerts.active_shapes IS 'area_shapes.key of the areas where something is in force (Alert.active_areas).';
 COMMENT ON COLUMN alerts.bbox IS 'Bounding box of the in-force footprint, EPSG:4326.';
-COMMENT ON COLUMN alerts.model IS 'The parsed alert, lalert''s JSON form (Alert.to_dict without "schema").';
+COMMENT ON COLUMN alerts.model IS 'The parsed alert in lalert''s public JSON form (Alert.to_dict; its "schema" key names the version).';
 
 -- the gazetteer as imported (lalert data import)
 CREATE TABLE areas (
