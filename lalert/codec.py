@@ -168,7 +168,7 @@ def _enriched(alert: Alert, tail: _EnrichedTail) -> EnrichedAlert:
 def pack(obj: EnrichedAlert | list[Alert] | tuple[Alert, ...]) -> bytes:
     """An enriched alert or a list of alerts as a version-tagged MessagePack entry."""
     if isinstance(obj, EnrichedAlert):
-        own = obj.areas is obj.alert.areas or not obj.areas
+        own = obj.areas is obj.alert.areas
         return PACKED + _msgpack.encode(_PackedEnriched(
             obj.alert, None if own else obj.areas, obj.footprint, obj.bbox, obj.hazard_tags,
             obj.shelters, obj.hotspots))
