@@ -290,7 +290,7 @@ class MapOutput(BaseOutput):
                 and -180 <= lon <= 180):
             raise web.HTTPBadRequest(text="lat/lon out of range\n")
         hazard = request.query.get("hazard") or None
-        if hazard and hazard not in phrases.HAZARD_EN:
+        if hazard and hazard not in phrases.HAZARD_NAMES:
             raise web.HTTPBadRequest(text=f"unknown hazard {hazard!r}\n")
         body = self.here_index().answer(lat, lon, lang=request_lang(request), hazard=hazard)
         return web.json_response(body, headers={"Cache-Control": "no-store"},

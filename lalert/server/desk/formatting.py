@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from lalert.outputs import phrases
-from lalert.server.desk.text import pick
 from lalert.vocab import LEVEL_COLOURS
 from lalert.vocab import levels as level_vocab
 
@@ -57,11 +56,11 @@ def level_text(level: int | None, lang: str, kind: str | None = None,
                hazard_tags: tuple[str, ...] = ()) -> str:
     """The level as every output writes it (``lalert.vocab.levels``): '警戒レベル4 避難指示'
     for a municipality's order, '警戒レベル4相当情報［土砂災害］' for JMA's information."""
-    label = level_vocab.label(level, kind, hazard_tags, "en" if lang == "en" else "ja")
+    label = level_vocab.label(level, kind, hazard_tags, lang)
     if label:
         return label
     # no 警戒レベル (tsunami, earthquake, notices): the kind names it, as on the map
-    return phrases.kind_name(kind, lang) if kind else pick({"x": ("レベルなし", "No level")}, "x", lang)
+    return phrases.kind_name(kind, lang) if kind else phrases.ui(lang)["no_level"]
 
 
 def raw_text(raw: bytes | None) -> tuple[str | None, bool]:

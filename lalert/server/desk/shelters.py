@@ -17,6 +17,7 @@ from aiohttp import web
 
 from lalert.geo.match import FacilityIndex, geo_index, muni_key, name_score
 from lalert.geo.names import name_keys
+from lalert.i18n import N_, gettext
 from lalert.server.desk.session import Handler, render
 from lalert.server.desk.text import TEXT
 from lalert.server.keys import CONFIG, PIPELINE
@@ -24,26 +25,23 @@ from lalert.store.shelter_links import append_link, history
 
 CANDIDATES = 3
 # the console's navigation names pages through its shared table: add this page's entry
-TEXT.setdefault("nav.shelters", ("避難所照合", "Shelters"))
-WORDS: dict[str, tuple[str, str]] = {
-    "title": ("未照合の避難所", "Unmatched shelters"),
-    "intro": ("避難所情報にあって施設台帳のどれとも一致しなかった名称です。正しい施設を選ぶと、"
-              "以後の避難所情報に適用されます（受信済みの情報は書き換えません）。",
-              "Names in shelter reports that match no registry facility. Choosing the right "
-              "facility applies to later reports (received reports are not rewritten)."),
-    "none": ("未照合の避難所はありません。", "No unmatched shelters."),
-    "municipality": ("市区町村", "Municipality"),
-    "reported": ("報告された名称", "Reported name"),
-    "is": ("この施設です", "This is"),
-    "linked": ("照合を記録しました", "Link recorded"),
-    "recent": ("最近の照合", "Recent links"),
-    "no_candidate": ("候補なし", "No candidate"),
+TEXT.setdefault("nav.shelters", N_("避難所照合"))
+WORDS: dict[str, str] = {
+    "title": N_("未照合の避難所"),
+    "intro": N_("避難所情報にあって施設台帳のどれとも一致しなかった名称です。正しい施設を選ぶと、"
+                 "以後の避難所情報に適用されます（受信済みの情報は書き換えません）。"),
+    "none": N_("未照合の避難所はありません。"),
+    "municipality": N_("市区町村"),
+    "reported": N_("報告された名称"),
+    "is": N_("この施設です"),
+    "linked": N_("照合を記録しました"),
+    "recent": N_("最近の照合"),
+    "no_candidate": N_("候補なし"),
 }
 
 
 def word(key: str, lang: str) -> str:
-    ja, en = WORDS[key]
-    return en if lang == "en" else ja
+    return gettext(lang, WORDS[key])
 
 
 def candidates(idx: FacilityIndex, muni: str, name: str, lat: float | None,

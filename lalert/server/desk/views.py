@@ -10,11 +10,12 @@ from aiohttp import web
 from markupsafe import Markup
 
 from lalert.model import EnrichedAlert
+from lalert.outputs import phrases
 from lalert.server.desk import svgmap
 from lalert.server.desk.formatting import NO_LEVEL_COLOUR, level_text
 from lalert.server.desk.text import FORMATS, INFO_TYPES, SEVERITIES, STATUSES, kind_word, pick
-from lalert.server.keys import CONFIG, OUTPUTS, PIPELINE
-from lalert.vocab import LEVEL_COLOURS, SHELTER_HAZARDS, SHELTER_HAZARDS_EN
+from lalert.server.keys import CONFIG, OUTPUTS, PIPELINE, STORES
+from lalert.vocab import LEVEL_COLOURS
 from lalert.vocab import levels as level_vocab
 
 
@@ -53,7 +54,7 @@ def alert_view(e: EnrichedAlert, drill: bool, lang: str, number: int = 0) -> dic
         "drill": drill, "info_type": a.info_type, "issued_at": a.issued_at,
         "valid_until": a.valid_until, "publisher": a.publisher, "serial": a.serial,
         "event_id": a.event_id, "hazard_tags": list(e.hazard_tags),
-        "hazard_text": [(SHELTER_HAZARDS_EN if lang == "en" else SHELTER_HAZARDS).get(h, h)
+        "hazard_text": [phrases.hazard_name(h, lang)
                         for h in e.hazard_tags],
         "areas": _areas(areas, e.footprint is not None),
         "shelters": [{"name": s.name, "distance_m": round(s.distance_m), "fits": s.fits_hazard,
@@ -81,13 +82,10 @@ PUSH_ORDER = ("dead", "retrying", "pending", "sent")
 
 def push_states(app: web.Application, seqs: list[int]) -> dict[int, dict[str, dict[str, int]]]:
     """Per-subscriber deliveries of push outputs (webhook, Web Push, MQTT) by change seq."""
-    home = app[CONFIG].home
-    from lalert.outputs.delivery import PushStore
-
     if not seqs:
         return {}
     try:
-        store = PushStore.existing(home)
+        store = app[STORES].existing_push()
         return store.seq_states(seqs) if store is not None else {}
     except Exception:  # the console must render even if the push store is unreadable
         return {}
