@@ -15,8 +15,9 @@ from typing import Any
 from aiohttp import web
 from standardwebhooks import Webhook
 
+from lalert.changes import AlertChange
 from lalert.model import Alert, Area, EnrichedAlert
-from lalert.outputs.base import AlertChange, OutputContext
+from lalert.outputs.base import OutputContext
 from tests.public_fakes import FakeState
 
 

@@ -76,7 +76,7 @@ def test_a_lapsed_lease_is_claimed_by_another_worker(pg_url):
 
 
 def test_desk_reads_and_retries_the_shared_deliveries(pg_url, tmp_path):
-    from lalert.server import desk_deliveries as dd
+    from lalert.server.desk import deliveries as dd
 
     delivery.use_store(pg_url, lease_s=5)
     try:

@@ -9,35 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from lalert.changes import AlertChange
 from lalert.model import EnrichedAlert
 
 if TYPE_CHECKING:  # pragma: no cover
     from aiohttp import web
-
-ChangeKind = Literal["new", "updated", "withdrawn"]
-
-
-@dataclass(frozen=True)
-class AlertChange:
-    """One change of the active set, in the order the lifecycle decided it.
-
-    ``seq`` grows by one per change and survives restarts (it is the SSE event id and the
-    outbox key); ``reason`` is the lifecycle's word: issue | update | correction |
-    cancel | expired | superseded. ``alert`` is the version now in force, or for
-    ``withdrawn`` the last version (a cancel message's alert when there is one).
-    ``drill`` is True for exercise / test messages, which public outputs must skip unless
-    configured for drills.
-    """
-
-    seq: int
-    kind: ChangeKind
-    reason: str
-    alert: EnrichedAlert
-    drill: bool = False
-    at: str = ""
-
 
 class StateView(Protocol):
     """Read-only view of the active alerts the daemon gives to outputs."""

@@ -38,7 +38,7 @@ from typing import Any
 
 import aiohttp
 
-from lalert.outputs.base import AlertChange
+from lalert.changes import AlertChange
 from lalert.outputs.netguard import guarded_connector
 from lalert.outputs.phrases import level_info
 from lalert.store.sqlite import open_durable

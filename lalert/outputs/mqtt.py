@@ -26,7 +26,8 @@ from typing import Any
 
 import aiomqtt
 
-from lalert.outputs.base import AlertChange, BaseOutput, OutputContext
+from lalert.changes import AlertChange
+from lalert.outputs.base import BaseOutput, OutputContext
 from lalert.outputs.delivery import Job, Outcome, PushStore, alert_key
 
 log = logging.getLogger(__name__)

@@ -33,8 +33,9 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from lalert.changes import AlertChange
 from lalert.model import EnrichedAlert
-from lalert.outputs.base import AlertChange, BaseOutput, OutputContext
+from lalert.outputs.base import BaseOutput, OutputContext
 from lalert.outputs.delivery import PushStore, change_body
 from lalert.subscriptions.index import ANY_SCHEME, SubscriptionIndex, match
 from lalert.subscriptions.model import MAX_KINDS, MAX_RADIUS_M, MAX_TERM_CHARS, Subscription

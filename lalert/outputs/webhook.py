@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from standardwebhooks import Webhook
 
+from lalert.changes import AlertChange
 from lalert.outputs import subscriptions_routes as sroutes
-from lalert.outputs.base import AlertChange, BaseOutput, OutputContext
+from lalert.outputs.base import BaseOutput, OutputContext
 from lalert.outputs.delivery import (
     Dispatcher,
     Job,

@@ -178,6 +178,7 @@ def create_app(config: Config, *, geo: Any = None,
     api.setup(app)
     metrics.backlog_from(pipeline.bus.backlog)
     metrics.alarms_from(pipeline.bus.skipped_counts, lambda: api.alarms(app))
+    metrics.refused_from(pipeline.refused.counts)
 
     seen: set[tuple[str, str]] = set()
 

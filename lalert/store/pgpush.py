@@ -33,7 +33,7 @@ from typing import Any
 
 import psycopg
 
-from lalert.outputs.base import AlertChange
+from lalert.changes import AlertChange
 from lalert.outputs.delivery import Job, Outcome, alert_key, change_body, delivery_id
 from lalert.store.postgis import apply_schema, connect
 

@@ -11,9 +11,10 @@ from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
+from lalert.changes import AlertChange
 from lalert.httpcache import Rendered, respond
 from lalert.model import EnrichedAlert
-from lalert.outputs.base import AlertChange, BaseOutput, OutputContext
+from lalert.outputs.base import BaseOutput, OutputContext
 from lalert.outputs.feeds.capwriter import (
     CAP_MEDIA_TYPE,
     FeedEntry,

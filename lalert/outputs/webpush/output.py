@@ -32,8 +32,10 @@ from cryptography.hazmat.primitives import serialization
 from py_vapid import Vapid
 from pywebpush import WebPushException, webpush_async
 
+from lalert.changes import AlertChange
+from lalert.outputs import phrases
 from lalert.outputs import subscriptions_routes as sroutes
-from lalert.outputs.base import AlertChange, BaseOutput, OutputContext
+from lalert.outputs.base import BaseOutput, OutputContext
 from lalert.outputs.delivery import (
     Dispatcher,
     Job,
@@ -88,7 +90,7 @@ def payload(body: dict[str, Any], link_template: str, base_url: str) -> dict[str
     ch = body.get("change") or {}
     title = body.get("title") or ""
     if ch.get("kind") == "withdrawn":
-        title = f"解除: {title}"
+        title = f"{phrases.gettext('ja', phrases.LIFTED)}: {title}"
     label = ((body.get("level_label") or {}).get("ja") or {}).get("label")
     return {
         "title": _clip(title),

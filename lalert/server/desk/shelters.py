@@ -3,12 +3,13 @@ municipality, each with a one-click "this is facility X" (POST with CSRF). The d
 journaled in the home (``lalert.store.shelter_links``) and applied to later reports; the
 report already received keeps what it said.
 
-Kept apart from ``desk.py`` (which mounts these routes) with its own few words, so the
+Kept apart from the other pages (which mounts these routes) with its own few words, so the
 console's shared text table stays as it is.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -16,32 +17,31 @@ from aiohttp import web
 
 from lalert.geo.match import FacilityIndex, geo_index, muni_key, name_score
 from lalert.geo.names import name_keys
-from lalert.server.desk_text import TEXT
+from lalert.i18n import N_, gettext
+from lalert.server.desk.session import Handler, render
+from lalert.server.desk.text import TEXT
 from lalert.server.keys import CONFIG, PIPELINE
 from lalert.store.shelter_links import append_link, history
 
 CANDIDATES = 3
 # the console's navigation names pages through its shared table: add this page's entry
-TEXT.setdefault("nav.shelters", ("避難所照合", "Shelters"))
-WORDS: dict[str, tuple[str, str]] = {
-    "title": ("未照合の避難所", "Unmatched shelters"),
-    "intro": ("避難所情報にあって施設台帳のどれとも一致しなかった名称です。正しい施設を選ぶと、"
-              "以後の避難所情報に適用されます（受信済みの情報は書き換えません）。",
-              "Names in shelter reports that match no registry facility. Choosing the right "
-              "facility applies to later reports (received reports are not rewritten)."),
-    "none": ("未照合の避難所はありません。", "No unmatched shelters."),
-    "municipality": ("市区町村", "Municipality"),
-    "reported": ("報告された名称", "Reported name"),
-    "is": ("この施設です", "This is"),
-    "linked": ("照合を記録しました", "Link recorded"),
-    "recent": ("最近の照合", "Recent links"),
-    "no_candidate": ("候補なし", "No candidate"),
+TEXT.setdefault("nav.shelters", N_("避難所照合"))
+WORDS: dict[str, str] = {
+    "title": N_("未照合の避難所"),
+    "intro": N_("避難所情報にあって施設台帳のどれとも一致しなかった名称です。正しい施設を選ぶと、"
+                 "以後の避難所情報に適用されます（受信済みの情報は書き換えません）。"),
+    "none": N_("未照合の避難所はありません。"),
+    "municipality": N_("市区町村"),
+    "reported": N_("報告された名称"),
+    "is": N_("この施設です"),
+    "linked": N_("照合を記録しました"),
+    "recent": N_("最近の照合"),
+    "no_candidate": N_("候補なし"),
 }
 
 
 def word(key: str, lang: str) -> str:
-    ja, en = WORDS[key]
-    return en if lang == "en" else ja
+    return gettext(lang, WORDS[key])
 
 
 def candidates(idx: FacilityIndex, muni: str, name: str, lat: float | None,
@@ -85,8 +85,6 @@ def unmatched(app: web.Application) -> dict[str, list[dict[str, Any]]]:
 
 async def shelters_page(request: web.Request) -> web.Response:
     """Unmatched reported shelters and a one-click link to a registry facility."""
-    from lalert.server.desk import render
-
     lang = request.get("desk.lang", "ja")
     return await render(request, "shelters.html.j2", groups=unmatched(request.app),
                         recent=list(reversed(history(request.app[CONFIG].home)))[:10],
@@ -109,6 +107,7 @@ async def shelters_link(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(f"/desk/shelters?linked={entry['facility_id']}")
 
 
-def routes(page) -> list[web.RouteDef]:
+def routes(page: Callable[[Handler], Handler]) -> list[web.RouteDef]:
+    """The two routes, each wrapped by the desk's ``page`` (session, CSRF, language)."""
     return [web.get("/desk/shelters", page(shelters_page)),
             web.post("/desk/shelters/link", page(shelters_link))]
