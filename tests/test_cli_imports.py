@@ -28,8 +28,9 @@ finally:
     sys.stderr.write('\\nIMPORTED ' + json.dumps(sorted(m for m in added if not m.startswith('_'))) + '\\n')
 """
 
-# lxml is the parser; cython_runtime is the module lxml's compiled extension registers.
-ALLOWED = {"lalert", "lxml", "cython_runtime"}
+# lxml is the parser; cython_runtime is the module lxml's compiled extension registers;
+# msgspec is the model's codec (--json), typing_extensions what msgspec imports.
+ALLOWED = {"lalert", "lxml", "cython_runtime", "msgspec", "typing_extensions"}
 HEAVY = {"geopandas", "shapely", "pyproj", "pandas", "numpy", "jinja2", "folium", "aiohttp",
          "psycopg", "psycopg2", "redis", "msgpack_numpy", "pyogrio"}
 
