@@ -543,7 +543,9 @@ class Pipeline:
         if not changes and message_id is None:
             return
         self.state.commit(changes=rows, upserts=list(upserts.values()), deletes=deletes,
-                          applied_upto=message_id)
+                          applied_upto=message_id,
+                          versions=[(k, c.alert, c.drill) for c, k in zip(changes, keys,
+                                                                           strict=True)])
         if changes:
             self.view.bump()
             for fn in self.version_listeners:

@@ -74,6 +74,7 @@ DIRECTIONS: dict[str, str] = {
     "N": N_("北"), "NE": N_("北東"), "E": N_("東"), "SE": N_("南東"),
     "S": N_("南"), "SW": N_("南西"), "W": N_("西"), "NW": N_("北西"),
 }
+FEED_TITLES = {False: N_("lalert 防災情報（CAP）"), True: N_("lalert 訓練情報（CAP）")}  # by drills
 LIFTED = N_("解除")  # an alert no longer in force (push titles)
 AREA = N_("対象地域")  # an area without a name (CAP areaDesc)
 
@@ -104,8 +105,7 @@ UI: dict[str, str] = {
     "nearest_none": N_("近くに開設中の避難先は見つかりません。"),
     "notify_btn": N_("この場所の情報を通知で受け取る"),
     "notify_ok": N_("通知を登録しました（半径1km）。"),
-    "walk": N_("徒歩"),
-    "minutes": N_("分"),
+    "distance": N_("%(m)s m・徒歩%(min)s分"),
     "filter": N_("災害種別で絞り込み"),
     "all": N_("すべて"),
     "legend": N_("凡例"),
@@ -123,7 +123,23 @@ UI: dict[str, str] = {
     "instruction": N_("発表者からの呼びかけ"),
     "show_all": N_("ほかの地域の情報も表示"),
     "region_only": N_("この地域の情報だけ表示"),
+    "sources": N_("lalert ・ 気象庁 ・ Lアラート ・ 国土地理院 ・ 国土数値情報"),
 }
+
+
+# The Web Push module's messages (outputs/webpush/static/lalert-push.js marks the same
+# msgids with N_); the map hands their translations to it as {msgid: text}.
+PUSH_WORDS: tuple[str, ...] = (
+    N_("この端末のブラウザはプッシュ通知に対応していません"),
+    N_("通知が許可されていません"),
+    N_("プッシュ通知は現在利用できません"),
+    N_("登録が多すぎます。しばらくしてから再度お試しください"),
+    N_("登録に失敗しました (%(status)s)"),
+)
+
+
+def push_words(lang: str) -> dict[str, str]:
+    return {msgid: gettext(lang, msgid) for msgid in PUSH_WORDS}
 
 
 def ui(lang: str) -> dict[str, str]:

@@ -219,6 +219,7 @@ def render_page(*, lang: str, geo: Any = None, bounds: tuple[float, float, float
         "lang": lang, "ui": ui, "data": f"/map/data.json?lang={lang}",
         "here": "/api/v1/here", "push_module": "/static/webpush/lalert-push.js", "poll_ms": poll_seconds * 1000,
         "hazards": {h: phrases.hazard_name(h, lang) for h in phrases.HAZARD_NAMES},
+        "push_words": phrases.push_words(lang),
         "region": [w, s, e, n],
         # Leaflet writes attributions as HTML: this one is built and escaped in basemap.py
         "attribution": basemap["attribution"] if basemap["kind"] == "none" else None,

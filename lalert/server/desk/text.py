@@ -16,6 +16,7 @@ LANGS = ("ja", "en")
 # key: msgid
 TEXT: dict[str, str] = {
     "app": N_("lalert 防災デスク"),
+    "skip": N_("メインへ移動"),
     "nav": N_("メニュー"),
     "nav.overview": N_("現況"),
     "nav.history": N_("受信履歴"),
