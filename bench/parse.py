@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -98,39 +99,50 @@ def lalert_parse_json(d: bytes) -> object:
         return None
 
 
-def timed(argv: list[str], env: dict[str, str] | None = None) -> float:
+def timed(argv: list[str], env: dict[str, str] | None = None,
+          cwd: Path = ROOT) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one child process. CPU time (user + system, from
+    the kernel's accounting of the finished child) barely moves with the machine's load,
+    where wall time on a shared machine can double: the ratios are given for both."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    subprocess.run(argv, stdout=subprocess.DEVNULL, check=True, cwd=ROOT,
+    subprocess.run(argv, stdout=subprocess.DEVNULL, check=True, cwd=cwd,
                    env={**os.environ, **(env or {})})
-    return time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
 
 
 def whole_process(jma_dir: Path, files: list[Path], copies: int, runs: int,
-                  baseline: Path | None) -> dict[str, float]:
-    """Median seconds per command; the commands alternate within each round."""
+                  baseline: Path | None) -> dict[str, tuple[float, float]]:
+    """Median (wall, CPU) seconds per command; the commands alternate within each round."""
     py = sys.executable
     dirs = [str(jma_dir)] * copies
-    cmds: dict[str, tuple[list[str], dict[str, str] | None]] = {
+    # ``-m`` puts the working directory first on sys.path: each tree runs from its own
+    cmds: dict[str, tuple[list[str], dict[str, str] | None, Path]] = {
         "lalert parse --json": ([py, "-m", "lalert", "parse", "--json", *dirs],
-                                {"PYTHONPATH": str(ROOT)}),
+                                {"PYTHONPATH": str(ROOT)}, ROOT),
     }
     if baseline is not None:
         cmds["baseline lalert parse --json"] = (
-            [py, "-m", "lalert", "parse", "--json", *dirs], {"PYTHONPATH": str(baseline)})
+            [py, "-m", "lalert", "parse", "--json", *dirs], {"PYTHONPATH": str(baseline)},
+            baseline)
     try:
         import jmaxml  # noqa: F401
 
         cmds["jmaxml parse + to_json"] = ([py, "-c", JMAXML_PROGRAM, str(copies),
-                                           *map(str, files)], None)
+                                           *map(str, files)], None, ROOT)
     except ImportError:
         print("jmaxml not installed: whole-process peer column left out")
     cmds["bare lxml parse + walk"] = ([py, "-c", LXML_PROGRAM, str(copies), *map(str, files)],
-                                      None)
-    times: dict[str, list[float]] = {k: [] for k in cmds}
+                                      None, ROOT)
+    times: dict[str, list[tuple[float, float]]] = {k: [] for k in cmds}
     for _ in range(runs):
-        for name, (argv, env) in cmds.items():
-            times[name].append(timed(argv, env))
-    return {k: statistics.median(v) for k, v in times.items()}
+        for name, (argv, env, cwd) in cmds.items():
+            times[name].append(timed(argv, env, cwd))
+    return {k: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v))
+            for k, v in times.items()}
 
 
 def main() -> int:
@@ -140,6 +152,7 @@ def main() -> int:
     ap.add_argument("--copies", type=int, default=10, help="corpus repeats per process")
     ap.add_argument("--baseline", type=Path, help="another lalert checkout to run beside")
     ap.add_argument("--skip-process", action="store_true", help="in-process figures only")
+    ap.add_argument("--skip-in-process", action="store_true", help="whole-process figures only")
     args = ap.parse_args()
     jma_files = sorted((CORPUS / "xml/jma").glob("*.xml"))
     jma = [p.read_bytes() for p in jma_files]
@@ -159,17 +172,21 @@ def main() -> int:
               f"median of {args.runs} alternating rounds")
         secs = whole_process(CORPUS / "xml/jma", jma_files, args.copies, args.runs,
                              args.baseline)
-        for name, s in secs.items():
-            print(f"  {name:30} {s:7.2f} s  {n / s:8.0f} msg/s")
-        ours = secs["lalert parse --json"]
-        peer = secs.get("jmaxml parse + to_json")
-        if peer:
-            print(f"  lalert vs jmaxml      : {peer / ours:5.2f}x  (target >= 1.5)")
-        print(f"  lalert vs bare lxml   : {secs['bare lxml parse + walk'] / ours:5.2f}  "
-              "(target >= 0.60)")
-        if "baseline lalert parse --json" in secs:
-            print(f"  lalert vs baseline    : {secs['baseline lalert parse --json'] / ours:5.2f}x")
+        print(f"  {'':30} {'wall':>8} {'CPU':>8}  (CPU msg/s)")
+        for name, (wall, cpu) in secs.items():
+            print(f"  {name:30} {wall:7.2f}s {cpu:7.2f}s  {n / cpu:8.0f}")
+        for i, label in ((0, "wall"), (1, "CPU")):
+            ours = secs["lalert parse --json"][i]
+            peer = secs.get("jmaxml parse + to_json")
+            print(f"  [{label}] lalert vs jmaxml: "
+                  f"{(peer[i] / ours) if peer else float('nan'):5.2f}x (target >= 1.5); "
+                  f"vs bare lxml: {secs['bare lxml parse + walk'][i] / ours:5.2f} "
+                  "(target >= 0.60)"
+                  + (f"; vs baseline: {secs['baseline lalert parse --json'][i] / ours:5.2f}x"
+                     if "baseline lalert parse --json" in secs else ""))
 
+    if args.skip_in_process:
+        return 0
     print(f"\n== in process: {len(jma)} JMA files, {len(cap)} CAP files; "
           f"median of {args.rounds} rounds")
     rows: list[tuple[str, str, float]] = []
