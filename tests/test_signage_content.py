@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
 
+from lalert import resources
 from lalert.geo.distance import walking_minutes
 from lalert.model import Area, Hazard
 from lalert.outputs.signage import content
@@ -217,7 +217,7 @@ def _used_msgids() -> set[str]:
 
 @pytest.mark.parametrize("lang", [x for x in LANGS if x != "en"])
 def test_every_phrase_is_translated_in_every_catalogue(lang):
-    po = Path(ASSETS / "locales" / lang / "LC_MESSAGES" / "signage.po")
+    po = resources.signage_locales() / lang / "LC_MESSAGES" / "signage.po"
     with po.open("rb") as fh:
         cat = read_po(fh)
     translated = {m.id for m in cat if m.id and m.string}

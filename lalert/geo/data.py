@@ -2,7 +2,7 @@
 
 The store (``lalert.geo.store``) only imports and loads; the gazetteer, enrichment and
 queries work on this object. ``demo_geodata()`` builds one from the hand-made files in
-``examples/geo`` and ``shelters/`` so the daemon runs on a fresh machine.
+``lalert/demo/geo`` and ``lalert/demo/shelters`` so the daemon runs on a fresh machine.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ SHELTER_COLUMNS = ["id", "name", "kind", "hazards", "municipality_code", "addres
 HOTSPOT_COLUMNS = ["id", "name", "ssid", "provider", "address", "municipality_code", "lat", "lon", "shelter_id"]
 CODE_COLUMNS = ["code", "name", "level", "matome", "first", "pref"]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -162,10 +161,11 @@ def load_geodata(path: str | Path) -> GeoData:
 
 def demo_geodata() -> GeoData:
     """The hand-made demo: 熊本市 outline and wards, demo shelters and hotspots."""
+    from lalert import resources
     from lalert.geo.readers import read_source
 
-    files = sorted((REPO_ROOT / "examples" / "geo").glob("*.*json")) + sorted(
-        (REPO_ROOT / "examples" / "geo").glob("*.csv")) + sorted((REPO_ROOT / "shelters").glob("demo_*.csv"))
+    geo, shelters = resources.demo("geo"), resources.demo("shelters")
+    files = sorted(geo.glob("*.*json")) + sorted(geo.glob("*.csv")) + sorted(shelters.glob("*.csv"))
     loaded = [x for f in files for x in read_source(f, progress=False)]
     return build_geodata(
         areas=[x.areas for x in loaded], shelters=[x.shelters for x in loaded],

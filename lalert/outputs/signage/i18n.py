@@ -15,16 +15,17 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from lalert import resources
 from lalert.outputs.signage.screens import LANGS
 
-ASSETS = Path(__file__).resolve().parents[3] / "signage"
+ASSETS = resources.path("outputs", "signage")  # templates/, static/
 DOMAIN = "signage"
 
 
 @lru_cache(maxsize=16)
-def catalogue(lang: str, locales: Path = ASSETS / "locales") -> gettext.NullTranslations:
+def catalogue(lang: str, locales: Path | None = None) -> gettext.NullTranslations:
     """The compiled catalogue for a language; English (the msgid language) is the identity."""
-    po = locales / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+    po = (locales or resources.signage_locales()) / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
     if lang not in LANGS or not po.is_file():
         return gettext.NullTranslations()
     with po.open("rb") as fh:
