@@ -7,10 +7,6 @@ of the build, so the installed map serves them offline and no copy of another pr
 code is committed. Without them the map still works (boundaries embedded as GeoJSON,
 markers unclustered); ``LALERT_REQUIRE_NPM=1`` (set by scripts/test.sh) makes a missing
 file fail the build instead of a warning.
-
-Interim: the signage catalogues still live in the top-level ``signage/locales`` until they
-move into the package (issue 16 part 2); until then the build copies them to
-``lalert/outputs/signage/locales``, where ``lalert.resources.signage_locales`` looks first.
 """
 
 import json
@@ -31,12 +27,6 @@ class BuildPyWithNpm(build_py):
         super().run()
         if self.editable_mode:  # an editable install reads node_modules in place
             return
-        locales = HERE / "signage" / "locales"
-        for po in sorted(locales.glob("*/LC_MESSAGES/*.po")):
-            dest = Path(self.build_lib) / "lalert" / "outputs" / "signage" / "locales"
-            dest = dest / po.relative_to(locales)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(po, dest)
         target = Path(self.build_lib) / "lalert" / "outputs" / "publicmap" / "npm"
         listed = json.loads(MANIFEST.read_text("utf-8"))["modules"]
         missing = []

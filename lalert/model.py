@@ -1,19 +1,18 @@
 """The normalised alert model: the one shape every output sees.
 
-It knows no input format and does no I/O. Its JSON form (``Alert.to_json``) is a
-public contract described by ``docs/alert.schema.json``; any incompatible change
-bumps ``SCHEMA_ID``.
+It knows no input format and does no I/O. Its JSON form (``Alert.to_json``, made by
+``lalert.codec``) is a public contract described by ``lalert/alert.schema.json``; any
+incompatible change bumps ``SCHEMA_ID``, any compatible one ``SCHEMA_VERSION`` (which
+also tags every stored and streamed entry).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 SCHEMA_ID = "lalert.alert/1"
-SCHEMA_VERSION = "1.1"  # minor version of docs/alert.schema.json (1.1: Area.status)
+SCHEMA_VERSION = "1.1"  # minor version of lalert/alert.schema.json (1.1: Area.status)
 ENRICHED_SCHEMA_ID = "lalert.enriched/1"
 
 Format = Literal["jmaxml", "commons", "cap"]
@@ -208,25 +207,25 @@ class Alert:
         stated = [a for a in self.areas if a.status != "scope"]
         return bool(stated) and not any(a.status == ACTIVE for a in stated)
 
+    # The JSON form comes from ``lalert.codec`` (msgspec); these keep the old names.
+    # (``codec`` imports this module, hence the imports inside the methods.)
+
     def to_dict(self) -> dict[str, Any]:
-        return {"schema": SCHEMA_ID, **_plain(self)}
+        from lalert.codec import alert_dict
+
+        return alert_dict(self)
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=False)
+        """The public JSON as text; ``lalert.codec.alert_json`` gives the bytes."""
+        from lalert.codec import alert_json
+
+        return alert_json(self).decode("utf-8")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Alert:
-        data = {k: v for k, v in data.items() if k != "schema"}
-        data["areas"] = tuple(Area(**a) for a in data.get("areas", ()))
-        data["hazards"] = tuple(
-            Hazard(**{**h, "sub_kinds": tuple(h.get("sub_kinds", ()))})
-            for h in data.get("hazards", ())
-        )
-        data["shelters"] = tuple(Shelter(**s) for s in data.get("shelters", ()))
-        data["evacuations"] = tuple(Evacuation(**e) for e in data.get("evacuations", ()))
-        data["references"] = tuple(data.get("references", ()))
-        data["translations"] = tuple(data.get("translations", ()))
-        return cls(**data)
+        from lalert.codec import alert_from_dict
+
+        return alert_from_dict(data)
 
 
 # --- enrichment (filled by lalert.geo.enrich, consumed by outputs) -----------------
@@ -301,55 +300,19 @@ class EnrichedAlert:
         return tuple(a for a in (self.areas or self.alert.areas) if a.status == ACTIVE)
 
     def to_dict(self) -> dict[str, Any]:
-        body = self.alert.to_dict()
-        body["schema"] = ENRICHED_SCHEMA_ID
-        body["areas"] = [_plain(a) for a in self.areas] or body["areas"]
-        body["footprint"] = self.footprint
-        body["bbox"] = list(self.bbox) if self.bbox else None
-        body["hazard_tags"] = list(self.hazard_tags)
-        body["nearby_shelters"] = [_plain(s) for s in self.shelters]
-        body["hotspots"] = [_plain(h) for h in self.hotspots]
-        return body
+        """The public JSON form: the alert's keys (``areas`` with geometry), then
+        ``footprint``, ``bbox``, ``hazard_tags``, ``nearby_shelters``, ``hotspots``."""
+        from lalert.codec import enriched_dict
+
+        return enriched_dict(self)
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False)
+        from lalert.codec import enriched_json
+
+        return enriched_json(self).decode("utf-8")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EnrichedAlert:
-        base = {
-            k: v
-            for k, v in data.items()
-            if k not in {"footprint", "bbox", "hazard_tags", "nearby_shelters", "hotspots"}
-        }
-        alert = Alert.from_dict(base)
-        return cls(
-            alert=alert,
-            areas=alert.areas,
-            footprint=data.get("footprint"),
-            bbox=tuple(data["bbox"]) if data.get("bbox") else None,
-            hazard_tags=tuple(data.get("hazard_tags", ())),
-            shelters=tuple(
-                NearbyShelter(**{**s, "hazards": tuple(s.get("hazards", ()))})
-                for s in data.get("nearby_shelters", ())
-            ),
-            hotspots=tuple(NearbyHotspot(**h) for h in data.get("hotspots", ())),
-        )
+        from lalert.codec import enriched_from_dict
 
-
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}  # dataclass → its field names (_plain's cache)
-
-
-def _plain(obj: Any) -> Any:
-    """dataclasses.asdict without deep-copying dict payloads, tuples as lists."""
-    if obj is None or isinstance(obj, (str, int, float)):  # the common leaves, fast
-        return obj
-    names = _FIELD_NAMES.get(type(obj))
-    if names is None and dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        names = _FIELD_NAMES[type(obj)] = tuple(f.name for f in dataclasses.fields(obj))
-    if names is not None:
-        return {n: _plain(getattr(obj, n)) for n in names}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, dict):
-        return {k: _plain(v) for k, v in obj.items()}
-    return obj
+        return enriched_from_dict(data)

@@ -27,13 +27,13 @@ from typing import Any
 
 from lalert.bus import ActiveView
 from lalert.bus.registry import open_bus
+from lalert.changes import AlertChange
 from lalert.config import Config
 from lalert.lifecycle import Lifecycle, Transition, parse_time
 from lalert.model import Alert, EnrichedAlert
-from lalert.outputs.base import AlertChange
 from lalert.parsers import ParseError, parse
 from lalert.store import ChangeRow, Entry
-from lalert.store.codec import decode_alerts, decode_enriched, encode
+from lalert.store.codec import Refused, decode_alerts, decode_enriched, encode
 from lalert.store.registry import open_store
 from lalert.store.state import key_str
 
@@ -150,6 +150,10 @@ class Pipeline:
         self.lifecycle = Lifecycle(lifetimes=config.lifetimes or None)
         self.view = ActiveView()
         self.bus = open_bus(config.bus)
+        # stored / streamed entries this lalert keeps but cannot read (/healthz, /metrics)
+        self.refused = Refused()
+        if hasattr(self.bus, "refused"):
+            self.bus.refused = self.refused
         # other processes may append to the journal: the applier reads it back from there
         self.poll_journal = mode == "apply" or (self.store.shared and mode == "all")
         self._journal_event = asyncio.Event()
@@ -299,7 +303,8 @@ class Pipeline:
         for key, alert_id, drill, seq, body in self.state.load_active():
             # Enriched alerts are not stored (they are large and cheap to rebuild): the
             # active table says which version of each event outputs were told about.
-            enriched = decode_enriched(body) if body else None
+            enriched = decode_enriched(body, lambda why, key=key: self.refused.note(
+                "store:active", key, why)) if body else None
             if enriched is None:
                 alert = in_force.get(key)
                 if alert is None or alert.id != alert_id:
@@ -324,7 +329,8 @@ class Pipeline:
 
     def _stored_alerts(self, row: dict[str, Any]) -> list[Alert]:
         """A journal row's alerts from the cache, else parsed again from its bytes."""
-        alerts = decode_alerts(row["alerts"])
+        alerts = decode_alerts(row["alerts"], lambda why: self.refused.note(
+            "store:journal", f"message {row['id']}", why))
         if alerts is None and self.reader is not None:
             raw = self.reader.raw(row["id"])
             try:
@@ -533,7 +539,9 @@ class Pipeline:
         if not changes and message_id is None:
             return
         self.state.commit(changes=rows, upserts=list(upserts.values()), deletes=deletes,
-                          applied_upto=message_id)
+                          applied_upto=message_id,
+                          versions=[(k, c.alert, c.drill) for c, k in zip(changes, keys,
+                                                                           strict=True)])
         if changes:
             self.view.bump()
             for fn in self.version_listeners:
@@ -610,50 +618,6 @@ class Pipeline:
     def message_of(self, alert_id: str) -> int | None:
         m = self._alert_msg.get(alert_id)
         return m if m and m > 0 else None
-
-    # --- for the desk console ----------------------------------------------------------
-
-    def delivery(self, alert_id: str) -> dict[str, dict[str, str]]:
-        """Per output, what happened to the latest change of this alert.
-
-        ``state`` is the output's outbox record when it keeps one (sent, retrying, dead,
-        pending ...), else ``done`` once its cursor has passed the change, else ``queued``;
-        drill changes an output does not take are ``skipped``.
-        """
-        rows = list(self.state.changes_for_alerts([alert_id]))
-        if not rows:
-            return {}
-        last = rows[-1]
-        out: dict[str, dict[str, str]] = {}
-        records = self.outbox.status(str(last.seq))
-        cursors = self.bus.cursors()
-        for name in self.bus.names:
-            rec = records.get(name)
-            if rec:
-                out[name] = {"state": rec["state"], "detail": rec["detail"],
-                             "at": rec["updated_at"]}
-            elif last.drill and not self.bus.takes_drills(name):
-                out[name] = {"state": "skipped", "detail": "drill", "at": ""}
-            else:
-                done = cursors.get(name, 0) >= last.seq
-                out[name] = {"state": "done" if done else "queued", "detail": "", "at": ""}
-        return {k: {**v, "seq": str(last.seq)} for k, v in out.items()}
-
-    def preview(self, raw: bytes) -> dict[str, Any]:
-        """How a message would be read, without journaling it (manual submission)."""
-        try:
-            alerts = parse_message(raw, source="preview", max_bytes=self.config.max_message_bytes)
-        except ParseError as exc:
-            return {"ok": False, "reason": exc.reason, "line": exc.line}
-        except ImportError as exc:
-            return {"ok": False, "reason": f"format not supported here: {exc}", "line": None}
-        items = []
-        for a in alerts:
-            known = a.id in self._alert_msg
-            e = self._enrich(a)
-            items.append({"alert": e.to_dict(), "duplicate": known,
-                          "event_key": list(self.lifecycle.event_key(a))})
-        return {"ok": True, "alerts": items}
 
     # --- status ---------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """Files lalert reads at run time, found inside the installed package.
 
 Templates, static files, the demo (configuration, gazetteer, shelters, messages), the CAP
-1.2 XSD and the npm front-end modules ship in the wheel, so an installed lalert never
+1.2 XSD and the npm front-end modules ship in the wheel (as do the gettext catalogues,
+``lalert.i18n``, and the alert schema, ``lalert.schema``), so an installed lalert never
 reads its source tree. Every lookup goes through here with ``importlib.resources``, so a
 wheel, an editable install and a checkout on ``PYTHONPATH`` all read the same files.
 
@@ -40,17 +41,6 @@ def demo(*parts: str) -> Path:
 def cap_xsd() -> Path:
     """OASIS's CAP 1.2 schema, shipped with its copyright notice (``validate/xsd/``)."""
     return path("validate", "xsd", "CAP-v1.2.xsd")
-
-
-def signage_locales() -> Path:
-    """The signage message catalogues (``<lang>/LC_MESSAGES/signage.po``)."""
-    inside = path("outputs", "signage", "locales")
-    if inside.is_dir():
-        return inside
-    # Until the catalogues move into the package (issue 16 part 2) a checkout reads them
-    # from the top-level signage/ directory; an installed wheel has none and falls back
-    # to the English msgids.
-    return _checkout() / "signage" / "locales" if _checkout() else inside
 
 
 @lru_cache(maxsize=1)

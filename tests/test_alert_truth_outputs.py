@@ -75,15 +75,17 @@ def test_labels_say_who_said_it():
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
 def test_signage_catalogues_spell_levels_as_the_vocabulary(lang):
-    """Signage's msgids are the vocabulary's English; its Japanese msgstr is the same term."""
+    """Signage translates the vocabulary's msgids to the words the vocabulary itself gives
+    (one catalogue), and in Japanese the msgid is the term."""
     from lalert.outputs.signage.i18n import tr
 
-    i = 0 if lang == "ja" else 1
     for n in range(1, 6):
-        assert tr(lang, levels.LEVEL_NAMES[n][1]) == levels.LEVEL_NAMES[n][i]
-        assert tr(lang, levels.LEVEL_ACTIONS[n][1]) == levels.LEVEL_ACTIONS[n][i]
+        assert tr(lang, levels.LEVEL_NAMES[n]) == levels.level_name(n, levels.ORDER, lang)
+        assert tr(lang, levels.LEVEL_ACTIONS[n]) == levels.action(n, lang)
+        if lang == "ja":
+            assert tr(lang, levels.LEVEL_NAMES[n]) == levels.LEVEL_NAMES[n]
     for src in levels.SOURCES:
-        assert tr(lang, levels.BADGES[src][1]) == levels.BADGES[src][i]
+        assert tr(lang, levels.BADGES[src]) % {"n": 4} == levels.badge(4, src, lang)
 
 
 # --- order, names, region (pure) ----------------------------------------------------------
@@ -185,11 +187,11 @@ def root_text(path: Path, xpath: str) -> str:
 
 
 def test_instruction_is_in_the_json_schema():
-    from lalert.schema import validation_errors
+    from lalert.schema import alert_schema, validation_errors
 
     muni = parse(municipal_now())[0]
     assert validation_errors(muni.to_dict()) == []
-    assert "instruction" in json.loads((ROOT / "docs" / "alert.schema.json").read_text())["properties"]
+    assert "instruction" in alert_schema()["properties"]
 
 
 # --- every output, through a real daemon --------------------------------------------------
@@ -327,10 +329,10 @@ def test_jma_is_equivalent_and_municipality_orders_on_every_output(truth_daemon,
         assert "避難指示" not in jma.replace("避難勧告などの", "").replace("避難指示などの", ""), name
         assert "警戒レベル4 避難指示" in muni, name
     en = d.get("/text?lang=en&all=1")[2].decode()
-    assert "Alert level 4 equivalent information [landslide]" in en
-    assert "Alert level 4 — Evacuation order" in en
+    assert "Alert level 4 equivalent information [Landslide]" in en
+    assert "Alert level 4 — Evacuation instruction" in en
     cap_feed = outputs["cap"]
-    assert "Alert level 4 equivalent information [landslide]" in cap_feed
+    assert "Alert level 4 equivalent information [Landslide]" in cap_feed
     # desk
     overview = _visible(_desk_pages(d, "ja", ["/desk/"])["/desk/"])
     assert "警戒レベル4相当情報［土砂災害］" in overview and "警戒レベル4 避難指示" in overview
@@ -477,7 +479,7 @@ def test_push_payloads_carry_the_label_and_the_advice():
 
 
 def test_desk_names_the_kind_of_information_without_a_level():
-    from lalert.server.desk import level_text
+    from lalert.server.desk.formatting import level_text
 
     assert level_text(None, "ja", "tsunami") == "津波警報・注意報・予報・津波情報"
     assert level_text(None, "en", "tsunami") == "Tsunami warning / information"

@@ -323,7 +323,7 @@ async def test_silent_feed_is_an_alarm_on_the_overview_and_the_feeds_page(operat
 async def test_english_on_request(operator):
     async with operator.get("/desk/?lang=en") as r:
         html = await r.text()
-    assert '<html lang="en">' in html and "Active alerts" in html
+    assert '<html lang="en">' in html and "Alerts in force" in html
     async with operator.get("/desk/history") as r:  # the choice sticks to the session
         assert "Message history" in await r.text()
     async with operator.get("/desk/?lang=ja") as r:
@@ -366,13 +366,14 @@ def test_flags_survive_in_the_home(tmp_path: Path):
 
 
 def test_push_deliveries_are_summarised_per_change(tmp_path: Path):
-    from lalert.outputs.delivery import PushStore
-    from lalert.server.desk import summarise_push
+    from lalert.outputs.delivery import logged
+    from lalert.server.desk.views import summarise_push
+    from lalert.store.push import PushStore
     from tests.push_fakes import change, flood
 
     store = PushStore(tmp_path / "push.sqlite")
-    store.fan_out("webhook", change(7, flood()), ["sub-a", "sub-b"])
-    store.fan_out("webpush", change(8, flood(serial=2)), ["sub-c"])
+    store.fan_out("webhook", logged(change(7, flood())), ["sub-a", "sub-b"])
+    store.fan_out("webpush", logged(change(8, flood(serial=2))), ["sub-c"])
     assert store.seq_states([7, 8, 9]) == {7: {"webhook": {"pending": 2}},
                                            8: {"webpush": {"pending": 1}}}
     assert summarise_push({"sent": 5, "retrying": 1}) == {
@@ -399,16 +400,17 @@ async def test_kind_info_type_and_severity_are_words_in_both_languages(operator,
     assert "避難指示・高齢者等避難・緊急安全確保 · 発表 · 重大" in ja
     assert "evacuation · issue · Severe" not in ja
     en = await card("en")
-    assert "Evacuation order / information · issued · severe" in en
+    assert "Evacuation information · Issued · severe" in en
     async with operator.get("/desk/?lang=ja") as r:
         assert r.status == 200
 
 
 def test_kind_words_cover_every_vocab_kind():
-    from lalert.server.desk_text import KIND_EN, kind_word
+    from lalert.outputs.phrases import KIND_NAMES
+    from lalert.server.desk.text import kind_word
     from lalert.vocab import KINDS
 
-    assert set(KIND_EN) == set(KINDS)
+    assert set(KIND_NAMES) == set(KINDS)
     assert kind_word("tsunami", "ja") == KINDS["tsunami"]
     assert kind_word("other", "ja") == "その他" and kind_word(None, "en") == "Other"
     assert kind_word("not-a-kind", "ja") == "not-a-kind"  # unknown codes stay visible
@@ -674,7 +676,7 @@ async def test_delivery_attempt_log_and_retry_now(push_desk, push_operator):
 
 
 def test_mask_url_hides_credentials_and_tokens():
-    from lalert.server.desk_deliveries import mask_url
+    from lalert.server.desk.deliveries import mask_url
 
     assert mask_url("https://u:p@hooks.example.org:8443/in?token=abc&x=") == (
         "https://***@hooks.example.org:8443/in?token=***&x=***")
@@ -686,11 +688,13 @@ def test_mask_url_hides_credentials_and_tokens():
 
 
 def test_requeue_only_dead_deliveries(tmp_path: Path):
-    from lalert.outputs.delivery import Outcome, PushStore
+    from lalert.outputs.delivery import logged
+    from lalert.storage import Outcome
+    from lalert.store.push import PushStore
     from tests.push_fakes import change, flood
 
     store = PushStore(tmp_path / "push.sqlite")
-    [job] = store.fan_out("webhook", change(3, flood()), ["sub-a"])
+    [job] = store.fan_out("webhook", logged(change(3, flood())), ["sub-a"])
     assert store.requeue(job.id) is None  # pending: nothing to do
     job.attempts = 2
     store.record([(job, "dead", Outcome(False, 500, "HTTP 500"), 1.0, 3.0)])
@@ -702,23 +706,44 @@ def test_requeue_only_dead_deliveries(tmp_path: Path):
 
 
 def test_retry_without_a_running_output_waits_for_the_next_start(tmp_path: Path):
-    from lalert.outputs.delivery import Outcome, PushStore
-    from lalert.server import desk_deliveries as dd
+    from lalert.outputs.delivery import logged
+    from lalert.server.desk import deliveries as dd
+    from lalert.storage import Outcome
+    from lalert.store.backends import Backends
+    from lalert.store.push import PushStore
     from tests.push_fakes import change, flood
 
     store = PushStore.for_home(tmp_path)
+    stores = Backends("sqlite", tmp_path)
     try:
-        [job] = store.fan_out("mqtt", change(5, flood()), ["set:lalert/alerts/43/4310100/x"])
+        [job] = store.fan_out("mqtt", logged(change(5, flood())),
+                              ["set:lalert/alerts/43/4310100/x"])
         job.attempts = 1
         store.record([(job, "dead", Outcome(False, error="broker gone"), 1.0, 2.0)])
-        ctx = dd.listing(tmp_path, "mqtt", "dead")
+        ctx = dd.listing(stores, "mqtt", "dead")
         assert ctx["counts"]["mqtt"] == {"pending": 0, "retrying": 0, "sent": 0, "dead": 1}
         [row] = ctx["rows"]
         assert row["target"] == "set lalert/alerts/43/4310100/x" and row["last"] == "broker gone"
-        assert dd.retry(tmp_path, job.id) == "later"  # no mqtt output runs in this process
+        assert dd.retry(stores, job.id) == "later"  # no mqtt output runs in this process
         assert [j.id for j in store.unfinished("mqtt")] == [job.id]  # resumed at next start
-        assert dd.retry(tmp_path, job.id) is None
+        assert dd.retry(stores, job.id) is None
     finally:
         store.close()
-    assert dd.listing(tmp_path / "none", "", "")["has_store"] is False
+    assert dd.listing(Backends("sqlite", tmp_path / "none"), "", "")["has_store"] is False
     assert not (tmp_path / "none" / "push.sqlite").exists()  # the desk never makes one
+
+
+def test_preview_store_hands_bytes_once_to_the_operator_who_previewed():
+    from lalert.server.desk.preview import PreviewStore
+
+    store = PreviewStore(max_items=2)
+    token = store.put("alice", b"<alert/>")
+    assert store.take(token, "bob") is None  # another operator cannot confirm it
+    assert store.take(token, "alice") == b"<alert/>"
+    assert store.take(token, "alice") is None  # spent
+    first = store.put("alice", b"1")
+    store.put("alice", b"2")
+    store.put("alice", b"3")
+    assert len(store) == 2 and store.take(first, "alice") is None  # oldest dropped
+    expired = PreviewStore(ttl=-1.0)  # every hold is already too old
+    assert expired.take(expired.put("alice", b"x"), "alice") is None

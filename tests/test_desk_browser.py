@@ -79,7 +79,7 @@ def test_overview_screenshot_levels_map_and_live_refresh(page, demo):
     assert page.url.endswith("/desk/")
 
     page.goto(f"{demo.url}/desk/?lang=en")
-    assert "Active alerts" in page.inner_text("main")
+    assert "Alerts in force" in page.inner_text("main")
     page.screenshot(path=str(SHOTS / "desk_overview_en_1280x800.png"))
 
 

@@ -131,7 +131,7 @@ async def test_one_cap_route_beside_core_route(feeds_client, cap_schema):
 
 
 async def test_update_references_the_published_earlier_message(feeds_client):
-    from lalert.outputs.base import AlertChange
+    from lalert.changes import AlertChange
 
     out = feeds_client.output
     upd = flood_alert(id="jma-flood-2", serial=2, info_type="update")

@@ -208,7 +208,7 @@ async def test_text_twin(http):
     assert "訓練" not in html and "菊池市" not in html  # drills stay off the public twin
     assert "白川公園" not in html  # not fit for the hazard
     en = await (await http.get("/text?lang=en")).text()
-    assert "Alert level 4 — Evacuation order" in en and "Everyone evacuate from dangerous places" in en
+    assert "Alert level 4 — Evacuation instruction" in en and "Everyone evacuate from dangerous places" in en
     etag = r.headers["ETag"]
     assert (await http.get("/text?lang=ja", headers={"If-None-Match": etag})).status == 304
 

@@ -85,9 +85,9 @@ def test_drill_reaches_drill_screens_only(d):
     _, body = d.get_json("/signage/drill.json")
     assert body["drill"] is True
     page = d.get("/signage/drill")[2].decode()
-    assert "EXERCISE" in page and "訓練" in page
+    assert "Exercise" in page and "訓練" in page
     assert mode(d, "inside") == "normal"
-    assert "EXERCISE" not in d.get("/signage/inside")[2].decode()
+    assert "Exercise" not in d.get("/signage/inside")[2].decode()
 
 
 def test_cli_export_from_the_daemon_home(d, tmp_path):

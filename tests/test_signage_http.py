@@ -12,9 +12,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from shapely.geometry import Point
 
+from lalert.changes import AlertChange
 from lalert.cli import main as cli_main
 from lalert.geo.data import build_geodata
-from lalert.outputs.base import AlertChange
 from tests.signage_support import LAT, LON, SHELTERS, FakeState, alert, started_output
 
 
@@ -105,9 +105,9 @@ async def test_unrelated_version_bump_keeps_the_etag(env):
 async def test_drills_never_on_non_drill_screens(env):
     env.state.set([alert("d1", status="exercise", level=5, title="【訓練】緊急安全確保")])
     plain = await (await env.client.get("/signage/station")).text()
-    assert "訓練" not in plain and "EXERCISE" not in plain and "mode-normal" in plain
+    assert "訓練" not in plain and "Exercise" not in plain and "mode-normal" in plain
     drill = await (await env.client.get("/signage/cityhall-portrait")).text()
-    assert "mode-takeover" in drill and 'class="drill"' in drill and "EXERCISE" in drill
+    assert "mode-takeover" in drill and 'class="drill"' in drill and "Exercise" in drill
     listing = await (await env.client.get("/signage/")).text()
     assert "cityhall-portrait" in listing
 

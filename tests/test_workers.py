@@ -167,8 +167,8 @@ class _Out:
 
 async def test_redis_bus_acks_after_work_and_claims_from_dead_consumers(redis_server):  # noqa: F811
     from lalert.bus.redis import RedisBus
+    from lalert.changes import AlertChange
     from lalert.model import Alert, EnrichedAlert
-    from lalert.outputs.base import AlertChange
 
     url = redis_server.url(stream="claim-test", claim_idle=0.4)
     alert = Alert(format="cap", id="c-1", event_id="c-1", serial=1, info_type="issue",

@@ -17,7 +17,7 @@ from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from lalert.outputs.base import AlertChange, Output
+from lalert.changes import AlertChange, ChangeHandler
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ MAX_SKIPPED_KEPT = 100  # the latest skipped changes named in /healthz; the coun
 
 
 class _Sub:
-    def __init__(self, output: Output, drills: bool, cursor: int) -> None:
+    def __init__(self, output: ChangeHandler, drills: bool, cursor: int) -> None:
         self.output = output
         self.drills = drills
         self.cursor = cursor
@@ -39,7 +39,7 @@ class SubsMixin:
     """The per-output bookkeeping every bus shares; each bus names its own ``_sub_type``
     (what it keeps per output) and holds ``_subs`` and ``last_seq``."""
 
-    _sub_type: Callable[[Output, bool, int], Any]
+    _sub_type: Callable[[ChangeHandler, bool, int], Any]
     _subs: dict[str, Any]
     last_seq: int
     on_dead: Callable[[str, AlertChange, BaseException], None] | None
@@ -63,7 +63,7 @@ class SubsMixin:
     def skipped_counts(self) -> dict[str, int]:
         return dict(getattr(self, "skipped_total", {}))
 
-    def add(self, output: Output, *, drills: bool, cursor: int) -> None:
+    def add(self, output: ChangeHandler, *, drills: bool, cursor: int) -> None:
         self._subs[output.name] = self._sub_type(output, drills, cursor)
 
     @property

@@ -19,6 +19,11 @@ Chosen with ``bus = "redis://host:6379/0"`` (options in the query: ``stream``,
   are connected to one process each) follow the stream the same way instead of joining a
   group: every process serving them sees every change, with the same ``seq``. They are
   best-effort live feeds; their own resume log is how a client catches up.
+- **entries lalert cannot read** (another client's bytes, a schema version this lalert
+  does not read — ``lalert.codec``'s header says which wrote it): never executed, never
+  acknowledged, never deleted; the entries around them go on being handled, and each is
+  named in ``/healthz`` and counted in ``/metrics`` (``refused``). A newer worker, or an
+  operator, deals with them.
 """
 
 from __future__ import annotations
@@ -36,8 +41,9 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from lalert.bus.memory import SubsMixin
-from lalert.outputs.base import AlertChange, Output
-from lalert.store.codec import decode_enriched, encode
+from lalert.changes import AlertChange, ChangeHandler
+from lalert.codec import MAX_REASON, Undecodable, pack, unpack_enriched
+from lalert.store.codec import Refused
 
 log = logging.getLogger(__name__)
 
@@ -53,24 +59,36 @@ def seq_of(entry_id: bytes | str) -> int:
     return int(s.split("-", 1)[0])
 
 
+def _id(entry_id: bytes | str) -> str:
+    return entry_id.decode("ascii", "replace") if isinstance(entry_id, bytes) else entry_id
+
+
 def encode_change(change: AlertChange, key: str) -> dict[str, bytes | str]:
+    """One stream entry: the change's fields, and its alert packed by ``lalert.codec``
+    (whose header carries the schema version)."""
     return {"seq": str(change.seq), "kind": change.kind, "reason": change.reason,
             "drill": "1" if change.drill else "0", "at": change.at, "key": key,
-            "alert": encode(change.alert)}
+            "alert": pack(change.alert)}
 
 
-def decode_change(fields: dict[bytes, bytes]) -> tuple[AlertChange, str] | None:
-    enriched = decode_enriched(fields.get(b"alert"))
-    if enriched is None:  # written by another version of lalert
-        return None
-    change = AlertChange(seq=int(fields[b"seq"]), kind=fields[b"kind"].decode(),  # type: ignore[arg-type]
-                         reason=fields[b"reason"].decode(), alert=enriched,
-                         drill=fields[b"drill"] == b"1", at=fields[b"at"].decode())
-    return change, fields[b"key"].decode()
+def decode_change(fields: dict[bytes, bytes]) -> tuple[AlertChange, str]:
+    """The change of a stream entry; ``Undecodable`` (with the reason) when it is not
+    one this lalert wrote, in any field."""
+    packed = fields.get(b"alert")
+    if packed is None:
+        raise Undecodable(f"not a lalert entry (fields {sorted(fields)[:6]!r})"[:MAX_REASON])
+    enriched = unpack_enriched(packed)
+    try:
+        change = AlertChange(seq=int(fields[b"seq"]), kind=fields[b"kind"].decode(),  # type: ignore[arg-type]
+                             reason=fields[b"reason"].decode(), alert=enriched,
+                             drill=fields[b"drill"] == b"1", at=fields[b"at"].decode())
+        return change, fields[b"key"].decode()
+    except (KeyError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
+        raise Undecodable(f"entry fields: {type(exc).__name__} {exc}"[:MAX_REASON]) from None
 
 
 class _Sub:
-    def __init__(self, output: Output, drills: bool, cursor: int) -> None:
+    def __init__(self, output: ChangeHandler, drills: bool, cursor: int) -> None:
         self.output = output
         self.drills = drills
         self.cursor = cursor
@@ -104,6 +122,7 @@ class RedisBus(SubsMixin):
         self._tasks: list[asyncio.Task[None]] = []
         self._r: aioredis.Redis | None = None
         self.published = 0
+        self.refused = Refused()  # entries kept unread (the daemon may share its own)
 
     @classmethod
     def from_url(cls, url: str) -> RedisBus:
@@ -218,12 +237,22 @@ class RedisBus(SubsMixin):
             await asyncio.sleep(0.5)
             return None
 
-    def _decoded(self, resp: list[Any]) -> Iterator[tuple[bytes, tuple[AlertChange, str] | None]]:
+    def _decode(self, where: str, entry_id: bytes, fields: Any) -> tuple[AlertChange, str] | None:
+        """An entry's change, or None when this lalert cannot read it (then named in
+        ``refused``: kept, never run, the caller goes on with the next entry)."""
+        try:
+            return decode_change(fields or {})
+        except Undecodable as exc:
+            self.refused.note(where, _id(entry_id), exc.reason)
+            return None
+
+    def _decoded(self, resp: list[Any], where: str
+                 ) -> Iterator[tuple[bytes, tuple[AlertChange, str] | None]]:
         """Each entry's id and change (None when this version cannot read it), raising
         ``last_seq`` to what was seen."""
         for _, entries in resp:
             for entry_id, fields in entries:
-                decoded = decode_change(fields)
+                decoded = self._decode(where, entry_id, fields)
                 if decoded is not None:
                     self.last_seq = max(self.last_seq, decoded[0].seq)
                 yield entry_id, decoded
@@ -234,11 +263,9 @@ class RedisBus(SubsMixin):
             resp = await self._read_after(last, "following the stream")
             if resp is None:
                 continue
-            for entry_id, decoded in self._decoded(resp):
+            for entry_id, decoded in self._decoded(resp, "bus:view"):
                 last = entry_id
-                if decoded is None:
-                    self.skip("view", seq_of(entry_id), "written by another lalert version")
-                else:
+                if decoded is not None:
                     for fn in self.followers:
                         try:
                             fn(*decoded)
@@ -257,12 +284,9 @@ class RedisBus(SubsMixin):
             if resp is None:
                 continue
             changes: list[AlertChange] = []
-            for entry_id, decoded in self._decoded(resp):
+            for entry_id, decoded in self._decoded(resp, f"bus:{sub.output.name}"):
                 last = entry_id
-                if decoded is None:
-                    self.skip(sub.output.name, seq_of(entry_id),
-                              "written by another lalert version")
-                elif not (decoded[0].drill and not sub.drills):
+                if decoded is not None and not (decoded[0].drill and not sub.drills):
                     changes.append(decoded[0])
             if not changes:
                 if resp:
@@ -325,11 +349,10 @@ class RedisBus(SubsMixin):
 
     async def _handle(self, sub: _Sub, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
         assert self._r is not None
-        decoded = decode_change(fields)
+        decoded = self._decode(f"bus:{sub.output.name}", entry_id, fields)
         if decoded is None:
-            log.error("bus: entry %s cannot be read by this version; acknowledged", entry_id)
-            self.skip(sub.output.name, seq_of(entry_id), "written by another lalert version")
-            await self._r.xack(self.stream, sub.group, entry_id)
+            # kept pending, never acknowledged: a claim retries it (and finds it named
+            # already) until a lalert that reads it, or an operator, deals with it
             return
         change, _ = decoded
         self.last_seq = max(self.last_seq, change.seq)

@@ -8,9 +8,10 @@ import json
 from pathlib import Path
 
 from lalert.cli._geo_common import geo_for
+from lalert.codec import plain
 from lalert.geo.query import areas_at, hotspots_near, nearest_shelters
 from lalert.geo.reports import ShelterBoard
-from lalert.model import NearbyShelter, _plain
+from lalert.model import NearbyShelter
 from lalert.vocab import AREA_SCHEMES, SHELTER_HAZARDS
 
 
@@ -57,9 +58,9 @@ def run(args: argparse.Namespace) -> int:
         for h in SHELTER_HAZARDS}
     wifi = hotspots_near(geo, lat=args.lat, lon=args.lon)
     if args.json:
-        print(json.dumps({"lat": args.lat, "lon": args.lon, "areas": _plain(areas),
-                          "shelters": {h: _plain(v) for h, v in per_hazard.items()},
-                          "hotspots": _plain(wifi)}, ensure_ascii=False))
+        print(json.dumps({"lat": args.lat, "lon": args.lon, "areas": plain(areas),
+                          "shelters": {h: plain(v) for h, v in per_hazard.items()},
+                          "hotspots": plain(wifi)}, ensure_ascii=False))
         return 0
     print(f"{args.lat}, {args.lon}")
     if not areas:

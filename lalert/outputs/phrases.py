@@ -1,7 +1,9 @@
-"""Fixed phrases for public outputs (map, text twin, CAP feeds) in Japanese and English.
+"""Fixed phrases of the public outputs (map, ``/text``, signage, CAP feeds, push): which
+msgid names which concept, rendered through the one catalogue (``lalert.i18n``).
 
-A small catalogue rather than machine translation: an English reader gets the kind of
-message and the 警戒レベル action word for word; free text stays in Japanese.
+Free text stays as published (in Japanese); an English reader gets the kind of message and
+the 警戒レベル words from the catalogue, which the desk reads too, so a term reads the same
+everywhere.
 """
 
 from __future__ import annotations
@@ -9,143 +11,143 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from lalert.vocab import KINDS, SHELTER_HAZARDS, SHELTER_HAZARDS_EN
+from lalert.i18n import N_, gettext, table
 from lalert.vocab import levels as _levels
 
-LANGS = ("ja", "en")
+LANGS = ("ja", "en")  # the map, /text and CAP feeds; signage shows all of lalert.i18n.LANGS
+# A language's own name (for "switch to …" links): an endonym is never translated.
+LANG_NAMES = {"ja": "日本語", "en": "English", "zh_Hans": "中文（简体）", "ko": "한국어",
+              "ja_x_easy": "やさしい日本語"}
 
-KIND_EN: dict[str, str] = {
-    "weather_warning": "Weather warning / advisory",
-    "landslide": "Landslide alert",
-    "river_flood": "River flood forecast",
-    "record_rain": "Record short-term heavy rain",
-    "tornado": "Tornado alert",
-    "weather_info": "Weather information",
-    "eew": "Earthquake early warning",
-    "earthquake": "Earthquake information",
-    "earthquake_activity": "Earthquake activity",
-    "tsunami": "Tsunami warning / information",
-    "volcano": "Volcano warning / information",
-    "ashfall": "Ashfall forecast",
-    "nankai": "Nankai Trough earthquake information",
-    "evacuation": "Evacuation information",
-    "shelter": "Shelter information",
-    "headquarters": "Disaster headquarters",
-    "damage": "Damage report",
-    "general": "Notice",
-    "urgent_mail": "Emergency alert",
-    "river_level": "River level / rainfall",
-    "event": "Event",
-    "system": "System",
-    "other": "Other",
+# Alert kinds (lalert.vocab.KINDS), by the name the desk, map, feeds and push all show.
+KIND_NAMES: dict[str, str] = {
+    "weather_warning": N_("気象特別警報・警報・注意報"),
+    "landslide": N_("土砂災害警戒情報"),
+    "river_flood": N_("指定河川洪水予報"),
+    "record_rain": N_("記録的短時間大雨情報"),
+    "tornado": N_("竜巻注意情報"),
+    "weather_info": N_("気象情報"),
+    "eew": N_("緊急地震速報"),
+    "earthquake": N_("震度速報・震源・震度に関する情報"),
+    "earthquake_activity": N_("地震の活動状況等に関する情報"),
+    "tsunami": N_("津波警報・注意報・予報・津波情報"),
+    "volcano": N_("噴火警報・予報・火山の状況・噴火速報"),
+    "ashfall": N_("降灰予報"),
+    "nankai": N_("南海トラフ地震に関連する情報"),
+    "evacuation": N_("避難指示・高齢者等避難・緊急安全確保"),
+    "shelter": N_("避難所情報"),
+    "headquarters": N_("災害対策本部設置状況"),
+    "damage": N_("被害情報"),
+    "general": N_("お知らせ・その他"),
+    "urgent_mail": N_("緊急速報メール"),
+    "river_level": N_("水位・雨量・河川情報"),
+    "event": N_("イベント情報"),
+    "system": N_("システム"),
+    "other": N_("その他"),
 }
 
-HAZARD_EN = SHELTER_HAZARDS_EN
-
-SHELTER_STATE: dict[str, dict[str, str]] = {
-    "ja": {"open": "開設", "permanent": "常設", "closed": "閉鎖", "unopened": "未開設",
-           "crowded": "開設・混雑", "full": "定員一杯", "unknown": "状況不明"},
-    "en": {"open": "Open", "permanent": "Always open", "closed": "Closed",
-           "unopened": "Not opened", "crowded": "Open, crowded", "full": "Full",
-           "unknown": "Status unknown"},
+# Designated-site hazards (lalert.vocab.SHELTER_HAZARDS): the law's terms.
+HAZARD_NAMES: dict[str, str] = {
+    "flood": N_("洪水"),
+    "landslide": N_("崖崩れ、土石流及び地滑り"),
+    "storm_surge": N_("高潮"),
+    "earthquake": N_("地震"),
+    "tsunami": N_("津波"),
+    "large_fire": N_("大規模な火事"),
+    "inland_flood": N_("内水氾濫"),
+    "volcano": N_("火山現象"),
 }
 
-UI: dict[str, dict[str, str]] = {
-    "ja": {
-        "title": "防災マップ",
-        "text_title": "防災情報（テキスト版）",
-        "alerts": "発表中の情報",
-        "no_alerts": "現在、発表中の情報はありません。",
-        "level": "警戒レベル",
-        "no_level": "レベルなし",
-        "what_to_do": "とるべき行動",
-        "areas": "対象地域",
-        "shelters": "避難場所・避難所",
-        "hotspots": "公衆無線LAN",
-        "municipalities": "市町村境界",
-        "basemap": "背景地図",
-        "no_basemap": "背景地図なし（オフライン表示）",
-        "cluster": "避難場所・避難所 {n}か所（拡大すると個別に表示）",
-        "where": "現在地の情報",
-        "where_btn": "現在地を調べる",
-        "where_hint": "地図をタップしても調べられます。",
-        "here_alerts": "この地点に発表中の情報",
-        "here_none": "この地点に発表中の情報はありません。",
-        "nearest": "近くの開設中の避難先",
-        "open_shelters": "開設中の避難所",
-        "reported_shelters": "市町村が報告した避難所の状況",
-        "nearest_none": "近くに開設中の避難先は見つかりません。",
-        "notify_btn": "この場所の情報を通知で受け取る",
-        "notify_ok": "通知を登録しました（半径1km）。",
-        "walk": "徒歩",
-        "minutes": "分",
-        "filter": "災害種別で絞り込み",
-        "all": "すべて",
-        "legend": "凡例",
-        "open": "開設",
-        "closed": "未開設・閉鎖",
-        "updated": "更新",
-        "text_link": "テキスト版",
-        "map_link": "地図版",
-        "other_lang": "English",
-        "drill": "訓練",
-        "issued": "発表",
-        "capacity": "収容人数",
-        "hazards": "対応災害",
-        "geo_error": "現在地を取得できませんでした。地図をタップしてください。",
-        "source": "出典",
-        "instruction": "発表者からの呼びかけ",
-        "show_all": "ほかの地域の情報も表示",
-        "region_only": "この地域の情報だけ表示",
-    },
-    "en": {
-        "title": "Disaster map",
-        "text_title": "Disaster information (text version)",
-        "alerts": "Alerts in force",
-        "no_alerts": "No alerts are in force.",
-        "level": "Alert level",
-        "no_level": "no level",
-        "what_to_do": "What to do",
-        "areas": "Areas",
-        "shelters": "Shelters and evacuation sites",
-        "hotspots": "Public Wi-Fi",
-        "municipalities": "Municipal boundaries",
-        "basemap": "Base map",
-        "no_basemap": "No base map (offline)",
-        "cluster": "{n} shelters and evacuation sites (zoom in to see each)",
-        "where": "Where am I",
-        "where_btn": "Check my location",
-        "where_hint": "Or tap a point on the map.",
-        "here_alerts": "Alerts covering this point",
-        "here_none": "No alert covers this point.",
-        "nearest": "Nearest open shelters",
-        "open_shelters": "Open shelters",
-        "reported_shelters": "Shelters as reported by the municipality",
-        "nearest_none": "No open shelter found nearby.",
-        "notify_btn": "Notify me about this place",
-        "notify_ok": "Notifications on for this place (1 km radius).",
-        "walk": "walk",
-        "minutes": "min",
-        "filter": "Filter by hazard",
-        "all": "All",
-        "legend": "Legend",
-        "open": "Open",
-        "closed": "Not open / closed",
-        "updated": "Updated",
-        "text_link": "Text version",
-        "map_link": "Map version",
-        "other_lang": "日本語",
-        "drill": "Drill",
-        "issued": "Issued",
-        "capacity": "Capacity",
-        "hazards": "Designated for",
-        "geo_error": "Your location is not available. Tap the map instead.",
-        "source": "Sources",
-        "instruction": "Advice from the publisher (in Japanese)",
-        "show_all": "Show alerts for other regions too",
-        "region_only": "Show this region only",
-    },
+# A shelter's state (lalert.geo.reports statuses) as every output names it.
+SHELTER_STATES: dict[str, str] = {
+    "open": N_("開設"),
+    "permanent": N_("常設"),
+    "closed": N_("閉鎖"),
+    "unopened": N_("未開設"),
+    "crowded": N_("開設（混雑）"),
+    "full": N_("定員一杯"),
+    "unknown": N_("状況不明"),
 }
+
+# Compass points of "which way to walk" (signage), N first, clockwise.
+DIRECTIONS: dict[str, str] = {
+    "N": N_("北"), "NE": N_("北東"), "E": N_("東"), "SE": N_("南東"),
+    "S": N_("南"), "SW": N_("南西"), "W": N_("西"), "NW": N_("北西"),
+}
+FEED_TITLES = {False: N_("lalert 防災情報（CAP）"), True: N_("lalert 訓練情報（CAP）")}  # by drills
+LIFTED = N_("解除")  # an alert no longer in force (push titles)
+AREA = N_("対象地域")  # an area without a name (CAP areaDesc)
+
+# The map's and /text's words; the map's script gets them as JSON (``ui``).
+UI: dict[str, str] = {
+    "title": N_("防災マップ"),
+    "text_title": N_("防災情報（テキスト版）"),
+    "alerts": N_("発表中の情報"),
+    "no_alerts": N_("現在、発表中の情報はありません。"),
+    "level": N_("警戒レベル"),
+    "no_level": N_("レベルなし"),
+    "what_to_do": N_("とるべき行動"),
+    "areas": AREA,
+    "shelters": N_("避難場所・避難所"),
+    "hotspots": N_("公衆無線LAN"),
+    "municipalities": N_("市町村境界"),
+    "basemap": N_("背景地図"),
+    "no_basemap": N_("背景地図なし（オフライン表示）"),
+    "cluster": N_("避難場所・避難所 {n}か所（拡大すると個別に表示）"),
+    "where": N_("現在地の情報"),
+    "where_btn": N_("現在地を調べる"),
+    "where_hint": N_("地図をタップしても調べられます。"),
+    "here_alerts": N_("この地点に発表中の情報"),
+    "here_none": N_("この地点に発表中の情報はありません。"),
+    "nearest": N_("近くの開設中の避難場所"),
+    "open_shelters": N_("開設中の避難所"),
+    "reported_shelters": N_("市町村が報告した避難所の状況"),
+    "nearest_none": N_("近くに開設中の避難先は見つかりません。"),
+    "notify_btn": N_("この場所の情報を通知で受け取る"),
+    "notify_ok": N_("通知を登録しました（半径1km）。"),
+    "distance": N_("%(m)s m・徒歩%(min)s分"),
+    "filter": N_("災害種別で絞り込み"),
+    "all": N_("すべて"),
+    "legend": N_("凡例"),
+    "open": SHELTER_STATES["open"],
+    "closed": N_("未開設・閉鎖"),
+    "updated": N_("更新"),
+    "text_link": N_("テキスト版"),
+    "map_link": N_("地図版"),
+    "drill": N_("訓練"),
+    "issued": N_("発表"),
+    "capacity": N_("収容人数"),
+    "hazards": N_("対応災害"),
+    "geo_error": N_("現在地を取得できませんでした。地図をタップしてください。"),
+    "source": N_("出典"),
+    "instruction": N_("発表者からの呼びかけ"),
+    "show_all": N_("ほかの地域の情報も表示"),
+    "region_only": N_("この地域の情報だけ表示"),
+    "sources": N_("lalert ・ 気象庁 ・ Lアラート ・ 国土地理院 ・ 国土数値情報"),
+}
+
+
+# The Web Push module's messages (outputs/webpush/static/lalert-push.js marks the same
+# msgids with N_); the map hands their translations to it as {msgid: text}.
+PUSH_WORDS: tuple[str, ...] = (
+    N_("この端末のブラウザはプッシュ通知に対応していません"),
+    N_("通知が許可されていません"),
+    N_("プッシュ通知は現在利用できません"),
+    N_("登録が多すぎます。しばらくしてから再度お試しください"),
+    N_("登録に失敗しました (%(status)s)"),
+)
+
+
+def push_words(lang: str) -> dict[str, str]:
+    return {msgid: gettext(lang, msgid) for msgid in PUSH_WORDS}
+
+
+def ui(lang: str) -> dict[str, str]:
+    """The map's and /text's words in a language, with the switch to the other language
+    named in that language's own words."""
+    words = table(lang, UI)
+    words["other_lang"] = LANG_NAMES["en" if lang == "ja" else "ja"]
+    return words
 
 
 def lang_of(value: str | None) -> str:
@@ -155,48 +157,52 @@ def lang_of(value: str | None) -> str:
     return "ja"
 
 
-def kind_name(kind: str, lang: str) -> str:
-    if lang == "en":
-        return KIND_EN.get(kind, KIND_EN["other"])
-    return KINDS.get(kind, kind)
+def kind_name(kind: str | None, lang: str) -> str:
+    """An alert kind for people; the code itself for a kind the table does not know (so
+    nothing is ever hidden)."""
+    msgid = KIND_NAMES.get(kind or "other")
+    return gettext(lang, msgid) if msgid else str(kind)
 
 
 def level_label(level: int | None, kind: str | None, hazard_tags: Iterable[str],
                 lang: str) -> str | None:
     """The alert's level as every output writes it (``lalert.vocab.levels.label``): a
     municipality's order ('警戒レベル4 避難指示') or JMA's '警戒レベル4相当情報［土砂災害］'."""
-    return _levels.label(level, kind, hazard_tags, "en" if lang == "en" else "ja")
+    return _levels.label(level, kind, hazard_tags, lang)
 
 
 def level_badge(level: int | None, kind: str | None, lang: str) -> str | None:
     """'警戒レベル4' or '警戒レベル4相当' (short, for badges)."""
-    return _levels.badge(level, _levels.source(kind, level), "en" if lang == "en" else "ja")
+    return _levels.badge(level, _levels.source(kind, level), lang)
 
 
 def level_action(level: int | None, lang: str) -> str | None:
-    return _levels.action(level, "en" if lang == "en" else "ja")
+    return _levels.action(level, lang)
 
 
 def level_info(ea: Any) -> dict[str, Any] | None:
-    """The level's words in both languages and who says it, for JSON bodies (push, API)."""
+    """The level's words in Japanese and English and who says it, for JSON bodies (push, API)."""
     return _levels.describe(ea.alert.level, ea.alert.kind, ea.hazard_tags)
 
 
 def legend_word(level: int, lang: str) -> str:
     """A level's words in the map's colour key: the residents' action, which holds for a
     municipality's order and JMA's 相当 information alike (a name would claim an order)."""
-    return _levels.LEVEL_ACTIONS[level][1 if lang == "en" else 0]
+    return gettext(lang, _levels.LEVEL_ACTIONS[level])
 
 
 def hazard_name(hazard: str, lang: str) -> str:
-    if lang == "en":
-        return HAZARD_EN.get(hazard, hazard)
-    return SHELTER_HAZARDS.get(hazard, hazard)
+    msgid = HAZARD_NAMES.get(hazard)
+    return gettext(lang, msgid) if msgid else hazard
 
 
 def shelter_state(state: str | None, lang: str) -> str:
-    table = SHELTER_STATE[lang]
-    return table.get(state or "unknown", table["unknown"])
+    return gettext(lang, SHELTER_STATES.get(state or "unknown", SHELTER_STATES["unknown"]))
+
+
+def direction(code: str | None, lang: str) -> str | None:
+    """'北東' / 'northeast' for a compass code ('NE')."""
+    return gettext(lang, DIRECTIONS[code]) if code in DIRECTIONS else None
 
 
 def local_time(iso: str | None) -> str:

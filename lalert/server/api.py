@@ -281,6 +281,8 @@ def alarms(app: web.Application) -> list[str]:
             for d in p.bus.skipped_changes()]
     out += [f"message {d['message']} could not be applied: {d['error']}"
             for d in p.failed_messages]
+    out += [f"{d['where']} entry {d['entry']} kept unread: {d['reason']}"
+            for d in p.refused.entries()]
     out += [f"output {name} failed to start (its changes wait for a restart): {why}"
             for name, why in p.failed_outputs.items()]
     for o in app[OUTPUTS]:
@@ -315,6 +317,9 @@ def health_document(app: web.Application) -> dict[str, Any]:
         "active": p.view.counts(),
         "outputs": {o.name: {"backlog": backlog.get(o.name, 0),
                              "skipped": skipped.get(o.name, 0)} for o in app[OUTPUTS]},
+        # stream entries / stored rows kept but unreadable here, by place (bus:<output>,
+        # store:journal ...): foreign bytes or another schema version
+        "refused": p.refused.counts(),
         "feeds": feeds,
         "spool": spool.status() if spool else None,
     }

@@ -31,6 +31,7 @@ class Metrics:
         self._backlog: Callable[[], dict[str, int]] | None = None
         self._skipped: Callable[[], dict[str, int]] | None = None
         self._alarms: Callable[[], list[str]] | None = None
+        self._refused: Callable[[], dict[str, int]] | None = None
         self.registry.register(_BacklogCollector(self))
 
     def message(self, source: str, fmt: str, outcome: str) -> None:
@@ -50,6 +51,10 @@ class Metrics:
                     alarms: Callable[[], list[str]]) -> None:
         """Changes each output skipped, and the number of alarms ``/healthz`` shows."""
         self._skipped, self._alarms = skipped, alarms
+
+    def refused_from(self, fn: Callable[[], dict[str, int]]) -> None:
+        """Stored / streamed entries kept but unreadable, by place."""
+        self._refused = fn
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -77,6 +82,15 @@ class _BacklogCollector:
             for name, n in self.metrics._skipped().items():
                 skipped.add_metric([name], n)
         yield skipped
+        refused = CounterMetricFamily(
+            "lalert_refused_entries",
+            "Stream entries and stored rows lalert keeps but cannot read (foreign bytes or "
+            "another schema version; each is an alarm), by place",
+            labels=["where"])
+        if self.metrics._refused is not None:
+            for where, n in self.metrics._refused().items():
+                refused.add_metric([where], n)
+        yield refused
         if self.metrics._alarms is not None:
             yield GaugeMetricFamily("lalert_alarms", "Alarms /healthz shows now (0 = ok)",
                                     value=len(self.metrics._alarms()))

@@ -83,8 +83,8 @@ SHELTER_HAZARDS_EN: dict[str, str] = {
 
 # --- 警戒レベル (Cabinet Office 避難情報に関するガイドライン, 2021) ------------------------------
 # Names and actions live in ``levels.py`` (with who says them: order vs 相当情報).
-LEVEL_WORDS_JA: dict[int, str] = {n: pair[0] for n, pair in _levels.LEVEL_NAMES.items()}
-LEVEL_ACTION_JA: dict[int, str] = {n: pair[0] for n, pair in _levels.LEVEL_ACTIONS.items()}
+LEVEL_WORDS_JA: dict[int, str] = dict(_levels.LEVEL_NAMES)  # the msgids are the Japanese
+LEVEL_ACTION_JA: dict[int, str] = dict(_levels.LEVEL_ACTIONS)
 # Colours of the guideline / JMA's 危険度 scheme. Never shown without the level number.
 LEVEL_COLOURS: dict[int, str] = {
     5: "#0c000c",  # 黒

@@ -11,9 +11,11 @@ from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
+from lalert.changes import AlertChange
 from lalert.httpcache import Rendered, respond
 from lalert.model import EnrichedAlert
-from lalert.outputs.base import AlertChange, BaseOutput, OutputContext
+from lalert.outputs import phrases
+from lalert.outputs.base import BaseOutput, OutputContext
 from lalert.outputs.feeds.capwriter import (
     CAP_MEDIA_TYPE,
     FeedEntry,
@@ -111,7 +113,8 @@ class FeedsOutput(BaseOutput):
             path += "?all=1"
         latest = max((cap_time(a.alert.issued_at) or "" for a in alerts), default="")
         updated = latest or datetime.now(UTC).replace(microsecond=0).isoformat()
-        title = "lalert CAP drills (Exercise)" if drills else "lalert CAP alerts"
+        msgid = phrases.FEED_TITLES[drills]  # the feed is bilingual, as its entries are
+        title = " / ".join(phrases.gettext(lang, msgid) for lang in phrases.LANGS)
         body = atom_feed(
             (FeedEntry(a, self.cap_element(a), self.cap_url(a)) for a in alerts),
             title=title, feed_url=base + path, updated=updated,

@@ -153,7 +153,7 @@ def _sub(parent: etree._Element, tag: str, text: str | None = None) -> etree._El
 
 def _area_el(info: etree._Element, area: Area, lang: str, max_vertices: int) -> None:
     el = _sub(info, "area")
-    _sub(el, "areaDesc", area.name or area.code or ("Area" if lang == "en" else "対象地域"))
+    _sub(el, "areaDesc", area.name or area.code or phrases.gettext(lang, phrases.AREA))
     for poly in cap_polygons(area.geometry, max_vertices=max_vertices):
         _sub(el, "polygon", poly)
     if area.code and area.scheme not in ("name", "geometry"):

@@ -24,10 +24,11 @@ import xstatic.pkg.leaflet as xleaflet
 from aiohttp import web
 
 from lalert import resources
+from lalert.changes import AlertChange
 from lalert.config import basemap_config
 from lalert.httpcache import Rendered, respond
 from lalert.outputs import phrases
-from lalert.outputs.base import AlertChange, BaseOutput, OutputContext
+from lalert.outputs.base import BaseOutput, OutputContext
 from lalert.outputs.listing import RegionFilter, wants_all
 from lalert.outputs.publicmap.basemap import TILE_ROUTE, BasemapView
 from lalert.outputs.publicmap.data import Here, map_data, opening_region
@@ -291,7 +292,7 @@ class MapOutput(BaseOutput):
                 and -180 <= lon <= 180):
             raise web.HTTPBadRequest(text="lat/lon out of range\n")
         hazard = request.query.get("hazard") or None
-        if hazard and hazard not in phrases.HAZARD_EN:
+        if hazard and hazard not in phrases.HAZARD_NAMES:
             raise web.HTTPBadRequest(text=f"unknown hazard {hazard!r}\n")
         body = self.here_index().answer(lat, lon, lang=request_lang(request), hazard=hazard)
         return web.json_response(body, headers={"Cache-Control": "no-store"},

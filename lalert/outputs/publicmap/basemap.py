@@ -130,7 +130,7 @@ class BasemapView:
                     "attribution": attribution_html(c.attribution or s.path.stem,
                                                     c.attribution_url)}
         return {"kind": "none",
-                "attribution": attribution_html(phrases.UI[lang]["no_basemap"])}
+                "attribution": attribution_html(phrases.ui(lang)["no_basemap"])}
 
     async def tile_response(self, request: web.Request) -> web.Response:
         """``/basemap/{z}/{x}/{y}.{ext}``: a tile of the local archive (numbers only from

@@ -109,13 +109,13 @@ def _boundaries(geo: Any, schemes) -> Any:
 
 
 def _legend(lang: str) -> str:
-    ui = phrases.UI[lang]
+    ui = phrases.ui(lang)
     rows = []
     for level in (5, 4, 3, 2, 1):
         word = escape(phrases.legend_word(level, lang))
         rows.append(
             f'<li><span class="sw lv{level}" style="background:{LEVEL_COLOURS[level]}">'
-            f'{level}</span>{escape(ui["level"])}{" " if lang == "en" else ""}{level} {word}</li>')
+            f'{level}</span>{escape(phrases.level_badge(level, "evacuation", lang) or "")} {word}</li>')
     rows.append(f'<li><span class="sw lv0">–</span>{escape(ui["no_level"])}</li>')
     rows.append(f'<li><span class="mk open">✓</span>{escape(ui["shelters"])}: '
                 f'{escape(ui["open"])}</li>')
@@ -129,10 +129,10 @@ def _legend(lang: str) -> str:
 
 
 def _panel(lang: str) -> str:
-    ui = phrases.UI[lang]
+    ui = phrases.ui(lang)
     other = "en" if lang == "ja" else "ja"
     opts = "".join(f'<option value="{h}">{escape(phrases.hazard_name(h, lang))}</option>'
-                   for h in phrases.HAZARD_EN)
+                   for h in phrases.HAZARD_NAMES)
     return f"""
 <header class="lalert-bar">
   <h1>{escape(ui["title"])}</h1>
@@ -169,7 +169,7 @@ def render_page(*, lang: str, geo: Any = None, bounds: tuple[float, float, float
     ``BasemapView.page_options`` (none when absent); ``markercluster`` is the plugin's
     script URL (markers are not clustered without it).
     """
-    ui = phrases.UI[lang]
+    ui = phrases.ui(lang)
     basemap = basemap or {"kind": "none", "attribution": str(escape(ui["no_basemap"]))}
     w, s, e, n = bounds or DEFAULT_BOUNDS
     fig = Figure(title=ui["title"])
@@ -218,7 +218,8 @@ def render_page(*, lang: str, geo: Any = None, bounds: tuple[float, float, float
         "map": m.get_name(), "layers": {k: g.get_name() for k, g in groups.items()},
         "lang": lang, "ui": ui, "data": f"/map/data.json?lang={lang}",
         "here": "/api/v1/here", "push_module": "/static/webpush/lalert-push.js", "poll_ms": poll_seconds * 1000,
-        "hazards": {h: phrases.hazard_name(h, lang) for h in phrases.HAZARD_EN},
+        "hazards": {h: phrases.hazard_name(h, lang) for h in phrases.HAZARD_NAMES},
+        "push_words": phrases.push_words(lang),
         "region": [w, s, e, n],
         # Leaflet writes attributions as HTML: this one is built and escaped in basemap.py
         "attribution": basemap["attribution"] if basemap["kind"] == "none" else None,

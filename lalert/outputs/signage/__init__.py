@@ -17,8 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lalert.changes import AlertChange
 from lalert.httpcache import Rendered
-from lalert.outputs.base import AlertChange, BaseOutput, OutputContext
+from lalert.outputs.base import BaseOutput, OutputContext
 from lalert.outputs.public import shelter_board
 from lalert.outputs.signage import content, places
 from lalert.outputs.signage.i18n import ASSETS, tr

@@ -18,10 +18,12 @@ from shapely.geometry import Point, shape
 
 from lalert.geo.distance import walking_minutes
 from lalert.geo.reports import ShelterBoard, is_open, status_of
+from lalert.i18n import N_
 from lalert.model import EnrichedAlert, NearbyHotspot, NearbyShelter
+from lalert.outputs import phrases as public_phrases
 from lalert.outputs.listing import area_names, ordered
 from lalert.outputs.signage.screens import Screen
-from lalert.vocab import LEVEL_COLOURS, SEVERITY_ORDER, SHELTER_HAZARDS_EN
+from lalert.vocab import LEVEL_COLOURS, SEVERITY_ORDER
 from lalert.vocab import levels as level_vocab
 
 SCHEMA = "lalert.signage/1"
@@ -323,27 +325,16 @@ def build(
 
 # --- translated phrases (for players drawing their own page, and for the template) -----
 
-# msgids from the one vocabulary (lalert.vocab.levels); the .po files translate them
-LEVEL_WORDS = {n: pair[1] for n, pair in level_vocab.LEVEL_NAMES.items()}
-LEVEL_ACTIONS = {n: pair[1] for n, pair in level_vocab.LEVEL_ACTIONS.items()}
-LEVEL_BADGES = {True: level_vocab.BADGES[level_vocab.EQUIVALENT][1],  # by "equivalent"
-                False: level_vocab.BADGES[level_vocab.ORDER][1]}
-INSTRUCTION = "Advice from the publisher"
-DIRECTIONS = {
-    "N": "north", "NE": "northeast", "E": "east", "SE": "southeast",
-    "S": "south", "SW": "southwest", "W": "west", "NW": "northwest",
-}
-HAZARDS = SHELTER_HAZARDS_EN
-DISTANCE = "%(m)s m %(dir)s · about %(min)s min walk"
-STATES = {
-    "open": "Open",
-    "permanent": "Open",
-    "crowded": "Open, crowded",
-    "full": "Full",
-    "closed": "Closed",
-    "unopened": "Not open",
-    "unknown": "Status unknown",
-}
+# msgids of the one catalogue (lalert.i18n): the same words as the desk, map and feeds
+LEVEL_WORDS = dict(level_vocab.LEVEL_NAMES)
+LEVEL_ACTIONS = dict(level_vocab.LEVEL_ACTIONS)
+LEVEL_BADGES = {True: level_vocab.BADGES[level_vocab.EQUIVALENT],  # by "equivalent"
+                False: level_vocab.BADGES[level_vocab.ORDER]}
+INSTRUCTION = public_phrases.UI["instruction"]
+DIRECTIONS = public_phrases.DIRECTIONS
+HAZARDS = public_phrases.HAZARD_NAMES
+DISTANCE = N_("%(dir)sへ %(m)s m・徒歩約%(min)s分")
+STATES = public_phrases.SHELTER_STATES
 
 
 def level_label(level: int, equivalent: bool, lang: str, tr: Translate) -> str:
@@ -363,7 +354,7 @@ def phrases(body: dict[str, Any], lang: str, tr: Translate) -> dict[str, Any]:
         out["hazard"] = tr(lang, HAZARDS[body["hazard"]])
     out["shelters"] = [
         {
-            "state": tr(lang, STATES.get(s["state"], "Status unknown")),
+            "state": tr(lang, STATES.get(s["state"], STATES["unknown"])),
             "direction": tr(lang, DIRECTIONS[s["direction"]]) if s["direction"] else None,
             "distance": tr(lang, DISTANCE) % {
                 "m": f"{s['distance_m']:,}",

@@ -14,8 +14,9 @@ from collections import OrderedDict
 
 from aiohttp import web
 
+from lalert.changes import AlertChange
 from lalert.httpcache import Rendered, _matches, respond
-from lalert.outputs.base import AlertChange, BaseOutput, OutputContext
+from lalert.outputs.base import BaseOutput, OutputContext
 from lalert.outputs.tiles.build import MUNICIPALITY_SCHEMES, TileSource, tilejson
 
 MVT_TYPE = "application/vnd.mapbox-vector-tile"

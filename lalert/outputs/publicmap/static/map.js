@@ -187,7 +187,7 @@ window.lalertMap = (function () {
       const shelters = el("ol", { class: "here-shelters", id: "lalert-nearest" });
       for (const s of ans.shelters) {
         shelters.append(el("li", { "data-id": s.id }, el("strong", null, bdi(s.name)), " ",
-          el("span", { class: "dist" }, s.distance_m + " m・" + ui.walk + " " + s.walk_min + " " + ui.minutes),
+          el("span", { class: "dist" }, ui.distance.replace("%(m)s", String(s.distance_m)).replace("%(min)s", String(s.walk_min))),
           " ", el("span", { class: "state" }, "(" + s.state_label + ")")));
       }
       if (!ans.shelters.length) shelters.append(el("li", null, ui.nearest_none));
@@ -207,8 +207,8 @@ window.lalertMap = (function () {
   async function subscribe(lat, lon, button) {
     try {
       const push = await import(cfg.push_module);
-      if (!push.pushSupported()) throw new Error(ui.geo_error);
-      await push.subscribePlace({ lat: lat, lon: lon, radius_m: 1000, languages: [cfg.lang] });
+      await push.subscribePlace({ lat: lat, lon: lon, radius_m: 1000, languages: [cfg.lang],
+                                  words: cfg.push_words });
       button.replaceWith(el("p", { class: "notify-ok", role: "status" }, ui.notify_ok));
     } catch (err) {
       status("⚠ " + err.message);

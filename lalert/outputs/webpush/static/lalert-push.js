@@ -13,6 +13,21 @@
    DELETE /api/v1/subscriptions/{id} with header X-Unsubscribe-Key → 204. */
 
 const STORE = "lalert.push";
+// Messages are msgids of lalert's one catalogue (the Japanese term; lalert.i18n). A page
+// passes their translations as `words` ({msgid: text}: the map's cfg.push_words).
+const N_ = (msgid) => msgid;
+const MSG = {
+  unsupported: N_("この端末のブラウザはプッシュ通知に対応していません"),
+  denied: N_("通知が許可されていません"),
+  unavailable: N_("プッシュ通知は現在利用できません"),
+  throttled: N_("登録が多すぎます。しばらくしてから再度お試しください"),
+  failed: N_("登録に失敗しました (%(status)s)"),
+};
+
+function say(words, key, status) {
+  const text = (words && words[MSG[key]]) || MSG[key];
+  return text.replace("%(status)s", String(status));
+}
 
 function b64urlToBytes(s) {
   const pad = "=".repeat((4 - (s.length % 4)) % 4);
@@ -37,14 +52,14 @@ export function savedSubscriptions() {
 }
 
 export async function subscribePlace({ lat, lon, radius_m = 1000, kinds = [], min_level = null,
-                                       languages = [], base = "" } = {}) {
-  if (!pushSupported()) throw new Error("この端末のブラウザはプッシュ通知に対応していません");
+                                       languages = [], base = "", words = {} } = {}) {
+  if (!pushSupported()) throw new Error(say(words, "unsupported"));
   const permission = await Notification.requestPermission();
-  if (permission !== "granted") throw new Error("通知が許可されていません");
+  if (permission !== "granted") throw new Error(say(words, "denied"));
   const reg = await navigator.serviceWorker.register(`${base}/sw-push.js`, { scope: `${base}/` });
   await navigator.serviceWorker.ready;
   const keyResp = await fetch(`${base}/api/v1/webpush/vapid-public-key`);
-  if (!keyResp.ok) throw new Error("プッシュ通知は現在利用できません");
+  if (!keyResp.ok) throw new Error(say(words, "unavailable"));
   const { publicKey } = await keyResp.json();
   let ps = await reg.pushManager.getSubscription();
   if (!ps) {
@@ -61,8 +76,8 @@ export async function subscribePlace({ lat, lon, radius_m = 1000, kinds = [], mi
     body: JSON.stringify(body),
   });
   const out = await r.json().catch(() => ({}));
-  if (r.status === 429) throw new Error("登録が多すぎます。しばらくしてから再度お試しください");
-  if (!r.ok) throw new Error(out.error || `登録に失敗しました (${r.status})`);
+  if (r.status === 429) throw new Error(say(words, "throttled"));
+  if (!r.ok) throw new Error(out.error || say(words, "failed", r.status));
   const list = saved().filter((s) => s.id !== out.id);
   list.push({ id: out.id, unsubscribe_key: out.unsubscribe_key, lat, lon, radius_m });
   localStorage.setItem(STORE, JSON.stringify(list));

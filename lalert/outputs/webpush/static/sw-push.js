@@ -11,8 +11,9 @@ self.addEventListener("push", (event) => {
     msg = { title: "lalert", body: event.data ? event.data.text() : "" };
   }
   const level = msg.level_label ? `${msg.level_label} ` : "";
-  const drill = msg.drill ? "【訓練】" : "";
-  const title = `${drill}${level}${msg.title || "防災情報"}`;
+  // words come from lalert's catalogue in the payload; the worker spells none itself
+  const drill = msg.drill && msg.drill_label ? `【${msg.drill_label}】` : "";
+  const title = `${drill}${level}${msg.title || "lalert"}`;
   const body = [msg.place, msg.body, msg.instruction].filter(Boolean).join("\n");
   event.waitUntil(
     self.registration.showNotification(title, {
