@@ -30,7 +30,9 @@ install() {
 }
 if ! install > "$work/install.log"; then
   echo "smoke-wheel: filling the wheelhouse $wheelhouse …" >&2
+  rm -f "$wheelhouse"/lalert-*.whl   # pip would read a stale lalert's dependencies from it
   "$PY" -m pip wheel -q --disable-pip-version-check -w "$wheelhouse" "$wheel" 2>&1 | quiet
+  rm -f "$wheelhouse"/lalert-*.whl   # only dependencies live there
   install | quiet
 fi
 "$work/venv/bin/python" -c "import lalert" || { echo "smoke-wheel: the wheel did not install" >&2; exit 1; }
