@@ -76,6 +76,11 @@ def test_enriched_alert_round_trips_through_the_packed_form():
     assert back.alert == e.alert and back.shelters == e.shelters
     assert back.hotspots == e.hotspots and back.bbox == e.bbox
     assert decode_enriched(encode(e)) is not None
+    # areas nothing resolved are the alert's own: stored once, shared again when read
+    same = EnrichedAlert(alert=e.alert, areas=e.alert.areas)
+    back = codec.unpack_enriched(codec.pack(same))
+    assert back == same and back.areas is back.alert.areas
+    assert codec.unpack_enriched(codec.pack(EnrichedAlert(alert=e.alert))).areas == ()
 
 
 def test_enriched_public_json_keeps_its_shape():

@@ -74,7 +74,10 @@ def encode_change(change: AlertChange, key: str) -> dict[str, bytes | str]:
 def decode_change(fields: dict[bytes, bytes]) -> tuple[AlertChange, str]:
     """The change of a stream entry; ``Undecodable`` (with the reason) when it is not
     one this lalert wrote, in any field."""
-    enriched = unpack_enriched(fields.get(b"alert"))
+    packed = fields.get(b"alert")
+    if packed is None:
+        raise Undecodable(f"not a lalert entry (fields {sorted(fields)[:6]!r})"[:MAX_REASON])
+    enriched = unpack_enriched(packed)
     try:
         change = AlertChange(seq=int(fields[b"seq"]), kind=fields[b"kind"].decode(),  # type: ignore[arg-type]
                              reason=fields[b"reason"].decode(), alert=enriched,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from lalert.geo.data import GeoData, demo_geodata, load_geodata
-from lalert.geo.store import default_db
+from lalert.geo.data import GeoData, demo_geodata
+from lalert.geo.store import default_db, load_geodata
 
 
 def geo_for(db: Path | None) -> GeoData:

@@ -35,8 +35,8 @@ def _state(cfg: Any, geo: Any = None) -> Any:
 
 
 def _geo(cfg: Any, demo: bool) -> Any:
-    from lalert.geo.data import demo_geodata, load_geodata
-    from lalert.geo.store import default_db
+    from lalert.geo.data import demo_geodata
+    from lalert.geo.store import default_db, load_geodata
 
     path = cfg.geo_path or default_db(cfg.home)
     if path and Path(path).is_file():

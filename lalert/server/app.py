@@ -86,7 +86,7 @@ def load_geo(config: Config) -> Any:
     """``geo.path`` or ``<home>/geo.gpkg`` (what ``lalert data import`` writes); else the
     demo geodata with ``--demo``; else None (alerts are served without geometry)."""
     try:
-        from lalert.geo import data as geodata
+        from lalert import geo as geodata
     except ImportError:
         log.warning("lalert.geo is not installed: alerts are shown without area geometry")
         return None
