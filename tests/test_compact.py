@@ -10,7 +10,7 @@ from lalert.model import Area, EnrichedAlert, NearbyShelter
 from lalert.parsers import parse
 
 ROOT = Path(__file__).resolve().parent.parent
-WARNING = ROOT / "examples/messages/10_jma_weather_warning_kumamoto.xml"
+WARNING = ROOT / "lalert/demo/messages/10_jma_weather_warning_kumamoto.xml"
 
 
 def copies(n: int) -> list:
