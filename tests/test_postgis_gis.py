@@ -18,12 +18,14 @@ import subprocess
 import sys
 from urllib.parse import urlparse
 
+import mapbox_vector_tile
+import mercantile
 import psycopg
 import pytest
 from psycopg.rows import dict_row
 from shapely.geometry import shape
 
-from lalert.store import pggis
+from lalert.store import pggis, pgtiles
 from tests.backends import pg_server, redis_server  # noqa: F401 (fixtures)
 from tests.conftest import CORPUS, ROOT
 from tests.daemon_helpers import Daemon, start_daemon
@@ -63,8 +65,8 @@ def pair(geo_gpkg, pg_server, redis_server, tmp_path_factory):  # noqa: F811
     store = pg_server.new_database()
     env = {"LALERT_STORE": store,
            "LALERT_BUS": redis_server.url(stream=f"g-{secrets.token_hex(4)}")}
-    lite = start_daemon(homes[0])
-    pg = start_daemon(homes[1], env=env)
+    lite = start_daemon(homes[0], outputs=["tiles"])
+    pg = start_daemon(homes[1], env=env, outputs=["tiles"])
     try:
         _feed(lite, msgs)
         _feed(pg, msgs)
@@ -179,3 +181,35 @@ def test_in_force_areas_are_only_active_ones(pair):
     assert statuses == {"active"}
     assert lifted > 0  # the corpus names lifted / なし / scope areas: they stay out
     assert drill_rows == 0
+
+
+def _layers(body: bytes) -> dict[str, set]:
+    keys = {"municipalities": ("code",), "alerts": ("id", "area"), "shelters": ("id", "state"),
+            "hotspots": ("id",)}
+    out: dict[str, set] = {}
+    for name, layer in mapbox_vector_tile.decode(body).items():
+        out[name] = {tuple(f["properties"].get(k) for k in keys[name]) for f in layer["features"]}
+    return out
+
+
+def test_postgis_tiles_carry_the_features_of_the_python_tiles(pair):
+    """``ST_AsMVT`` tiles (any worker, from the database) against the in-process tiles of
+    the SQLite daemon: the same layers with the same features (ids, areas, states)."""
+    lite, pg_daemon, store = pair
+    feats = [f for f in lite.get_json("/api/v1/alerts")[1]["features"] if f["geometry"]]
+    tiles = set()
+    for f in feats[:12]:
+        p = shape(f["geometry"]).representative_point()
+        for z in (6, 9, 12):
+            tiles.add(mercantile.tile(p.x, p.y, z))
+    compared = 0
+    with _db(store) as c:
+        for t in sorted(tiles):
+            status, _, py = lite.request("GET", f"/tiles/{t.z}/{t.x}/{t.y}.mvt")
+            assert status == 200
+            pg = pgtiles.mvt(c, t.z, t.x, t.y)
+            assert _layers(pg) == _layers(py), t
+            served = pg_daemon.request("GET", f"/tiles/{t.z}/{t.x}/{t.y}.mvt")[2]
+            assert served == pg, t  # the PostGIS daemon's tiles output cuts them so
+            compared += bool(py)
+    assert compared >= 10

@@ -50,12 +50,12 @@ def add_common(p: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
-    from lalert.server.app import EXAMPLES
+    from lalert import resources
 
     path = args.config
     demo = bool(getattr(args, "demo", False))
-    if path is None and demo and (EXAMPLES / "lalert.toml").exists():
-        path = EXAMPLES / "lalert.toml"
+    if path is None and demo:
+        path = resources.demo("lalert.toml")
     return load_config(path, demo=demo, overrides={
         "home": args.home, "host": getattr(args, "host", None), "port": getattr(args, "port", None)})
 
