@@ -18,6 +18,7 @@ from standardwebhooks import Webhook
 from lalert.changes import AlertChange
 from lalert.model import Alert, Area, EnrichedAlert
 from lalert.outputs.base import OutputContext
+from lalert.store.backends import Backends
 from tests.public_fakes import FakeState
 
 
@@ -57,7 +58,8 @@ LOOPBACK = ["127.0.0.0/8", "::1/128"]
 
 def ctx(home: Path, name: str, **config: Any) -> OutputContext:
     return OutputContext(name=name, config=config, home=home, state=FakeState(),
-                         settings={"push": {"allow_destinations": LOOPBACK}})
+                         settings={"push": {"allow_destinations": LOOPBACK}},
+                         stores=Backends("sqlite", home))
 
 
 def free_port() -> int:

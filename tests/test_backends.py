@@ -111,7 +111,7 @@ async def test_push_matching(backend: Backend, tmp_path):  # noqa: F811
 
     from lalert.config import load_config
     from lalert.server.app import create_app
-    from lalert.subscriptions.store import SubscriptionStore
+    from lalert.server.keys import STORES
     from tests.push_fakes import IN_ASO, WebhookReceiver
     from tests.test_push_daemon import INSIDE, TOKEN, message
 
@@ -147,7 +147,7 @@ async def test_push_matching(backend: Backend, tmp_path):  # noqa: F811
                     "channel": "webhook", "url": rx.url(f"/{name}"), "where": where})
                 assert r.status == 201, await r.text()
                 rx.secrets[f"/{name}"] = (await r.json())["secret"]
-            store = SubscriptionStore.for_home(config.home)
+            store = client.app[STORES].subscriptions()  # what the outputs were handed
             assert type(store).__name__ == ("PgSubscriptionStore" if backend.shared
                                             else "SubscriptionStore")
             r = await client.post("/api/v1/messages", data=message(),

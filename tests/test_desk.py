@@ -366,13 +366,14 @@ def test_flags_survive_in_the_home(tmp_path: Path):
 
 
 def test_push_deliveries_are_summarised_per_change(tmp_path: Path):
-    from lalert.outputs.delivery import PushStore
+    from lalert.outputs.delivery import logged
     from lalert.server.desk.views import summarise_push
+    from lalert.store.push import PushStore
     from tests.push_fakes import change, flood
 
     store = PushStore(tmp_path / "push.sqlite")
-    store.fan_out("webhook", change(7, flood()), ["sub-a", "sub-b"])
-    store.fan_out("webpush", change(8, flood(serial=2)), ["sub-c"])
+    store.fan_out("webhook", logged(change(7, flood())), ["sub-a", "sub-b"])
+    store.fan_out("webpush", logged(change(8, flood(serial=2))), ["sub-c"])
     assert store.seq_states([7, 8, 9]) == {7: {"webhook": {"pending": 2}},
                                            8: {"webpush": {"pending": 1}}}
     assert summarise_push({"sent": 5, "retrying": 1}) == {
@@ -687,11 +688,13 @@ def test_mask_url_hides_credentials_and_tokens():
 
 
 def test_requeue_only_dead_deliveries(tmp_path: Path):
-    from lalert.outputs.delivery import Outcome, PushStore
+    from lalert.outputs.delivery import logged
+    from lalert.storage import Outcome
+    from lalert.store.push import PushStore
     from tests.push_fakes import change, flood
 
     store = PushStore(tmp_path / "push.sqlite")
-    [job] = store.fan_out("webhook", change(3, flood()), ["sub-a"])
+    [job] = store.fan_out("webhook", logged(change(3, flood())), ["sub-a"])
     assert store.requeue(job.id) is None  # pending: nothing to do
     job.attempts = 2
     store.record([(job, "dead", Outcome(False, 500, "HTTP 500"), 1.0, 3.0)])
@@ -703,25 +706,30 @@ def test_requeue_only_dead_deliveries(tmp_path: Path):
 
 
 def test_retry_without_a_running_output_waits_for_the_next_start(tmp_path: Path):
-    from lalert.outputs.delivery import Outcome, PushStore
+    from lalert.outputs.delivery import logged
     from lalert.server.desk import deliveries as dd
+    from lalert.storage import Outcome
+    from lalert.store.backends import Backends
+    from lalert.store.push import PushStore
     from tests.push_fakes import change, flood
 
     store = PushStore.for_home(tmp_path)
+    stores = Backends("sqlite", tmp_path)
     try:
-        [job] = store.fan_out("mqtt", change(5, flood()), ["set:lalert/alerts/43/4310100/x"])
+        [job] = store.fan_out("mqtt", logged(change(5, flood())),
+                              ["set:lalert/alerts/43/4310100/x"])
         job.attempts = 1
         store.record([(job, "dead", Outcome(False, error="broker gone"), 1.0, 2.0)])
-        ctx = dd.listing(tmp_path, "mqtt", "dead")
+        ctx = dd.listing(stores, "mqtt", "dead")
         assert ctx["counts"]["mqtt"] == {"pending": 0, "retrying": 0, "sent": 0, "dead": 1}
         [row] = ctx["rows"]
         assert row["target"] == "set lalert/alerts/43/4310100/x" and row["last"] == "broker gone"
-        assert dd.retry(tmp_path, job.id) == "later"  # no mqtt output runs in this process
+        assert dd.retry(stores, job.id) == "later"  # no mqtt output runs in this process
         assert [j.id for j in store.unfinished("mqtt")] == [job.id]  # resumed at next start
-        assert dd.retry(tmp_path, job.id) is None
+        assert dd.retry(stores, job.id) is None
     finally:
         store.close()
-    assert dd.listing(tmp_path / "none", "", "")["has_store"] is False
+    assert dd.listing(Backends("sqlite", tmp_path / "none"), "", "")["has_store"] is False
     assert not (tmp_path / "none" / "push.sqlite").exists()  # the desk never makes one
 
 

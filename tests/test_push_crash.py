@@ -17,7 +17,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from lalert.outputs.delivery import delivery_id
+from lalert.storage import delivery_id
 from lalert.subscriptions.model import Subscription
 from lalert.subscriptions.store import SubscriptionStore
 from tests.push_fakes import IN_CHUO, WebhookReceiver

@@ -9,8 +9,8 @@ import threading
 
 import pytest
 
-from lalert.outputs import delivery
-from lalert.outputs.delivery import Outcome, delivery_id
+from lalert.outputs.delivery import logged
+from lalert.storage import Outcome, delivery_id
 from tests.backends import pg_server  # noqa: F401 (fixture)
 from tests.push_fakes import change, flood
 
@@ -30,9 +30,9 @@ def test_concurrent_claims_are_disjoint_and_cover_every_row(pg_url):
     a, b, c = _stores(pg_url, 3)
     try:
         subs = [f"s{i}" for i in range(1000)]
-        held = a.fan_out("webhook", change(1, flood()), subs, take=100)
+        held = a.fan_out("webhook", logged(change(1, flood())), subs, take=100)
         assert [j.sub_id for j in held] == subs[:100]
-        assert b.fan_out("webhook", change(1, flood()), subs, take=100) == []  # once only
+        assert b.fan_out("webhook", logged(change(1, flood())), subs, take=100) == []  # once only
         got: dict[str, list[str]] = {"b": [], "c": []}
 
         def drain(name: str, store) -> None:
@@ -61,7 +61,7 @@ def test_a_lapsed_lease_is_claimed_by_another_worker(pg_url):
     dead, live = _stores(pg_url, 2, lease_s=0.3)
     try:
         dead._stop.set()  # a worker that stops renewing: as after kill -9
-        jobs = dead.fan_out("webhook", change(1, flood()), ["s1", "s2"])
+        jobs = dead.fan_out("webhook", logged(change(1, flood())), ["s1", "s2"])
         assert len(jobs) == 2 and live.claim("webhook", 10) == []  # held, lease running
         dead.record([(jobs[0], "sent", Outcome(True, 204), time.time(), 1.0)])
         time.sleep(0.5)
@@ -77,18 +77,19 @@ def test_a_lapsed_lease_is_claimed_by_another_worker(pg_url):
 
 def test_desk_reads_and_retries_the_shared_deliveries(pg_url, tmp_path):
     from lalert.server.desk import deliveries as dd
+    from lalert.store.backends import Backends
 
-    delivery.use_store(pg_url, lease_s=5)
+    stores = Backends(pg_url, tmp_path, lease_s=5)
     try:
-        box = delivery.PushStore.for_home(tmp_path)
-        assert box.shared and delivery.PushStore.existing(tmp_path / "elsewhere") is box
-        jobs = box.fan_out("webhook", change(7, flood()), ["s1"])
+        box = stores.push()
+        assert box.shared and stores.existing_push() is box
+        jobs = box.fan_out("webhook", logged(change(7, flood())), ["s1"])
         box.record([(jobs[0], "dead", Outcome(False, 410, "HTTP 410", final=True), 1e9, 3.0)])
-        page = dd.listing(tmp_path, "webhook", "dead")
+        page = dd.listing(stores, "webhook", "dead")
         assert page["has_store"] and [r["id"] for r in page["rows"]] == [jobs[0].id]
         assert page["rows"][0]["title"] == "避難指示" and page["counts"]["webhook"]["dead"] == 1
-        assert dd.detail(tmp_path, jobs[0].id)["attempts"][0]["status"] == 410
-        assert dd.retry(tmp_path, jobs[0].id) == "later"  # no dispatcher in this process
+        assert dd.detail(stores, jobs[0].id)["attempts"][0]["status"] == 410
+        assert dd.retry(stores, jobs[0].id) == "later"  # no dispatcher in this process
         assert box.states("webhook") == {"pending": 1}
         other = _stores(pg_url, 1)[0]  # any push worker picks the retry up
         try:
@@ -97,4 +98,4 @@ def test_desk_reads_and_retries_the_shared_deliveries(pg_url, tmp_path):
             other.close()
         assert not (tmp_path / "push.sqlite").exists()
     finally:
-        delivery.use_store("")
+        stores.close()

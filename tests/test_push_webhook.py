@@ -7,8 +7,9 @@ import asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from lalert.outputs.delivery import PushStore, delivery_id
 from lalert.outputs.webhook import WebhookOutput
+from lalert.storage import delivery_id
+from lalert.store.push import PushStore
 from tests.push_fakes import ASO, IN_ASO, IN_CHUO, WebhookReceiver, change, ctx, flood
 
 TOKEN = "test-token-123"

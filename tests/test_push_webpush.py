@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from lalert.outputs.delivery import PushStore
 from lalert.outputs.webpush import WebPushOutput
+from lalert.store.push import PushStore
 from tests.push_fakes import IN_ASO, IN_CHUO, LoopbackApp, change, ctx, flood
 
 

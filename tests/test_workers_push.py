@@ -24,7 +24,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from lalert.outputs.delivery import delivery_id
+from lalert.storage import delivery_id
 from lalert.subscriptions.model import Subscription
 from tests.backends import pg_server, redis_server  # noqa: F401 (fixtures)
 from tests.daemon_helpers import cap

@@ -7,12 +7,14 @@ registered through the same entry-point group (``lalert.outputs``) as plug-ins.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from lalert.changes import AlertChange
 from lalert.model import EnrichedAlert
+from lalert.storage import OutputStores
 
 if TYPE_CHECKING:  # pragma: no cover
     from aiohttp import web
@@ -41,7 +43,12 @@ class Outbox(Protocol):
 
 @dataclass
 class OutputContext:
-    """What the daemon hands an output at start. ``geo`` is a ``lalert.geo.GeoData``."""
+    """What the daemon hands an output at start. ``geo`` is a ``lalert.geo.GeoData``.
+
+    ``stores`` is the storage push outputs keep deliveries and subscriptions in (chosen by
+    the daemon from its store URL); ``verify_token`` names the holder of a bearer token the
+    daemon accepts (or None), for routes that need one without importing the server.
+    """
 
     name: str
     config: dict[str, Any]
@@ -51,6 +58,14 @@ class OutputContext:
     geo: Any = None
     base_url: str = "http://127.0.0.1:8080"
     settings: dict[str, Any] = field(default_factory=dict)
+    stores: OutputStores | None = None
+    verify_token: Callable[[str], str | None] | None = None
+
+    def storage(self) -> OutputStores:
+        """``stores``, or a clear error for an output started without any."""
+        if self.stores is None:
+            raise RuntimeError(f"output {self.name} needs storage (OutputContext.stores)")
+        return self.stores
 
 
 @runtime_checkable

@@ -28,7 +28,8 @@ import aiomqtt
 
 from lalert.changes import AlertChange
 from lalert.outputs.base import BaseOutput, OutputContext
-from lalert.outputs.delivery import Job, Outcome, PushStore, alert_key
+from lalert.outputs.delivery import alert_key, logged
+from lalert.storage import Job, Outcome
 
 log = logging.getLogger(__name__)
 CHANNEL = "mqtt"
@@ -86,7 +87,7 @@ class MqttOutput(BaseOutput):
     async def start(self, ctx: OutputContext) -> None:
         await super().start(ctx)
         cfg = ctx.config
-        self.box = PushStore.for_home(ctx.home)
+        self.box = ctx.storage().push()
         self.prefix = str(cfg.get("prefix", "lalert/alerts")).rstrip("/")
         self.drills = bool(cfg.get("drills", False))
         self.max_delay = float(cfg.get("max_delay_s", 30))
@@ -124,7 +125,7 @@ class MqttOutput(BaseOutput):
         rows = [f"set:{t}" for t in now] + [f"clear:{t}" for t in sorted(before - set(now))]
         if change.kind == "withdrawn":
             rows += [f"clear:{t}" for t in topics_for(change, self.prefix) if t not in before]
-        self._enqueue(self.box.fan_out(CHANNEL, change, rows))
+        self._enqueue(self.box.fan_out(CHANNEL, logged(change), rows))
 
     def _enqueue(self, jobs: list[Job]) -> None:
         for j in jobs:

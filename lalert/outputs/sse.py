@@ -36,7 +36,7 @@ from aiohttp import web
 from lalert.changes import AlertChange
 from lalert.model import EnrichedAlert
 from lalert.outputs.base import BaseOutput, OutputContext
-from lalert.outputs.delivery import PushStore, change_body
+from lalert.outputs.delivery import change_body, logged
 from lalert.subscriptions.index import ANY_SCHEME, SubscriptionIndex, match
 from lalert.subscriptions.model import MAX_KINDS, MAX_RADIUS_M, MAX_TERM_CHARS, Subscription
 
@@ -115,7 +115,7 @@ class SseOutput(BaseOutput):
     async def start(self, ctx: OutputContext) -> None:
         await super().start(ctx)
         cfg = ctx.config
-        self.box = PushStore.for_home(ctx.home)
+        self.box = ctx.storage().push()
         self.heartbeat = float(cfg.get("heartbeat_s", 15))
         self.queue_size = int(cfg.get("queue", 1000))
         self.max_clients = int(cfg.get("max_clients", 10_000))
@@ -135,13 +135,13 @@ class SseOutput(BaseOutput):
         return self._index
 
     async def handle(self, change: AlertChange) -> None:
-        self.box.log_change(change)
+        self.box.log_changes([logged(change)])
         self._fan_out(change)
 
     async def handle_batch(self, changes: list[AlertChange]) -> None:
         """Log the batch (one transaction, off the event loop), then show it: a client that
         resumes anywhere finds in the log every change a client here was already sent."""
-        await asyncio.to_thread(self.box.log_changes, changes)
+        await asyncio.to_thread(self.box.log_changes, [logged(c) for c in changes])
         for change in changes:
             self._fan_out(change)
 

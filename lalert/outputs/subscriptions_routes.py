@@ -27,10 +27,9 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from lalert.clientaddr import client_address, trusted_proxies
-from lalert.outputs.delivery import PushStore
 from lalert.outputs.netguard import allowed_networks, check_url
-from lalert.subscriptions.model import InvalidSubscription, subscription_from_request
-from lalert.subscriptions.store import SubscriptionStore, new_id
+from lalert.storage import Subscriptions
+from lalert.subscriptions.model import InvalidSubscription, new_id, subscription_from_request
 
 if TYPE_CHECKING:  # pragma: no cover
     from lalert.outputs.base import OutputContext
@@ -103,14 +102,9 @@ def _tokens(ctx: OutputContext) -> dict[str, str]:
 def token_holder(request: web.Request, ctx: OutputContext) -> str | None:
     """The name behind a valid ``Authorization: Bearer`` token, else None."""
     header = request.headers.get("Authorization", "")
-    try:  # the daemon's own token set (lalert.server.auth), when mounted by the daemon
-        from lalert.server.auth import AUTH_KEY
-
-        daemon_auth = request.config_dict.get(AUTH_KEY)
-    except ImportError:  # pragma: no cover - server part absent
-        daemon_auth = None
-    if daemon_auth is not None and header[:7].lower() == "bearer ":
-        holder = daemon_auth.verify(header[7:].strip())
+    # the daemon's own token set, which the daemon hands over (``ctx.verify_token``)
+    if ctx.verify_token is not None and header[:7].lower() == "bearer ":
+        holder = ctx.verify_token(header[7:].strip())
         if holder:
             return holder
     if not header.startswith("Bearer "):
@@ -197,8 +191,8 @@ class SubscriptionApi:
             web.get("/api/v1/deliveries/{id}/attempts", self.attempts),
         ]
 
-    def _store(self) -> SubscriptionStore:
-        return SubscriptionStore.for_home(self.ctx.home)
+    def _store(self) -> Subscriptions:
+        return self.ctx.storage().subscriptions()
 
     def _anonymous_wait(self, request: web.Request, cfg: dict[str, Any]) -> web.Response | None:
         """Anonymous sign-ups are counted before anything is checked: per client
@@ -310,7 +304,7 @@ class SubscriptionApi:
         """The delivery log for the desk console: latest first, filter by channel/state."""
         if token_holder(request, self.ctx) is None:
             return _error(401, "a bearer token is needed")
-        box = PushStore.for_home(self.ctx.home)
+        box = self.ctx.storage().push()
         q = request.query
         raw = q.get("limit", "")
         ok = raw.isascii() and raw.isdigit()  # '²'.isdigit() is True but int() refuses it
@@ -327,5 +321,5 @@ class SubscriptionApi:
     async def attempts(self, request: web.Request) -> web.Response:
         if token_holder(request, self.ctx) is None:
             return _error(401, "a bearer token is needed")
-        box = PushStore.for_home(self.ctx.home)
+        box = self.ctx.storage().push()
         return web.json_response({"attempts": box.attempts(request.match_info["id"])})

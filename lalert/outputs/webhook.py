@@ -24,16 +24,13 @@ from lalert.outputs import subscriptions_routes as sroutes
 from lalert.outputs.base import BaseOutput, OutputContext
 from lalert.outputs.delivery import (
     Dispatcher,
-    Job,
-    Outcome,
-    PushStore,
     fan_out_change,
     job_inputs,
     push_alarms,
     session_and_dispatcher,
 )
 from lalert.outputs.netguard import allowed_networks
-from lalert.subscriptions.store import SubscriptionStore
+from lalert.storage import Job, Outcome
 
 if TYPE_CHECKING:  # pragma: no cover
     from aiohttp import web
@@ -57,8 +54,8 @@ class WebhookOutput(BaseOutput):
     async def start(self, ctx: OutputContext) -> None:
         await super().start(ctx)
         cfg = ctx.config
-        self.subs = SubscriptionStore.for_home(ctx.home)
-        self.box = PushStore.for_home(ctx.home)
+        self.subs = ctx.storage().subscriptions()
+        self.box = ctx.storage().push()
         self._session, self.dispatcher = session_and_dispatcher(
             cfg, self.box, CHANNEL, self._send, self._endpoint,
             allow=allowed_networks(ctx.settings),
@@ -67,8 +64,9 @@ class WebhookOutput(BaseOutput):
         )
         sroutes.register(ctx.home, CHANNEL, self)
         await self.dispatcher.start()
-        if isinstance(self.subs, SubscriptionStore):  # warm: the first alert waits less
-            await asyncio.to_thread(self.subs.index, CHANNEL)
+        prepare = getattr(self.subs, "prepare", None)
+        if prepare is not None:  # warm: the first alert waits less
+            await asyncio.to_thread(prepare, CHANNEL)
 
     async def handle(self, change: AlertChange) -> None:
         assert self.dispatcher is not None, "start() first"

@@ -35,8 +35,10 @@ from lalert.server.keys import (
     PIPELINE,
     POLLER,
     SPOOL,
+    STORES,
 )
 from lalert.server.metrics import Metrics
+from lalert.store.backends import Backends
 from lalert.store.private import private_dir
 
 log = logging.getLogger(__name__)
@@ -148,19 +150,14 @@ def create_app(config: Config, *, geo: Any = None,
     app[AUTH_KEY] = TokenAuth(config.ingest_tokens)
     app[OUTPUTS] = outputs = [o for o in create_outputs(config) if plan.wants_output(o.name)]
     app[_roles.PLAN] = plan
-    from lalert.outputs import delivery
-    from lalert.subscriptions.store import use_store
+    # push deliveries and subscriptions: in the home, or in PostgreSQL when that is the
+    # store (claims with a lease, matching in PostGIS); handed to outputs, never global
+    app[STORES] = Backends.from_config(config)
 
-    use_store(config.store)  # subscriptions in PostGIS when that is the store
-    push = config.section("push")  # push deliveries too (claims with a lease)
-    delivery.use_store(config.store, lease_s=float(push.get("lease_s", 30)),
-                       poll_s=float(push.get("poll_s", 0.5)))
+    async def _close_stores(app: web.Application) -> None:
+        app[STORES].close()
 
-    async def _forget_store(_app: web.Application) -> None:
-        use_store("")  # process-wide choice: an app built later (tests) must not inherit it
-        delivery.use_store("")
-
-    app.on_cleanup.append(_forget_store)
+    app.on_cleanup.append(_close_stores)
     app[SPOOL] = None
     if config.spool_enabled and plan.ingest:
         from lalert.server.spool import Spool
@@ -240,7 +237,8 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
             ctx = OutputContext(
                 name=o.name, config=ocfg, home=config.home, state=pipeline.view,
                 outbox=pipeline.outbox, geo=pipeline.geo, base_url=config.public_url,
-                settings={**config.raw, "api_tokens": tokens, "public_url": config.public_url})
+                settings={**config.raw, "api_tokens": tokens, "public_url": config.public_url},
+                stores=app[STORES], verify_token=app[AUTH_KEY].verify)
             try:
                 await o.start(ctx)
             except Exception as exc:  # left out, never silently: /healthz names it

@@ -1,7 +1,7 @@
 """The push delivery outbox in PostgreSQL, shared by every push worker.
 
-Same methods as the SQLite ``lalert.outputs.delivery.PushStore`` (chosen by
-``lalert.outputs.delivery.use_store`` when the store is PostgreSQL), in ``push_*`` tables
+The PostgreSQL ``lalert.storage.PushDeliveries`` (the SQLite one is ``lalert.store.push``;
+``lalert.store.backends`` opens this one when the store is PostgreSQL), in ``push_*`` tables
 of the store's database, so restart-resume, the desk's deliveries page and the SSE resume
 log see what every worker did. What sharing adds:
 
@@ -21,7 +21,6 @@ log see what every worker did. What sharing adds:
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import secrets
@@ -33,8 +32,7 @@ from typing import Any
 
 import psycopg
 
-from lalert.changes import AlertChange
-from lalert.outputs.delivery import Job, Outcome, alert_key, change_body, delivery_id
+from lalert.storage import Job, LoggedChange, Outcome, delivery_id
 from lalert.store.postgis import apply_schema, connect
 
 log = logging.getLogger(__name__)
@@ -181,14 +179,10 @@ class PgPushStore:
 
     # --- changes (the SSE resume log) ------------------------------------------------
 
-    def log_change(self, change: AlertChange) -> None:
-        self.log_changes([change])
-
-    def log_changes(self, changes: list[AlertChange]) -> None:
+    def log_changes(self, changes: list[LoggedChange]) -> None:
         if not changes:
             return
-        rows = [(c.seq, alert_key(c), json.dumps(change_body(c), ensure_ascii=False))
-                for c in changes]
+        rows = [(c.seq, c.alert_key, c.body) for c in changes]
         with self._lock, self._db.transaction(), self._db.cursor() as cur:
             cur.executemany("INSERT INTO push_changes (seq, alert_key, body) VALUES (%s,%s,%s)"
                             " ON CONFLICT (seq) DO NOTHING", rows)
@@ -224,7 +218,7 @@ class PgPushStore:
                 (key, channel)).fetchall()
         return {r["sub_id"] for r in rows}
 
-    def fan_out(self, channel: str, change: AlertChange, sub_ids: Iterable[str], *,
+    def fan_out(self, channel: str, change: LoggedChange, sub_ids: Iterable[str], *,
                 take: int | None = None) -> list[Job]:
         """One transaction: marker, change body, a pending row per subscription. Returns
         the jobs this process holds: all of them, or the first ``take`` (the rest are
@@ -233,7 +227,6 @@ class PgPushStore:
         ids = [delivery_id(channel, change.seq, s) for s in subs]
         held = len(subs) if take is None else max(0, min(take, len(subs)))
         now = time.time()
-        body = json.dumps(change_body(change), ensure_ascii=False)
         with self._lock:
             with self._db.transaction() as tx, self._db.cursor() as cur:
                 cur.execute("INSERT INTO push_fanouts (channel, seq, n, at) VALUES (%s,%s,%s,%s)"
@@ -241,7 +234,7 @@ class PgPushStore:
                 if cur.rowcount != 1:  # another worker fanned this change out already
                     raise psycopg.Rollback(tx)
                 cur.execute("INSERT INTO push_changes (seq, alert_key, body) VALUES (%s,%s,%s)"
-                            " ON CONFLICT (seq) DO NOTHING", (change.seq, alert_key(change), body))
+                            " ON CONFLICT (seq) DO NOTHING", (change.seq, change.alert_key, change.body))
                 insert = ("INSERT INTO push_deliveries (id, channel, seq, sub_id, state,"
                           " updated_at, owner, lease_until)"
                           " SELECT d.id, %s, %s, d.sub, 'pending', %s, {owner}, {lease}"

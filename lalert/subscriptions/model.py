@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
 import shapely
+
+
+def new_id(prefix: str = "sub") -> str:
+    """A fresh subscription id: unguessable, since it appears in unsubscribe URLs."""
+    return f"{prefix}_{secrets.token_urlsafe(12)}"
 
 CHANNELS = ("webhook", "webpush", "sse")
 MAX_RADIUS_M = 200_000.0  # a "place" subscription; larger is a prefecture, use area codes

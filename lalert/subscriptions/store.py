@@ -1,9 +1,10 @@
 """Subscriptions on disk (``<home>/subscriptions.sqlite``) and their cached index.
 
-One store per home per process (``SubscriptionStore.for_home``) so the webhook, Web Push
-and route code share one index; the index is rebuilt lazily after a write. With the
-PostGIS store configured (``use_store``), ``for_home`` hands out the shared database
-store instead (``lalert.store.pggeo.PgSubscriptionStore``), which matches in PostGIS.
+The SQLite ``lalert.storage.Subscriptions``. One store per home per process
+(``SubscriptionStore.for_home``) so the webhook, Web Push and route code share one index;
+the index is rebuilt lazily after a write. With the PostgreSQL store the daemon hands its
+outputs ``lalert.store.pggeo.PgSubscriptionStore`` instead, which matches in PostGIS
+(``lalert.store.backends`` chooses by store URL).
 """
 
 from __future__ import annotations
@@ -11,11 +12,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import secrets
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from lalert.model import EnrichedAlert
 from lalert.store.sqlite import open_durable
@@ -36,27 +35,6 @@ CREATE INDEX IF NOT EXISTS subscriptions_channel ON subscriptions(channel);
 
 _STORES: dict[Path, SubscriptionStore] = {}
 _STORES_LOCK = threading.Lock()
-_BACKEND: dict[str, Any] = {"url": "", "store": None}
-
-
-def use_store(url: str) -> None:
-    """Called by the daemon at start with its store URL: a PostgreSQL store keeps the
-    subscriptions (and matches them) in the database; anything else keeps them here."""
-    from lalert.store.registry import scheme
-
-    _BACKEND["url"] = url if scheme(url) in ("postgresql", "postgres", "postgis") else ""
-    _BACKEND["store"] = None
-
-
-def in_database() -> bool:
-    """Whether ``for_home`` hands out the shared PostGIS store."""
-    return bool(_BACKEND["url"])
-
-
-def new_id(prefix: str = "sub") -> str:
-    return f"{prefix}_{secrets.token_urlsafe(12)}"
-
-
 def hash_key(key: str) -> str:
     """Unsubscribe keys are stored hashed: a leaked db does not let anyone unsubscribe."""
     return hashlib.sha256(key.encode()).hexdigest()
@@ -73,14 +51,8 @@ class SubscriptionStore:
         self._unreadable: dict[str, str] = {}
 
     @classmethod
-    def for_home(cls, home: Path) -> Any:
-        if _BACKEND["url"]:
-            with _STORES_LOCK:
-                if _BACKEND["store"] is None:
-                    from lalert.store.pggeo import PgSubscriptionStore
-
-                    _BACKEND["store"] = PgSubscriptionStore(_BACKEND["url"])
-                return _BACKEND["store"]
+    def for_home(cls, home: Path) -> SubscriptionStore:
+        """The home's ``subscriptions.sqlite``, one store (and index) per file and process."""
         path = (Path(home) / "subscriptions.sqlite").resolve()
         with _STORES_LOCK:
             store = _STORES.get(path)
@@ -195,6 +167,10 @@ class SubscriptionStore:
             if version >= self._indexes.get(channel, (-1, None))[0]:
                 self._indexes[channel] = (version, idx)
         return idx
+
+    def prepare(self, channel: str | None = None) -> None:
+        """Build the channel's index now (at output start), so the first alert waits less."""
+        self.index(channel)
 
     def match(self, enriched: EnrichedAlert, channel: str | None = None) -> list[str]:
         """Ids of the subscriptions of ``channel`` this alert reaches (in-memory index)."""

@@ -38,17 +38,14 @@ from lalert.outputs import subscriptions_routes as sroutes
 from lalert.outputs.base import BaseOutput, OutputContext
 from lalert.outputs.delivery import (
     Dispatcher,
-    Job,
-    Outcome,
-    PushStore,
     fan_out_change,
     job_inputs,
     push_alarms,
     session_and_dispatcher,
 )
 from lalert.outputs.netguard import allowed_networks
+from lalert.storage import Job, Outcome
 from lalert.store.private import private_dir
-from lalert.subscriptions.store import SubscriptionStore
 
 CHANNEL = "webpush"
 STATIC = Path(__file__).parent / "static"
@@ -123,8 +120,8 @@ class WebPushOutput(BaseOutput):
     async def start(self, ctx: OutputContext) -> None:
         await super().start(ctx)
         cfg = ctx.config
-        self.subs = SubscriptionStore.for_home(ctx.home)
-        self.box = PushStore.for_home(ctx.home)
+        self.subs = ctx.storage().subscriptions()
+        self.box = ctx.storage().push()
         self.vapid = load_or_create_vapid(ctx.home)
         self.public_key = application_server_key(self.vapid)
         self.subject = str(cfg.get("subject", "mailto:lalert@localhost"))
@@ -137,8 +134,9 @@ class WebPushOutput(BaseOutput):
         )
         sroutes.register(ctx.home, CHANNEL, self)
         await self.dispatcher.start()
-        if isinstance(self.subs, SubscriptionStore):  # warm: the first alert waits less
-            await asyncio.to_thread(self.subs.index, CHANNEL)
+        prepare = getattr(self.subs, "prepare", None)
+        if prepare is not None:  # warm: the first alert waits less
+            await asyncio.to_thread(prepare, CHANNEL)
 
     async def handle(self, change: AlertChange) -> None:
         assert self.dispatcher is not None, "start() first"

@@ -2,9 +2,10 @@
 
 Per channel (webhook, Web Push, MQTT) the deliveries by state; a filtered list of recent
 rows with the alert's title, the recipient (masked), the attempts, the last result and the
-next retry; one delivery's full attempt log. Everything is read through
-``lalert.outputs.delivery.PushStore`` (``<home>/push.sqlite``); the desk never creates that
-file, so a daemon without push outputs shows an empty page instead of an empty database.
+next retry; one delivery's full attempt log. Everything is read through the daemon's
+``lalert.store.backends.Backends`` (``<home>/push.sqlite``, or the shared PostgreSQL
+tables); the desk never creates the SQLite file, so a daemon without push outputs shows an
+empty page instead of an empty database.
 
 Recipients are masked because they can be credentials: a webhook URL may carry
 ``user:pass@`` or ``?token=…``, and the path of a Web Push endpoint *is* the subscriber's
@@ -18,11 +19,11 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from lalert.outputs.delivery import PushStore
+from lalert.storage import PushDeliveries
+from lalert.store.backends import Backends
 
 CHANNELS = ("webhook", "webpush", "mqtt")
 STATES = ("pending", "retrying", "sent", "dead")
@@ -66,21 +67,6 @@ def mask_url(url: str) -> str:
     return f"{parts.scheme}://{netloc}{path}" + (f"?{query}" if query else "")
 
 
-def store_of(home: Path) -> PushStore | None:
-    """The push store (the home's, or the shared PostgreSQL one), or None when no push
-    output ever ran in this home."""
-    return PushStore.existing(home)
-
-
-def _subscriptions(home: Path) -> Any:
-    from lalert.subscriptions.store import SubscriptionStore, in_database
-
-    if not in_database() and not (Path(home) / "subscriptions.sqlite").exists():
-        return None
-
-    return SubscriptionStore.for_home(home)
-
-
 def recipient(channel: str, sub_id: str, subs: Any) -> tuple[str, bool]:
     """(what to show as the recipient, whether the subscription still exists)."""
     if channel == "mqtt":
@@ -111,7 +97,7 @@ def row_view(r: dict[str, Any], titles: dict[int, str], subs: Any) -> dict[str, 
     }
 
 
-def counts(store: PushStore | None) -> dict[str, dict[str, int]]:
+def counts(store: PushDeliveries | None) -> dict[str, dict[str, int]]:
     """channel → state → deliveries, every channel and state present (zeros included)."""
     out = {ch: dict.fromkeys(STATES, 0) for ch in CHANNELS}
     if store is None:
@@ -122,43 +108,44 @@ def counts(store: PushStore | None) -> dict[str, dict[str, int]]:
     return out
 
 
-def listing(home: Path, channel: str, state: str, limit: int = LIMIT) -> dict[str, Any]:
+def listing(stores: Backends, channel: str, state: str, limit: int = LIMIT) -> dict[str, Any]:
     """Context of the deliveries page (blocking; run it in a thread)."""
-    store = store_of(home)
+    store = stores.existing_push()
     rows: list[dict[str, Any]] = []
     if store is not None:
         raw = store.deliveries(channel=channel or None, state=state or None, limit=limit)
         titles = store.change_titles(r["seq"] for r in raw)
-        subs = _subscriptions(home)
+        subs = stores.existing_subscriptions()
         rows = [row_view(r, titles, subs) for r in raw]
     return {"has_store": store is not None, "counts": counts(store), "rows": rows,
             "limit": limit}
 
 
-def detail(home: Path, delivery_id: str) -> dict[str, Any] | None:
+def detail(stores: Backends, delivery_id: str) -> dict[str, Any] | None:
     """One delivery with its attempt log, or None (blocking; run it in a thread)."""
-    store = store_of(home)
+    store = stores.existing_push()
     row = store.delivery(delivery_id) if store is not None else None
     if store is None or row is None:
         return None
-    view = row_view(row, store.change_titles([row["seq"]]), _subscriptions(home))
+    view = row_view(row, store.change_titles([row["seq"]]),
+                    stores.existing_subscriptions())
     attempts = [{**a, "time": stamp(a["at"]),
                  "duration": f"{a['ms']:.0f} ms" if a["ms"] is not None else "—"}
                 for a in store.attempts(delivery_id)]
     return {"d": view, "attempts": attempts}
 
 
-def retry(home: Path, delivery_id: str) -> str | None:
+def retry(stores: Backends, delivery_id: str) -> str | None:
     """Re-queue a dead delivery: ``"queued"`` when the channel's running dispatcher took it,
     ``"later"`` when no output runs it now (it resumes as pending at the next start), None
     when it is not a dead delivery. Call on the event loop (the dispatcher's)."""
     from lalert.outputs import subscriptions_routes as sroutes
 
-    store = store_of(home)
+    store = stores.existing_push()
     job = store.requeue(delivery_id) if store is not None else None
     if job is None:
         return None
-    dispatcher = getattr(sroutes.live(home, job.channel), "dispatcher", None)
+    dispatcher = getattr(sroutes.live(stores.home, job.channel), "dispatcher", None)
     if dispatcher is None:
         return "later"
     if not getattr(store, "shared", False):  # shared: held by nobody, a worker claims it

@@ -23,7 +23,7 @@ from lalert.server.desk.session import SECURITY_HEADERS, error_page, render, wor
 from lalert.server.desk.state import DESK
 from lalert.server.desk.text import translator
 from lalert.server.desk.views import alert_view, delivery_status, map_svg, push_states
-from lalert.server.keys import CONFIG, PIPELINE, POLLER, SPOOL
+from lalert.server.keys import CONFIG, PIPELINE, POLLER, SPOOL, STORES
 from lalert.store import flags
 from lalert.vocab.lifetimes import LIFETIMES
 
@@ -185,7 +185,7 @@ async def deliveries(request: web.Request) -> web.Response:
     """Push deliveries: counts per channel and state, recent ones filtered by channel/state."""
     channel = _choice(request, "channel", desk_deliveries.CHANNELS)
     state = _choice(request, "state", desk_deliveries.STATES)
-    ctx = await asyncio.to_thread(desk_deliveries.listing, request.app[CONFIG].home,
+    ctx = await asyncio.to_thread(desk_deliveries.listing, request.app[STORES],
                                   channel, state)
     return await render(request, "deliveries.html.j2", channel=channel, state=state,
                         channels=desk_deliveries.CHANNELS, states=desk_deliveries.STATES,
@@ -195,7 +195,7 @@ async def deliveries(request: web.Request) -> web.Response:
 async def delivery_page(request: web.Request, *, status: int = 200,
                         notice: str | None = None, error: str | None = None) -> web.Response:
     """One delivery: recipient (masked), state and its full attempt log."""
-    ctx = await asyncio.to_thread(desk_deliveries.detail, request.app[CONFIG].home,
+    ctx = await asyncio.to_thread(desk_deliveries.detail, request.app[STORES],
                                   request.match_info["id"])
     if ctx is None:
         raise web.HTTPNotFound(text="no such delivery")
@@ -210,7 +210,7 @@ async def delivery_page(request: web.Request, *, status: int = 200,
 async def delivery_retry(request: web.Request) -> web.Response:
     """Send a dead-lettered delivery again now (one more attempt)."""
     did = request.match_info["id"]
-    outcome = desk_deliveries.retry(request.app[CONFIG].home, did)
+    outcome = desk_deliveries.retry(request.app[STORES], did)
     if outcome is None:
         return await delivery_page(request, status=409,
                                    error=translator(request["desk.lang"])("delivery.not_dead"))

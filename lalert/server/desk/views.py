@@ -14,7 +14,7 @@ from lalert.outputs import phrases
 from lalert.server.desk import svgmap
 from lalert.server.desk.formatting import NO_LEVEL_COLOUR, level_text
 from lalert.server.desk.text import FORMATS, INFO_TYPES, SEVERITIES, STATUSES, kind_word, pick
-from lalert.server.keys import CONFIG, OUTPUTS, PIPELINE
+from lalert.server.keys import CONFIG, OUTPUTS, PIPELINE, STORES
 from lalert.vocab import LEVEL_COLOURS
 from lalert.vocab import levels as level_vocab
 
@@ -82,13 +82,10 @@ PUSH_ORDER = ("dead", "retrying", "pending", "sent")
 
 def push_states(app: web.Application, seqs: list[int]) -> dict[int, dict[str, dict[str, int]]]:
     """Per-subscriber deliveries of push outputs (webhook, Web Push, MQTT) by change seq."""
-    home = app[CONFIG].home
-    from lalert.outputs.delivery import PushStore
-
     if not seqs:
         return {}
     try:
-        store = PushStore.existing(home)
+        store = app[STORES].existing_push()
         return store.seq_states(seqs) if store is not None else {}
     except Exception:  # the console must render even if the push store is unreadable
         return {}
