@@ -1,30 +1,52 @@
-"""Run a benchmark against PostgreSQL/PostGIS and Redis started on loopback for the run.
+"""The 15,000-message burst on SQLite and on PostGIS + Redis (1 and 2 processes), one run.
 
-    .venv/bin/python bench/backends.py bench/load.py [its arguments …]
-    .venv/bin/python bench/backends.py bench/ingest.py --burst 15000
+    .venv/bin/python bench/backends.py [--burst 15000] [--clients 16] [--runs 1]
+    .venv/bin/python bench/backends.py --only pg1          # one configuration
+    .venv/bin/python bench/backends.py --pass bench/load.py [its arguments …]
 
 Starts a throw-away PostgreSQL (PostGIS) and ``redis-server`` the way the test suite
 does (``tests/backends.py``: temporary directories, loopback, as the ``postgres`` user
-when run as root), appends ``--store postgresql://… --bus redis://…`` to the bench's
-command line, and stops both afterwards. Unlike the tests' server, this one keeps
+when run as root), then times the burst of ``bench/ingest.py`` (corpus messages made
+distinct, 16 clients; until every one is journaled, applied and handled by every
+output) on:
+
+- ``sqlite``: ``lalert run --demo`` on SQLite and the in-memory bus (the baseline);
+- ``pg1``: the same daemon on PostGIS + Redis;
+- ``pg2``: that daemon plus a ``lalert worker --role ingest`` process, the clients split
+  between the two.
+
+Each configuration gets a fresh database and stream. Prints the time, throughput and
+peak RSS (VmHWM) of every lalert process. Unlike the tests' server, PostgreSQL keeps
 ``fsync`` on: a journal commit costs what it costs in production, so the figures compare
-fairly with SQLite's (``synchronous=FULL``). Needs Debian ``postgresql``,
+fairly with SQLite's (``synchronous=FULL``). ``--pass`` runs another bench with
+``--store``/``--bus`` appended instead. Needs Debian ``postgresql``,
 ``postgresql-15-postgis-3`` and ``redis-server`` (``scripts/test-services.sh``).
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import secrets
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import aiohttp
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.ingest import corpus_messages, distinct, peak_rss_mb  # noqa: E402
 from tests.backends import PG_BIN, _as_pg_user, free_port  # noqa: E402
+from tests.daemon_helpers import start_daemon  # noqa: E402
+
+TARGET_S = 30.0
+TARGET_RSS_MB = 300.0
 
 
 def start_pg(base: Path) -> tuple[int, Path]:
@@ -39,9 +61,13 @@ def start_pg(base: Path) -> tuple[int, Path]:
     subprocess.run([*user, str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", opts, "-l",
                     str(base / "log"), "-w", "-t", "60", "start"], check=True,
                    stdout=subprocess.DEVNULL)
-    subprocess.run([*user, str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U",
-                    "postgres", "lalert"], check=True)
     return port, data
+
+
+def createdb(port: int, name: str) -> str:
+    subprocess.run([*_as_pg_user(), str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p",
+                    str(port), "-U", "postgres", name], check=True)
+    return f"postgresql://postgres@127.0.0.1:{port}/{name}"
 
 
 def stop_pg(data: Path) -> None:
@@ -67,23 +93,113 @@ def start_redis(base: Path) -> tuple[int, subprocess.Popen]:
             time.sleep(0.05)
 
 
+async def burst(urls: list[str], status_url: str, token: str, msgs: list[bytes],
+                clients: int) -> tuple[float, float, dict[int, int]]:
+    """(seconds until all acknowledged, seconds until all applied and output, statuses)."""
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/xml"}
+    queue = list(reversed(msgs))
+    statuses: dict[int, int] = {}
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=clients)) as s:
+        async with s.get(status_url + "/healthz") as r:
+            start_total = (await r.json())["journal"]["messages"]
+
+        async def client(url: str) -> None:
+            while queue:
+                data = queue.pop()
+                async with s.post(url + "/api/v1/messages", data=data, headers=headers) as r:
+                    await r.read()
+                    statuses[r.status] = statuses.get(r.status, 0) + 1
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(client(urls[i % len(urls)]) for i in range(clients)))
+        acked = time.perf_counter() - t0
+        target = start_total + len(msgs)
+        while True:
+            async with s.get(status_url + "/healthz") as r:
+                h = await r.json()
+            j, backlog = h["journal"], sum(o["backlog"] for o in h["outputs"].values())
+            if j["messages"] >= target and j["applied"] >= target and j["pending"] == 0 \
+                    and backlog == 0:
+                break
+            await asyncio.sleep(0.05)
+        return acked, time.perf_counter() - t0, statuses
+
+
+def run_one(name: str, env: dict[str, str], msgs: list[bytes], clients: int,
+            workers: int) -> tuple[float, list[float]]:
+    with tempfile.TemporaryDirectory() as tmp:
+        d = start_daemon(Path(tmp) / "home", demo=True, env=env)
+        extra = []
+        try:
+            d.wait_applied()
+            if workers > 1:
+                from tests.test_workers import Worker
+
+                for i in range(workers - 1):
+                    w = Worker(home=Path(tmp) / f"ingest{i}", token=d.token, env=d.env, args=[])
+                    w.role = "ingest"
+                    extra.append(w.start())
+                for w in extra:
+                    w.ready()
+            urls = [d.url] + [w.url for w in extra]
+            acked, elapsed, statuses = asyncio.run(burst(urls, d.url, d.token, msgs, clients))
+            rss = [peak_rss_mb(p.proc.pid) for p in [d, *extra]]
+        finally:
+            for w in extra:
+                w.stop()
+            d.stop()
+    ok = statuses.get(202, 0)
+    print(f"{name:7s} {len(msgs)} msgs, {clients} clients, {workers} process(es): {ok} × 202"
+          f" (statuses {statuses}); acknowledged {acked:.1f} s, journaled + applied + output"
+          f" {elapsed:.1f} s = {len(msgs) / elapsed:.0f} msg/s; peak RSS "
+          + ", ".join(f"{r:.0f} MB" for r in rss), flush=True)
+    return elapsed, rss
+
+
 def main() -> int:
-    if len(sys.argv) < 2:
-        print(__doc__)
-        return 2
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--burst", type=int, default=15000)
+    ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--runs", type=int, default=1, help="runs per configuration (median)")
+    ap.add_argument("--only", default="sqlite,pg1,pg2")
+    ap.add_argument("--pass", dest="passthrough", nargs=argparse.REMAINDER,
+                    help="run this bench with --store/--bus appended instead")
+    args = ap.parse_args()
     pg_base = Path(tempfile.mkdtemp(prefix="lalert-bench-pg-"))
     rd_base = Path(tempfile.mkdtemp(prefix="lalert-bench-redis-"))
-    data = None
-    proc = None
+    data = proc = None
     try:
         pg_port, data = start_pg(pg_base)
         rd_port, proc = start_redis(rd_base)
-        store = f"postgresql://postgres@127.0.0.1:{pg_port}/lalert"
-        bus = f"redis://127.0.0.1:{rd_port}/0"
         print(f"PostgreSQL (fsync on) on 127.0.0.1:{pg_port}, Redis on 127.0.0.1:{rd_port}",
               flush=True)
-        cmd = [sys.executable, *sys.argv[1:], "--store", store, "--bus", bus]
-        return subprocess.run(cmd, cwd=ROOT).returncode
+        if args.passthrough:
+            store = createdb(pg_port, "lalert")
+            cmd = [sys.executable, *args.passthrough, "--store", store, "--bus",
+                   f"redis://127.0.0.1:{rd_port}/0"]
+            return subprocess.run(cmd, cwd=ROOT).returncode
+        base = corpus_messages()
+        msgs = [distinct(base[i % len(base)], i) for i in range(args.burst)]
+        print(f"corpus: {len(base)} accepted messages copied to {len(msgs)}", flush=True)
+        results: dict[str, list[tuple[float, list[float]]]] = {}
+        for run in range(args.runs):
+            for name in args.only.split(","):
+                env: dict[str, str] = {}
+                if name.startswith("pg"):
+                    env = {"LALERT_STORE": createdb(pg_port, f"b_{name}_{run}"),
+                           "LALERT_BUS": f"redis://127.0.0.1:{rd_port}/0"
+                                         f"?stream=b-{secrets.token_hex(4)}"}
+                workers = int(name[2:]) if name.startswith("pg") else 1
+                results.setdefault(name, []).append(
+                    run_one(name, env, msgs, args.clients, workers))
+        print("summary (median of runs):")
+        for name, rs in results.items():
+            t = statistics.median(r[0] for r in rs)
+            rss = max(max(r[1]) for r in rs)
+            print(f"  {name:7s} {t:5.1f} s (target <= {TARGET_S:.0f} s: "
+                  f"{'ok' if t <= TARGET_S else 'MISSED'}), peak RSS per process <= {rss:.0f} MB "
+                  f"(target <= {TARGET_RSS_MB:.0f}: {'ok' if rss <= TARGET_RSS_MB else 'MISSED'})")
+        return 0
     finally:
         if proc is not None:
             proc.terminate()

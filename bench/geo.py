@@ -27,10 +27,9 @@ import shapely
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lalert.geo.data import load_geodata  # noqa: E402
 from lalert.geo.distance import distances_to  # noqa: E402
 from lalert.geo.enrich import enrich  # noqa: E402
-from lalert.geo.store import import_sources  # noqa: E402
+from lalert.geo.store import import_sources, load_geodata  # noqa: E402
 from lalert.model import Alert, Area, Hazard  # noqa: E402
 
 

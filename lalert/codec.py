@@ -11,10 +11,12 @@ loading ran whatever code the stored bytes named.
   ``lalert parse --json``, the read API, feeds and push payloads carry.
 - **Packed** (``pack``, ``unpack_alerts``, ``unpack_enriched``): what lalert keeps for
   itself — the SQLite / PostgreSQL caches and every Redis stream entry. MessagePack of
-  the model's own structure (an ``EnrichedAlert`` round-trips exactly), behind a header
-  naming the schema version that wrote it: ``lalert/1.1;msgpack\\n``. Bytes without that
-  header, or with another version, are refused with ``Undecodable`` and a reason; the
-  caller keeps them and reports them (nothing in them is ever executed).
+  the model's own structure (an ``EnrichedAlert`` round-trips whole; GeoJSON coordinate
+  tuples come back as lists), behind a header naming the schema version that wrote it:
+  ``lalert/1.1;msgpack\\n``. Bytes without that header, or with another version, are
+  refused with ``Undecodable`` and a reason; the caller keeps them and reports them
+  (nothing in them is ever executed). A change to the model's fields bumps
+  ``model.SCHEMA_VERSION``, and with it this header.
 
 Pure: no I/O. Encoders and decoders are built once, at import.
 """
@@ -31,6 +33,7 @@ from lalert.model import (
     SCHEMA_ID,
     SCHEMA_VERSION,
     Alert,
+    Area,
     EnrichedAlert,
     NearbyHotspot,
     NearbyShelter,
@@ -70,7 +73,6 @@ _msgpack = msgspec.msgpack.Encoder(enc_hook=_enc_hook)
 _json_any = msgspec.json.Decoder()
 _alert_json = msgspec.json.Decoder(Alert)
 _alerts_packed = msgspec.msgpack.Decoder(list[Alert])
-_enriched_packed = msgspec.msgpack.Decoder(EnrichedAlert)
 
 
 class _EnrichedTail(msgspec.Struct, frozen=True):
@@ -84,6 +86,22 @@ class _EnrichedTail(msgspec.Struct, frozen=True):
 
 
 _tail_json = msgspec.json.Decoder(_EnrichedTail)
+
+
+class _PackedEnriched(msgspec.Struct, frozen=True):
+    """An ``EnrichedAlert`` as packed: ``areas`` is None when it is the alert's own tuple
+    (nothing resolved), so it is stored once and shared again when read back."""
+
+    alert: Alert
+    areas: tuple[Area, ...] | None = None
+    footprint: dict[str, Any] | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    hazard_tags: tuple[str, ...] = ()
+    shelters: tuple[NearbyShelter, ...] = ()
+    hotspots: tuple[NearbyHotspot, ...] = ()
+
+
+_enriched_packed = msgspec.msgpack.Decoder(_PackedEnriched)
 
 _ALERT_HEAD = b'{"schema":"' + SCHEMA_ID.encode() + b'",'
 _ENRICHED_HEAD = b'{"schema":"' + ENRICHED_SCHEMA_ID.encode() + b'",'
@@ -151,6 +169,11 @@ def _enriched(alert: Alert, tail: _EnrichedTail) -> EnrichedAlert:
 
 def pack(obj: EnrichedAlert | list[Alert] | tuple[Alert, ...]) -> bytes:
     """An enriched alert or a list of alerts as a version-tagged MessagePack entry."""
+    if isinstance(obj, EnrichedAlert):
+        own = obj.areas is obj.alert.areas
+        return PACKED + _msgpack.encode(_PackedEnriched(
+            obj.alert, None if own else obj.areas, obj.footprint, obj.bbox, obj.hazard_tags,
+            obj.shelters, obj.hotspots))
     if isinstance(obj, tuple):
         obj = list(obj)
     return PACKED + _msgpack.encode(obj)
@@ -194,6 +217,9 @@ def unpack_enriched(data: Any) -> EnrichedAlert:
     """The enriched alert of a packed entry; ``Undecodable`` (with the reason) otherwise."""
     body = _body(data)
     try:
-        return _enriched_packed.decode(body)
+        p = _enriched_packed.decode(body)
     except msgspec.DecodeError as exc:
         raise Undecodable(f"damaged entry: {exc}"[:MAX_REASON]) from None
+    return EnrichedAlert(alert=p.alert, areas=p.alert.areas if p.areas is None else p.areas,
+                         footprint=p.footprint, bbox=p.bbox, hazard_tags=p.hazard_tags,
+                         shelters=p.shelters, hotspots=p.hotspots)

@@ -5,4 +5,6 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh test
 bash scripts/test-services.sh
 .venv/bin/ruff check lalert tests bench
+# the wheel, installed in a fresh virtualenv outside the checkout, runs the demo
+PYTHON=.venv/bin/python bash scripts/smoke-wheel.sh
 exec .venv/bin/python -m pytest "$@"

@@ -76,6 +76,11 @@ def test_enriched_alert_round_trips_through_the_packed_form():
     assert back.alert == e.alert and back.shelters == e.shelters
     assert back.hotspots == e.hotspots and back.bbox == e.bbox
     assert decode_enriched(encode(e)) is not None
+    # areas nothing resolved are the alert's own: stored once, shared again when read
+    same = EnrichedAlert(alert=e.alert, areas=e.alert.areas)
+    back = codec.unpack_enriched(codec.pack(same))
+    assert back == same and back.areas is back.alert.areas
+    assert codec.unpack_enriched(codec.pack(EnrichedAlert(alert=e.alert))).areas == ()
 
 
 def test_enriched_public_json_keeps_its_shape():
@@ -204,3 +209,33 @@ def test_refused_names_each_entry_once():
     r.note("store:journal", "message 3", "why")
     assert r.counts() == {"bus:x": 2, "store:journal": 1}
     assert [e["entry"] for e in r.entries()] == ["6-1", "message 3"]
+
+
+# --- the packed form's version tag follows the model --------------------------------------
+
+# The structure of the packed form (field names, types, defaults) for each schema version.
+# When this test fails, the model's fields changed: entries packed by the previous lalert
+# would be read with fields missing or misread, so bump ``model.SCHEMA_VERSION`` (and the
+# schema file's ``x-version``) and add the new fingerprint here.
+PACKED_STRUCTURE = {"1.1": "4972cc0d"}
+
+
+def _structure() -> str:
+    import hashlib
+
+    def strip(node):
+        if isinstance(node, dict):
+            return {k: strip(v) for k, v in node.items() if k not in ("title", "description")}
+        if isinstance(node, list):
+            return [strip(v) for v in node]
+        return node
+
+    shape = msgspec.json.schema_components([codec._PackedEnriched, list[Alert]])
+    return hashlib.sha256(json.dumps(strip(shape), sort_keys=True).encode()).hexdigest()[:8]
+
+
+def test_the_packed_version_tag_follows_the_model():
+    assert PACKED_STRUCTURE.get(SCHEMA_VERSION) == _structure(), (
+        "the model's fields changed: bump model.SCHEMA_VERSION (entries packed before are "
+        f"then refused, not misread) and record {SCHEMA_VERSION!r}'s new fingerprint "
+        f"{_structure()!r} in PACKED_STRUCTURE")

@@ -10,11 +10,11 @@ import pytest
 import shapely
 from lxml import etree
 
-from lalert.geo.data import GeoData, load_geodata
+from lalert.geo.data import GeoData
 from lalert.geo.distance import distances_to
 from lalert.geo.enrich import enrich
 from lalert.geo.query import areas_at, nearest_shelters
-from lalert.geo.store import import_sources
+from lalert.geo.store import import_sources, load_geodata
 from lalert.model import Alert, Area, Hazard
 from tests.conftest import CORPUS, corpus_files
 

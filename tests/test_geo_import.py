@@ -12,8 +12,7 @@ import time
 import pytest
 
 from lalert.cli import main
-from lalert.geo.data import load_geodata
-from lalert.geo.store import import_sources
+from lalert.geo.store import import_sources, load_geodata
 
 GSI_HEADER = ("NO,共通ID,施設・場所名,住所,洪水,崖崩れ、土石流及び地滑り,高潮,地震,津波,大規模な火事,"
               "内水氾濫,火山現象,指定避難所との住所同一,緯度,経度,備考\n")

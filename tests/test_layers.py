@@ -164,3 +164,46 @@ def test_checker_allows_downward_and_same_layer_imports(tmp_path):
 def test_checker_names_a_module_in_no_layer(tmp_path):
     root = _package(tmp_path, {"extra.py": ""})
     assert check(root, read_layers(SYNTHETIC_LAYERS))[1] == ["lalert.extra"]
+
+
+def cycles(root: Path, prefix: str) -> list[list[str]]:
+    """Import cycles among the modules under ``prefix`` (package ``__init__`` files left
+    out: a package naming its own submodules is not a knot), each once, smallest first."""
+    paths = {module_name(root, p): p for p in sorted(root.rglob("*.py"))
+             if p.name != "__init__.py" and module_name(root, p).startswith(prefix + ".")}
+    graph: dict[str, set[str]] = {m: set() for m in paths}
+    for module, path in paths.items():
+        for name, _ in imports_of(path, module):
+            target = name if name in paths else name.rpartition(".")[0]
+            if target in paths and target != module:
+                graph[module].add(target)
+    found: list[list[str]] = []
+
+    def walk(node: str, trail: list[str]) -> None:
+        for nxt in sorted(graph[node]):
+            if nxt in trail:
+                loop = trail[trail.index(nxt):]
+                start = loop.index(min(loop))
+                canon = loop[start:] + loop[:start]  # one rotation per cycle
+                if canon not in found:
+                    found.append(canon)
+            else:
+                walk(nxt, [*trail, nxt])
+
+    for start in sorted(graph):
+        walk(start, [start])
+    return found
+
+
+def test_geo_modules_import_each_other_one_way():
+    assert cycles(ROOT / "lalert", "lalert.geo") == []
+
+
+def test_cycle_finder_finds_a_function_level_circle(tmp_path):
+    root = _package(tmp_path, {
+        "geo/__init__.py": "from lalert.geo import data",
+        "geo/data.py": "def load():\n    from lalert.geo.store import load_store\n",
+        "geo/store.py": "from lalert.geo.data import GeoData",
+        "geo/codes.py": "",
+    })
+    assert cycles(root, "lalert.geo") == [["lalert.geo.data", "lalert.geo.store"]]

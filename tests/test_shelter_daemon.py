@@ -281,7 +281,7 @@ password_hash = "{hash_password('long enough secret')}"
         assert entry["facility_id"] == "DEMO-431001-01" and entry["by"] == "sato"
 
         # a later report naming the place the same way reaches the linked facility
-        example = (Path(__file__).parents[1] / "examples" / "messages" /
+        example = (Path(__file__).parents[1] / "lalert" / "demo" / "messages" /
                    "21_commons_shelter_kumamoto.xml").read_text("utf-8")
         later = (example.replace("<commons:documentRevision>3<", "<commons:documentRevision>4<")
                  .replace("2026-07-03T17:30:00+09:00", "2026-07-03T18:30:00+09:00")

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from lalert.geo.data import GeoData, load_geodata
+from lalert.geo.data import GeoData
 from lalert.geo.match import geo_index, link_key, match_report
-from lalert.geo.store import import_sources
+from lalert.geo.store import import_sources, load_geodata
 
 HITOYOSHI, YATSUSHIRO, MINAMATA = "432032", "432024", "432059"
 

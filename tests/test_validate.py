@@ -12,7 +12,7 @@ from lalert.validate import is_valid, validate
 from tests.conftest import ROOT, corpus_files
 
 FIX = Path(__file__).parent / "fixtures"
-EXAMPLES = sorted((ROOT / "examples" / "messages").glob("*.xml"))
+EXAMPLES = sorted((ROOT / "lalert" / "demo" / "messages").glob("*.xml"))
 
 # file → words the reasons must contain (read by eye from each file's comment / content)
 BROKEN = {

@@ -1,8 +1,9 @@
 """``GeoData``: everything geo work needs, in memory. Pure once built.
 
-The store (``lalert.geo.store``) only imports and loads; the gazetteer, enrichment and
-queries work on this object. ``demo_geodata()`` builds one from the hand-made files in
-``examples/geo`` and ``shelters/`` so the daemon runs on a fresh machine.
+The store (``lalert.geo.store``) imports and loads (``load_geodata``); the gazetteer,
+enrichment and queries work on this object. Imports point one way: the store builds on
+this module, this module builds the gazetteer, and neither imports back. ``demo_geodata()`` builds one from the hand-made files in
+``lalert/demo/geo`` and ``lalert/demo/shelters`` so the daemon runs on a fresh machine.
 """
 
 from __future__ import annotations
@@ -10,8 +11,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -21,9 +21,7 @@ from pyproj import Geod
 from shapely.geometry.base import BaseGeometry
 
 from lalert.geo.facilities import merge_facilities
-
-if TYPE_CHECKING:
-    from lalert.geo.gazetteer import Gazetteer
+from lalert.geo.gazetteer import Gazetteer
 
 WGS84 = "EPSG:4326"
 GEOD = Geod(ellps="WGS84")
@@ -35,7 +33,6 @@ SHELTER_COLUMNS = ["id", "name", "kind", "hazards", "municipality_code", "addres
 HOTSPOT_COLUMNS = ["id", "name", "ssid", "provider", "address", "municipality_code", "lat", "lon", "shelter_id"]
 CODE_COLUMNS = ["code", "name", "level", "matome", "first", "pref"]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -59,9 +56,7 @@ class GeoData:
     @property
     def gazetteer(self) -> Gazetteer:
         if self._gaz is None:
-            from lalert.geo.gazetteer import Gazetteer
-
-            self._gaz = Gazetteer(self, simplify_deg=self.simplify_deg)
+            self._gaz = Gazetteer(self.areas, self.jma_codes, simplify_deg=self.simplify_deg)
         return self._gaz
 
     def area(self, scheme: str, code: str) -> BaseGeometry | None:
@@ -153,19 +148,13 @@ def _nearest_shelter_ids(h: gpd.GeoDataFrame, s: gpd.GeoDataFrame) -> list[str]:
     return list(out)
 
 
-def load_geodata(path: str | Path) -> GeoData:
-    """GeoData from an imported store file (``lalert data import``)."""
-    from lalert.geo.store import load_store
-
-    return load_store(Path(path))
-
-
 def demo_geodata() -> GeoData:
     """The hand-made demo: 熊本市 outline and wards, demo shelters and hotspots."""
-    from lalert.geo.readers import read_source
+    from lalert import resources
+    from lalert.geo.readers import read_source  # pyogrio & co. only when files are read
 
-    files = sorted((REPO_ROOT / "examples" / "geo").glob("*.*json")) + sorted(
-        (REPO_ROOT / "examples" / "geo").glob("*.csv")) + sorted((REPO_ROOT / "shelters").glob("demo_*.csv"))
+    geo, shelters = resources.demo("geo"), resources.demo("shelters")
+    files = sorted(geo.glob("*.*json")) + sorted(geo.glob("*.csv")) + sorted(shelters.glob("*.csv"))
     loaded = [x for f in files for x in read_source(f, progress=False)]
     return build_geodata(
         areas=[x.areas for x in loaded], shelters=[x.shelters for x in loaded],

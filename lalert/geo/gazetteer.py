@@ -23,16 +23,15 @@ from __future__ import annotations
 
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import geopandas as gpd
+import pandas as pd
 import shapely
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
 from lalert.geo.codes import JMA_CITY_SUCCESSORS, valid_lg_code
-
-if TYPE_CHECKING:
-    from lalert.geo.data import GeoData
 
 
 @dataclass(frozen=True)
@@ -47,12 +46,14 @@ UNION_CACHE_SIZE = 256  # area sets whose union is kept (a desk sees the same se
 
 
 class Gazetteer:
-    """Resolves codes against one ``GeoData``; results are cached per (scheme, code)."""
+    """Resolves codes against one ``GeoData``'s areas and JMA code table; results are
+    cached per (scheme, code). Takes the two frames, not the ``GeoData``, so that
+    ``lalert.geo.data`` builds it without the two modules importing each other."""
 
-    def __init__(self, geo: GeoData, *, simplify_deg: float = 0.0005) -> None:
-        self.geo = geo
+    def __init__(self, areas: gpd.GeoDataFrame, jma_codes: pd.DataFrame, *,
+                 simplify_deg: float = 0.0005) -> None:
         self.simplify_deg = simplify_deg
-        a = geo.areas
+        a = areas
         self._geoms = a.geometry.to_numpy()
         self._names = a["name"].to_numpy()
         self._index: dict[tuple[str, str], int] = dict(zip(zip(a["scheme"], a["code"], strict=True), range(len(a)), strict=True))
@@ -63,7 +64,7 @@ class Gazetteer:
         self._jma_prefix: dict[str, list[str]] = defaultdict(list)  # PPCCC → jma.city codes
         for code in a.loc[a["scheme"] == "jma.city", "code"]:
             self._jma_prefix[code[:5]].append(code)
-        c = geo.jma_codes
+        c = jma_codes
         city = c[c["level"] == "city"]
         self._members: dict[str, list[str]] = defaultdict(list)
         for col in ("matome", "first", "pref"):

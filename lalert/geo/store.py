@@ -100,6 +100,11 @@ def _read_layers(db: Path) -> dict[str, pd.DataFrame]:
     return layers
 
 
+def load_geodata(path: str | Path) -> GeoData:
+    """GeoData from an imported store file or its directory (``lalert data import``)."""
+    return load_store(Path(path))
+
+
 def load_store(db: Path) -> GeoData:
     if db.is_dir():
         db = db / "geo.gpkg"

@@ -95,11 +95,10 @@ async def lead(pipeline: Any, interval: float = 0.5) -> Any:
 
 
 def sync_geo(url: str, geo: Any) -> None:
-    """Copy the loaded shelters into PostGIS (``shelters_near`` queries them there)."""
-    from lalert.store.pggeo import sync_shelters
+    """Copy the loaded geodata into PostGIS (GIS tables; ``shelters_near`` queries them)."""
+    from lalert.store.pggeo import sync_geo as copy_geo
 
     try:
-        n = sync_shelters(url, geo.shelters)
-        log.info("%d shelter(s) copied to PostGIS", n)
+        log.info("geodata copied to PostGIS: %s", copy_geo(url, geo))
     except Exception:  # the daemon works without them; say so
-        log.exception("copying shelters to PostGIS failed")
+        log.exception("copying geodata to PostGIS failed")

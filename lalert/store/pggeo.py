@@ -9,8 +9,9 @@ overlap on the codes — and then applies the same pure filters (kinds, level, l
 drills) as the in-memory matcher, via ``SubscriptionIndex.filter_rows`` over just the
 candidates. ``PgSubscriptionStore`` has the methods of the SQLite ``SubscriptionStore``.
 
-Shelters are copied from the loaded geodata (``sync_shelters``) so that
-``shelters_near(footprint, metres)`` is one indexed ``ST_DWithin`` query.
+Facilities are copied from the loaded geodata (``sync_geo``, with the gazetteer and
+hotspots: ``lalert.store.pggis``) so that ``shelters_near(footprint, metres)`` is one
+``ST_DWithin`` query on the ``facilities`` table's geography index.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from lalert.model import EnrichedAlert
-from lalert.store.postgis import apply_schema, connect
+from lalert.store.postgis import connect, ensure_schema
 from lalert.subscriptions.index import (
     ANY_SCHEME,
     SubscriptionIndex,
@@ -39,39 +40,9 @@ from lalert.subscriptions.model import Subscription, from_record, to_record
 
 log = logging.getLogger(__name__)
 
-GEO_SCHEMA = """
-CREATE EXTENSION IF NOT EXISTS postgis;
-CREATE TABLE IF NOT EXISTS subscriptions (
-  id TEXT PRIMARY KEY,
-  channel TEXT NOT NULL,
-  record TEXT NOT NULL,
-  key_hash TEXT,
-  owner TEXT,
-  created_at TEXT NOT NULL,
-  point geography(Point, 4326),
-  radius_m DOUBLE PRECISION NOT NULL DEFAULT 0,
-  polygon geometry(Geometry, 4326),
-  areas TEXT[] NOT NULL DEFAULT '{}'
-);
-CREATE INDEX IF NOT EXISTS subscriptions_channel ON subscriptions(channel);
-CREATE INDEX IF NOT EXISTS subscriptions_point ON subscriptions USING GIST (point);
-CREATE INDEX IF NOT EXISTS subscriptions_polygon ON subscriptions USING GIST (polygon);
-CREATE INDEX IF NOT EXISTS subscriptions_areas ON subscriptions USING GIN (areas);
-CREATE INDEX IF NOT EXISTS subscriptions_radius ON subscriptions(radius_m);
-CREATE TABLE IF NOT EXISTS shelters (
-  id TEXT PRIMARY KEY,
-  name TEXT NOT NULL,
-  kind TEXT,
-  hazards TEXT[] NOT NULL DEFAULT '{}',
-  municipality_code TEXT,
-  capacity DOUBLE PRECISION,
-  geom geography(Point, 4326) NOT NULL
-);
-CREATE INDEX IF NOT EXISTS shelters_geom ON shelters USING GIST (geom);
-"""
-
 def ensure_geo_schema(url: str) -> None:
-    apply_schema(url, GEO_SCHEMA)
+    """Subscriptions and GIS tables come with the store's migrations."""
+    ensure_schema(url)
 
 
 def _hash_key(key: str) -> str:
@@ -219,25 +190,13 @@ class PgSubscriptionStore:
 # --- shelters ------------------------------------------------------------------------
 
 
-def sync_shelters(url: str, shelters: Any) -> int:
-    """Replace the shelters table with the loaded geodata's shelters (one transaction)."""
+def sync_geo(url: str, geo: Any) -> dict[str, int]:
+    """Copy the loaded geodata (gazetteer, facilities, hotspots) into the GIS tables."""
+    from lalert.store.pggis import sync_geodata
+
     ensure_geo_schema(url)
-    rows = []
-    for r in shelters.itertuples(index=False):
-        if r.lat is None or r.lon is None or r.lat != r.lat or r.lon != r.lon:  # NaN
-            continue
-        cap = getattr(r, "capacity", None)
-        rows.append((str(r.id), str(r.name), getattr(r, "kind", None) or None,
-                     list(r.hazards or ()), getattr(r, "municipality_code", None) or None,
-                     float(cap) if cap is not None and cap == cap else None,
-                     float(r.lon), float(r.lat)))
-    with connect(url) as conn, conn.transaction(), conn.cursor() as cur:
-        cur.execute("DELETE FROM shelters")
-        with cur.copy("COPY shelters (id, name, kind, hazards, municipality_code, capacity, geom)"
-                      " FROM STDIN") as cp:
-            for sid, name, kind, hz, muni, cap, lon, lat in rows:
-                cp.write_row((sid, name, kind, hz, muni, cap, f"SRID=4326;POINT({lon} {lat})"))
-    return len(rows)
+    with connect(url) as conn:
+        return sync_geodata(conn, geo)
 
 
 def shelters_near(url: str, footprint_geojson: dict[str, Any] | str, meters: float, *,
@@ -247,9 +206,9 @@ def shelters_near(url: str, footprint_geojson: dict[str, Any] | str, meters: flo
     fp = footprint_geojson if isinstance(footprint_geojson, str) else json.dumps(footprint_geojson)
     sql = ("WITH fp AS (SELECT ST_SetSRID(ST_GeomFromGeoJSON(%(fp)s::text), 4326)::geography AS g)"
            " SELECT s.id, s.name, s.kind, s.hazards, s.municipality_code, s.capacity,"
-           " ST_Y(s.geom::geometry) AS lat, ST_X(s.geom::geometry) AS lon,"
-           " ST_Distance(s.geom, fp.g) AS distance_m FROM shelters s, fp"
-           " WHERE ST_DWithin(s.geom, fp.g, %(m)s)")
+           " ST_Y(s.geom) AS lat, ST_X(s.geom) AS lon,"
+           " ST_Distance(s.geom::geography, fp.g) AS distance_m FROM facilities s, fp"
+           " WHERE ST_DWithin(s.geom::geography, fp.g, %(m)s)")
     if hazard:
         sql += " AND %(hz)s::text = ANY(s.hazards)"
     sql += " ORDER BY distance_m, s.id LIMIT %(limit)s"

@@ -21,19 +21,22 @@ log see what every worker did. What sharing adds:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
 import socket
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import psycopg
+from psycopg.rows import tuple_row
 
-from lalert.storage import Job, LoggedChange, Outcome, delivery_id
+from lalert.storage import Job, LoggedChange, delivery_id
 from lalert.store.postgis import apply_schema, connect
+from lalert.store.pushsql import JOB_COLS, POSTGRESQL, PushQueries
 
 log = logging.getLogger(__name__)
 
@@ -91,9 +94,6 @@ CREATE TABLE IF NOT EXISTS push_mqtt_topics (
 
 NOW = "extract(epoch from clock_timestamp())"  # the database's clock: one for all workers
 OPEN = "state IN ('pending', 'retrying')"
-JOB_COLS = "id, channel, seq, sub_id, attempts, next_at"
-ROW_COLS = ("id", "channel", "seq", "sub_id", "state", "attempts", "next_at", "updated_at",
-            "last_status", "last_error")
 
 def ensure_push_schema(url: str) -> None:
     apply_schema(url, SCHEMA)
@@ -104,10 +104,11 @@ def _job(r: dict[str, Any]) -> Job:
                float(r["next_at"]))
 
 
-class PgPushStore:
+class PgPushStore(PushQueries):
     """push_* tables in the store's database; see the module docstring."""
 
     shared = True
+    dialect = POSTGRESQL
 
     def __init__(self, url: str, *, lease_s: float = 30.0, poll_s: float = 0.5) -> None:
         ensure_push_schema(url)
@@ -121,6 +122,17 @@ class PgPushStore:
         self._renewer = threading.Thread(target=self._renew_loop, name="push-lease",
                                          daemon=True)
         self._renewer.start()
+
+    # --- how statements run -----------------------------------------------------------
+
+    def _all(self, sql: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock, self._db.cursor(row_factory=tuple_row) as cur:
+            return cur.execute(sql, list(args)).fetchall()
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[psycopg.Cursor[Any]]:
+        with self._lock, self._db.transaction(), self._db.cursor() as cur:
+            yield cur
 
     def close(self) -> None:
         """Stop renewing and hand this process's open rows back at once (a clean stop, e.g.
@@ -177,46 +189,7 @@ class PgPushStore:
             out += batch
         return out
 
-    # --- changes (the SSE resume log) ------------------------------------------------
-
-    def log_changes(self, changes: list[LoggedChange]) -> None:
-        if not changes:
-            return
-        rows = [(c.seq, c.alert_key, c.body) for c in changes]
-        with self._lock, self._db.transaction(), self._db.cursor() as cur:
-            cur.executemany("INSERT INTO push_changes (seq, alert_key, body) VALUES (%s,%s,%s)"
-                            " ON CONFLICT (seq) DO NOTHING", rows)
-
-    def change_json(self, seq: int) -> str | None:
-        with self._lock:
-            r = self._db.execute("SELECT body FROM push_changes WHERE seq=%s", (seq,)).fetchone()
-        return r["body"] if r else None
-
-    def changes_since(self, seq: int, limit: int = 10_000) -> list[tuple[int, str]]:
-        with self._lock:
-            rows = self._db.execute("SELECT seq, body FROM push_changes WHERE seq > %s"
-                                    " ORDER BY seq LIMIT %s", (seq, limit)).fetchall()
-        return [(int(r["seq"]), r["body"]) for r in rows]
-
-    def last_seq(self) -> int:
-        with self._lock:
-            r = self._db.execute("SELECT coalesce(max(seq), 0) AS n FROM push_changes").fetchone()
-        return int(r["n"])
-
     # --- fan-out -----------------------------------------------------------------------
-
-    def fanned_out(self, channel: str, seq: int) -> bool:
-        with self._lock:
-            return self._db.execute("SELECT 1 FROM push_fanouts WHERE channel=%s AND seq=%s",
-                                    (channel, seq)).fetchone() is not None
-
-    def previous_recipients(self, channel: str, key: str) -> set[str]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT DISTINCT d.sub_id FROM push_deliveries d JOIN push_changes c"
-                " ON c.seq = d.seq WHERE c.alert_key = %s AND d.channel = %s",
-                (key, channel)).fetchall()
-        return {r["sub_id"] for r in rows}
 
     def fan_out(self, channel: str, change: LoggedChange, sub_ids: Iterable[str], *,
                 take: int | None = None) -> list[Job]:
@@ -227,112 +200,23 @@ class PgPushStore:
         ids = [delivery_id(channel, change.seq, s) for s in subs]
         held = len(subs) if take is None else max(0, min(take, len(subs)))
         now = time.time()
-        with self._lock:
-            with self._db.transaction() as tx, self._db.cursor() as cur:
-                cur.execute("INSERT INTO push_fanouts (channel, seq, n, at) VALUES (%s,%s,%s,%s)"
-                            " ON CONFLICT DO NOTHING", (channel, change.seq, len(subs), now))
-                if cur.rowcount != 1:  # another worker fanned this change out already
-                    raise psycopg.Rollback(tx)
-                cur.execute("INSERT INTO push_changes (seq, alert_key, body) VALUES (%s,%s,%s)"
-                            " ON CONFLICT (seq) DO NOTHING", (change.seq, change.alert_key, change.body))
-                insert = ("INSERT INTO push_deliveries (id, channel, seq, sub_id, state,"
-                          " updated_at, owner, lease_until)"
-                          " SELECT d.id, %s, %s, d.sub, 'pending', %s, {owner}, {lease}"
-                          " FROM unnest(%s::text[], %s::text[]) AS d(id, sub)"
-                          " ON CONFLICT (id) DO NOTHING")
-                if held:
-                    cur.execute(insert.format(owner="%s", lease=f"{NOW} + %s"),
-                                (channel, change.seq, now, self.owner, self.lease_s,
-                                 ids[:held], subs[:held]))
-                if held < len(subs):
-                    cur.execute(insert.format(owner="NULL", lease="0"),
-                                (channel, change.seq, now, ids[held:], subs[held:]))
-                return [Job(i, channel, change.seq, s) for i, s in zip(ids[:held], subs[:held],
-                                                                        strict=True)]
-        return []  # rolled back
-
-    def record(self, results: list[tuple[Job, str, Outcome, float, float]]) -> None:
-        if not results:
-            return
-        with self._lock, self._db.transaction(), self._db.cursor() as cur:
-            cur.executemany(
-                "UPDATE push_deliveries SET state=%s, attempts=%s, next_at=%s, updated_at=%s,"
-                " last_status=%s, last_error=%s WHERE id=%s",
-                [(st, j.attempts, j.next_at, at, o.status, o.error or None, j.id)
-                 for j, st, o, at, _ in results])
-            cur.executemany(
-                "INSERT INTO push_attempts (delivery_id, n, at, status, error, ms)"
-                " VALUES (%s,%s,%s,%s,%s,%s)",
-                [(j.id, j.attempts, at, o.status, o.error or None, ms)
-                 for j, _, o, at, ms in results])
-
-    # --- reading for the desk console and tests --------------------------------------
-
-    def seq_states(self, seqs: Iterable[int]) -> dict[int, dict[str, dict[str, int]]]:
-        wanted = sorted(set(seqs))
-        out: dict[int, dict[str, dict[str, int]]] = {}
-        if not wanted:
-            return out
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT seq, channel, state, count(*) AS n FROM push_deliveries"
-                " WHERE seq = ANY(%s) GROUP BY seq, channel, state", (wanted,)).fetchall()
-        for r in rows:
-            out.setdefault(int(r["seq"]), {}).setdefault(r["channel"], {})[r["state"]] = r["n"]
-        return out
-
-    def states(self, channel: str | None = None) -> dict[str, int]:
-        sql, args = "SELECT state, count(*) AS n FROM push_deliveries", []
-        if channel:
-            sql += " WHERE channel=%s"
-            args.append(channel)
-        with self._lock:
-            rows = self._db.execute(sql + " GROUP BY state", args).fetchall()
-        return {r["state"]: int(r["n"]) for r in rows}
-
-    def deliveries(self, *, channel: str | None = None, state: str | None = None,
-                   limit: int = 100) -> list[dict[str, Any]]:
-        sql = f"SELECT {', '.join(ROW_COLS)} FROM push_deliveries"
-        cond, args = [], []
-        if channel:
-            cond.append("channel=%s")
-            args.append(channel)
-        if state:
-            cond.append("state=%s")
-            args.append(state)
-        if cond:
-            sql += " WHERE " + " AND ".join(cond)
-        args.append(limit)
-        with self._lock:
-            rows = self._db.execute(sql + " ORDER BY updated_at DESC LIMIT %s", args).fetchall()
-        return [self._row(r) for r in rows]
-
-    @staticmethod
-    def _row(r: dict[str, Any]) -> dict[str, Any]:
-        d = {k: r[k] for k in ROW_COLS}
-        d["seq"] = int(d["seq"])
-        return d
-
-    def attempts(self, delivery: str) -> list[dict[str, Any]]:
-        with self._lock:
-            rows = self._db.execute("SELECT n, at, status, error, ms FROM push_attempts"
-                                    " WHERE delivery_id=%s ORDER BY n_row", (delivery,)).fetchall()
-        return [dict(r) for r in rows]
-
-    def delivery(self, delivery: str) -> dict[str, Any] | None:
-        with self._lock:
-            r = self._db.execute(f"SELECT {', '.join(ROW_COLS)} FROM push_deliveries"
-                                 " WHERE id=%s", (delivery,)).fetchone()
-        return self._row(r) if r else None
-
-    def change_titles(self, seqs: Iterable[int]) -> dict[int, str]:
-        wanted = sorted(set(seqs))
-        if not wanted:
-            return {}
-        with self._lock:
-            rows = self._db.execute("SELECT seq, body::jsonb ->> 'title' AS t FROM push_changes"
-                                    " WHERE seq = ANY(%s)", (wanted,)).fetchall()
-        return {int(r["seq"]): str(r["t"] or "") for r in rows}
+        with self._transaction() as cur:
+            if not self._mark_fan_out(cur, channel, change, len(subs), now):
+                return []  # another worker fanned this change out already
+            insert = ("INSERT INTO push_deliveries (id, channel, seq, sub_id, state,"
+                      " updated_at, owner, lease_until)"
+                      " SELECT d.id, %s, %s, d.sub, 'pending', %s, {owner}, {lease}"
+                      " FROM unnest(%s::text[], %s::text[]) AS d(id, sub)"
+                      " ON CONFLICT (id) DO NOTHING")
+            if held:
+                cur.execute(insert.format(owner="%s", lease=f"{NOW} + %s"),
+                            (channel, change.seq, now, self.owner, self.lease_s,
+                             ids[:held], subs[:held]))
+            if held < len(subs):
+                cur.execute(insert.format(owner="NULL", lease="0"),
+                            (channel, change.seq, now, ids[held:], subs[held:]))
+        return [Job(i, channel, change.seq, s) for i, s in zip(ids[:held], subs[:held],
+                                                                strict=True)]
 
     def requeue(self, delivery: str) -> Job | None:
         """A dead delivery back to ``pending``, held by nobody: the first push worker with
@@ -343,17 +227,3 @@ class PgPushStore:
                 f" owner=NULL, lease_until=0 WHERE id=%s AND state='dead' RETURNING {JOB_COLS}",
                 (time.time(), delivery)).fetchone()
         return _job(r) if r else None
-
-    # --- MQTT retained topics ----------------------------------------------------------
-
-    def mqtt_topics(self, key: str) -> set[str]:
-        with self._lock:
-            rows = self._db.execute("SELECT topic FROM push_mqtt_topics WHERE alert_key=%s",
-                                    (key,)).fetchall()
-        return {r["topic"] for r in rows}
-
-    def set_mqtt_topics(self, key: str, topics: Iterable[str]) -> None:
-        with self._lock, self._db.transaction(), self._db.cursor() as cur:
-            cur.execute("DELETE FROM push_mqtt_topics WHERE alert_key=%s", (key,))
-            cur.executemany("INSERT INTO push_mqtt_topics (alert_key, topic) VALUES (%s,%s)",
-                            [(key, t) for t in topics])

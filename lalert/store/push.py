@@ -8,18 +8,21 @@ unfinished rows are resumed and ``sent`` rows are never sent again.
 
 Why not the core ``Outbox``: it records one state per (output, key) and has no per-row
 scheduling, attempt log or per-subscription fan-out query; push needs all three. Several
-workers share the PostgreSQL twin instead (``lalert.store.pgpush``).
+workers share the PostgreSQL twin instead (``lalert.store.pgpush``); the statements both
+run are written once, in ``lalert.store.pushsql``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from lalert.storage import Job, LoggedChange, Outcome, delivery_id
+from lalert.storage import Job, LoggedChange, delivery_id
+from lalert.store.pushsql import JOB_COLS, SQLITE, PushQueries, job_of, sqlite_transaction
 from lalert.store.sqlite import open_durable
 
 _SCHEMA = """
@@ -71,10 +74,11 @@ _STORES: dict[Path, PushStore] = {}
 _STORES_LOCK = threading.Lock()
 
 
-class PushStore:
+class PushStore(PushQueries):
     """push.sqlite: change bodies, fan-out markers, deliveries, attempts, MQTT topics."""
 
     shared = False  # one process: fan_out hands out every job, nobody else claims rows
+    dialect = SQLITE
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -105,52 +109,18 @@ class PushStore:
         with self._lock:
             self._db.close()
 
-    # --- changes (also the SSE resume log when the core offers none) ----------------
+    # --- how statements run -----------------------------------------------------------
 
-    def log_changes(self, changes: list[LoggedChange]) -> None:
-        rows = [(c.seq, c.alert_key, c.body) for c in changes]
+    def _all(self, sql: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
-            self._db.execute("BEGIN")
-            self._db.executemany(
-                "INSERT OR IGNORE INTO changes(seq, alert_key, body) VALUES (?,?,?)", rows)
-            self._db.execute("COMMIT")
+            return self._db.execute(sql, tuple(args)).fetchall()
 
-    def change_json(self, seq: int) -> str | None:
-        with self._lock:
-            row = self._db.execute("SELECT body FROM changes WHERE seq=?", (seq,)).fetchone()
-        return row[0] if row else None
+    @contextlib.contextmanager
+    def _transaction(self, begin: str = "BEGIN") -> Iterator[Any]:
+        with self._lock, sqlite_transaction(self._db, begin) as db:
+            yield db
 
-    def changes_since(self, seq: int, limit: int = 10_000) -> list[tuple[int, str]]:
-        with self._lock:
-            return self._db.execute(
-                "SELECT seq, body FROM changes WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
-            ).fetchall()
-
-    def last_seq(self) -> int:
-        with self._lock:
-            row = self._db.execute("SELECT max(seq) FROM changes").fetchone()
-        return int(row[0] or 0)
-
-    # --- fan-out -------------------------------------------------------------------
-
-    def fanned_out(self, channel: str, seq: int) -> bool:
-        with self._lock:
-            return (
-                self._db.execute(
-                    "SELECT 1 FROM fanouts WHERE channel=? AND seq=?", (channel, seq)
-                ).fetchone()
-                is not None
-            )
-
-    def previous_recipients(self, channel: str, key: str) -> set[str]:
-        """Who got an earlier version of this alert: they must hear of its update/cancel."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT DISTINCT d.sub_id FROM deliveries d JOIN changes c ON c.seq = d.seq"
-                " WHERE c.alert_key = ? AND d.channel = ?",
-                (key, channel),
-            ).fetchall()
-        return {r[0] for r in rows}
+    # --- what only one process does ---------------------------------------------------
 
     def fan_out(self, channel: str, change: LoggedChange, sub_ids: Iterable[str], *,
                 take: int | None = None) -> list[Job]:
@@ -158,164 +128,31 @@ class PushStore:
         ``take`` matters to shared stores only: here this process sends every row."""
         jobs = [Job(delivery_id(channel, change.seq, s), channel, change.seq, s) for s in sub_ids]
         now = time.time()
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                if self._db.execute(
-                    "SELECT 1 FROM fanouts WHERE channel=? AND seq=?", (channel, change.seq)
-                ).fetchone():
-                    self._db.execute("ROLLBACK")
-                    return []
-                self._db.execute(
-                    "INSERT OR IGNORE INTO changes(seq, alert_key, body) VALUES (?,?,?)",
-                    (change.seq, change.alert_key, change.body),
-                )
-                self._db.executemany(
-                    "INSERT OR IGNORE INTO deliveries(id, channel, seq, sub_id, state, updated_at)"
-                    " VALUES (?,?,?,?, 'pending', ?)",
-                    [(j.id, channel, j.seq, j.sub_id, now) for j in jobs],
-                )
-                self._db.execute(
-                    "INSERT INTO fanouts(channel, seq, n, at) VALUES (?,?,?,?)",
-                    (channel, change.seq, len(jobs), now),
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._transaction("BEGIN IMMEDIATE") as tx:
+            if not self._mark_fan_out(tx, channel, change, len(jobs), now):
+                return []  # fanned out before: nothing was written
+            tx.executemany(self._q(
+                "INSERT INTO {deliveries} (id, channel, seq, sub_id, state, updated_at)"
+                " VALUES (?,?,?,?, 'pending', ?) ON CONFLICT DO NOTHING"),
+                [(j.id, channel, j.seq, j.sub_id, now) for j in jobs])
         return jobs
 
     def unfinished(self, channel: str) -> list[Job]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT id, channel, seq, sub_id, attempts, next_at FROM deliveries"
-                " WHERE channel=? AND state IN ('pending','retrying') ORDER BY seq, rowid",
-                (channel,),
-            ).fetchall()
-        return [Job(*r) for r in rows]
-
-    def record(self, results: list[tuple[Job, str, Outcome, float, float]]) -> None:
-        """Group commit of attempt results: (job, new state, outcome, at, ms)."""
-        if not results:
-            return
-        with self._lock:
-            self._db.execute("BEGIN")
-            self._db.executemany(
-                "UPDATE deliveries SET state=?, attempts=?, next_at=?, updated_at=?,"
-                " last_status=?, last_error=? WHERE id=?",
-                [
-                    (st, j.attempts, j.next_at, at, o.status, o.error or None, j.id)
-                    for j, st, o, at, _ in results
-                ],
-            )
-            self._db.executemany(
-                "INSERT INTO attempts(delivery_id, n, at, status, error, ms) VALUES (?,?,?,?,?,?)",
-                [(j.id, j.attempts, at, o.status, o.error or None, ms) for j, _, o, at, ms in results],
-            )
-            self._db.execute("COMMIT")
-
-    # --- reading for the desk console and tests --------------------------------------
-
-    def seq_states(self, seqs: Iterable[int]) -> dict[int, dict[str, dict[str, int]]]:
-        """seq → channel → state → deliveries, for the desk's per-alert status (one query)."""
-        wanted = sorted(set(seqs))
-        out: dict[int, dict[str, dict[str, int]]] = {}
-        if not wanted:
-            return out
-        q = ",".join("?" * len(wanted))
-        with self._lock:
-            for seq, ch, st, n in self._db.execute(
-                    f"SELECT seq, channel, state, count(*) FROM deliveries WHERE seq IN ({q})"
-                    " GROUP BY seq, channel, state", wanted):
-                out.setdefault(seq, {}).setdefault(ch, {})[st] = n
-        return out
-
-    def states(self, channel: str | None = None) -> dict[str, int]:
-        q = "SELECT state, count(*) FROM deliveries"
-        args: tuple[Any, ...] = ()
-        if channel:
-            q += " WHERE channel=?"
-            args = (channel,)
-        with self._lock:
-            return dict(self._db.execute(q + " GROUP BY state", args).fetchall())
-
-    def deliveries(
-        self, *, channel: str | None = None, state: str | None = None, limit: int = 100
-    ) -> list[dict[str, Any]]:
-        q = "SELECT id, channel, seq, sub_id, state, attempts, next_at, updated_at, last_status, last_error FROM deliveries"
-        cond, args = [], []
-        if channel:
-            cond.append("channel=?")
-            args.append(channel)
-        if state:
-            cond.append("state=?")
-            args.append(state)
-        if cond:
-            q += " WHERE " + " AND ".join(cond)
-        q += " ORDER BY updated_at DESC LIMIT ?"
-        args.append(limit)
-        cols = ["id", "channel", "seq", "sub_id", "state", "attempts", "next_at", "updated_at",
-                "last_status", "last_error"]  # fmt: skip
-        with self._lock:
-            return [dict(zip(cols, r, strict=True)) for r in self._db.execute(q, args)]
-
-    def attempts(self, delivery: str) -> list[dict[str, Any]]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT n, at, status, error, ms FROM attempts WHERE delivery_id=? ORDER BY rowid",
-                (delivery,),
-            ).fetchall()
-        return [dict(zip(("n", "at", "status", "error", "ms"), r, strict=True)) for r in rows]
-
-    def delivery(self, delivery: str) -> dict[str, Any] | None:
-        """One delivery row (the desk's detail page), or None."""
-        cols = ["id", "channel", "seq", "sub_id", "state", "attempts", "next_at", "updated_at",
-                "last_status", "last_error"]  # fmt: skip
-        with self._lock:
-            row = self._db.execute(
-                f"SELECT {', '.join(cols)} FROM deliveries WHERE id=?", (delivery,)).fetchone()
-        return dict(zip(cols, row, strict=True)) if row else None
-
-    def change_titles(self, seqs: Iterable[int]) -> dict[int, str]:
-        """seq → the alert's title, read inside SQLite (json_extract) so a page of
-        deliveries never parses whole enriched bodies."""
-        wanted = sorted(set(seqs))
-        if not wanted:
-            return {}
-        q = ",".join("?" * len(wanted))
-        with self._lock:
-            rows = self._db.execute(
-                f"SELECT seq, json_extract(body, '$.title') FROM changes WHERE seq IN ({q})",
-                wanted).fetchall()
-        return {int(s): str(t or "") for s, t in rows}
+        return [job_of(r) for r in self._all(self._q(
+            f"SELECT {JOB_COLS} FROM {{deliveries}}"
+            " WHERE channel=? AND state IN ('pending','retrying') ORDER BY seq, rowid"),
+            (channel,))]
 
     def requeue(self, delivery: str) -> Job | None:
         """A dead-lettered delivery back to ``pending`` for one more attempt now (the desk's
         "retry now"); the attempt count goes on, so another failure dead-letters it again.
         Returns the job to hand to the running dispatcher, or None if it was not dead."""
-        with self._lock:
-            cur = self._db.execute(
-                "UPDATE deliveries SET state='pending', next_at=0, updated_at=?"
-                " WHERE id=? AND state='dead'", (time.time(), delivery))
+        with self._transaction() as tx:
+            cur = tx.execute(self._q("UPDATE {deliveries} SET state='pending', next_at=0,"
+                                     " updated_at=? WHERE id=? AND state='dead'"),
+                             (time.time(), delivery))
             if cur.rowcount != 1:
                 return None
-            row = self._db.execute(
-                "SELECT id, channel, seq, sub_id, attempts, next_at FROM deliveries WHERE id=?",
-                (delivery,)).fetchone()
-        return Job(*row)
-
-    # --- MQTT retained topics ----------------------------------------------------------
-
-    def mqtt_topics(self, key: str) -> set[str]:
-        with self._lock:
-            rows = self._db.execute("SELECT topic FROM mqtt_topics WHERE alert_key=?", (key,))
-            return {r[0] for r in rows}
-
-    def set_mqtt_topics(self, key: str, topics: Iterable[str]) -> None:
-        with self._lock:
-            self._db.execute("BEGIN")
-            self._db.execute("DELETE FROM mqtt_topics WHERE alert_key=?", (key,))
-            self._db.executemany(
-                "INSERT INTO mqtt_topics(alert_key, topic) VALUES (?,?)", [(key, t) for t in topics]
-            )
-            self._db.execute("COMMIT")
+            row = tx.execute(self._q(f"SELECT {JOB_COLS} FROM {{deliveries}} WHERE id=?"),
+                             (delivery,)).fetchone()
+        return job_of(row)

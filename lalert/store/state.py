@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,8 +98,11 @@ class StateStore:
         upserts: list[tuple[str, str, bool, int, bytes]],
         deletes: list[str],
         applied_upto: int | None = None,
+        versions: Sequence[tuple[str, Any, bool]] = (),
     ) -> None:
-        """One transaction: new changes, active rows (key, id, drill, seq, json), removals."""
+        """One transaction: new changes, active rows (key, id, drill, seq, json), removals.
+        ``versions`` (key, enriched alert, drill) feed the PostGIS store's GIS tables;
+        SQLite keeps no spatial copy (the in-memory view answers spatial queries)."""
         c = self.conn
         c.execute("BEGIN")
         try:

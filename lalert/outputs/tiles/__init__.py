@@ -4,6 +4,11 @@ The tile source is rebuilt lazily once per state version; tiles are cut on first
 and kept in an LRU keyed by (version, z, x, y), so a crowd asking for the same tiles costs
 one encode each. Bodies carry a content ETag, so a tile that did not change across
 versions still answers 304.
+
+With a PostGIS store (``store = "postgresql://…"``) tiles are cut by the database
+(``ST_AsMVT``, ``lalert.store.pgtiles``) instead: any tiles worker serves them without
+holding a projected copy of every layer; ``[outputs.tiles] source = "memory"`` keeps
+the in-process path.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
+from typing import Any
 
 from aiohttp import web
 
@@ -23,6 +29,16 @@ MVT_TYPE = "application/vnd.mapbox-vector-tile"
 CORS = {"Access-Control-Allow-Origin": "*"}
 
 
+class _Bounds:
+    """What ``tilejson`` reads of a source, when the database cuts the tiles."""
+
+    def __init__(self, b: tuple[float, float, float, float] | None) -> None:
+        self._b = b
+
+    def bounds(self) -> tuple[float, float, float, float] | None:
+        return self._b
+
+
 class TilesOutput(BaseOutput):
     name = "tiles"
 
@@ -33,9 +49,25 @@ class TilesOutput(BaseOutput):
         self._tiles: OrderedDict[tuple[int, int, int, int], Rendered] = OrderedDict()
         self._tilejson: tuple[int, Rendered] | None = None
         self._headers: dict[str, dict[str, str]] = {}
+        self._db: Any = None  # a PostGIS connection when the store is one
 
     async def start(self, ctx: OutputContext) -> None:
         await super().start(ctx)
+        url = str(ctx.settings.get("store") or "")
+        if self._cfg("source", "auto") != "memory" and url.split(":", 1)[0] in (
+                "postgresql", "postgres", "postgis"):
+            from lalert.store.postgis import connect
+
+            self._db = connect(url)
+
+    async def stop(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        await super().stop()
+
+    def _municipality_schemes(self) -> tuple[str, ...]:
+        return tuple(self._cfg("municipality_schemes", MUNICIPALITY_SCHEMES))
 
     @property
     def minzoom(self) -> int:
@@ -62,19 +94,31 @@ class TilesOutput(BaseOutput):
             with self._lock:
                 current = self._source
                 if current is None or current[0] != version:
-                    schemes = tuple(self._cfg("municipality_schemes", MUNICIPALITY_SCHEMES))
-                    src = TileSource.build(self.ctx.state.active(), self.ctx.geo, schemes)
+                    src = TileSource.build(self.ctx.state.active(), self.ctx.geo,
+                                           self._municipality_schemes())
                     current = self._source = (version, src)
         return current
 
+    def _version(self) -> int:
+        assert self.ctx is not None
+        return self.ctx.state.version if self._db is not None else self.source()[0]
+
+    def _cut(self, z: int, x: int, y: int) -> bytes:
+        if self._db is not None:
+            from lalert.store.pgtiles import mvt
+
+            with self._lock:
+                return mvt(self._db, z, x, y, self._municipality_schemes())
+        return self.source()[1].tile(z, x, y)
+
     def tile(self, z: int, x: int, y: int) -> Rendered:
-        version, src = self.source()
+        version = self._version()
         key = (version, z, x, y)
         hit = self._tiles.get(key)
         if hit is not None:
             self._tiles.move_to_end(key)
             return hit
-        hit = Rendered.of(src.tile(z, x, y), MVT_TYPE)
+        hit = Rendered.of(self._cut(z, x, y), MVT_TYPE)
         self._tiles[key] = hit
         limit = int(self._cfg("cache_tiles", 20000))
         while len(self._tiles) > limit:
@@ -83,9 +127,16 @@ class TilesOutput(BaseOutput):
 
     def tilejson_doc(self) -> Rendered:
         assert self.ctx is not None
-        version, src = self.source()
+        version = self._version()
         if self._tilejson is None or self._tilejson[0] != version:
             url = self.ctx.base_url.rstrip("/") + "/tiles/{z}/{x}/{y}.mvt"
+            if self._db is not None:
+                from lalert.store.pgtiles import bounds
+
+                with self._lock:
+                    src: Any = _Bounds(bounds(self._db))
+            else:
+                src = self.source()[1]
             doc = tilejson(src, tiles_url=url, minzoom=self.minzoom, maxzoom=self.maxzoom)
             self._tilejson = (version, Rendered.of(json.dumps(doc, ensure_ascii=False),
                                                    "application/json; charset=utf-8"))
