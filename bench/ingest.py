@@ -182,7 +182,7 @@ def main() -> int:
     ap.add_argument("--distinct-events", action="store_true",
                     help="give every JMA copy its own EventID (thousands of events in force)")
     ap.add_argument("--outputs", default=None,
-                    help="comma list of outputs (default: those of examples/lalert.toml)")
+                    help="comma list of outputs (default: those of lalert/demo/lalert.toml)")
     ap.add_argument("--store", help="store URL for the daemon (LALERT_STORE)")
     ap.add_argument("--bus", help="bus URL for the daemon (LALERT_BUS)")
     args = ap.parse_args()
@@ -195,7 +195,7 @@ def main() -> int:
         try:
             d.wait_applied()
             print(f"daemon {d.url} (pid {d.proc.pid}), demo home, outputs: "
-                  f"{'examples/lalert.toml' if outputs is None else outputs}, "
+                  f"{'lalert/demo/lalert.toml' if outputs is None else outputs}, "
                   f"store {args.store or 'sqlite'}, bus {args.bus or 'memory'}")
             lat, rtt = asyncio.run(latency(d.url, d.token, args.latency))
             ms = [x * 1000 for x in lat]

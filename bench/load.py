@@ -5,7 +5,7 @@ load process (aiohttp clients) runs
 
 - ``--players`` signage players (default 1,000), each on its own keep-alive connection,
   polling its screen's ``/signage/{id}.json`` every ``--poll`` seconds with
-  ``If-None-Match`` (what ``signage/static/player.js`` does), and
+  ``If-None-Match`` (what ``lalert/outputs/signage/static/player.js`` does), and
 - ``--readers`` map readers (default 10,000), ``--reader-concurrency`` at a time, each
   loading ``/``, ``/map/data.json``, ``/api/v1/alerts``, ``/tiles.json`` and 4 vector
   tiles around 熊本市,
@@ -46,7 +46,7 @@ from tests.daemon_helpers import start_daemon  # noqa: E402
 
 OUTPUTS = ["signage", "map", "tiles", "feeds", "sse"]
 CENTRE = (130.7079, 32.8031)  # 熊本市役所 (lon, lat)
-SCREENS = ("cityhall", "kurokami", "chuo-ward", "drill-hall")  # examples/lalert.toml
+SCREENS = ("cityhall", "kurokami", "chuo-ward", "drill-hall")  # lalert/demo/lalert.toml
 
 
 def tile_paths(zooms: tuple[int, ...] = (10, 11, 12, 13)) -> list[str]:

@@ -145,7 +145,7 @@ def bench_signage(args: argparse.Namespace) -> None:
         with demo_daemon(home) as base:
             subprocess.run([PY, "-m", "lalert", "signage", "export", str(export), "--demo",
                             "--home", str(home),
-                            "--config", str(ROOT / "examples" / "lalert.toml")],
+                            "--config", str(ROOT / "lalert" / "demo" / "lalert.toml")],
                            cwd=ROOT, check=True, capture_output=True)
             screen = sorted(p.stem for p in export.glob("*.json"))[0]
             with nginx(export, work) as nx:

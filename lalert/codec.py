@@ -11,10 +11,12 @@ loading ran whatever code the stored bytes named.
   ``lalert parse --json``, the read API, feeds and push payloads carry.
 - **Packed** (``pack``, ``unpack_alerts``, ``unpack_enriched``): what lalert keeps for
   itself — the SQLite / PostgreSQL caches and every Redis stream entry. MessagePack of
-  the model's own structure (an ``EnrichedAlert`` round-trips exactly), behind a header
-  naming the schema version that wrote it: ``lalert/1.1;msgpack\\n``. Bytes without that
-  header, or with another version, are refused with ``Undecodable`` and a reason; the
-  caller keeps them and reports them (nothing in them is ever executed).
+  the model's own structure (an ``EnrichedAlert`` round-trips whole; GeoJSON coordinate
+  tuples come back as lists), behind a header naming the schema version that wrote it:
+  ``lalert/1.1;msgpack\\n``. Bytes without that header, or with another version, are
+  refused with ``Undecodable`` and a reason; the caller keeps them and reports them
+  (nothing in them is ever executed). A change to the model's fields bumps
+  ``model.SCHEMA_VERSION``, and with it this header.
 
 Pure: no I/O. Encoders and decoders are built once, at import.
 """

@@ -8,7 +8,7 @@ values when they parse (``9000``, ``true``, ``["a", "b"]``), else as strings; a 
 list is accepted where a list is expected. ``LALERT_INGEST_TOKEN`` adds one ingest token
 named ``env``.
 
-Sections (see ``examples/lalert.toml`` for a commented example)::
+Sections (see ``lalert/demo/lalert.toml`` for a commented example)::
 
     home, host, port, base_url, store (``sqlite`` | ``sqlite:///DIR`` | ``postgresql://…``),
     bus (``memory`` | ``redis://…``)  (see ``lalert.store.registry``, ``lalert.bus.registry``)

@@ -28,6 +28,7 @@ from typing import Any
 from lalert.bus import ActiveView
 from lalert.bus.registry import open_bus
 from lalert.changes import AlertChange
+from lalert.compact import Interner
 from lalert.config import Config
 from lalert.lifecycle import Lifecycle, Transition, parse_time
 from lalert.model import Alert, EnrichedAlert
@@ -161,6 +162,8 @@ class Pipeline:
         self.enricher = load_enricher()
         self._first: dict[str, _First] = {}
         self._geoms: dict[tuple[str, str], Any] = {}
+        # one object per distinct area / hazard / nearby site among the alerts held
+        self._shared = Interner(lambda scheme, code: self._geoms.get((scheme, code)))
         self._alert_msg: dict[str, int] = {}
         self._origins: set[str] = set()
         self._queue: asyncio.Queue[tuple[int, str, list[Alert]]] = asyncio.Queue()
@@ -298,7 +301,7 @@ class Pipeline:
         for row in self.reader.iter_accepted(upto=self._applied):
             now = parse_time(row["received_at"]) or now_utc()
             for a in self._stored_alerts(row):
-                self.lifecycle.apply(a, now=now)
+                self.lifecycle.apply(self._shared.alert(a), now=now)
         in_force = {key_str(k): a for d in (False, True) for k, a in self.lifecycle.active_items(drills=d)}
         for key, alert_id, drill, seq, body in self.state.load_active():
             # Enriched alerts are not stored (they are large and cheap to rebuild): the
@@ -483,6 +486,7 @@ class Pipeline:
         now = parse_time(received_at) or now_utc()
         transitions: list[Transition] = []
         for a in alerts:
+            a = self._shared.alert(a)
             transitions.extend(self.lifecycle.apply(a, now=now).transitions)
         self._observe("lifecycle", t0)
         self._emit(transitions, message_id=msg_id)
@@ -554,8 +558,8 @@ class Pipeline:
     def _enrich(self, alert: Alert) -> EnrichedAlert:
         if self.enricher is not None and self.geo is not None:
             try:
-                return self._intern(alert, self.enricher(
-                    alert, self.geo))
+                return self._shared.enriched(self._intern(alert, self.enricher(
+                    alert, self.geo)))
             except Exception:
                 log.exception("enrichment of %s failed; showing it without geometry", alert.id)
         return fallback_enrich(alert)

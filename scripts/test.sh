@@ -5,4 +5,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh test
 bash scripts/test-services.sh
 .venv/bin/ruff check lalert tests bench
-exec .venv/bin/python -m pytest "$@"
+# the wheel, installed in a fresh virtualenv outside the checkout, runs the demo
+PYTHON=.venv/bin/python bash scripts/smoke-wheel.sh
+# strict: a skip (missing corpus, browser, server) fails the run (tests/conftest.py)
+LALERT_TESTS_STRICT=1 exec .venv/bin/python -m pytest "$@"

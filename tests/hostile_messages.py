@@ -17,7 +17,7 @@ from lxml import etree
 
 from tests.conftest import ROOT
 
-EXAMPLES = ROOT / "examples" / "messages"
+EXAMPLES = ROOT / "lalert" / "demo" / "messages"
 # Each part sets the window flag or opens a dialog if it ever runs as markup.
 PAYLOAD = ('"><svg onload=window.__xss=1><img src=x onerror="window.__xss=1;alert(1)">'
            "<script>window.__xss=1</script>\u202e\u2067")

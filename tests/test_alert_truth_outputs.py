@@ -29,7 +29,7 @@ from tests.daemon_helpers import ROOT, Daemon, cap, start_daemon
 from tests.push_fakes import WebhookReceiver
 
 VXWW50 = "xml/jma/17_01_01_190529_VXWW50.xml"  # 福岡県 土砂災害警戒情報, 北九州市 警戒
-MUNI = ROOT / "examples" / "messages" / "20_commons_evacuation_order_kumamoto.xml"
+MUNI = ROOT / "lalert" / "demo" / "messages" / "20_commons_evacuation_order_kumamoto.xml"
 JMA_ADVICE = "少しでも安全な場所への速やかな避難を心がけてください"
 MUNI_ADVICE = "浸水している道路や川沿いを避けてください"
 PASSWORD = "correct horse battery"

@@ -151,7 +151,7 @@ def test_the_schema_rejects_an_unknown_area_status():
 
 
 def test_commons_lifted_order_areas_are_lifted_and_clear_the_alert():
-    raw = (ROOT / "examples/messages/20_commons_evacuation_order_kumamoto.xml").read_bytes()
+    raw = (ROOT / "lalert/demo/messages/20_commons_evacuation_order_kumamoto.xml").read_bytes()
     issued = parse(raw)[0]
     # the first Detail (three 町丁目) lifted, the second (南区 川尻) still in force
     first = raw.replace("<pcx_ev:IssueOrLift>発令</pcx_ev:IssueOrLift>".encode(),

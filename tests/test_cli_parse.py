@@ -34,7 +34,7 @@ def test_parse_json_every_corpus_file_and_reject_broken_ones(corpus):
 
 
 def test_parse_stdin_and_exit_zero():
-    data = (ROOT / "examples/messages/11_jma_landslide_kumamoto.xml").read_bytes()
+    data = (ROOT / "lalert/demo/messages/11_jma_landslide_kumamoto.xml").read_bytes()
     r = lalert("parse", "--json", "-", stdin=data)
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
@@ -47,7 +47,7 @@ def test_parse_hostile_input_exit_two_with_reason(tmp_path):
     bad = tmp_path / "xxe.xml"
     bad.write_text('<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
                    '<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">&x;</alert>')
-    good = ROOT / "examples/messages/10_jma_weather_warning_kumamoto.xml"
+    good = ROOT / "lalert/demo/messages/10_jma_weather_warning_kumamoto.xml"
     r = lalert("parse", str(bad), str(good))
     assert r.returncode == 2
     assert f"{bad}:1: document type declarations" in r.stderr.decode()

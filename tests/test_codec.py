@@ -34,7 +34,7 @@ def test_every_corpus_message_round_trips(path):
     try:
         alerts = parse(path.read_bytes())
     except ParseError as exc:  # the corpus keeps a few messages lalert must refuse
-        pytest.skip(f"refused by the parser: {exc}")
+        pytest.skip(f"n/a: refused by the parser: {exc}")
     assert alerts
     for a in alerts:
         text = codec.alert_json(a)
@@ -209,3 +209,33 @@ def test_refused_names_each_entry_once():
     r.note("store:journal", "message 3", "why")
     assert r.counts() == {"bus:x": 2, "store:journal": 1}
     assert [e["entry"] for e in r.entries()] == ["6-1", "message 3"]
+
+
+# --- the packed form's version tag follows the model --------------------------------------
+
+# The structure of the packed form (field names, types, defaults) for each schema version.
+# When this test fails, the model's fields changed: entries packed by the previous lalert
+# would be read with fields missing or misread, so bump ``model.SCHEMA_VERSION`` (and the
+# schema file's ``x-version``) and add the new fingerprint here.
+PACKED_STRUCTURE = {"1.1": "4972cc0d"}
+
+
+def _structure() -> str:
+    import hashlib
+
+    def strip(node):
+        if isinstance(node, dict):
+            return {k: strip(v) for k, v in node.items() if k not in ("title", "description")}
+        if isinstance(node, list):
+            return [strip(v) for v in node]
+        return node
+
+    shape = msgspec.json.schema_components([codec._PackedEnriched, list[Alert]])
+    return hashlib.sha256(json.dumps(strip(shape), sort_keys=True).encode()).hexdigest()[:8]
+
+
+def test_the_packed_version_tag_follows_the_model():
+    assert PACKED_STRUCTURE.get(SCHEMA_VERSION) == _structure(), (
+        "the model's fields changed: bump model.SCHEMA_VERSION (entries packed before are "
+        f"then refused, not misread) and record {SCHEMA_VERSION!r}'s new fingerprint "
+        f"{_structure()!r} in PACKED_STRUCTURE")

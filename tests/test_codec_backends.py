@@ -135,6 +135,39 @@ async def test_foreign_stream_entries_are_kept_unread_and_the_rest_flows(
         await r.aclose()
 
 
+async def test_a_foreign_entry_ahead_of_the_stream_is_an_alarm(redis_server):  # noqa: F811
+    """A client that XADDs with an automatic (time-based) id puts the stream ahead of
+    every seq: lalert's next change cannot be appended, and that is named, not lost
+    silently as if it were already published."""
+    import redis.asyncio as aioredis
+
+    from lalert.bus.redis import RedisBus
+
+    stream = f"ahead-{secrets.token_hex(4)}"
+
+    async def nothing(after: int) -> list:
+        return []
+
+    pub = RedisBus.from_url(redis_server.url(stream=stream))
+    await pub.start(nothing)
+    r = aioredis.from_url(redis_server.url())
+    try:
+        pub.publish(_change(1), "")
+        async with asyncio.timeout(10):
+            while await r.xlen(stream) < 1:
+                await asyncio.sleep(0.02)
+        await r.xadd(stream, {"x": b"y"})  # id "<now in ms>-0"
+        pub.publish(_change(1), "")  # a republish of what is there is no alarm ...
+        pub.publish(_change(2), "")  # ... this one is (handled after it, in order)
+        async with asyncio.timeout(10):
+            while not pub.skipped_changes():
+                await asyncio.sleep(0.02)
+        assert [(s["output"], s["seq"]) for s in pub.skipped_changes()] == [("publish", 2)]
+    finally:
+        await pub.stop()
+        await r.aclose()
+
+
 # --- through a daemon: /healthz and /metrics -----------------------------------------------
 
 
@@ -160,7 +193,7 @@ def _active(d: Daemon) -> list[str]:
 
 def test_daemon_names_a_foreign_stream_entry_and_goes_on(backend: Backend, tmp_path):  # noqa: F811
     if backend.name != "postgis+redis":
-        pytest.skip("a stream exists with the Redis bus only")
+        pytest.skip("n/a: a stream exists with the Redis bus only")
     import redis
 
     marker = tmp_path / "ran"

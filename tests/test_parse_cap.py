@@ -13,7 +13,7 @@ from lalert.schema import validation_errors
 from tests.conftest import ROOT, corpus_files
 
 FIX = Path(__file__).parent / "fixtures" / "cap"
-EXAMPLES = ROOT / "examples" / "messages"
+EXAMPLES = ROOT / "lalert" / "demo" / "messages"
 BROKEN = {"invalid.cap", "invalid.rss", "invalid_element.atom", "canada_errors.cap",
           "noaa_errors.cap", "no_entries.atom", "no_id.atom", "no_link.atom", "no_title.atom",
           "weather_invalid.atom"}

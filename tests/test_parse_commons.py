@@ -14,7 +14,7 @@ from lalert.schema import validation_errors
 from tests.conftest import ROOT, corpus_files
 
 FIX = Path(__file__).parent / "fixtures" / "commons"
-EXAMPLES = ROOT / "examples" / "messages"
+EXAMPLES = ROOT / "lalert" / "demo" / "messages"
 COMMONS = corpus_files("xml/commons", "*.xml")
 
 

@@ -246,7 +246,7 @@ def test_jma_report_in_soap_publish_parses_as_the_report_itself():
     from tests.daemon_helpers import soap_publish
 
     bare = (Path(__file__).resolve().parent.parent
-            / "examples/messages/11_jma_landslide_kumamoto.xml").read_bytes()
+            / "lalert/demo/messages/11_jma_landslide_kumamoto.xml").read_bytes()
     wrapped = soap_publish(bare)
     payload = parse_xml(wrapped).find(".//{http://xml.kishou.go.jp/jmaxml1/}Report")
     alone = etree.tostring(payload, encoding="utf-8", xml_declaration=True)

@@ -222,7 +222,7 @@ def test_open_crowd_close_agree_everywhere(tmp_path, geo_db):
             # /here by the facility's 緊急避難場所 entry id (merged into the facility): its state
             _s, _h, here = d.get(f"/here/{EAST.replace('111', '201')}?lang=ja")
             assert _s == 200
-            badge = {"open": "開設", "crowded": "開設（混雑）", "full": "定員一杯", "closed": "閉鎖"}
+            badge = {"open": "開設", "crowded": "開設・混雑", "full": "定員一杯", "closed": "閉鎖"}
             assert f"st-{want[EAST]}" in here.decode() and badge[want[EAST]] in here.decode()
 
             # lalert where, from the same home: the same states, each facility once per list
@@ -281,7 +281,7 @@ password_hash = "{hash_password('long enough secret')}"
         assert entry["facility_id"] == "DEMO-431001-01" and entry["by"] == "sato"
 
         # a later report naming the place the same way reaches the linked facility
-        example = (Path(__file__).parents[1] / "examples" / "messages" /
+        example = (Path(__file__).parents[1] / "lalert" / "demo" / "messages" /
                    "21_commons_shelter_kumamoto.xml").read_text("utf-8")
         later = (example.replace("<commons:documentRevision>3<", "<commons:documentRevision>4<")
                  .replace("2026-07-03T17:30:00+09:00", "2026-07-03T18:30:00+09:00")

@@ -217,9 +217,16 @@ class RedisBus(SubsMixin):
                     self.published += 1
                     break
                 except ResponseError as exc:
-                    if "equal or smaller" in str(exc):
-                        break  # already published (a republish after restart)
-                    raise
+                    if "equal or smaller" not in str(exc):
+                        raise
+                    if not await self._r.xrange(self.stream, min=stream_id(change.seq),
+                                                max=stream_id(change.seq)):
+                        # not ours: another client wrote past this seq (an entry with an
+                        # automatic, time-based id); the change is in the store, but the
+                        # stream cannot carry it — never silent
+                        self.skip("publish", change.seq, "the stream already holds a later "
+                                  "entry id (written by another client?)")
+                    break  # otherwise already published (a republish after restart)
                 except (ConnectionError, OSError, aioredis.ConnectionError) as exc:
                     # Redis away: keep the change and retry (it is in the store anyway)
                     log.warning("bus: publishing seq %d failed (%s); retrying", change.seq, exc)

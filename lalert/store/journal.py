@@ -5,7 +5,8 @@ SQLite in WAL mode with ``synchronous=FULL``: a commit has reached the disk when
 it); the raw bytes are kept once: a byte-identical resend is a ``duplicate`` row that
 points at the first (``duplicate_of``) without a second copy. Rejected messages keep
 their bytes and the reason so the desk can inspect them. Accepted rows also keep the
-parsed alerts as JSON, so a restart rebuilds the lifecycle without reparsing;
+parsed alerts (``lalert.store.codec``: version-tagged MessagePack), so a restart
+rebuilds the lifecycle without reparsing;
 ``lalert replay`` reparses from the raw bytes instead.
 
 Writes come from one thread at a time (``JournalWriter`` batches concurrent receipts

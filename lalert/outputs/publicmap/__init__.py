@@ -4,9 +4,10 @@ Pages and data are rendered once per state version and language and served from 
 with ETags; "where am I" (``/api/v1/here``) answers from an index built once per version.
 
 Municipal boundaries are drawn from the tiles output's ``/tiles/{z}/{x}/{y}.mvt`` by the
-npm package protomaps-leaflet (``npm ci --omit=dev``), served from ``node_modules``; when
-that package or the tiles output is missing, the page embeds them as GeoJSON instead.
-Shelter markers are clustered by leaflet.markercluster, served from ``node_modules`` too.
+npm package protomaps-leaflet; when that package or the tiles output is missing, the page
+embeds them as GeoJSON instead. Shelter markers are clustered by leaflet.markercluster.
+Both are built into the wheel from ``node_modules`` (``npm-files.json``, ``setup.py``) and
+served from the package; a checkout serves its ``node_modules`` (``resources.node_modules``).
 The base map is ``[map] basemap`` (``basemap.py``): none by default, and the map says so.
 """
 
@@ -22,6 +23,7 @@ from typing import Any
 import xstatic.pkg.leaflet as xleaflet
 from aiohttp import web
 
+from lalert import resources
 from lalert.changes import AlertChange
 from lalert.config import basemap_config
 from lalert.httpcache import Rendered, respond
@@ -44,9 +46,9 @@ from lalert.outputs.publicmap.page import (
 from lalert.outputs.publicmap.text import render_text
 
 log = logging.getLogger(__name__)
-STATIC_DIR = Path(__file__).parent / "static"
-# node_modules next to pyproject.toml / package.json (a source checkout); configurable
-REPO_NODE_MODULES = Path(__file__).resolve().parents[3] / "node_modules"
+STATIC_DIR = resources.path("outputs", "publicmap", "static")
+# the npm modules built into the package (a checkout: its node_modules); configurable
+NODE_MODULES = resources.node_modules()
 HTML = "text/html; charset=utf-8"
 JSON = "application/json; charset=utf-8"
 
@@ -102,10 +104,10 @@ class MapOutput(BaseOutput):
     async def start(self, ctx: OutputContext) -> None:
         await super().start(ctx)
         self._boundary_tiles = self._tile_boundaries()
-        self._cluster = markercluster_files(Path(self._cfg("node_modules", REPO_NODE_MODULES)))
+        self._cluster = markercluster_files(Path(self._cfg("node_modules", NODE_MODULES)))
         if self._cluster is None:
             log.warning("map: shelter markers are not clustered: leaflet.markercluster is not "
-                        "installed (run `npm ci --omit=dev` at the repository root)")
+                        "installed (`npm ci --omit=dev` in the checkout, then build the wheel)")
         self.basemap = BasemapView.open(basemap_config(ctx.settings, ctx.home))
         self.region = RegionFilter.from_settings(ctx.settings, ctx.geo)
 
@@ -120,11 +122,11 @@ class MapOutput(BaseOutput):
         outputs = self.ctx.settings.get("outputs", {})
         tiles_cfg = outputs.get("tiles", {}) if isinstance(outputs, dict) else {}
         enabled = outputs.get("enabled") if isinstance(outputs, dict) else None
-        node_modules = Path(self._cfg("node_modules", REPO_NODE_MODULES))
+        node_modules = Path(self._cfg("node_modules", NODE_MODULES))
         found = protomaps_bundle(node_modules)
         if found is None:
             reason = (f"protomaps-leaflet is not installed under {node_modules} "
-                      "(run `npm ci --omit=dev` at the repository root)")
+                      "(`npm ci --omit=dev` in the checkout, then build the wheel)")
         elif (enabled is not None and "tiles" not in enabled
               and self._cfg("tiles_url", None) is None):
             reason = "the tiles output is not enabled"

@@ -283,7 +283,7 @@ def _parse_time(iso: str) -> datetime | None:
 
 
 def load_static(directory: Path) -> dict[str, Rendered]:
-    """Every asset in ``signage/static`` read once; requests look names up, never paths."""
+    """Every asset in ``static/`` read once; requests look names up, never paths."""
     out: dict[str, Rendered] = {}
     if directory.is_dir():
         for f in sorted(directory.iterdir()):

@@ -6,11 +6,10 @@ Screens show up to five languages at once (``screens.LANGS``), so the templates 
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from lalert import resources
 from lalert.i18n import gettext
 
-ASSETS = Path(__file__).resolve().parents[3] / "signage"
+ASSETS = resources.path("outputs", "signage")  # templates/, static/
 
 
 def tr(lang: str, msgid: str) -> str:

@@ -1,5 +1,5 @@
 """Read-only signage routes. Screen ids and asset names are looked up in dictionaries built
-from configuration and the ``signage/static`` directory; nothing in a URL becomes a path."""
+from configuration and the ``static/`` directory; nothing in a URL becomes a path."""
 
 from __future__ import annotations
 
