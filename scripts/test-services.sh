@@ -19,10 +19,29 @@ if [ ${#need[@]} -gt 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
   else
-    echo "missing Debian packages (install as root): ${need[*]}" >&2
+    echo "test-services: missing Debian packages (install them as root): ${need[*]}" >&2
+    exit 1
   fi
 fi
+# every required tool must run, or the suites that need it would fail one by one later
+check() { "$@" >/dev/null 2>&1 || { echo "test-services: cannot run: $*" >&2; exit 1; }; }
+check chromium --version
+[ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null \
+  || { echo "test-services: mosquitto is not installed" >&2; exit 1; }
+check redis-server --version
+check /usr/lib/postgresql/15/bin/initdb --version
+check /usr/lib/postgresql/15/bin/postgres --version
+[ -f /usr/share/postgresql/15/extension/postgis.control ] \
+  || { echo "test-services: PostGIS is not installed" >&2; exit 1; }
+command -v wrk >/dev/null || { echo "test-services: wrk is not installed" >&2; exit 1; }
+nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
+check "$nginx_bin" -v
+check ogrinfo --version
 # dev modules too (axe-core); a demo setup may already have installed the runtime ones only
 if [ -f package-lock.json ] && [ ! -f node_modules/axe-core/package.json ]; then
   npm ci --silent --no-audit --no-fund
 fi
+for f in axe-core/axe.min.js protomaps-leaflet/dist/protomaps-leaflet.js \
+         leaflet.markercluster/dist/leaflet.markercluster.js; do
+  [ -f "node_modules/$f" ] || { echo "test-services: node_modules/$f missing (npm ci failed?)" >&2; exit 1; }
+done

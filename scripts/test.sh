@@ -7,4 +7,5 @@ bash scripts/test-services.sh
 .venv/bin/ruff check lalert tests bench
 # the wheel, installed in a fresh virtualenv outside the checkout, runs the demo
 PYTHON=.venv/bin/python bash scripts/smoke-wheel.sh
-exec .venv/bin/python -m pytest "$@"
+# strict: a skip (missing corpus, browser, server) fails the run (tests/conftest.py)
+LALERT_TESTS_STRICT=1 exec .venv/bin/python -m pytest "$@"

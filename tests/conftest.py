@@ -1,4 +1,11 @@
-"""Shared test settings: where the real-data corpus is (one setting, LALERT_CORPUS)."""
+"""Shared test settings: where the real-data corpus is (one setting, LALERT_CORPUS), and
+strict runs where nothing may be missing.
+
+A strict run (``CI=true``, or ``LALERT_TESTS_STRICT=1`` as ``scripts/test.sh`` sets) turns
+every skip into a failure: a missing corpus, browser, server or npm module must fail CI,
+not leave it green with whole suites unrun. A skip whose reason starts with ``n/a:`` says
+the case does not apply to that parameter (not that something is missing) and stays a skip.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,21 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("LALERT_CORPUS", ROOT.parent / "shared" / "corpus")).resolve()
+STRICT = os.environ.get("CI") == "true" or os.environ.get("LALERT_TESTS_STRICT") == "1"
+NOT_APPLICABLE = "n/a:"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if not (STRICT and report.skipped) or hasattr(report, "wasxfail"):
+        return
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    if reason.removeprefix("Skipped: ").startswith(NOT_APPLICABLE):
+        return
+    report.outcome = "failed"
+    report.longrepr = f"skipped in a strict run (LALERT_TESTS_STRICT / CI): {reason}"
 
 
 @pytest.fixture(scope="session")

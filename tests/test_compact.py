@@ -69,3 +69,27 @@ def test_the_table_is_bounded():
     for i in range(100):
         shared.areas((Area(str(i), "jma.city"),))
     assert len(shared) <= 10
+
+
+def test_the_view_shares_a_reported_sites_overlay_among_alerts():
+    """Two alerts near the same facility, a 避難所情報 reporting it open: the view hands
+    both alerts the current state, in one shared record."""
+    from lalert.bus.view import ActiveView
+    from lalert.model import Shelter
+
+    a, b = copies(2)
+    site = dict(id="s1", name="熊本市役所", lat=32.8, lon=130.7, hazards=("flood",),
+                fits_hazard=True, distance_m=10.0, inside=True)
+    report = dataclasses.replace(
+        a, id="report-1", event_id="report-1", areas=(), hazards=(),
+        shelters=(Shelter(name="熊本市役所", state="open", registry={"id": "s1", "name": "熊本市役所",
+                                                                    "match": "code"}),))
+    view = ActiveView()
+    view.put("a", EnrichedAlert(alert=a, areas=a.areas, shelters=(NearbyShelter(**site),)), False, 1)
+    view.put("b", EnrichedAlert(alert=b, areas=b.areas, shelters=(NearbyShelter(**site),)), False, 2)
+    view.put("r", EnrichedAlert(alert=report), False, 3)
+    view.bump()
+    got = {e.id: e for e in view.active()}
+    sa, sb = got[a.id].shelters[0], got[b.id].shelters[0]
+    assert sa.state == "open" and sb.state == "open"
+    assert sa is sb

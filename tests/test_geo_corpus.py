@@ -16,7 +16,7 @@ from lalert.geo.enrich import enrich
 from lalert.geo.query import areas_at, nearest_shelters
 from lalert.geo.store import import_sources, load_geodata
 from lalert.model import Alert, Area, Hazard
-from tests.conftest import CORPUS, corpus_files
+from tests.conftest import corpus_files
 
 # JMA Area codes of these types are 市町村等 / 地域 codes the gazetteer must draw.
 AREA_TYPES = ("市町村等", "一次細分区域", "市町村等をまとめた地域", "府県予報区", "土砂災害警戒情報")
@@ -188,14 +188,14 @@ def test_nearest_shelters_geodesic_and_sorted(geo):
     assert all(0 <= s.bearing_deg < 360 for s in got)
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="corpus absent")
-def test_corpus_landslide_telegrams_through_parser(geo):
-    parsers = pytest.importorskip("lalert.parsers.jmaxml")
-    assert parsers
+def test_corpus_landslide_telegrams_through_parser(geo, corpus):
     from lalert.parsers import parse
 
-    for path in corpus_files("xml/jma", "17_*.xml"):
+    paths = sorted((corpus / "xml" / "jma").glob("17_*.xml"))
+    assert len(paths) >= 3, "the corpus lost its 土砂災害警戒情報 telegrams"
+    for path in paths:
         alert = parse(path.read_bytes(), source=str(path))[0]
+        assert alert.format == "jmaxml" and alert.kind == "landslide", path.name
         e = enrich(alert, geo)
         assert all(a.geometry is not None for a in e.areas if a.scheme in ("jma.city", "jma.forecast_area"))
         if any(h.state not in ("lifted", "none") for h in alert.hazards):

@@ -1,8 +1,8 @@
 """The one catalogue is complete: every msgid the code, the templates and the scripts use is in
 every language's ``.po`` and translated, with its placeholders intact.
 
-Msgids are found the way a translator's tool finds them, by Babel extraction over lalert/,
-the signage templates and the JS (``N_("…")``, ``gettext(lang, "…")``, ``tr(lang, "…")``,
+Msgids are found the way a translator's tool finds them, by Babel extraction over lalert/:
+its Python, Jinja templates and JS (``N_("…")``, ``gettext(lang, "…")``, ``tr(lang, "…")``,
 ``t(langs, "…")``), so a new phrase that never reaches the catalogue fails here.
 """
 
@@ -40,8 +40,7 @@ def _extract(*dirs: Path) -> dict[str, str]:
 
 @cache
 def used_msgids() -> dict[str, str]:
-    # signage's templates may live at the top level or inside the package
-    return _extract(ROOT / "lalert", ROOT / "signage")
+    return _extract(ROOT / "lalert")  # code, templates and scripts all ship in the package
 
 
 @cache

@@ -210,10 +210,7 @@ JMA = corpus_files("xml/jma", "*.xml")
 def _jma(corpus, *names: str) -> list[Alert]:
     out = []
     for n in names:
-        try:
-            out.extend(parse((corpus / "xml" / "jma" / n).read_bytes(), source=n))
-        except ImportError:
-            pytest.skip("JMA parser not available")
+        out.extend(parse((corpus / "xml" / "jma" / n).read_bytes(), source=n))
     return out
 
 

@@ -182,7 +182,7 @@ async def test_map_tap_point_in_english(server, browser):
     assert "No alert covers this point." in text
     first = await page.locator("#lalert-nearest li[data-id]").first.get_attribute("data-id")
     assert first == "DEMO-431001-13"  # no hazard in force: the nearest site of any kind
-    assert "walk 1 min" in text
+    assert "1 min walk" in text
     assert await page.locator("#lalert-notify").inner_text() == "Notify me about this place"
     assert page.outside == [] and page.errors == []
     await page.context.close()

@@ -87,3 +87,35 @@ def test_upgrade_step_by_step_and_a_failed_step_changes_nothing(empty_db):
 def test_migrations_are_numbered_without_gaps():
     numbers = [n for n, _, _ in migrations.migrations()]
     assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) >= 2
+
+
+def test_a_version_the_gis_tables_refuse_never_costs_the_state_commit(pg_server):  # noqa: F811
+    """A shape PostGIS cannot read (here: not GeoJSON at all) leaves that version out of
+    the GIS tables; the change, the active row and ``applied_upto`` still commit, and the
+    next version with a good shape is recorded with its geometry."""
+    from lalert.model import Alert, Area, EnrichedAlert
+    from lalert.store.postgis import PgState
+    from lalert.store.state import ChangeRow
+
+    url = pg_server.new_database()
+    state = PgState(url)
+    square = {"type": "Polygon", "coordinates": [[[130, 32], [131, 32], [131, 33], [130, 32]]]}
+
+    def version(n: int, geometry: dict) -> EnrichedAlert:
+        a = Alert(format="cap", id=f"v-{n}", info_type="issue", status="actual", kind="x",
+                  title="t", issued_at="2026-07-03T17:00:00+09:00", raw_sha256="ab",
+                  areas=(Area(code=None, scheme="cap.polygon", geometry=geometry),))
+        return EnrichedAlert(alert=a, areas=a.areas, bbox=(130, 32, 131, 33))
+
+    try:
+        for n, geometry in ((1, {"type": "Nonsense", "coordinates": "x"}), (2, square)):
+            state.commit(changes=[ChangeRow(n, "now", "new", "issued", "k", f"v-{n}", False, n)],
+                         upserts=[("k", f"v-{n}", False, n, b"")], deletes=[], applied_upto=n,
+                         versions=[("k", version(n, geometry), False)])
+            assert state.applied_upto == n and [r.seq for r in state.changes_after(0)][-1] == n
+        with psycopg.connect(url) as c:
+            assert [r[0] for r in c.execute("SELECT id FROM alerts ORDER BY id")] == ["v-2"]
+            assert c.execute("SELECT id, ST_GeometryType(footprint) FROM alerts_in_force"
+                             ).fetchall() == [("v-2", "ST_MultiPolygon")]
+    finally:
+        state.close()

@@ -222,7 +222,7 @@ def test_open_crowd_close_agree_everywhere(tmp_path, geo_db):
             # /here by the facility's 緊急避難場所 entry id (merged into the facility): its state
             _s, _h, here = d.get(f"/here/{EAST.replace('111', '201')}?lang=ja")
             assert _s == 200
-            badge = {"open": "開設", "crowded": "開設（混雑）", "full": "定員一杯", "closed": "閉鎖"}
+            badge = {"open": "開設", "crowded": "開設・混雑", "full": "定員一杯", "closed": "閉鎖"}
             assert f"st-{want[EAST]}" in here.decode() and badge[want[EAST]] in here.decode()
 
             # lalert where, from the same home: the same states, each facility once per list

@@ -94,7 +94,9 @@ async def test_sse_on_every_push_worker_sees_every_change(deployment):
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
         streams = [await http.get(p.url + "/api/v1/stream") for p in pushes]
         assert all(r.status == 200 for r in streams)
-        await asyncio.sleep(0.3)  # both clients registered before the first change
+        for r in streams:  # the stream says `retry:` once its client is registered
+            async with asyncio.timeout(10):
+                assert (await r.content.readline()).startswith(b"retry:")
         for m in msgs:
             status, body = await asyncio.to_thread(applier.post, m)
             assert status == 202 and body["outcome"] == "accepted", body

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+from lalert.compact import Interner
 from lalert.geo.reports import ShelterBoard
 from lalert.lifecycle import timestamp
 from lalert.model import EnrichedAlert
@@ -29,6 +32,9 @@ class ActiveView:
         # alert id → (alert as stored, board fingerprint, alert with current states): an
         # alert is re-overlaid only when it or some facility's reported state changed
         self._overlaid: dict[str, tuple[EnrichedAlert, tuple, EnrichedAlert]] = {}
+        # overlaid nearby sites shared among alerts, for one board fingerprint
+        self._shared = Interner()
+        self._shared_for: tuple | None = None
 
     # --- StateView ------------------------------------------------------------------
 
@@ -53,6 +59,11 @@ class ActiveView:
         if hit is not None and hit[0] is e and hit[1] == board.fingerprint:
             return hit[2]
         out = board.overlay(e)
+        if out is not e:
+            # the same facility near many alerts gets one overlaid copy, not one per alert
+            if self._shared_for != board.fingerprint:
+                self._shared, self._shared_for = Interner(), board.fingerprint
+            out = dataclasses.replace(out, shelters=self._shared.records(out.shelters))
         if len(self._overlaid) > 4 * len(self._by_key) + 64:
             live = {x.id for x, _, _ in self._by_key.values()}
             self._overlaid = {k: v for k, v in self._overlaid.items() if k in live}

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import pandas as pd
 
-from lalert.geo.store import default_db, import_sources, load_store
+from lalert.cli.home import add_home_options, config_from_args, geo_store
+from lalert.geo.store import import_sources, load_store
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,17 +22,19 @@ def register(sub: argparse._SubParsersAction) -> None:
                           "the same file changes nothing; a newer file replaces the data of the same "
                           "source. Bad rows are listed with line numbers. Exit 2 if a file was rejected.")
     imp.add_argument("sources", nargs="+", metavar="SOURCE", help="file or directory")
-    imp.add_argument("--db", type=Path, help="store file (default <home>/geo.gpkg)")
+    add_home_options(imp, demo=False, db=True)
     imp.add_argument("--quiet", action="store_true", help="only the summary")
     imp.set_defaults(func=run_import)
-    info = dsub.add_parser("info", help="what the store holds")
-    info.add_argument("--db", type=Path)
+    info = dsub.add_parser("info", help="what the store holds",
+                           description="Count the areas per code scheme, shelters, hotspots and "
+                           "JMA codes in the geo store.")
+    add_home_options(info, demo=False, db=True)
     info.set_defaults(func=run_info)
     p.set_defaults(func=lambda _a: (p.print_help(), 1)[1])
 
 
 def run_import(args: argparse.Namespace) -> int:
-    db = args.db or default_db()
+    db = geo_store(args, config_from_args(args))
     say = (lambda _m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     report = import_sources(db, args.sources, say=say, progress=not args.quiet)
     counts: dict[str, int] = {}
@@ -45,7 +47,7 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def run_info(args: argparse.Namespace) -> int:
-    db = args.db or default_db()
+    db = geo_store(args, config_from_args(args))
     try:
         geo = load_store(db)
     except FileNotFoundError as exc:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from lalert.cli._geo_common import geo_for
+from lalert.cli.home import add_home_options, config_from_args, geodata
 from lalert.cli.inputs import ParsedInputs
 from lalert.geo.enrich import EnrichConfig, enrich
 from lalert.model import EnrichedAlert
@@ -19,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "and print each alert enriched with geometry as JSON Lines. Bad files are "
                        "reported on stderr; exit 2 if any was rejected.")
     p.add_argument("files", nargs="+", metavar="FILE", help="file, directory or - for stdin")
-    p.add_argument("--db", type=Path, help="geo store (default <home>/geo.gpkg, else the demo)")
+    add_home_options(p, db=True)
     p.add_argument("--json", action="store_true", help="JSON Lines (the default output)")
     p.add_argument("--summary", action="store_true", help="one human-readable line per alert instead")
     p.add_argument("--buffer-m", type=float, default=EnrichConfig.shelter_buffer_m,
@@ -37,7 +36,7 @@ def summary(e: EnrichedAlert) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    geo = geo_for(args.db)
+    geo = geodata(args, config_from_args(args), fallback_demo=True)
     cfg = EnrichConfig(shelter_buffer_m=args.buffer_m)
     inputs = ParsedInputs(args.files, max_bytes=args.max_bytes)
     for _name, alerts in inputs:

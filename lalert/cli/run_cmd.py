@@ -10,7 +10,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from lalert.config import Config, load_config
+from lalert.cli.home import add_home_options, remember
+from lalert.cli.home import config_from_args as home_config
+from lalert.config import Config
 
 
 def app_runner(app: Any, config: Any) -> Any:
@@ -32,32 +34,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "run", help="run the daemon (ingest, lifecycle, outputs, read API, desk)",
         description="Run lalert as a service. Settings: --config FILE (TOML), then LALERT_* "
-        "environment variables, then these flags. With --demo and no --config, "
-        "examples/lalert.toml is used, demo geodata is loaded and examples/messages/ is "
-        "replayed on the first start of the home.")
+        "environment variables, then these flags. With --demo and no --config the demo "
+        "configuration (lalert/demo/lalert.toml) is used, the demo geodata is loaded and the "
+        "demo messages are replayed on the first start of the home. The home remembers the "
+        "configuration it was run with (lalert-run.json): later commands given only --home "
+        "use it.")
     add_common(p)
     p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default 8080; 0 picks a free one)")
-    p.add_argument("--demo", action="store_true", help="demo data and example messages")
     p.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING ...")
     p.set_defaults(func=run)
 
 
 def add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", metavar="FILE", help="TOML configuration file")
-    p.add_argument("--home", metavar="DIR",
-                   help="journal, state, geo store, keys, exports (default ./lalert-home)")
+    """``--config``, ``--home``, ``--demo`` (``lalert.cli.home``), as every command has them."""
+    add_home_options(p)
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
-    from lalert import resources
-
-    path = args.config
-    demo = bool(getattr(args, "demo", False))
-    if path is None and demo:
-        path = resources.demo("lalert.toml")
-    return load_config(path, demo=demo, overrides={
-        "home": args.home, "host": getattr(args, "host", None), "port": getattr(args, "port", None)})
+    """The configuration (``lalert.cli.home``) with ``--host`` / ``--port`` over it."""
+    return home_config(args, host=getattr(args, "host", None), port=getattr(args, "port", None))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -101,12 +97,15 @@ async def listen(runner: Any, config: Any) -> None:
 
 
 async def serve(config: Config) -> int:
+    """Run until SIGINT/SIGTERM; once the home is locked and listening, record the
+    configuration in it (``lalert.cli.home.remember``)."""
     from lalert.server import create_app
 
     app = create_app(config)
     runner = app_runner(app, config)
     await runner.setup()
     await listen(runner, config)
+    remember(config)
     print_urls(config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

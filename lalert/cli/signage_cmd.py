@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from lalert.config import load_config
+from lalert.cli.home import add_home_options, config_from_args, geodata
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,9 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "index.html and the assets to DIR, from the active alerts in the home's "
                         "state. Serve DIR with nginx or a CDN when the daemon is out of reach.")
     e.add_argument("dir", type=Path, metavar="DIR")
-    e.add_argument("--home", type=Path, help="lalert home (state and geo data)")
-    e.add_argument("--config", type=Path, help="lalert.toml")
-    e.add_argument("--demo", action="store_true", help="use the built-in demo geo data")
+    add_home_options(e, db=True)
     e.set_defaults(func=run_export)
     p.set_defaults(func=lambda _a: p.print_help() or 1)
 
@@ -32,16 +30,6 @@ def _state(cfg: Any, geo: Any = None) -> Any:
     from lalert.snapshot import active_view
 
     return active_view(cfg, geo)
-
-
-def _geo(cfg: Any, demo: bool) -> Any:
-    from lalert.geo.data import demo_geodata
-    from lalert.geo.store import default_db, load_geodata
-
-    path = cfg.geo_path or default_db(cfg.home)
-    if path and Path(path).is_file():
-        return load_geodata(path)
-    return demo_geodata() if demo or cfg.demo else None
 
 
 def signage_section(cfg: Any) -> dict[str, Any]:
@@ -55,12 +43,11 @@ def run_export(args: argparse.Namespace) -> int:
     from lalert.outputs.signage.export import export_all
     from lalert.outputs.signage.screens import ScreenConfigError
 
-    cfg = load_config(args.config, overrides={"home": str(args.home) if args.home else None},
-                      demo=args.demo)
+    cfg = config_from_args(args)
     section = signage_section(cfg)
     section.pop("export_dir", None)  # this command writes to DIR only
     out = SignageOutput()
-    geo = _geo(cfg, args.demo)
+    geo = geodata(args, cfg)
     ctx = OutputContext(name="signage", config=section, home=Path(cfg.home),
                         state=_state(cfg, geo), geo=geo, base_url=cfg.public_url)
     try:
@@ -69,7 +56,8 @@ def run_export(args: argparse.Namespace) -> int:
         print(f"lalert: {exc}", file=sys.stderr)
         return 2
     if not out.screens():
-        print("lalert: no screens configured ([[outputs.signage.screens]])", file=sys.stderr)
+        print("lalert: no screens configured ([[outputs.signage.screens]]; give --config, "
+              "--demo, or a --home that `lalert run` has run)", file=sys.stderr)
         return 2
     written = export_all(export_files(out), args.dir)
     print(f"{len(out.screens())} screen(s) exported to {args.dir} ({len(written)} file(s) changed)")

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from lalert.config import load_config
+from lalert.cli.home import add_home_options, config_from_args, geodata
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,9 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "geo data, and write FILE.pmtiles or (with --dir) DIR/z/x/y.mvt plus DIR/tiles.json.")
     e.add_argument("file", nargs="?", type=Path, metavar="FILE.pmtiles")
     e.add_argument("--dir", type=Path, help="write z/x/y.mvt files here instead")
-    e.add_argument("--home", type=Path, help="lalert home (state and geo data)")
-    e.add_argument("--config", type=Path, help="lalert.toml")
-    e.add_argument("--demo", action="store_true", help="use the built-in demo geo data")
+    add_home_options(e, db=True)
     e.add_argument("--minzoom", type=int, default=None, help="default: [outputs.tiles] or 4")
     e.add_argument("--maxzoom", type=int, default=None, help="default: 12 (14 is ~16x more)")
     e.add_argument("--base-url", default="", help="URL prefix written in DIR/tiles.json")
@@ -32,22 +30,21 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_export(args: argparse.Namespace) -> int:
     # The home's committed state and geo data, read the way `lalert signage export` does.
-    from lalert.cli.signage_cmd import _geo, _state
+    from lalert.cli.signage_cmd import _state
     from lalert.outputs.tiles.build import MUNICIPALITY_SCHEMES, TileSource
     from lalert.outputs.tiles.export import export_dir, export_pmtiles
 
     if (args.file is None) == (args.dir is None):
         print("lalert: give either FILE.pmtiles or --dir DIR", file=sys.stderr)
         return 2
-    cfg = load_config(args.config, overrides={"home": str(args.home) if args.home else None},
-                      demo=args.demo)
+    cfg = config_from_args(args)
     section = cfg.output_config("tiles")
     minzoom = args.minzoom if args.minzoom is not None else int(section.get("minzoom", 4))
     maxzoom = args.maxzoom if args.maxzoom is not None else min(int(section.get("maxzoom", 12)), 12)
     if not 0 <= minzoom <= maxzoom <= 22:
         print("lalert: need 0 <= minzoom <= maxzoom <= 22", file=sys.stderr)
         return 2
-    geo = _geo(cfg, args.demo)
+    geo = geodata(args, cfg)
     state = _state(cfg, geo)
     t0 = time.perf_counter()
     source = TileSource.build(state.active(), geo,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-from pathlib import Path
 
-from lalert.cli._geo_common import geo_for
+from lalert.cli.home import add_home_options, config_from_args, geodata
 from lalert.codec import plain
+from lalert.config import Config
 from lalert.geo.query import areas_at, hotspots_near, nearest_shelters
 from lalert.geo.reports import ShelterBoard
 from lalert.model import NearbyShelter
@@ -21,21 +21,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "nearest designated sites fit for each hazard.")
     p.add_argument("lat", type=float, metavar="LAT")
     p.add_argument("lon", type=float, metavar="LON")
-    p.add_argument("--db", type=Path, help="geo store (default <home>/geo.gpkg, else the demo)")
     p.add_argument("--limit", type=int, default=3, help="sites per hazard")
     p.add_argument("--max-m", type=float, default=5000.0, help="search radius (metres)")
     p.add_argument("--json", action="store_true", help="one JSON object")
-    p.add_argument("--home", type=Path, help="lalert home whose 避難所情報 in force give the states")
-    p.add_argument("--config", type=Path, help="lalert.toml")
+    add_home_options(p, db=True)  # the home's 避難所情報 in force give the shelters' states
     p.set_defaults(func=run)
 
 
-def _board(args: argparse.Namespace, geo) -> ShelterBoard:
+def _board(cfg: Config, geo) -> ShelterBoard:
     """The latest 避難所情報 per facility in the home (its journal replayed read-only)."""
-    from lalert.config import load_config
     from lalert.snapshot import active_view
 
-    cfg = load_config(args.config, overrides={"home": str(args.home) if args.home else None})
     return active_view(cfg, geo).board()
 
 
@@ -48,11 +44,12 @@ def _current(s: NearbyShelter, board: ShelterBoard) -> NearbyShelter:
 
 
 def run(args: argparse.Namespace) -> int:
-    geo = geo_for(args.db)
+    cfg = config_from_args(args)
+    geo = geodata(args, cfg, fallback_demo=True)
     areas = areas_at(geo, lat=args.lat, lon=args.lon)
     order = {s: i for i, s in enumerate(AREA_SCHEMES)}
     areas.sort(key=lambda a: (order.get(a.scheme, 99), a.code or ""))
-    board = _board(args, geo)
+    board = _board(cfg, geo)
     per_hazard = {h: [_current(s, board) for s in nearest_shelters(
         geo, lat=args.lat, lon=args.lon, hazard=h, limit=args.limit, max_m=args.max_m)]
         for h in SHELTER_HAZARDS}

@@ -64,7 +64,7 @@ SHELTER_STATES: dict[str, str] = {
     "permanent": N_("常設"),
     "closed": N_("閉鎖"),
     "unopened": N_("未開設"),
-    "crowded": N_("開設（混雑）"),
+    "crowded": N_("開設・混雑"),
     "full": N_("定員一杯"),
     "unknown": N_("状況不明"),
 }

@@ -45,7 +45,7 @@ def count_text(c: Current, lang: str) -> str:
 
 
 def status_label(c: Current | None, lang: str) -> str:
-    """The state a resident reads: 開設 / 開設（混雑） / 定員一杯 / 閉鎖 … with counts when given."""
+    """The state a resident reads: 開設 / 開設・混雑 / 定員一杯 / 閉鎖 … with counts when given."""
     from lalert.outputs import phrases
 
     if c is None:

@@ -97,9 +97,10 @@ def _rows(enriched: EnrichedAlert, drill: bool, message_id: int | None, key: str
 
 
 def write_versions(cur: Any, versions: Sequence[tuple[str, EnrichedAlert, bool]],
-                   message_id: int | None, cache: ShapeCache) -> None:
+                   message_id: int | None, cache: ShapeCache) -> list[str]:
     """Record alert versions (event key, enriched alert, drill) and their new shapes,
-    in the caller's transaction (the state commit that puts them in force)."""
+    in the caller's transaction (the state commit that puts them in force). Returns the
+    gazetteer shape keys written, for ``cache.written`` once that transaction commits."""
     shapes: dict[str, tuple[Any, ...]] = {}
     rows = {}
     for key, enriched, drill in versions:
@@ -107,7 +108,7 @@ def write_versions(cur: Any, versions: Sequence[tuple[str, EnrichedAlert, bool]]
     if shapes:
         cur.executemany(_INSERT_SHAPE, list(shapes.values()))
     cur.executemany(_INSERT_ALERT, list(rows.values()))
-    cache.written.update(k for k in shapes if not k.startswith("own|"))
+    return [k for k in shapes if not k.startswith("own|")]
 
 
 # --- the imported geodata ---------------------------------------------------------------

@@ -247,18 +247,27 @@ class PgState:
                deletes: list[str], applied_upto: int | None = None,
                versions: Sequence[tuple[str, Any, bool]] = ()) -> None:
         """As ``StateStore.commit``; ``versions`` (key, enriched alert, drill) also go into
-        the GIS tables (``lalert.store.pggis``) in the same transaction."""
+        the GIS tables (``lalert.store.pggis``) in the same transaction. Should writing
+        them fail, the state commits without them (the GIS copy never costs the state)."""
+        try:
+            self._commit(changes, upserts, deletes, applied_upto, versions)
+        except psycopg.Error:
+            if not versions:
+                raise
+            log.exception("ALARM: writing alert versions to the GIS tables failed")
+            self._commit(changes, upserts, deletes, applied_upto, ())
+
+    def _commit(self, changes: list[ChangeRow], upserts: list[tuple[str, str, bool, int, bytes]],
+                deletes: list[str], applied_upto: int | None,
+                versions: Sequence[tuple[str, Any, bool]]) -> None:
         from lalert.store.pggis import write_versions
 
-        # pipeline mode: the statements of one commit travel together (a few round trips
-        # per applied message instead of one per statement, the applier's main cost)
+        # pipeline mode, no savepoint: one applied message's statements travel together
+        # and wait for one sync (the commit), the applier's main cost in a burst
+        shapes: list[str] = []
         with self.conn.pipeline(), self.conn.transaction(), self.conn.cursor() as c:
             if versions:
-                try:
-                    with self.conn.transaction():  # a savepoint: the GIS copy never
-                        write_versions(c, versions, applied_upto, self._shapes)
-                except psycopg.Error:  # … costs the state commit it rides on
-                    log.exception("ALARM: writing alert versions to the GIS tables failed")
+                shapes = write_versions(c, versions, applied_upto, self._shapes)
             if changes:
                 c.executemany(
                     "INSERT INTO changes (seq, at, kind, reason, key, alert_id, drill, message_id)"
@@ -276,6 +285,7 @@ class PgState:
                     [(k, i, bool(d), s, j) for k, i, d, s, j in upserts])
             if applied_upto is not None:
                 self._set_meta(c, "applied_upto", str(applied_upto))
+        self._shapes.written.update(shapes)  # committed: later versions may refer to them
 
     @staticmethod
     def _set_meta(c: Any, k: str, v: str) -> None:
