@@ -61,13 +61,14 @@ def remember(config: Config) -> None:
     """Record in the home the configuration ``lalert run`` was started with (the demo's own
     file is not recorded by path: it moves with the installed package)."""
     from lalert import resources
+    from lalert.store.private import private_file
 
     path = config.config_file
     if path is not None and config.demo and path == resources.demo("lalert.toml").resolve():
         path = None
     entry = {"config": str(path) if path else None, "demo": bool(config.demo)}
     target = Path(config.home) / REMEMBERED
-    tmp = target.with_suffix(".tmp")
+    tmp = private_file(target.with_suffix(".tmp"))  # 0600 like everything in the home
     tmp.write_text(json.dumps(entry) + "\n", "utf-8")
     tmp.replace(target)
 
