@@ -36,12 +36,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import aiohttp
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.ingest import corpus_messages, distinct, peak_rss_mb  # noqa: E402
+from bench.ingest import corpus_messages, distinct, peak_rss_mb, post_all  # noqa: E402
 from tests.backends import PG_BIN, _as_pg_user, free_port  # noqa: E402
 from tests.daemon_helpers import start_daemon  # noqa: E402
 
@@ -93,38 +91,6 @@ def start_redis(base: Path) -> tuple[int, subprocess.Popen]:
             time.sleep(0.05)
 
 
-async def burst(urls: list[str], status_url: str, token: str, msgs: list[bytes],
-                clients: int) -> tuple[float, float, dict[int, int]]:
-    """(seconds until all acknowledged, seconds until all applied and output, statuses)."""
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/xml"}
-    queue = list(reversed(msgs))
-    statuses: dict[int, int] = {}
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=clients)) as s:
-        async with s.get(status_url + "/healthz") as r:
-            start_total = (await r.json())["journal"]["messages"]
-
-        async def client(url: str) -> None:
-            while queue:
-                data = queue.pop()
-                async with s.post(url + "/api/v1/messages", data=data, headers=headers) as r:
-                    await r.read()
-                    statuses[r.status] = statuses.get(r.status, 0) + 1
-
-        t0 = time.perf_counter()
-        await asyncio.gather(*(client(urls[i % len(urls)]) for i in range(clients)))
-        acked = time.perf_counter() - t0
-        target = start_total + len(msgs)
-        while True:
-            async with s.get(status_url + "/healthz") as r:
-                h = await r.json()
-            j, backlog = h["journal"], sum(o["backlog"] for o in h["outputs"].values())
-            if j["messages"] >= target and j["applied"] >= target and j["pending"] == 0 \
-                    and backlog == 0:
-                break
-            await asyncio.sleep(0.05)
-        return acked, time.perf_counter() - t0, statuses
-
-
 def run_one(name: str, env: dict[str, str], msgs: list[bytes], clients: int,
             workers: int) -> tuple[float, list[float]]:
     with tempfile.TemporaryDirectory() as tmp:
@@ -142,7 +108,7 @@ def run_one(name: str, env: dict[str, str], msgs: list[bytes], clients: int,
                 for w in extra:
                     w.ready()
             urls = [d.url] + [w.url for w in extra]
-            acked, elapsed, statuses = asyncio.run(burst(urls, d.url, d.token, msgs, clients))
+            acked, elapsed, statuses = asyncio.run(post_all(urls, d.url, d.token, msgs, clients))
             rss = [peak_rss_mb(p.proc.pid) for p in [d, *extra]]
         finally:
             for w in extra:

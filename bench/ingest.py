@@ -134,16 +134,19 @@ async def latency(url: str, token: str, n: int) -> tuple[list[float], list[float
     return out, base
 
 
-async def burst(url: str, token: str, msgs: list[bytes], clients: int) -> tuple[float, int]:
+async def post_all(urls: list[str], status_url: str, token: str, msgs: list[bytes],
+                clients: int) -> tuple[float, float, dict[int, int]]:
+    """Post ``msgs`` from ``clients`` connections spread over ``urls`` (one daemon, or the
+    ingest processes of several) and wait until ``status_url`` reports every one applied
+    and output: (seconds until all acknowledged, seconds until all done, statuses)."""
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/xml"}
     queue = list(reversed(msgs))
     statuses: dict[int, int] = {}
-    conn = aiohttp.TCPConnector(limit=clients)
-    async with aiohttp.ClientSession(connector=conn) as s:
-        async with s.get(url + "/healthz") as r:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=clients)) as s:
+        async with s.get(status_url + "/healthz") as r:
             start_total = (await r.json())["journal"]["messages"]
 
-        async def client() -> None:
+        async def client(url: str) -> None:
             while queue:
                 data = queue.pop()
                 async with s.post(url + "/api/v1/messages", data=data, headers=headers) as r:
@@ -151,19 +154,23 @@ async def burst(url: str, token: str, msgs: list[bytes], clients: int) -> tuple[
                     statuses[r.status] = statuses.get(r.status, 0) + 1
 
         t0 = time.perf_counter()
-        await asyncio.gather(*(client() for _ in range(clients)))
-        t_acked = time.perf_counter() - t0
+        await asyncio.gather(*(client(urls[i % len(urls)]) for i in range(clients)))
+        acked = time.perf_counter() - t0
         target = start_total + len(msgs)
         while True:
-            async with s.get(url + "/healthz") as r:
+            async with s.get(status_url + "/healthz") as r:
                 h = await r.json()
             j, backlog = h["journal"], sum(o["backlog"] for o in h["outputs"].values())
             if j["messages"] >= target and j["applied"] >= target and j["pending"] == 0 \
                     and backlog == 0:
                 break
             await asyncio.sleep(0.05)
-        elapsed = time.perf_counter() - t0
-    print(f"  statuses: {statuses}; all acknowledged after {t_acked:.1f} s")
+        return acked, time.perf_counter() - t0, statuses
+
+
+async def burst(url: str, token: str, msgs: list[bytes], clients: int) -> tuple[float, int]:
+    acked, elapsed, statuses = await post_all([url], url, token, msgs, clients)
+    print(f"  statuses: {statuses}; all acknowledged after {acked:.1f} s")
     return elapsed, statuses.get(202, 0)
 
 
