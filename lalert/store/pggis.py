@@ -96,15 +96,18 @@ def _rows(enriched: EnrichedAlert, drill: bool, message_id: int | None, key: str
             box[0], *box, alert_json(a).decode())
 
 
-def write_versions(cur: Any, versions: Sequence[tuple[str, EnrichedAlert, bool]],
+def write_versions(cur: Any, versions: Sequence[tuple[Any, ...]],
                    message_id: int | None, cache: ShapeCache) -> list[str]:
-    """Record alert versions (event key, enriched alert, drill) and their new shapes,
-    in the caller's transaction (the state commit that puts them in force). Returns the
-    gazetteer shape keys written, for ``cache.written`` once that transaction commits."""
+    """Record alert versions (event key, enriched alert, drill[, message id]) and their
+    new shapes, in the caller's transaction (the state commit that puts them in force).
+    A version's own message id wins over ``message_id``: the applier commits a batch of
+    messages in one transaction. Returns the gazetteer shape keys written, for
+    ``cache.written`` once that transaction commits."""
     shapes: dict[str, tuple[Any, ...]] = {}
     rows = {}
-    for key, enriched, drill in versions:
-        rows[enriched.alert.id] = _rows(enriched, drill, message_id, key, cache, shapes)
+    for key, enriched, drill, *own in versions:
+        mid = own[0] if own else message_id
+        rows[enriched.alert.id] = _rows(enriched, drill, mid, key, cache, shapes)
     if shapes:
         cur.executemany(_INSERT_SHAPE, list(shapes.values()))
     cur.executemany(_INSERT_ALERT, list(rows.values()))

@@ -245,7 +245,7 @@ class PgState:
 
     def commit(self, *, changes: list[ChangeRow], upserts: list[tuple[str, str, bool, int, bytes]],
                deletes: list[str], applied_upto: int | None = None,
-               versions: Sequence[tuple[str, Any, bool]] = ()) -> None:
+               versions: Sequence[tuple[Any, ...]] = ()) -> None:
         """As ``StateStore.commit``; ``versions`` (key, enriched alert, drill) also go into
         the GIS tables (``lalert.store.pggis``) in the same transaction. Should writing
         them fail, the state commits without them (the GIS copy never costs the state)."""
@@ -259,7 +259,7 @@ class PgState:
 
     def _commit(self, changes: list[ChangeRow], upserts: list[tuple[str, str, bool, int, bytes]],
                 deletes: list[str], applied_upto: int | None,
-                versions: Sequence[tuple[str, Any, bool]]) -> None:
+                versions: Sequence[tuple[Any, ...]]) -> None:
         from lalert.store.pggis import write_versions
 
         # pipeline mode, no savepoint: one applied message's statements travel together

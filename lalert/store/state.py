@@ -98,7 +98,7 @@ class StateStore:
         upserts: list[tuple[str, str, bool, int, bytes]],
         deletes: list[str],
         applied_upto: int | None = None,
-        versions: Sequence[tuple[str, Any, bool]] = (),
+        versions: Sequence[tuple[Any, ...]] = (),
     ) -> None:
         """One transaction: new changes, active rows (key, id, drill, seq, json), removals.
         ``versions`` (key, enriched alert, drill) feed the PostGIS store's GIS tables;
