@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from lalert import resources
 from lalert.geo.reports import UNAVAILABLE, ShelterBoard, is_open, status_of
 from lalert.model import EnrichedAlert
 from lalert.outputs import phrases
@@ -16,7 +16,7 @@ from lalert.outputs.listing import RegionFilter, area_names, ordered
 from lalert.outputs.public import shelter_board, status_label
 from lalert.outputs.publicmap.data import shelter_records
 
-_ENV = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
+_ENV = Environment(loader=FileSystemLoader(resources.path("outputs", "publicmap", "templates")),
                    autoescape=select_autoescape(["html", "j2"]), trim_blocks=True,
                    lstrip_blocks=True)
 _ENV.filters["bdi"] = bdi

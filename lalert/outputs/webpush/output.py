@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives import serialization
 from py_vapid import Vapid
 from pywebpush import WebPushException, webpush_async
 
+from lalert import resources
 from lalert.changes import AlertChange
 from lalert.outputs import phrases
 from lalert.outputs import subscriptions_routes as sroutes
@@ -48,7 +49,7 @@ from lalert.storage import Job, Outcome
 from lalert.store.private import private_dir
 
 CHANNEL = "webpush"
-STATIC = Path(__file__).parent / "static"
+STATIC = resources.path("outputs", "webpush", "static")
 MAX_TEXT = 180  # characters per field: the whole payload must stay far below 4 KB
 
 

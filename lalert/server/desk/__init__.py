@@ -26,11 +26,10 @@ state; ``formatting`` the colour and time helpers; ``text`` the fixed strings;
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import jinja2
 from aiohttp import web
 
+from lalert import resources
 from lalert.clientaddr import trusted_proxies
 from lalert.outputs.htmltext import bdi
 from lalert.server import security, sessions
@@ -42,7 +41,7 @@ from lalert.server.desk.staticfiles import load_static, static
 from lalert.server.keys import CONFIG, EXTRA_DOCS
 from lalert.store import flags
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "desk"
+TEMPLATES = resources.path("server", "templates", "desk")
 
 
 async def to_desk(request: web.Request) -> web.Response:

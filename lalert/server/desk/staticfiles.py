@@ -3,15 +3,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from aiohttp import web
 
+from lalert import resources
 from lalert.httpcache import Rendered, respond
 from lalert.server.desk.formatting import level_css
 from lalert.server.desk.state import DESK
 
-STATIC = Path(__file__).resolve().parents[1] / "static" / "desk"
+STATIC = resources.path("server", "static", "desk")
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
 
 
