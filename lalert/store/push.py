@@ -23,7 +23,7 @@ from typing import Any
 
 from lalert.storage import Job, LoggedChange, delivery_id
 from lalert.store.pushsql import JOB_COLS, SQLITE, PushQueries, job_of, sqlite_transaction
-from lalert.store.sqlite import open_durable
+from lalert.store.sqlite import PerFile, open_durable
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS changes (
@@ -70,10 +70,6 @@ CREATE TABLE IF NOT EXISTS mqtt_topics (
 );
 """
 
-_STORES: dict[Path, PushStore] = {}
-_STORES_LOCK = threading.Lock()
-
-
 class PushStore(PushQueries):
     """push.sqlite: change bodies, fan-out markers, deliveries, attempts, MQTT topics."""
 
@@ -89,12 +85,7 @@ class PushStore(PushQueries):
     def for_home(cls, home: Path) -> PushStore:
         """The home's ``push.sqlite``, one connection per file and process (the outputs,
         the desk and tests of one home share it)."""
-        path = (Path(home) / "push.sqlite").resolve()
-        with _STORES_LOCK:
-            store = _STORES.get(path)
-            if store is None:
-                store = _STORES[path] = cls(path)
-            return store
+        return _STORES.get(Path(home) / "push.sqlite")
 
     @classmethod
     def existing(cls, home: Path) -> PushStore | None:
@@ -104,8 +95,7 @@ class PushStore(PushQueries):
         return cls.for_home(home)
 
     def close(self) -> None:
-        with _STORES_LOCK:
-            _STORES.pop(self.path, None)
+        _STORES.forget(self.path)
         with self._lock:
             self._db.close()
 
@@ -156,3 +146,6 @@ class PushStore(PushQueries):
             row = tx.execute(self._q(f"SELECT {JOB_COLS} FROM {{deliveries}} WHERE id=?"),
                              (delivery,)).fetchone()
         return job_of(row)
+
+
+_STORES: PerFile[PushStore] = PerFile(PushStore)  # PushStore.for_home

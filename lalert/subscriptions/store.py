@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from lalert.model import EnrichedAlert
-from lalert.store.sqlite import open_durable
+from lalert.store.sqlite import PerFile, open_durable
 from lalert.subscriptions.index import SubscriptionIndex, match
 from lalert.subscriptions.model import Subscription, from_record, to_record
 
@@ -33,8 +33,6 @@ CREATE TABLE IF NOT EXISTS subscriptions (
 CREATE INDEX IF NOT EXISTS subscriptions_channel ON subscriptions(channel);
 """
 
-_STORES: dict[Path, SubscriptionStore] = {}
-_STORES_LOCK = threading.Lock()
 def hash_key(key: str) -> str:
     """Unsubscribe keys are stored hashed: a leaked db does not let anyone unsubscribe."""
     return hashlib.sha256(key.encode()).hexdigest()
@@ -53,12 +51,7 @@ class SubscriptionStore:
     @classmethod
     def for_home(cls, home: Path) -> SubscriptionStore:
         """The home's ``subscriptions.sqlite``, one store (and index) per file and process."""
-        path = (Path(home) / "subscriptions.sqlite").resolve()
-        with _STORES_LOCK:
-            store = _STORES.get(path)
-            if store is None:
-                store = _STORES[path] = cls(path)
-            return store
+        return _STORES.get(Path(home) / "subscriptions.sqlite")
 
     # --- writes ------------------------------------------------------------------
 
@@ -177,6 +170,8 @@ class SubscriptionStore:
         return match(enriched, self.index(channel), channel=channel)
 
     def close(self) -> None:
-        with _STORES_LOCK:
-            _STORES.pop(self.path, None)
+        _STORES.forget(self.path)
         self._db.close()
+
+
+_STORES: PerFile[SubscriptionStore] = PerFile(SubscriptionStore)  # SubscriptionStore.for_home
