@@ -225,8 +225,11 @@ def main() -> int:
                     help="comma list of outputs (default: those of lalert/demo/lalert.toml)")
     ap.add_argument("--store", help="store URL for the daemon (LALERT_STORE)")
     ap.add_argument("--bus", help="bus URL for the daemon (LALERT_BUS)")
+    ap.add_argument("--parse-workers", help="[ingest] parse_workers for the daemon "
+                    "(0: parse on its event loop; default: one per core)")
     args = ap.parse_args()
-    env = {k: v for k, v in (("LALERT_STORE", args.store), ("LALERT_BUS", args.bus)) if v}
+    env = {k: v for k, v in (("LALERT_STORE", args.store), ("LALERT_BUS", args.bus),
+                             ("LALERT_INGEST__PARSE_WORKERS", args.parse_workers)) if v}
     base = corpus_messages()
     print(f"corpus: {len(base)} accepted messages to copy from")
     with tempfile.TemporaryDirectory() as tmp:
