@@ -28,6 +28,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from concurrent.futures.process import BrokenProcessPool
 
 import msgspec
@@ -73,6 +74,19 @@ def _warm() -> int:
     return os.getpid()
 
 
+def _watch_parent(parent: int) -> None:
+    """In each worker: exit when the daemon is gone. A worker holds both ends of the
+    executor's queue pipes, so a daemon killed with -9 would never close them for it;
+    without this watch its workers would outlive it, idle, forever."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
         os.cpu_count() or 1)
@@ -87,7 +101,8 @@ def _pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
         pool = _POOLS.get(workers)
         if pool is None:
             pool = _POOLS[workers] = concurrent.futures.ProcessPoolExecutor(
-                workers, mp_context=multiprocessing.get_context("spawn"))
+                workers, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_watch_parent, initargs=(os.getpid(),))
             for _ in range(workers):
                 pool.submit(_warm)
         return pool
