@@ -20,11 +20,10 @@ from lalert.parsers.jma_common import (
     Collector,
     kid,
     kids,
+    leaf,
     max_severity,
     parse_coordinate,
-    scan,
     text_at,
-    tx,
     walk,
 )
 from lalert.vocab import jma as V
@@ -127,21 +126,32 @@ def _eew_forecast(fc: etree._Element, col: Collector) -> None:
     if lg is not None:
         d["max_lg_intensity"] = text_at(lg, "To") or text_at(lg, "From")
     col.details.setdefault("earthquake", {}).update(d)
+    specs: dict[tuple, dict] = {}
     for pref in kids(fc, "Pref"):
-        col.area_el(pref, pref_scheme)
-        for a in kids(pref, "Area"):
-            d = scan(a)
-            code_a = col.area_fields(d, area_scheme)
-            fd = scan(d.get("ForecastInt"))
-            iname, icode = _intensity_name(tx(fd.get("From")), tx(fd.get("To")))
-            cat_name = text_at(d.get("Category"), "Kind", "Name")
-            sev = V.intensity_severity(icode)
-            if cat_name and "警報" in cat_name and sev in ("Minor", "Moderate", "Unknown"):
-                sev = "Severe"  # an EEW 警報 area is one where strong shaking is expected
-            col.hazard(
-                code_a, area_scheme, "seismic_intensity", iname, "issued",
-                code=icode, state_label=cat_name or tx(d.get("Condition")), severity=sev,
-            )
+        areas: list[etree._Element] = []
+        dp = _first_children(pref, "Area", areas)  # an EEW gives one Pref per Area
+        col.area(_tx(dp, "Code"), _tx(dp, "Name"), pref_scheme)
+        for a in areas:
+            d = _first_children(a)
+            code_a = _tx(d, "Code")
+            col.area(code_a, _tx(d, "Name"), area_scheme)
+            fd = _children_of(d, "ForecastInt")
+            cat_name = leaf(_children_of(_children_of(d, "Category"), "Kind").get("Name"))
+            key = (_tx(fd, "From"), _tx(fd, "To"), cat_name, _tx(d, "Condition"))
+            spec = specs.get(key)
+            if spec is None:
+                spec = specs[key] = _eew_spec(*key)
+            col.hazard_spec(code_a, area_scheme, spec)
+
+
+def _eew_spec(frm: str | None, to: str | None, cat_name: str | None, cond: str | None) -> dict:
+    """Hazard fields (all but the area) of one forecast intensity row of an EEW."""
+    iname, icode = _intensity_name(frm, to)
+    sev = V.intensity_severity(icode)
+    if cat_name and "警報" in cat_name and sev in ("Minor", "Moderate", "Unknown"):
+        sev = "Severe"  # an EEW 警報 area is one where strong shaking is expected
+    return {"kind": "seismic_intensity", "name": iname, "state": "issued", "code": icode,
+            "state_label": cat_name or cond, "severity": sev}
 
 
 def _observation(obs: etree._Element, col: Collector) -> None:
@@ -153,32 +163,92 @@ def _observation(obs: etree._Element, col: Collector) -> None:
     eqd = col.details.setdefault("earthquake", {})
     eqd["max_intensity"] = maxint
     eqd["max_intensity_name"] = V.INTENSITY_NAMES.get(maxint or "")
+    # A big 震源・震度情報 names ~1,000 areas and cities with a dozen distinct intensity
+    # rows between them: one hazard spec per row, shared (``Collector.hazard_spec``).
+    specs: dict[tuple, dict | None] = {}
     for pref in kids(obs, "Pref"):
-        col.area_el(pref, pref_scheme)
-        for a in kids(pref, "Area"):
-            d = scan(a)
-            code_a = col.area_fields(d, area_scheme)
-            _intensity_hazard(d, code_a, area_scheme, col)
-            for city in kids(a, "City"):
-                dc = scan(city)
-                code_c = col.area_fields(dc, city_scheme)
-                _intensity_hazard(dc, code_c, city_scheme, col)
+        areas: list[etree._Element] = []
+        dp = _first_children(pref, "Area", areas)
+        col.area(_tx(dp, "Code"), _tx(dp, "Name"), pref_scheme)
+        for a in areas:
+            cities: list[etree._Element] = []
+            d = _first_children(a, "City", cities)  # Name, Code, MaxInt ... and the City list, one pass
+            _intensity_row(d, area_scheme, col, specs)
+            for city in cities:
+                _intensity_row(_first_children(city), city_scheme, col, specs)
 
 
-def _intensity_hazard(d: dict[str, etree._Element], code: str | None, scheme: str, col: Collector) -> None:
-    mi = tx(d.get("MaxInt"))
-    cond = tx(d.get("Condition"))
+def _intensity_row(d: dict[str, etree._Element], scheme: str, col: Collector,
+                   specs: dict[tuple, dict | None]) -> None:
+    """Record one Area or City of an observation and its intensity hazard."""
+    code = _tx(d, "Code")
+    col.area(code, _tx(d, "Name"), scheme)
+    key = (scheme, _tx(d, "MaxInt"), _tx(d, "Condition"), _tx(d, "Revise"))
+    spec = specs.get(key, False)
+    if spec is False:
+        spec = specs[key] = _intensity_spec(*key[1:])
+    if spec is not None:
+        col.hazard_spec(code, scheme, spec)
+
+
+def _intensity_spec(mi: str | None, cond: str | None, revise: str | None) -> dict | None:
+    """Hazard fields (all but the area) of an observed intensity; None when there is none."""
     if mi is None and cond is None:
-        return
+        return None
     if mi is None:  # 震度５弱以上未入電: strong shaking likely, no report received yet
-        col.hazard(code, scheme, "seismic_intensity", zen2han(cond), "issued",
-                   state_label=cond, severity="Severe")
-        return
+        return {"kind": "seismic_intensity", "name": zen2han(cond), "state": "issued",
+                "code": None, "state_label": cond, "severity": "Severe"}
     sev = V.intensity_severity(mi)
     if cond and "未入電" in cond:  # observed so far, with a 5弱+ report still missing
         sev = max_severity([sev, "Severe"])
-    col.hazard(code, scheme, "seismic_intensity", V.INTENSITY_NAMES.get(mi, f"震度{mi}"), "issued",
-               code=mi, state_label=cond or tx(d.get("Revise")), severity=sev)
+    return {"kind": "seismic_intensity", "name": V.INTENSITY_NAMES.get(mi, f"震度{mi}"),
+            "state": "issued", "code": mi, "state_label": cond or revise, "severity": sev}
+
+
+def _tx(d: dict[str, etree._Element], name: str) -> str | None:
+    """``tx(d.get(name))`` with one call fewer, for the per-area loops."""
+    el = d.get(name)
+    if el is None:
+        return None
+    t = el.text
+    return (t.strip() or None) if t else None
+
+
+# tag → local name. JMA uses a few dozen tags, so this stays small; capped all the same
+# because the tags come from the message.
+_LOCAL: dict[str, str] = {}
+_LOCAL_MAX = 1024
+
+
+def _first_children(el: etree._Element, name: str = "", every: list | None = None) -> dict[str, etree._Element]:
+    """First child per local name (as ``jma_common.scan``), in one pass that also gathers
+    every child called ``name`` into ``every`` (an Area's Cities, an Item's Stations).
+
+    One pass over the children instead of a ``kid()`` per leaf: each ``iterchildren``
+    costs more than visiting a few children. A cached local name per tag saves the
+    slicing of every tag of the thousands of leaves in a big earthquake report."""
+    d: dict[str, etree._Element] = {}
+    local = _LOCAL
+    for c in el:
+        t = c.tag
+        n = local.get(t)
+        if n is None:
+            if t.__class__ is not str:
+                continue  # a comment or processing instruction
+            n = t[t.rfind("}") + 1 :]
+            if len(local) < _LOCAL_MAX:
+                local[t] = n
+        if n not in d:
+            d[n] = c
+        if n == name and every is not None:
+            every.append(c)
+    return d
+
+
+def _children_of(d: dict[str, etree._Element], name: str) -> dict[str, etree._Element]:
+    """``_first_children`` of the child ``name`` found by an earlier one; {} when absent."""
+    el = d.get(name)
+    return _first_children(el) if el is not None else {}
 
 
 def _tsunami_word(kname: str | None) -> str | None:
@@ -196,23 +266,23 @@ def _tsunami(ts: etree._Element, col: Collector) -> None:
     if fc is not None:
         scheme = V.scheme_for_code_type(_code_types(fc).get("Item/Area/Code"), "jma.tsunami_region")
         for item in kids(fc, "Item"):
-            area = kid(item, "Area")
+            di = _first_children(item)
+            area = di.get("Area")
             if area is None:
                 continue
             code, _ = col.area_el(area, scheme)
-            cat = kid(item, "Category")
-            k = kid(cat, "Kind")
-            kname, kcode = text_at(k, "Name"), text_at(k, "Code")
+            cd = _children_of(di, "Category")
+            kd = _children_of(cd, "Kind")
+            kname, kcode = leaf(kd.get("Name")), leaf(kd.get("Code"))
             tkind, state, sev = V.tsunami_kind(kname, kcode)
-            last = kid(cat, "LastKind")
-            if last is not None and state == "continued":
-                lkind = V.tsunami_kind(text_at(last, "Name"), text_at(last, "Code"))[0]
+            if "LastKind" in cd and state == "continued":
+                ld = _children_of(cd, "LastKind")
+                lkind = V.tsunami_kind(leaf(ld.get("Name")), leaf(ld.get("Code")))[0]
                 lr, r = V.TSUNAMI_RANK.get(lkind, 0), V.TSUNAMI_RANK.get(tkind, 0)
                 state = "issued" if lr == 0 else "upgraded" if lr < r else "downgraded" if lr > r else state
             col.hazard(code, scheme, tkind, kname or tkind, state, code=kcode,
                        state_label=_tsunami_word(kname), severity=sev)
-            h = walk(item, "MaxHeight")
-            th = kid(h, "TsunamiHeight")
+            th = _children_of(di, "MaxHeight").get("TsunamiHeight")
             if th is not None:
                 val = _number(th)
                 label = th.get("description")
@@ -227,11 +297,13 @@ def _tsunami(ts: etree._Element, col: Collector) -> None:
             continue
         scheme = V.scheme_for_code_type(_code_types(sec).get("Item/Area/Code"), "jma.tsunami_region")
         for item in kids(sec, "Item"):
-            area = kid(item, "Area")
+            stations: list[etree._Element] = []
+            di = _first_children(item, "Station", stations)
+            area = di.get("Area")
             if area is not None:
                 col.area_el(area, scheme)
-            for st in kids(item, "Station"):
-                val = _number(kid(kid(st, "MaxHeight"), "TsunamiHeight"))
+            for st in stations:
+                val = _number(_children_of(_first_children(st), "MaxHeight").get("TsunamiHeight"))
                 if val is not None and (obs_max is None or val > obs_max):
                     obs_max = val
     col.details["tsunami"] = {
