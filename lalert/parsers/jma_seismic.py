@@ -12,6 +12,7 @@ are hazards per 津波予報区; the hypocentre, magnitude and maximum intensity
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 from lxml import etree
 
@@ -166,27 +167,133 @@ def _observation(obs: etree._Element, col: Collector) -> None:
     # A big 震源・震度情報 names ~1,000 areas and cities with a dozen distinct intensity
     # rows between them: one hazard spec per row, shared (``Collector.hazard_spec``).
     specs: dict[tuple, dict | None] = {}
+    rows = _OBS_TABLE.rows(obs) or _observation_rows(obs)
+    for level, pref_or_row in rows:
+        if level == 0:
+            col.area(pref_or_row[0], pref_or_row[1], pref_scheme)
+        else:
+            _intensity_row(pref_or_row, area_scheme if level == 1 else city_scheme, col, specs)
+
+
+def _observation_rows(obs: etree._Element) -> Iterator[tuple[int, tuple]]:
+    """(0, (code, name)) per Pref, (1, row) per Area, (2, row) per City in document order,
+    a row being (Code, Name, MaxInt, Condition, Revise); any namespace (``kid()``'s rule)."""
     for pref in kids(obs, "Pref"):
         areas: list[etree._Element] = []
         dp = _first_children(pref, "Area", areas)
-        col.area(_tx(dp, "Code"), _tx(dp, "Name"), pref_scheme)
+        yield 0, (_tx(dp, "Code"), _tx(dp, "Name"))
         for a in areas:
             cities: list[etree._Element] = []
-            d = _first_children(a, "City", cities)  # Name, Code, MaxInt ... and the City list, one pass
-            _intensity_row(d, area_scheme, col, specs)
+            d = _first_children(a, "City", cities)  # the leaves and the City list, one pass
+            yield 1, tuple(_tx(d, f) for f in _ROW_FIELDS)
             for city in cities:
-                _intensity_row(_first_children(city), city_scheme, col, specs)
+                d = _first_children(city)
+                yield 2, tuple(_tx(d, f) for f in _ROW_FIELDS)
 
 
-def _intensity_row(d: dict[str, etree._Element], scheme: str, col: Collector,
-                   specs: dict[tuple, dict | None]) -> None:
-    """Record one Area or City of an observation and its intensity hazard."""
-    code = _tx(d, "Code")
-    col.area(code, _tx(d, "Name"), scheme)
-    key = (scheme, _tx(d, "MaxInt"), _tx(d, "Condition"), _tx(d, "Revise"))
+_ROW_FIELDS = ("Code", "Name", "MaxInt", "Condition", "Revise")
+
+
+class _Table:
+    """The observation rows of ``_observation_rows`` read by compiled XPath.
+
+    A big 震源・震度情報 has ~1,000 Cities with ~5,000 children: visiting each child in
+    Python (a proxy object and a tag string per child) is most of its parse. Here one
+    XPath per leaf name selects the first such child of every Area, then of every City,
+    in C. XPath matches a namespace, ``kid()`` a local name; the two agree when every
+    element below the section is in the section's own namespace, which is what JMA
+    sends — ``rows()`` checks that and returns None otherwise (the caller then walks in
+    Python). Compiled expressions are kept per namespace (a few; capped, as the
+    namespace comes from the message).
+    """
+
+    _MAX_NAMESPACES = 8
+
+    def __init__(self) -> None:
+        self._by_ns: dict[str, tuple[etree.XPath, ...]] = {}
+
+    def _compiled(self, ns: str) -> tuple[etree.XPath, ...] | None:
+        xps = self._by_ns.get(ns)
+        if xps is None:
+            if len(self._by_ns) >= self._MAX_NAMESPACES:
+                return None
+            m = {"s": ns}
+            areas, cities = "s:Pref/s:Area", "s:Pref/s:Area/s:City"
+            xps = (
+                etree.XPath("count(descendant::*) = count(descendant::s:*)", namespaces=m),
+                etree.XPath("s:Pref", namespaces=m),
+                etree.XPath(areas, namespaces=m),
+                etree.XPath(cities, namespaces=m),
+                *(etree.XPath(f"{areas}/s:{f}[1]", namespaces=m) for f in _ROW_FIELDS),
+                *(etree.XPath(f"{cities}/s:{f}[1]", namespaces=m) for f in _ROW_FIELDS),
+            )
+            self._by_ns[ns] = xps
+        return xps
+
+    def rows(self, obs: etree._Element) -> list[tuple[int, tuple]] | None:
+        tag = obs.tag
+        if not tag.startswith("{"):
+            return None
+        xps = self._compiled(tag[1 : tag.index("}")])
+        if xps is None or not xps[0](obs):
+            return None
+        n = len(_ROW_FIELDS)
+        prefs = xps[1](obs)
+        areas, cities = xps[2](obs), xps[3](obs)
+        a_rows = _columns(areas, [x(obs) for x in xps[4 : 4 + n]])
+        c_rows = _columns(cities, [x(obs) for x in xps[4 + n :]])
+        out: list[tuple[int, tuple]] = []
+        ai = ci = 0
+        # Merge the three document-ordered lists back into one walk: each Area follows
+        # its Pref, each City its Area (proxies are kept alive here, so ``getparent()``
+        # returns the very objects of ``prefs`` and ``areas``).
+        for pref in prefs:
+            d = _first_children(pref)
+            out.append((0, (_tx(d, "Code"), _tx(d, "Name"))))
+            while ai < len(areas) and areas[ai].getparent() is pref:
+                out.append((1, a_rows[ai]))
+                area = areas[ai]
+                ai += 1
+                while ci < len(cities) and cities[ci].getparent() is area:
+                    out.append((2, c_rows[ci]))
+                    ci += 1
+        return out
+
+
+def _columns(rows: list[etree._Element], found: list[list[etree._Element]]) -> list[tuple]:
+    """Per row, the stripped text of each field's element (None where it has none).
+
+    Each field list holds at most one element per row, in row order; when it holds one
+    for every row it lines up as it is, else it is matched to rows by parent."""
+    cols = []
+    for els in found:
+        if len(els) != len(rows):
+            by_row = {e.getparent(): e for e in els}
+            els = [by_row.get(r) for r in rows]
+        cols.append([_text(e) for e in els])
+    return list(zip(*cols, strict=True))
+
+
+def _text(el: etree._Element | None) -> str | None:
+    """``jma_common.tx``: stripped text of a leaf, None for missing or empty."""
+    if el is None:
+        return None
+    t = el.text
+    return (t.strip() or None) if t else None
+
+
+_OBS_TABLE = _Table()
+
+
+def _intensity_row(row: tuple, scheme: str, col: Collector, specs: dict[tuple, dict | None]) -> None:
+    """Record one Area or City of an observation (Code, Name, MaxInt, Condition, Revise)
+    and its intensity hazard."""
+    code = row[0]
+    col.area(code, row[1], scheme)
+    key = (scheme, *row[2:])
     spec = specs.get(key, False)
     if spec is False:
-        spec = specs[key] = _intensity_spec(*key[1:])
+        spec = specs[key] = _intensity_spec(*row[2:])
     if spec is not None:
         col.hazard_spec(code, scheme, spec)
 
