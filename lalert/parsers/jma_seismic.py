@@ -242,20 +242,22 @@ class _Table:
         areas, cities = xps[2](obs), xps[3](obs)
         a_rows = _columns(areas, [x(obs) for x in xps[4 : 4 + n]])
         c_rows = _columns(cities, [x(obs) for x in xps[4 + n :]])
-        out: list[tuple[int, tuple]] = []
-        ai = ci = 0
         # Merge the three document-ordered lists back into one walk: each Area follows
         # its Pref, each City its Area (proxies are kept alive here, so ``getparent()``
         # returns the very objects of ``prefs`` and ``areas``).
+        out: list[tuple[int, tuple]] = []
+        add = out.append
+        na, nc = len(areas), len(cities)
+        ai = ci = 0
         for pref in prefs:
             d = _first_children(pref)
-            out.append((0, (_tx(d, "Code"), _tx(d, "Name"))))
-            while ai < len(areas) and areas[ai].getparent() is pref:
-                out.append((1, a_rows[ai]))
+            add((0, (_tx(d, "Code"), _tx(d, "Name"))))
+            while ai < na and areas[ai].getparent() is pref:
                 area = areas[ai]
+                add((1, a_rows[ai]))
                 ai += 1
-                while ci < len(cities) and cities[ci].getparent() is area:
-                    out.append((2, c_rows[ci]))
+                while ci < nc and cities[ci].getparent() is area:
+                    add((2, c_rows[ci]))
                     ci += 1
         return out
 
@@ -265,8 +267,11 @@ def _columns(rows: list[etree._Element], found: list[list[etree._Element]]) -> l
 
     Each field list holds at most one element per row, in row order; when it holds one
     for every row it lines up as it is, else it is matched to rows by parent."""
-    cols = []
+    cols: list[list[str | None]] = []
     for els in found:
+        if not els:  # Condition, Revise: mostly absent everywhere
+            cols.append([None] * len(rows))
+            continue
         if len(els) != len(rows):
             by_row = {e.getparent(): e for e in els}
             els = [by_row.get(r) for r in rows]
