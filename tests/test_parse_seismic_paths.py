@@ -43,3 +43,21 @@ def test_leaves_in_another_namespace_read_as_in_the_body_namespace(corpus: Path,
     assert b.hazards == a.hazards
     assert b.details == a.details
 
+
+
+EEW = "77_01_27_240613_VXSE45.xml"  # 緊急地震速報（地震動予報）, ~30 forecast areas
+
+
+@pytest.mark.parametrize("count", [1, 20])
+def test_eew_forecast_leaves_in_another_namespace(corpus: Path, count: int) -> None:
+    plain = _flat((corpus / "xml" / "jma" / EEW).read_bytes())
+    pattern = re.compile(rb"<Category><Kind><Name>([^<]*)</Name>(.*?)<ForecastInt><From>([^<]*)</From>")
+    repl = (rb'<Category><Kind><x:Name xmlns:x="urn:example:other">\1</x:Name>\2'
+            rb'<ForecastInt><y:From xmlns:y="urn:example:y">\3</y:From>')
+    mixed, n = pattern.subn(repl, plain, count=count)
+    assert n == count, "the sample's forecast layout changed"
+    a, b = parse_one(plain), parse_one(mixed)
+    assert len(a.hazards) > 20
+    assert {h.state_label for h in a.hazards} >= {"緊急地震速報（警報）"}
+    assert b.areas == a.areas
+    assert b.hazards == a.hazards
