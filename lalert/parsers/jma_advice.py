@@ -43,23 +43,41 @@ def headline_advice(text: str | None) -> list[str]:
     return [p for p in out if p]
 
 
-# Body/Warning/Item/Kind elements that carry an Addition, in document order, found by
-# libxml2 in one compiled pass: a warning telegram has thousands of Kinds and few of them
-# carry 付加事項, so the Python loop sees only those (by local name: the namespace varies).
-_KINDS_WITH_ADDITIONS = etree.XPath(
-    "*[local-name()='Warning']/*[local-name()='Item']/*[local-name()='Kind']"
-    "[*[local-name()='Addition']]")
+def _local(el: etree._Element) -> str:
+    t = el.tag
+    return t[t.rfind("}") + 1 :] if t.__class__ is str else ""
 
 
 def _additions(body: etree._Element) -> list[str]:
-    notes: list[str] = []
-    for k in _KINDS_WITH_ADDITIONS(body):
-        status = text_at(k, "Status") or ""
-        if any(w in status for w in _NOT_IN_FORCE):
-            continue
-        for add in kids(k, "Addition"):
-            notes += [n for n in (leaf(x) for x in kids(add, "Note")) if n]
-    return list(dict.fromkeys(notes))
+    """The 付加事項 (Warning/Item/Kind/Addition/Note) of the Kinds still in force.
+
+    A warning telegram has thousands of elements and a few hundred Additions:
+    ``iter('{*}Addition')`` finds them in C (a ``local-name()`` XPath is five times
+    slower), and only those become Python objects; their Kind/Item/Warning ancestry is
+    then checked by tag. Each Kind's Status is read once for all its Additions.
+    """
+    notes: dict[str, None] = {}
+    for w in body.iterchildren("{*}Warning"):
+        kind = None
+        in_force = False
+        for add in w.iter("{*}Addition"):
+            k = add.getparent()
+            if k is not kind:
+                kind = k
+                item = k.getparent()
+                in_force = (
+                    _local(k) == "Kind" and item is not None and _local(item) == "Item"
+                    and item.getparent() is w
+                )
+                if in_force:
+                    status = text_at(k, "Status") or ""
+                    in_force = not any(x in status for x in _NOT_IN_FORCE)
+            if in_force:
+                for x in add.iterchildren("{*}Note"):
+                    n = leaf(x)
+                    if n:
+                        notes[n] = None
+    return list(notes)
 
 
 def instruction(head: etree._Element | None, body: etree._Element | None) -> str | None:
