@@ -3,7 +3,15 @@
 In a burst, parsing is about half of the daemon's CPU, and it ran on the event loop's
 thread: one core parsed while the other idled, and every other request waited behind it.
 ``ParsePool`` parses in a ``concurrent.futures.ProcessPoolExecutor`` (``[ingest]
-parse_workers``, default: one per core; 0 parses in the daemon's own thread as before).
+parse_workers``: a number, or ``"auto"`` for one per core; 0, the default, parses on the
+event loop).
+
+Off by default, as measured: on the shared 2-core development machine (load 7-10 from
+other work) a 3,000-message burst took the same time with and without the pool (60-66 s)
+while the pool cost ~15 % more CPU per message (8.2 vs 6.6-7.3 ms: the hand-offs, and
+the alerts decoded again in the daemon); with a core idle it was ~20 % faster (36 vs
+45 s), and it takes the event loop's share per message from ~7 to ~4 ms. Turn it on
+where the daemon has cores of its own (``bench/ingest.py --parse-workers auto``).
 
 What crosses the process boundary is plain values only: the raw messages go in (bytes,
 with the sender's name and the size bound), and one MessagePack ``bytes`` comes out with,
