@@ -31,31 +31,24 @@ from lalert.vocab import jma as V
 
 
 def parse_body(body: etree._Element, col: Collector, *, kind: str, title: str, head: etree._Element) -> None:
-    for eq in kids(body, "Earthquake"):
-        _earthquake(eq, col)
-        break
-    intensity = kid(body, "Intensity")
-    if intensity is not None:
-        fc = kid(intensity, "Forecast")
-        if fc is not None:
-            _eew_forecast(fc, col)
-        obs = kid(intensity, "Observation")
-        if obs is not None:
-            _observation(obs, col)
-    tsunami = kid(body, "Tsunami")
-    if tsunami is not None:
-        _tsunami(tsunami, col)
-    for info in kids(body, "EarthquakeInfo"):
+    infos: list[etree._Element] = []
+    d = _first_children(body, "EarthquakeInfo", infos)  # one pass over the Body's sections
+    if "Earthquake" in d:
+        _earthquake(d["Earthquake"], col)
+    di = _children_of(d, "Intensity")
+    if "Forecast" in di:
+        _eew_forecast(di["Forecast"], col)
+    if "Observation" in di:
+        _observation(di["Observation"], col)
+    if "Tsunami" in d:
+        _tsunami(d["Tsunami"], col)
+    for info in infos:
         _earthquake_info(info, col, head)
     if kind == "eew":
         col.details["eew"] = {
             "warning": "警報" in title,
-            "final": _has_child(body, "NextAdvisory") and "最終" in (text_at(body, "NextAdvisory") or ""),
+            "final": "NextAdvisory" in d and "最終" in (leaf(d["NextAdvisory"]) or ""),
         }
-
-
-def _has_child(el: etree._Element, name: str) -> bool:
-    return kid(el, name) is not None
 
 
 def _number(el: etree._Element | None) -> float | None:
@@ -70,23 +63,26 @@ def _number(el: etree._Element | None) -> float | None:
 
 
 def _earthquake(eq: etree._Element, col: Collector) -> None:
-    hypo_area = walk(eq, "Hypocenter", "Area")
-    d: dict = {"origin_time": text_at(eq, "OriginTime")}
+    de = _first_children(eq)
+    d: dict = {"origin_time": leaf(de.get("OriginTime"))}
+    hypo_area = _children_of(de, "Hypocenter").get("Area")
     if hypo_area is not None:
-        name = text_at(hypo_area, "Name")
-        code = text_at(hypo_area, "Code")
+        coords: list[etree._Element] = []
+        da = _first_children(hypo_area, "Coordinate", coords)
+        name = leaf(da.get("Name"))
+        code = leaf(da.get("Code"))
         hypo: dict = {"name": name, "code": code}
-        for c in kids(hypo_area, "Coordinate"):
+        for c in coords:
             coord = parse_coordinate(leaf_text(c))
             if coord:
                 hypo.update(coord)
                 break
-        mark = text_at(hypo_area, "NameFromMark")
+        mark = leaf(da.get("NameFromMark"))
         if mark:
             hypo["name_from_mark"] = mark
         d["hypocenter"] = hypo
         col.area(code, name, "jma.other")
-    mag = kid(eq, "Magnitude")
+    mag = de.get("Magnitude")
     if mag is not None:
         d["magnitude"] = _number(mag)
         d["magnitude_label"] = mag.get("description")
