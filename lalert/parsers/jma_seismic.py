@@ -12,6 +12,7 @@ are hazards per 津波予報区; the hypocentre, magnitude and maximum intensity
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from lxml import etree
 
@@ -127,21 +128,17 @@ def _eew_forecast(fc: etree._Element, col: Collector) -> None:
         d["max_lg_intensity"] = text_at(lg, "To") or text_at(lg, "From")
     col.details.setdefault("earthquake", {}).update(d)
     specs: dict[tuple, dict] = {}
-    for pref in kids(fc, "Pref"):
-        areas: list[etree._Element] = []
-        dp = _first_children(pref, "Area", areas)  # an EEW gives one Pref per Area
-        col.area(_tx(dp, "Code"), _tx(dp, "Name"), pref_scheme)
-        for a in areas:
-            d = _first_children(a)
-            code_a = _tx(d, "Code")
-            col.area(code_a, _tx(d, "Name"), area_scheme)
-            fd = _children_of(d, "ForecastInt")
-            cat_name = leaf(_children_of(_children_of(d, "Category"), "Kind").get("Name"))
-            key = (_tx(fd, "From"), _tx(fd, "To"), cat_name, _tx(d, "Condition"))
-            spec = specs.get(key)
-            if spec is None:
-                spec = specs[key] = _eew_spec(*key)
-            col.hazard_spec(code_a, area_scheme, spec)
+    for level, row in _EEW_TABLE.rows(fc):
+        if level == 0:
+            col.area(row[0], row[1], pref_scheme)
+            continue
+        code_a = row[0]
+        col.area(code_a, row[1], area_scheme)
+        key = row[2:]  # From, To, Category/Kind/Name, Condition
+        spec = specs.get(key)
+        if spec is None:
+            spec = specs[key] = _eew_spec(*key)
+        col.hazard_spec(code_a, area_scheme, spec)
 
 
 def _eew_spec(frm: str | None, to: str | None, cat_name: str | None, cond: str | None) -> dict:
@@ -166,27 +163,173 @@ def _observation(obs: etree._Element, col: Collector) -> None:
     # A big 震源・震度情報 names ~1,000 areas and cities with a dozen distinct intensity
     # rows between them: one hazard spec per row, shared (``Collector.hazard_spec``).
     specs: dict[tuple, dict | None] = {}
-    for pref in kids(obs, "Pref"):
-        areas: list[etree._Element] = []
-        dp = _first_children(pref, "Area", areas)
-        col.area(_tx(dp, "Code"), _tx(dp, "Name"), pref_scheme)
-        for a in areas:
-            cities: list[etree._Element] = []
-            d = _first_children(a, "City", cities)  # Name, Code, MaxInt ... and the City list, one pass
-            _intensity_row(d, area_scheme, col, specs)
-            for city in cities:
-                _intensity_row(_first_children(city), city_scheme, col, specs)
+    for level, row in _OBS_TABLE.rows(obs):
+        if level == 0:
+            col.area(row[0], row[1], pref_scheme)
+        else:
+            _intensity_row(row, area_scheme if level == 1 else city_scheme, col, specs)
 
 
-def _intensity_row(d: dict[str, etree._Element], scheme: str, col: Collector,
-                   specs: dict[tuple, dict | None]) -> None:
-    """Record one Area or City of an observation and its intensity hazard."""
-    code = _tx(d, "Code")
-    col.area(code, _tx(d, "Name"), scheme)
-    key = (scheme, _tx(d, "MaxInt"), _tx(d, "Condition"), _tx(d, "Revise"))
+class _Table:
+    """Nested rows below a section (Pref > Area > City), each the text of some leaves,
+    in document order: ``rows()`` → [(level, (text, ...)), ...].
+
+    A big 震源・震度情報 has ~1,000 Cities with ~5,000 children, an EEW ~30 Areas of ~15
+    elements each: visiting each child in Python (a proxy object and a tag string per
+    child) is most of their parse. Here one compiled XPath per level and per leaf selects,
+    in C, the first such element of every row. XPath matches a namespace where ``kid()``
+    matches a local name; the two agree when every element below the section is in the
+    section's own namespace, which is what JMA sends. ``rows()`` checks that and
+    otherwise walks the section in Python by local name. Compiled expressions are kept
+    per namespace (capped: the namespace comes from the message).
+
+    ``levels``: (element name, leaf paths) per level, e.g. ("Area", ("Code", "ForecastInt/From")).
+    A leaf's text is ``tx()``'s (the element's own text) unless its path is in
+    ``whole_text``, which reads it as ``leaf()`` does (with its descendants' text).
+    """
+
+    _MAX_NAMESPACES = 8
+
+    def __init__(self, levels: tuple[tuple[str, tuple[str, ...]], ...],
+                 whole_text: frozenset[str] = frozenset()) -> None:
+        self.levels = levels
+        self.readers = tuple(tuple(leaf if f in whole_text else _text for f in fields)
+                             for _, fields in levels)
+        self._by_ns: dict[str, tuple] = {}
+
+    def rows(self, section: etree._Element) -> list[tuple[int, tuple]]:
+        bulk = self._bulk(section)
+        return bulk if bulk is not None else self._walk(section)
+
+    def _compiled(self, ns: str) -> tuple | None:
+        xps = self._by_ns.get(ns)
+        if xps is None:
+            if len(self._by_ns) >= self._MAX_NAMESPACES:
+                return None
+            m = {"s": ns}
+            per_level = []
+            path = ""
+            for name, fields in self.levels:
+                path = f"{path}/s:{name}" if path else f"s:{name}"
+                per_level.append((
+                    etree.XPath(path, namespaces=m),
+                    tuple((etree.XPath(path + "".join(f"/s:{p}[1]" for p in f.split("/")), namespaces=m),
+                           f.count("/") + 1) for f in fields),
+                ))
+            check = etree.XPath("count(descendant::*) = count(descendant::s:*)", namespaces=m)
+            xps = self._by_ns[ns] = (check, tuple(per_level))
+        return xps
+
+    def _bulk(self, section: etree._Element) -> list[tuple[int, tuple]] | None:
+        tag = section.tag
+        if not tag.startswith("{"):
+            return None
+        xps = self._compiled(tag[1 : tag.index("}")])
+        if xps is None or not xps[0](section):
+            return None
+        rows: list[list[etree._Element]] = []
+        values: list[list[tuple]] = []
+        for (rows_xp, field_xps), readers in zip(xps[1], self.readers, strict=True):
+            r = rows_xp(section)
+            rows.append(r)
+            values.append(_columns(r, [(xp(section), depth, read)
+                                       for (xp, depth), read in zip(field_xps, readers, strict=True)]))
+        # Merge the per-level lists (each in document order) back into one walk: each row
+        # is followed by its children's rows. Proxies are kept alive in ``rows``, so
+        # ``getparent()`` returns the very objects held there.
+        out: list[tuple[int, tuple]] = []
+        add = out.append
+        last = len(rows) - 1
+        pos = [0] * len(rows)
+
+        def emit(level: int, parent: etree._Element | None) -> None:
+            r, v = rows[level], values[level]
+            i, n = pos[level], len(r)
+            while i < n and (parent is None or r[i].getparent() is parent):
+                add((level, v[i]))
+                i += 1
+                if level < last:
+                    pos[level] = i
+                    emit(level + 1, r[i - 1])
+            pos[level] = i
+
+        emit(0, None)
+        return out
+
+    def _walk(self, section: etree._Element) -> list[tuple[int, tuple]]:
+        """The same rows by local name, whatever the namespaces (``kid()``'s rule)."""
+        out: list[tuple[int, tuple]] = []
+        last = len(self.levels) - 1
+
+        def visit(el: etree._Element, level: int) -> None:
+            below: list[etree._Element] = []
+            d = _first_children(el, self.levels[level + 1][0] if level < last else "", below)
+            out.append((level, tuple(read(_leaf_at(d, f))
+                                     for f, read in zip(self.levels[level][1], self.readers[level], strict=True))))
+            for child in below:
+                visit(child, level + 1)
+
+        for el in kids(section, self.levels[0][0]):
+            visit(el, 0)
+        return out
+
+
+def _leaf_at(d: dict[str, etree._Element], path: str) -> etree._Element | None:
+    """The element at ``path`` ("ForecastInt/From"): first child per step, by local name."""
+    first, _, rest = path.partition("/")
+    el = d.get(first)
+    return walk(el, *rest.split("/")) if rest and el is not None else el
+
+
+def _columns(rows: list[etree._Element], found: list[tuple[list, int, Callable]]) -> list[tuple]:
+    """Per row, the text of each leaf (None where it has none).
+
+    Each leaf's list holds at most one element per row, in row order: when it holds one
+    for every row it lines up as it is, else each element is matched to its row through
+    its ancestor ``depth`` levels up."""
+    cols: list[list[str | None]] = []
+    for els, depth, read in found:
+        if not els:  # Condition, Revise: mostly absent everywhere
+            cols.append([None] * len(rows))
+            continue
+        if len(els) != len(rows):
+            by_row = {}
+            for e in els:
+                up = e
+                for _ in range(depth):
+                    up = up.getparent()
+                by_row[up] = e
+            els = [by_row.get(r) for r in rows]
+        cols.append([read(e) for e in els])
+    return list(zip(*cols, strict=True))
+
+
+def _text(el: etree._Element | None) -> str | None:
+    """``jma_common.tx``: stripped text of a leaf, None for missing or empty."""
+    if el is None:
+        return None
+    t = el.text
+    return (t.strip() or None) if t else None
+
+
+_ROW_FIELDS = ("Code", "Name", "MaxInt", "Condition", "Revise")
+_PREF = ("Pref", ("Code", "Name"))
+_OBS_TABLE = _Table((_PREF, ("Area", _ROW_FIELDS), ("City", _ROW_FIELDS)))
+_EEW_TABLE = _Table(
+    (_PREF, ("Area", ("Code", "Name", "ForecastInt/From", "ForecastInt/To", "Category/Kind/Name", "Condition"))),
+    whole_text=frozenset({"Category/Kind/Name"}),
+)
+
+
+def _intensity_row(row: tuple, scheme: str, col: Collector, specs: dict[tuple, dict | None]) -> None:
+    """Record one Area or City of an observation (Code, Name, MaxInt, Condition, Revise)
+    and its intensity hazard."""
+    code = row[0]
+    col.area(code, row[1], scheme)
+    key = (scheme, *row[2:])
     spec = specs.get(key, False)
     if spec is False:
-        spec = specs[key] = _intensity_spec(*key[1:])
+        spec = specs[key] = _intensity_spec(*row[2:])
     if spec is not None:
         col.hazard_spec(code, scheme, spec)
 
