@@ -61,3 +61,24 @@ def test_eew_forecast_leaves_in_another_namespace(corpus: Path, count: int) -> N
     assert {h.state_label for h in a.hazards} >= {"緊急地震速報（警報）"}
     assert b.areas == a.areas
     assert b.hazards == a.hazards
+
+
+TSUNAMI = "32-39_12_12_250206_VTSE51.xml"  # 津波警報・注意報・予報, observed heights too
+
+
+@pytest.mark.parametrize("count", [1, 30])
+def test_tsunami_heights_in_the_body_namespace_read_as_in_jmx_eb(corpus: Path, count: int) -> None:
+    """JMA puts TsunamiHeight in jmx_eb; the same element in the Body's own namespace
+    (or an Area's Name in a third one) must read the same."""
+    plain = _flat((corpus / "xml" / "jma" / TSUNAMI).read_bytes())
+    mixed, n = re.subn(rb"<jmx_eb:TsunamiHeight([^>]*)>([^<]*)</jmx_eb:TsunamiHeight>",
+                       rb"<TsunamiHeight\1>\2</TsunamiHeight>", plain, count=count)
+    assert n == count
+    mixed, n = re.subn(rb"<Area><Name>([^<]*)</Name>", rb'<Area><x:Name xmlns:x="urn:example:other">\1</x:Name>',
+                       mixed, count=count)
+    assert n == count
+    a, b = parse_one(plain), parse_one(mixed)
+    assert len(a.hazards) > 50 and a.details["tsunami"]["observed_max_height_m"]
+    assert b.areas == a.areas
+    assert b.hazards == a.hazards
+    assert b.details == a.details

@@ -51,33 +51,34 @@ def _local(el: etree._Element) -> str:
 def _additions(body: etree._Element) -> list[str]:
     """The 付加事項 (Warning/Item/Kind/Addition/Note) of the Kinds still in force.
 
-    A warning telegram has thousands of elements and a few hundred Additions:
-    ``iter('{*}Addition')`` finds them in C (a ``local-name()`` XPath is five times
-    slower), and only those become Python objects; their Kind/Item/Warning ancestry is
-    then checked by tag. Each Kind's Status is read once for all its Additions.
+    A warning telegram has thousands of elements and a few hundred Additions naming a
+    handful of notes (氾濫, 突風, うねり …): ``iter('{*}Addition')`` finds them in C (a
+    ``local-name()`` XPath is five times slower) and only those become Python objects.
+    The Kind/Item/Warning ancestry and the Kind's Status are checked only for a note not
+    yet kept, so a repeated note costs one read.
     """
     notes: dict[str, None] = {}
     for w in body.iterchildren("{*}Warning"):
-        kind = None
-        in_force = False
         for add in w.iter("{*}Addition"):
-            k = add.getparent()
-            if k is not kind:
-                kind = k
-                item = k.getparent()
-                in_force = (
-                    _local(k) == "Kind" and item is not None and _local(item) == "Item"
-                    and item.getparent() is w
-                )
+            in_force: bool | None = None
+            for x in add.iterchildren("{*}Note"):
+                n = leaf(x)
+                if not n or n in notes:
+                    continue
+                if in_force is None:
+                    in_force = _in_force_kind(add.getparent(), w)
                 if in_force:
-                    status = text_at(k, "Status") or ""
-                    in_force = not any(x in status for x in _NOT_IN_FORCE)
-            if in_force:
-                for x in add.iterchildren("{*}Note"):
-                    n = leaf(x)
-                    if n:
-                        notes[n] = None
+                    notes[n] = None
     return list(notes)
+
+
+def _in_force_kind(k: etree._Element | None, w: etree._Element) -> bool:
+    """Is ``k`` a Kind of an Item of ``w`` whose Status says it is in force?"""
+    item = k.getparent() if k is not None else None
+    if item is None or _local(k) != "Kind" or _local(item) != "Item" or item.getparent() is not w:
+        return False
+    status = text_at(k, "Status") or ""
+    return not any(x in status for x in _NOT_IN_FORCE)
 
 
 def instruction(head: etree._Element | None, body: etree._Element | None) -> str | None:

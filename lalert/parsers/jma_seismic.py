@@ -31,31 +31,24 @@ from lalert.vocab import jma as V
 
 
 def parse_body(body: etree._Element, col: Collector, *, kind: str, title: str, head: etree._Element) -> None:
-    for eq in kids(body, "Earthquake"):
-        _earthquake(eq, col)
-        break
-    intensity = kid(body, "Intensity")
-    if intensity is not None:
-        fc = kid(intensity, "Forecast")
-        if fc is not None:
-            _eew_forecast(fc, col)
-        obs = kid(intensity, "Observation")
-        if obs is not None:
-            _observation(obs, col)
-    tsunami = kid(body, "Tsunami")
-    if tsunami is not None:
-        _tsunami(tsunami, col)
-    for info in kids(body, "EarthquakeInfo"):
+    infos: list[etree._Element] = []
+    d = _first_children(body, "EarthquakeInfo", infos)  # one pass over the Body's sections
+    if "Earthquake" in d:
+        _earthquake(d["Earthquake"], col)
+    di = _children_of(d, "Intensity")
+    if "Forecast" in di:
+        _eew_forecast(di["Forecast"], col)
+    if "Observation" in di:
+        _observation(di["Observation"], col)
+    if "Tsunami" in d:
+        _tsunami(d["Tsunami"], col)
+    for info in infos:
         _earthquake_info(info, col, head)
     if kind == "eew":
         col.details["eew"] = {
             "warning": "警報" in title,
-            "final": _has_child(body, "NextAdvisory") and "最終" in (text_at(body, "NextAdvisory") or ""),
+            "final": "NextAdvisory" in d and "最終" in (leaf(d["NextAdvisory"]) or ""),
         }
-
-
-def _has_child(el: etree._Element, name: str) -> bool:
-    return kid(el, name) is not None
 
 
 def _number(el: etree._Element | None) -> float | None:
@@ -70,23 +63,26 @@ def _number(el: etree._Element | None) -> float | None:
 
 
 def _earthquake(eq: etree._Element, col: Collector) -> None:
-    hypo_area = walk(eq, "Hypocenter", "Area")
-    d: dict = {"origin_time": text_at(eq, "OriginTime")}
+    de = _first_children(eq)
+    d: dict = {"origin_time": leaf(de.get("OriginTime"))}
+    hypo_area = _children_of(de, "Hypocenter").get("Area")
     if hypo_area is not None:
-        name = text_at(hypo_area, "Name")
-        code = text_at(hypo_area, "Code")
+        coords: list[etree._Element] = []
+        da = _first_children(hypo_area, "Coordinate", coords)
+        name = leaf(da.get("Name"))
+        code = leaf(da.get("Code"))
         hypo: dict = {"name": name, "code": code}
-        for c in kids(hypo_area, "Coordinate"):
+        for c in coords:
             coord = parse_coordinate(leaf_text(c))
             if coord:
                 hypo.update(coord)
                 break
-        mark = text_at(hypo_area, "NameFromMark")
+        mark = leaf(da.get("NameFromMark"))
         if mark:
             hypo["name_from_mark"] = mark
         d["hypocenter"] = hypo
         col.area(code, name, "jma.other")
-    mag = kid(eq, "Magnitude")
+    mag = de.get("Magnitude")
     if mag is not None:
         d["magnitude"] = _number(mag)
         d["magnitude_label"] = mag.get("description")
@@ -184,17 +180,20 @@ class _Table:
     per namespace (capped: the namespace comes from the message).
 
     ``levels``: (element name, leaf paths) per level, e.g. ("Area", ("Code", "ForecastInt/From")).
-    A leaf's text is ``tx()``'s (the element's own text) unless its path is in
-    ``whole_text``, which reads it as ``leaf()`` does (with its descendants' text).
+    A leaf is read as ``tx()`` does (the element's own text) unless ``read`` names another
+    reader for its path (``leaf`` for the text with its descendants', ``_element`` for
+    the element itself); the reader gets None for a leaf the row does not have.
+    ``basis_leaves``: local names JMA puts in the jmx_eb namespace (TsunamiHeight), which
+    the check then allows, and only in that namespace.
     """
 
     _MAX_NAMESPACES = 8
 
     def __init__(self, levels: tuple[tuple[str, tuple[str, ...]], ...],
-                 whole_text: frozenset[str] = frozenset()) -> None:
+                 read: dict[str, Callable] | None = None, basis_leaves: tuple[str, ...] = ()) -> None:
         self.levels = levels
-        self.readers = tuple(tuple(leaf if f in whole_text else _text for f in fields)
-                             for _, fields in levels)
+        self.readers = tuple(tuple((read or {}).get(f, _text) for f in fields) for _, fields in levels)
+        self.basis_leaves = basis_leaves
         self._by_ns: dict[str, tuple] = {}
 
     def rows(self, section: etree._Element) -> list[tuple[int, tuple]]:
@@ -206,19 +205,27 @@ class _Table:
         if xps is None:
             if len(self._by_ns) >= self._MAX_NAMESPACES:
                 return None
-            m = {"s": ns}
+            m = {"s": ns, "e": _BASIS_NS}
             per_level = []
             path = ""
             for name, fields in self.levels:
                 path = f"{path}/s:{name}" if path else f"s:{name}"
                 per_level.append((
                     etree.XPath(path, namespaces=m),
-                    tuple((etree.XPath(path + "".join(f"/s:{p}[1]" for p in f.split("/")), namespaces=m),
+                    tuple((etree.XPath(path + "".join(f"/{self._prefix(p)}:{p}[1]" for p in f.split("/")), namespaces=m),
                            f.count("/") + 1) for f in fields),
                 ))
-            check = etree.XPath("count(descendant::*) = count(descendant::s:*)", namespaces=m)
+            check = etree.XPath(
+                "count(descendant::*) = count(descendant::s:*)"
+                + "".join(f" + count(descendant::e:{n})" for n in self.basis_leaves)
+                + "".join(f" and not(descendant::s:{n})" for n in self.basis_leaves),
+                namespaces=m,
+            )
             xps = self._by_ns[ns] = (check, tuple(per_level))
         return xps
+
+    def _prefix(self, name: str) -> str:
+        return "e" if name in self.basis_leaves else "s"
 
     def _bulk(self, section: etree._Element) -> list[tuple[int, tuple]] | None:
         tag = section.tag
@@ -313,11 +320,33 @@ def _text(el: etree._Element | None) -> str | None:
 
 
 _ROW_FIELDS = ("Code", "Name", "MaxInt", "Condition", "Revise")
+_BASIS_NS = "http://xml.kishou.go.jp/jmaxml1/elementBasis1/"  # jmx_eb
+
+
+def _element(el: etree._Element | None) -> etree._Element | None:
+    return el
+
+
 _PREF = ("Pref", ("Code", "Name"))
 _OBS_TABLE = _Table((_PREF, ("Area", _ROW_FIELDS), ("City", _ROW_FIELDS)))
 _EEW_TABLE = _Table(
     (_PREF, ("Area", ("Code", "Name", "ForecastInt/From", "ForecastInt/To", "Category/Kind/Name", "Condition"))),
-    whole_text=frozenset({"Category/Kind/Name"}),
+    read={"Category/Kind/Name": leaf},
+)
+# 津波予報: per 予報区 Item, its Area, Kind, LastKind (when continued) and the forecast height.
+_TSUNAMI_FORECAST_TABLE = _Table(
+    (("Item", ("Area", "Area/Code", "Area/Name", "Category/Kind/Name", "Category/Kind/Code", "Category/LastKind",
+               "Category/LastKind/Name", "Category/LastKind/Code", "MaxHeight/TsunamiHeight")),),
+    read={"Area": _element, "Category/LastKind": _element, "MaxHeight/TsunamiHeight": _element,
+          "Category/Kind/Name": leaf, "Category/Kind/Code": leaf,
+          "Category/LastKind/Name": leaf, "Category/LastKind/Code": leaf},
+    basis_leaves=("TsunamiHeight",),
+)
+# 津波観測 / 推定: per Item its Area, per tide Station the height observed so far.
+_TSUNAMI_STATION_TABLE = _Table(
+    (("Item", ("Area/Code", "Area/Name")), ("Station", ("MaxHeight/TsunamiHeight",))),
+    read={"MaxHeight/TsunamiHeight": _number},
+    basis_leaves=("TsunamiHeight",),
 )
 
 
@@ -408,24 +437,17 @@ def _tsunami(ts: etree._Element, col: Collector) -> None:
     fc = kid(ts, "Forecast")
     if fc is not None:
         scheme = V.scheme_for_code_type(_code_types(fc).get("Item/Area/Code"), "jma.tsunami_region")
-        for item in kids(fc, "Item"):
-            di = _first_children(item)
-            area = di.get("Area")
+        for _, (area, code, name, kname, kcode, last, lname, lcode, th) in _TSUNAMI_FORECAST_TABLE.rows(fc):
             if area is None:
                 continue
-            code, _ = col.area_el(area, scheme)
-            cd = _children_of(di, "Category")
-            kd = _children_of(cd, "Kind")
-            kname, kcode = leaf(kd.get("Name")), leaf(kd.get("Code"))
+            col.area(code, name, scheme)
             tkind, state, sev = V.tsunami_kind(kname, kcode)
-            if "LastKind" in cd and state == "continued":
-                ld = _children_of(cd, "LastKind")
-                lkind = V.tsunami_kind(leaf(ld.get("Name")), leaf(ld.get("Code")))[0]
+            if last is not None and state == "continued":
+                lkind = V.tsunami_kind(lname, lcode)[0]
                 lr, r = V.TSUNAMI_RANK.get(lkind, 0), V.TSUNAMI_RANK.get(tkind, 0)
                 state = "issued" if lr == 0 else "upgraded" if lr < r else "downgraded" if lr > r else state
             col.hazard(code, scheme, tkind, kname or tkind, state, code=kcode,
                        state_label=_tsunami_word(kname), severity=sev)
-            th = _children_of(di, "MaxHeight").get("TsunamiHeight")
             if th is not None:
                 val = _number(th)
                 label = th.get("description")
@@ -439,16 +461,11 @@ def _tsunami(ts: etree._Element, col: Collector) -> None:
         if sec is None:
             continue
         scheme = V.scheme_for_code_type(_code_types(sec).get("Item/Area/Code"), "jma.tsunami_region")
-        for item in kids(sec, "Item"):
-            stations: list[etree._Element] = []
-            di = _first_children(item, "Station", stations)
-            area = di.get("Area")
-            if area is not None:
-                col.area_el(area, scheme)
-            for st in stations:
-                val = _number(_children_of(_first_children(st), "MaxHeight").get("TsunamiHeight"))
-                if val is not None and (obs_max is None or val > obs_max):
-                    obs_max = val
+        for level, row in _TSUNAMI_STATION_TABLE.rows(sec):
+            if level == 0:
+                col.area(row[0], row[1], scheme)
+            elif row[0] is not None and (obs_max is None or row[0] > obs_max):
+                obs_max = row[0]
     col.details["tsunami"] = {
         "max_height_m": best_height,
         "max_height_label": best_label,
