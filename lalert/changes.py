@@ -7,7 +7,7 @@ transport never import the outputs package to name what they move.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from lalert.model import EnrichedAlert
@@ -33,6 +33,9 @@ class AlertChange:
     alert: EnrichedAlert
     drill: bool = False
     at: str = ""
+    # Encodings derived from this change (the push body …), made once by the first output
+    # that needs one and shared by the rest: the bus hands every output the same object.
+    memo: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
 
 
 class ChangeHandler(Protocol):

@@ -12,7 +12,8 @@ Sections (see ``lalert/demo/lalert.toml`` for a commented example)::
 
     home, host, port, base_url, store (``sqlite`` | ``sqlite:///DIR`` | ``postgresql://…``),
     bus (``memory`` | ``redis://…``)  (see ``lalert.store.registry``, ``lalert.bus.registry``)
-    [ingest]   max_message_bytes, [[ingest.tokens]] name / token
+    [ingest]   max_message_bytes, parse_workers (``lalert.parsepool``),
+               [[ingest.tokens]] name / token
     [spool]    enabled, interval
     [poller]   enabled, allow_hosts, [[poller.feeds]] url / name / long / interval /
                silence_after

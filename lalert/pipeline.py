@@ -32,6 +32,7 @@ from lalert.compact import Interner
 from lalert.config import Config
 from lalert.lifecycle import Lifecycle, Transition, parse_time
 from lalert.model import Alert, EnrichedAlert
+from lalert.parsepool import ParsePool, timeless
 from lalert.parsers import ParseError, parse
 from lalert.store import ChangeRow, Entry
 from lalert.store.codec import Refused, decode_alerts, decode_enriched, encode
@@ -119,11 +120,6 @@ def fallback_enrich(alert: Alert) -> EnrichedAlert:
 DEMO_SOURCE = "demo"
 
 
-def timeless(alerts: list[Alert]) -> list[Alert]:
-    """Demo messages stay in force until cancelled, whatever date the demo runs on."""
-    return [dataclasses.replace(a, valid_until=None) for a in alerts]
-
-
 def parse_message(data: bytes, *, source: str, max_bytes: int) -> list[Alert]:
     """Parse bytes as received (bare XML or an L-Alert SOAP ``publish`` envelope)."""
     return parse(data, source=source, max_bytes=max_bytes)
@@ -183,6 +179,10 @@ class Pipeline:
         self._own: dict[int, list[Alert]] = {}
         self.enricher = load_enricher()
         self._first: dict[str, _First] = {}
+        # sha256 → done when the first copy of those bytes is parsed and known in _first
+        self._parsing: dict[str, asyncio.Future[None]] = {}
+        workers = (config.raw.get("ingest") or {}).get("parse_workers")
+        self.parser = ParsePool(None if workers in (None, "", "auto") else int(workers))
         self._geoms: dict[tuple[str, str], Any] = {}
         # one object per distinct area / hazard / nearby site among the alerts held
         self._shared = Interner(lambda scheme, code: self._geoms.get((scheme, code)))
@@ -201,6 +201,8 @@ class Pipeline:
     # --- start / stop ---------------------------------------------------------------
 
     async def start(self) -> None:
+        if self.mode in ("all", "ingest"):
+            self.parser.start()
         await self.writer.start()
         self.reader = self.store.reader()
         self.writer.on_commit = self._on_commit
@@ -385,6 +387,10 @@ class Pipeline:
             return await self.reject_oversize(len(raw), source=source, sender=sender,
                                               origin_id=origin_id)
         sha = hashlib.sha256(raw).hexdigest()
+        # Parsing awaits a worker: a resend arriving meanwhile waits for the first copy,
+        # so it is still answered as a duplicate of it (never parsed and accepted twice).
+        while (parsing := self._parsing.get(sha)) is not None:
+            await asyncio.shield(parsing)
         first = self._first.get(sha)
         if first is not None:
             dup_of = await first.id if isinstance(first.id, asyncio.Future) else first.id
@@ -397,18 +403,24 @@ class Pipeline:
             return Receipt(msg_id, outcome, first.reason or entry.reason, first.format,
                            first.alert_ids, dup_of)
         t_parse = time.perf_counter()
+        loop = asyncio.get_running_loop()
+        parsed = self._parsing[sha] = loop.create_future()
+        packed: bytes | None = None
         try:
-            alerts = parse_message(raw, source=sender, max_bytes=max_bytes)
+            alerts, packed = await self.parser.parse(raw, sender=sender, max_bytes=max_bytes,
+                                                     demo=source == DEMO_SOURCE)
             reason, fmt = None, alerts[0].format
         except ParseError as exc:
             alerts, fmt = [], None
             reason = exc.reason + (f" (line {exc.line})" if exc.line else "")
         except ImportError as exc:  # a format whose parser is not installed
             alerts, fmt, reason = [], None, f"format not supported here: {exc}"
+        except BaseException:
+            del self._parsing[sha]
+            parsed.set_result(None)
+            raise
         self._observe("parse", t_parse)
-        if source == DEMO_SOURCE:
-            alerts = timeless(alerts)
-        fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        fut: asyncio.Future[int] = loop.create_future()
         ids = tuple(a.id for a in alerts)
         if alerts and all(a in self._alert_msg for a in ids):
             dup_of = self._alert_msg[ids[0]] if self._alert_msg[ids[0]] > 0 else None
@@ -418,7 +430,8 @@ class Pipeline:
             self._first[sha] = first = _First("duplicate", entry.reason, fmt, ids, fut)
         elif alerts:
             entry = Entry(received_at, source, sender, sha, len(raw), raw, "accepted", None, fmt,
-                          list(ids), encode(alerts), origin_id=origin_id, parsed=alerts)
+                          list(ids), packed or encode(alerts), origin_id=origin_id,
+                          parsed=alerts)
             self._first[sha] = first = _First("accepted", None, fmt, ids, fut)
             for a in ids:
                 self._alert_msg.setdefault(a, -1)
@@ -426,6 +439,8 @@ class Pipeline:
             entry = Entry(received_at, source, sender, sha, len(raw), raw, "rejected", reason,
                           origin_id=origin_id)
             self._first[sha] = first = _First("rejected", reason, None, (), fut)
+        del self._parsing[sha]  # resends now find _first
+        parsed.set_result(None)
         t_j = time.perf_counter()
         try:
             msg_id = await self.writer.append(entry)

@@ -106,3 +106,74 @@ async def test_restart_rebuilds_view_from_journal(tmp_path):
         assert q.lifecycle.fate("r-1") == "superseded"
     finally:
         await q.stop()
+
+
+@pytest.mark.parametrize("workers", ["0", "1"])
+async def test_parse_pool_keeps_receipts_and_reasons(tmp_path, workers):
+    """Parsing in worker processes (``[ingest] parse_workers``) answers like parsing
+    inline: the parser's own reason for bad bytes, and copies of the same bytes sent at
+    once are one acceptance and duplicates of it, never two acceptances."""
+    from lalert.parsers import ParseError, parse
+
+    p = Pipeline(config(tmp_path, LALERT_INGEST__PARSE_WORKERS=workers))
+    await p.start()
+    p.run()
+    try:
+        bad = b"<alert><unclosed></alert>"
+        with pytest.raises(ParseError) as inline:
+            parse(bad, source="t", max_bytes=p.config.max_message_bytes)
+        r = await p.submit(bad, source="http", sender="t")
+        assert r.outcome == "rejected"
+        assert r.reason == inline.value.reason + (
+            f" (line {inline.value.line})" if inline.value.line else "")
+        same = cap("pool-1")
+        got = await asyncio.gather(*(p.submit(same, source="http", sender="t")
+                                     for _ in range(5)))
+        assert sorted(g.outcome for g in got) == ["accepted"] + ["duplicate"] * 4
+        first = next(g for g in got if g.outcome == "accepted")
+        assert {g.duplicate_of for g in got if g.outcome == "duplicate"} == {first.id}
+        while p.applied_upto < max(g.id for g in got):
+            await asyncio.sleep(0.01)
+        assert [e.id for e in p.view.active()] == ["pool-1"]
+        assert decode_alerts(p.reader.alerts_row(first.id)["alerts"])[0].id == "pool-1"
+    finally:
+        await p.stop()
+
+
+class BatchRecorder(Recorder):
+    name = "batch"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[int] = []
+
+    async def handle_batch(self, changes: list[AlertChange]) -> None:
+        self.calls.append(len(changes))
+        self.seen.extend(changes)
+
+
+async def test_memory_bus_hands_queued_changes_to_handle_batch(tmp_path):
+    """An output with ``handle_batch`` (SSE: one log transaction per batch) gets what
+    queued meanwhile in one call, in seq order, drills left out, each change once."""
+    p = Pipeline(config(tmp_path))
+    rec = BatchRecorder()
+    await p.start()
+    p.bus.add(rec, drills=False, cursor=0)
+    await p.bus.start(p.redeliver)
+    p.run()
+    try:
+        ids = [f"b-{i}" for i in range(30)]
+        await asyncio.gather(*(p.submit(cap(aid, status="Exercise" if i % 10 == 3 else "Actual"),
+                                        source="http", sender="t") for i, aid in enumerate(ids)))
+        while p.applied_upto < len(ids):
+            await asyncio.sleep(0.01)
+        await p.bus.drain()
+        seqs = [c.seq for c in rec.seen]
+        assert seqs == sorted(set(seqs))
+        assert sorted(c.alert.id for c in rec.seen) == sorted(
+            a for i, a in enumerate(ids) if i % 10 != 3)
+        assert max(rec.calls) > 1  # the burst came in batches
+        assert p.bus.backlog()["batch"] == 0
+    finally:
+        await p.bus.stop()
+        await p.stop()

@@ -22,6 +22,7 @@ from lalert.changes import AlertChange, ChangeHandler
 log = logging.getLogger(__name__)
 
 RETRY_DELAYS = (0.5, 2.0, 5.0)
+BATCH = 500  # most queued changes handed to an output's ``handle_batch`` in one call
 MAX_SKIPPED_KEPT = 100  # the latest skipped changes named in /healthz; the count is total
 
 
@@ -137,13 +138,46 @@ class Bus(SubsMixin):
             await asyncio.sleep(0.01)
 
     async def _run(self, sub: _Sub) -> None:
+        batch_fn = getattr(sub.output, "handle_batch", None)
         while True:
-            change = await sub.queue.get()
-            if change.seq <= sub.cursor:
-                continue
-            if change.drill and not sub.drills:
-                sub.cursor = change.seq
-                continue
+            changes = [await sub.queue.get()]
+            if batch_fn is not None:  # what queued meanwhile goes in one call
+                while len(changes) < BATCH and not sub.queue.empty():
+                    changes.append(sub.queue.get_nowait())
+            todo: list[AlertChange] = []
+            last = sub.cursor
+            for change in changes:
+                if change.seq <= last:
+                    continue
+                last = change.seq
+                if not change.drill or sub.drills:
+                    todo.append(change)
+            if len(todo) > 1 and batch_fn is not None:
+                await self._deliver_batch(sub, batch_fn, todo)
+            else:
+                for change in todo:
+                    await self._deliver(sub, change)
+                    sub.cursor = change.seq
+            sub.cursor = max(sub.cursor, last)
+
+    async def _deliver_batch(self, sub: _Sub, batch_fn: Callable[[list[AlertChange]],
+                             Awaitable[None]], changes: list[AlertChange]) -> None:
+        """Several changes to an output's ``handle_batch`` (the SSE log writes them in one
+        transaction, not one each); if the batch keeps failing, change by change, so only
+        the change that cannot be processed is skipped."""
+        for delay in RETRY_DELAYS:
+            try:
+                await batch_fn(changes)
+                sub.cursor = changes[-1].seq
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                sub.failures += 1
+                log.warning("output %s failed on seqs %s-%s: %s", sub.output.name,
+                            changes[0].seq, changes[-1].seq, exc)
+                await asyncio.sleep(delay)
+        for change in changes:
             await self._deliver(sub, change)
             sub.cursor = change.seq
 

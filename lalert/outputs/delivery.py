@@ -25,8 +25,10 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import aiohttp
+import msgspec
 
 from lalert.changes import AlertChange
+from lalert.codec import enriched_json
 from lalert.outputs.netguard import guarded_connector
 from lalert.outputs.phrases import level_info
 from lalert.storage import Job, LoggedChange, Outcome, PushDeliveries
@@ -43,19 +45,39 @@ def alert_key(change: AlertChange) -> str:
     return f"{fmt}|{ident}"
 
 
+class _What(msgspec.Struct):
+    """A body's ``change`` object (fields in their JSON order)."""
+
+    seq: int
+    kind: str
+    reason: str
+    drill: bool
+    at: str
+
+
+_encoder = msgspec.json.Encoder()
+
+
+def change_json(change: AlertChange) -> str:
+    """The JSON every push channel sends and the change log keeps: the enriched alert
+    (``lalert.codec.enriched_json``) plus what changed (``change``) and the level's one
+    wording in both languages (``level_label``: who says it, label, action).
+
+    Encoded once per change, by msgspec, and kept on the change (``AlertChange.memo``)
+    for every other output that sends or logs it."""
+    body = change.memo.get("push_json")
+    if body is None:
+        what = _What(change.seq, change.kind, change.reason, change.drill, change.at)
+        body = (enriched_json(change.alert)[:-1] + b',"level_label":'
+                + _encoder.encode(level_info(change.alert)) + b',"change":'
+                + _encoder.encode(what) + b"}").decode()
+        change.memo["push_json"] = body
+    return body  # type: ignore[return-value]
+
+
 def change_body(change: AlertChange) -> dict[str, Any]:
-    """The JSON every push channel sends: the enriched alert plus what changed, and the
-    level's one wording in both languages (``level_label``: who says it, label, action)."""
-    body = change.alert.to_dict()
-    body["level_label"] = level_info(change.alert)
-    body["change"] = {
-        "seq": change.seq,
-        "kind": change.kind,
-        "reason": change.reason,
-        "drill": change.drill,
-        "at": change.at,
-    }
-    return body
+    """``change_json`` as Python data."""
+    return json.loads(change_json(change))
 
 
 def job_inputs(job: Job, subs: Any, body_of: Callable[[int], Any]) -> tuple[Any, Any] | Outcome:
@@ -312,8 +334,16 @@ def push_alarms(subs: Any, channel: str, dispatcher: Dispatcher | None) -> list[
 
 def logged(change: AlertChange) -> LoggedChange:
     """The change as the push store keeps it: the body every channel sends, rendered once."""
-    return LoggedChange(change.seq, alert_key(change),
-                        json.dumps(change_body(change), ensure_ascii=False))
+    return LoggedChange(change.seq, alert_key(change), change_json(change))
+
+
+def may_reach_anyone(subs: Any, channel: str) -> bool:
+    """False when ``channel`` has no subscription at all, so a change needs no fan-out:
+    nobody matches it, and nobody who got an earlier version of its alert is still
+    subscribed (their rows could only end as "subscription deleted"). Stores that cannot
+    say cheaply (no ``has_any``) are asked the full question every time."""
+    has_any = getattr(subs, "has_any", None)
+    return has_any is None or bool(has_any(channel))
 
 
 def fan_out_change(store: PushDeliveries, channel: str, change: AlertChange,

@@ -113,8 +113,14 @@ class MqttOutput(BaseOutput):
     async def handle(self, change: AlertChange) -> None:
         if change.drill and not self.drills:
             return
+        # in a thread: the fan-out is a durable commit (an fsync, milliseconds) that would
+        # otherwise stall every request for each change of a burst
+        self._enqueue(await asyncio.to_thread(self._fan_out, change))
+
+    def _fan_out(self, change: AlertChange) -> list[Job]:
+        """The retained topics to set and clear for ``change``, written to the outbox."""
         if self.box.fanned_out(CHANNEL, change.seq):
-            return
+            return []
         key = alert_key(change)
         now = {} if change.kind == "withdrawn" else topics_for(change, self.prefix)
         before = {
@@ -125,7 +131,7 @@ class MqttOutput(BaseOutput):
         rows = [f"set:{t}" for t in now] + [f"clear:{t}" for t in sorted(before - set(now))]
         if change.kind == "withdrawn":
             rows += [f"clear:{t}" for t in topics_for(change, self.prefix) if t not in before]
-        self._enqueue(self.box.fan_out(CHANNEL, logged(change), rows))
+        return self.box.fan_out(CHANNEL, logged(change), rows)
 
     def _enqueue(self, jobs: list[Job]) -> None:
         for j in jobs:

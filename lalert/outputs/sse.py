@@ -36,7 +36,7 @@ from aiohttp import web
 from lalert.changes import AlertChange
 from lalert.model import EnrichedAlert
 from lalert.outputs.base import BaseOutput, OutputContext
-from lalert.outputs.delivery import change_body, logged
+from lalert.outputs.delivery import change_json, logged
 from lalert.subscriptions.index import ANY_SCHEME, SubscriptionIndex, match
 from lalert.subscriptions.model import MAX_KINDS, MAX_RADIUS_M, MAX_TERM_CHARS, Subscription
 
@@ -146,9 +146,9 @@ class SseOutput(BaseOutput):
             self._fan_out(change)
 
     def _fan_out(self, change: AlertChange) -> None:
-        if change.drill and not self.drills:
+        if (change.drill and not self.drills) or not self._clients:
             return
-        data = frame(change.seq, json.dumps(change_body(change), ensure_ascii=False))
+        data = frame(change.seq, change_json(change))
         targets = [cid for cid, c in self._clients.items() if c.filt is None]
         targets += match(change.alert, self._filtered_index())
         for cid in targets:

@@ -26,6 +26,7 @@ from lalert.outputs.delivery import (
     Dispatcher,
     fan_out_change,
     job_inputs,
+    may_reach_anyone,
     push_alarms,
     session_and_dispatcher,
 )
@@ -70,6 +71,8 @@ class WebhookOutput(BaseOutput):
 
     async def handle(self, change: AlertChange) -> None:
         assert self.dispatcher is not None, "start() first"
+        if not may_reach_anyone(self.subs, CHANNEL):
+            return  # nobody subscribed on this channel: no matching, no outbox write
         # in a thread: an index rebuild (or PostGIS) never stalls the event loop
         matched = await asyncio.to_thread(self.subs.match, change.alert, CHANNEL)
         self.dispatcher.submit(fan_out_change(self.box, CHANNEL, change, matched))

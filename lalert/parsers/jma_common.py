@@ -65,9 +65,8 @@ def text_at(el: _El | None, *names: str) -> str | None:
 
 
 def local(tag: Any) -> str:
-    if tag.__class__ is not str:
-        return ""
-    return tag[tag.rfind("}") + 1 :]
+    n = _LOCAL.get(tag) if tag.__class__ is str else ""
+    return n if n is not None else _local_of(tag)
 
 
 # ISO 6709 as JMA writes it: "+37.4+138.6-10000/", "+3624.38+13831.38+2568/",
@@ -121,18 +120,36 @@ def max_severity(values: list[str]) -> str:
     return best
 
 
+# Clark tag → local name. A telegram repeats a few dozen tags thousands of times, and a
+# dict hit costs less than finding and slicing the "}" of each; bounded, because tags
+# come from whoever sent the message.
+_LOCAL: dict[str, str] = {}
+_LOCAL_MAX = 4096
+
+
+def _local_of(t: str) -> str:
+    if len(_LOCAL) >= _LOCAL_MAX:
+        _LOCAL.clear()
+    n = _LOCAL[t] = t[t.rfind("}") + 1 :]
+    return n
+
+
 def scan(el: _El | None) -> dict[str, _El]:
     """First child per local name, in one pass over the children (for elements with
     several leaves read together, e.g. Area's Name and Code or Kind's Name/Code/Status)."""
     d: dict[str, _El] = {}
     if el is None:
         return d
+    get = _LOCAL.get
     for c in el:
         t = c.tag
-        if t.__class__ is str:
-            n = t[t.rfind("}") + 1 :]
-            if n not in d:
-                d[n] = c
+        n = get(t)
+        if n is None:
+            if t.__class__ is not str:
+                continue  # comments / processing instructions (removed at parse anyway)
+            n = _local_of(t)
+        if n not in d:
+            d[n] = c
     return d
 
 
@@ -292,7 +309,16 @@ class Collector:
         out = []
         for key, (c, n) in self._areas.items():
             hs = per.get((key[0], c)) if c is not None else None
-            status, label = area_status(hs) if hs else default
+            if not hs:
+                status, label = default
+            elif len(hs) == 1:  # the common case, without area_status's lists
+                h = hs[0]
+                st = h.state
+                status = ("active" if st not in _OFF_STATES
+                          else "lifted" if st == "lifted" else "none")
+                label = h.state_label or None
+            else:
+                status, label = area_status(hs)
             out.append(make_area({"code": c, "scheme": key[0], "name": n,
                                   "status": status, "status_label": label}))
         return tuple(out)

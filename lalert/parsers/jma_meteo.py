@@ -14,7 +14,7 @@ from typing import Any
 
 from lxml import etree
 
-from lalert.parsers.jma_common import Collector, kid, kids, max_severity, scan, text_at, tx
+from lalert.parsers.jma_common import Collector, kid, kids, make_hazard, max_severity, text_at, tx
 from lalert.vocab import jma as V
 from lalert.vocab import severity_for_level
 
@@ -74,7 +74,21 @@ def _hazard_sections(warnings: list[etree._Element]) -> list[etree._Element]:
     return chosen
 
 
+def _local(el: etree._Element) -> str:
+    t = el.tag
+    return t[t.rfind("}") + 1 :] if t.__class__ is str else ""
+
+
 def _warning(w: etree._Element, col: Collector, with_hazards: bool, memo: dict[tuple, dict[str, Any]]) -> None:
+    """Areas of every Item and, in a hazard section, one hazard per (Kind, area).
+
+    The hot loop of a warning telegram (VPWW54: 200 Items, 300 Kinds). Every lxml
+    element touched from Python costs a proxy object (about half the time of this
+    loop), so each element is read once: an Item's children in one pass, a Kind's in
+    another, and the sections that give areas only never touch their Kinds. A Kind's
+    hazard fields are computed once per distinct ``_kind_key`` (the same Kinds repeat
+    for every municipality) and copied into one Hazard per area.
+    """
     wtype = _wtype(w)
     default = _default_scheme(wtype)
     if wtype.startswith("竜巻注意情報"):
@@ -85,35 +99,127 @@ def _warning(w: etree._Element, col: Collector, with_hazards: bool, memo: dict[t
         handler = _landslide_kind
     else:
         handler = _weather_kind
-    for item in kids(w, "Item"):
-        areas = _item_areas(item, default, col)
-        if not with_hazards:
+    full = handler is _weather_kind
+    hazards = col.hazards
+    scheme_for = V.scheme_for_code_type
+    for item in w.iterchildren("{*}Item"):
+        kinds: list[etree._Element] = []
+        direct: list[etree._Element] = []
+        groups: list[etree._Element] = []
+        if with_hazards:
+            for c in item:
+                t = c.tag
+                if t.__class__ is not str:
+                    continue
+                n = t[t.rfind("}") + 1 :]
+                if n == "Kind":
+                    kinds.append(c)
+                elif n == "Area":
+                    direct.append(c)
+                elif n == "Areas":
+                    groups.append(c)
+        else:
+            direct = list(item.iterchildren("{*}Area"))
+            groups = list(item.iterchildren("{*}Areas"))
+        # Area children first, then each Areas' (the order areas were always recorded in).
+        areas: list[tuple[str | None, str]] = []
+        for a in direct:
+            scheme = scheme_for(a.get("codeType"), default)
+            areas.append((_area(a, scheme, col), scheme))
+        for g in groups:
+            scheme = scheme_for(g.get("codeType"), default)
+            for a in g.iterchildren("{*}Area"):
+                a_scheme = scheme_for(a.get("codeType"), scheme)
+                areas.append((_area(a, a_scheme, col), a_scheme))
+        if not areas:
             continue
-        for k in kids(item, "Kind"):
-            key = (handler, *_kind_key(k))
+        for k in kinds:
+            key = (handler, *_kind_key(k, full))
             spec = memo.get(key)
             if spec is None:
                 spec = memo[key] = handler(*key[1:])
             for code, scheme in areas:
-                col.hazard_spec(code, scheme, spec)
+                hazards.append(make_hazard({**spec, "area_code": code, "area_scheme": scheme}))
 
 
-def _kind_key(k: etree._Element) -> tuple:
-    """What decides a Kind's hazard: (Name, Code, Status, Condition, LastKind Name, LastKind
-    Code, Attention/Addition notes). The same Kind repeats for every municipality, so the
-    hazard fields are computed once per distinct key."""
-    d = scan(k)
-    last = d.get("LastKind")
+def _area(a: etree._Element, scheme: str, col: Collector) -> str | None:
+    """Record an <Area> (its first Code and first Name, like ``Collector.area_el``); return its code."""
+    code_el = name_el = None
+    for c in a:
+        t = c.tag
+        if t.__class__ is not str:
+            continue
+        n = t[t.rfind("}") + 1 :]
+        if n == "Code":
+            if code_el is None:
+                code_el = c
+        elif n == "Name" and name_el is None:
+            name_el = c
+    code = tx(code_el)
+    col.area(code, tx(name_el), scheme)
+    return code
+
+
+def _kind_key(k: etree._Element, full: bool) -> tuple:
+    """What decides a Kind's hazard: (Name, Code, Status, Condition, LastKind present,
+    LastKind Name, LastKind Code, Attention then Addition notes), each from the first
+    child of that name. The same Kind repeats for every municipality, so the hazard
+    fields are computed once per distinct key.
+
+    Only what the handler reads is read: the 土砂災害/竜巻/記録的短時間大雨 handlers
+    (``full`` false) use Name, Code and Status, and ``_weather_kind`` looks at LastKind
+    only for a lift or a fresh 発表; the rest of the key is then left empty, which gives
+    the same hazard.
+    """
+    name = code = status = cond = last = None
+    attention: list[etree._Element] = []
+    addition: list[etree._Element] = []
+    for c in k:
+        t = c.tag
+        if t.__class__ is not str:
+            continue
+        n = t[t.rfind("}") + 1 :]
+        if n == "Name":
+            if name is None:
+                name = c
+        elif n == "Code":
+            if code is None:
+                code = c
+        elif n == "Status":
+            if status is None:
+                status = c
+        elif n == "Condition":
+            if cond is None:
+                cond = c
+        elif n == "LastKind":
+            if last is None:
+                last = c
+        elif n == "Attention":
+            attention.append(c)
+        elif n == "Addition":
+            addition.append(c)
+    name_t, code_t, status_t = tx(name), tx(code), tx(status)
+    if not full:
+        return name_t, code_t, status_t, None, False, None, None, ()
     notes: tuple[str, ...] = ()
-    if "Attention" in d or "Addition" in d:
-        notes = tuple(
-            tx(n) or "" for part in ("Attention", "Addition") for el in kids(k, part) for n in kids(el, "Note")
-        )
-    ld = scan(last) if last is not None else {}
-    return (
-        tx(d.get("Name")), tx(d.get("Code")), tx(d.get("Status")), tx(d.get("Condition")),
-        last is not None, tx(ld.get("Name")), tx(ld.get("Code")), notes,
-    )
+    if attention or addition:
+        notes = tuple(tx(x) or "" for el in (*attention, *addition) for x in el.iterchildren("{*}Note"))
+    last_name = last_code = None
+    has_last = last is not None
+    if has_last and (name_t == "解除" or code_t == "00" or V.STATES.get(status_t or "") == "issued"):
+        for c in last:
+            t = c.tag
+            if t.__class__ is not str:
+                continue
+            n = t[t.rfind("}") + 1 :]
+            if n == "Name":
+                if last_name is None:
+                    last_name = c
+            elif n == "Code" and last_code is None:
+                last_code = c
+    elif has_last:
+        has_last = False
+    return name_t, code_t, status_t, tx(cond), has_last, tx(last_name), tx(last_code), notes
 
 
 def _sub_kinds(cond: str | None, notes: tuple[str, ...]) -> tuple[str, ...]:

@@ -12,6 +12,7 @@ are hazards per 津波予報区; the hypocentre, magnitude and maximum intensity
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from lxml import etree
 
@@ -20,42 +21,34 @@ from lalert.parsers.jma_common import (
     Collector,
     kid,
     kids,
+    leaf,
     max_severity,
     parse_coordinate,
-    scan,
     text_at,
-    tx,
     walk,
 )
 from lalert.vocab import jma as V
 
 
 def parse_body(body: etree._Element, col: Collector, *, kind: str, title: str, head: etree._Element) -> None:
-    for eq in kids(body, "Earthquake"):
-        _earthquake(eq, col)
-        break
-    intensity = kid(body, "Intensity")
-    if intensity is not None:
-        fc = kid(intensity, "Forecast")
-        if fc is not None:
-            _eew_forecast(fc, col)
-        obs = kid(intensity, "Observation")
-        if obs is not None:
-            _observation(obs, col)
-    tsunami = kid(body, "Tsunami")
-    if tsunami is not None:
-        _tsunami(tsunami, col)
-    for info in kids(body, "EarthquakeInfo"):
+    infos: list[etree._Element] = []
+    d = _first_children(body, "EarthquakeInfo", infos)  # one pass over the Body's sections
+    if "Earthquake" in d:
+        _earthquake(d["Earthquake"], col)
+    di = _children_of(d, "Intensity")
+    if "Forecast" in di:
+        _eew_forecast(di["Forecast"], col)
+    if "Observation" in di:
+        _observation(di["Observation"], col)
+    if "Tsunami" in d:
+        _tsunami(d["Tsunami"], col)
+    for info in infos:
         _earthquake_info(info, col, head)
     if kind == "eew":
         col.details["eew"] = {
             "warning": "警報" in title,
-            "final": _has_child(body, "NextAdvisory") and "最終" in (text_at(body, "NextAdvisory") or ""),
+            "final": "NextAdvisory" in d and "最終" in (leaf(d["NextAdvisory"]) or ""),
         }
-
-
-def _has_child(el: etree._Element, name: str) -> bool:
-    return kid(el, name) is not None
 
 
 def _number(el: etree._Element | None) -> float | None:
@@ -70,23 +63,26 @@ def _number(el: etree._Element | None) -> float | None:
 
 
 def _earthquake(eq: etree._Element, col: Collector) -> None:
-    hypo_area = walk(eq, "Hypocenter", "Area")
-    d: dict = {"origin_time": text_at(eq, "OriginTime")}
+    de = _first_children(eq)
+    d: dict = {"origin_time": leaf(de.get("OriginTime"))}
+    hypo_area = _children_of(de, "Hypocenter").get("Area")
     if hypo_area is not None:
-        name = text_at(hypo_area, "Name")
-        code = text_at(hypo_area, "Code")
+        coords: list[etree._Element] = []
+        da = _first_children(hypo_area, "Coordinate", coords)
+        name = leaf(da.get("Name"))
+        code = leaf(da.get("Code"))
         hypo: dict = {"name": name, "code": code}
-        for c in kids(hypo_area, "Coordinate"):
+        for c in coords:
             coord = parse_coordinate(leaf_text(c))
             if coord:
                 hypo.update(coord)
                 break
-        mark = text_at(hypo_area, "NameFromMark")
+        mark = leaf(da.get("NameFromMark"))
         if mark:
             hypo["name_from_mark"] = mark
         d["hypocenter"] = hypo
         col.area(code, name, "jma.other")
-    mag = kid(eq, "Magnitude")
+    mag = de.get("Magnitude")
     if mag is not None:
         d["magnitude"] = _number(mag)
         d["magnitude_label"] = mag.get("description")
@@ -127,21 +123,28 @@ def _eew_forecast(fc: etree._Element, col: Collector) -> None:
     if lg is not None:
         d["max_lg_intensity"] = text_at(lg, "To") or text_at(lg, "From")
     col.details.setdefault("earthquake", {}).update(d)
-    for pref in kids(fc, "Pref"):
-        col.area_el(pref, pref_scheme)
-        for a in kids(pref, "Area"):
-            d = scan(a)
-            code_a = col.area_fields(d, area_scheme)
-            fd = scan(d.get("ForecastInt"))
-            iname, icode = _intensity_name(tx(fd.get("From")), tx(fd.get("To")))
-            cat_name = text_at(d.get("Category"), "Kind", "Name")
-            sev = V.intensity_severity(icode)
-            if cat_name and "警報" in cat_name and sev in ("Minor", "Moderate", "Unknown"):
-                sev = "Severe"  # an EEW 警報 area is one where strong shaking is expected
-            col.hazard(
-                code_a, area_scheme, "seismic_intensity", iname, "issued",
-                code=icode, state_label=cat_name or tx(d.get("Condition")), severity=sev,
-            )
+    specs: dict[tuple, dict] = {}
+    for level, row in _EEW_TABLE.rows(fc):
+        if level == 0:
+            col.area(row[0], row[1], pref_scheme)
+            continue
+        code_a = row[0]
+        col.area(code_a, row[1], area_scheme)
+        key = row[2:]  # From, To, Category/Kind/Name, Condition
+        spec = specs.get(key)
+        if spec is None:
+            spec = specs[key] = _eew_spec(*key)
+        col.hazard_spec(code_a, area_scheme, spec)
+
+
+def _eew_spec(frm: str | None, to: str | None, cat_name: str | None, cond: str | None) -> dict:
+    """Hazard fields (all but the area) of one forecast intensity row of an EEW."""
+    iname, icode = _intensity_name(frm, to)
+    sev = V.intensity_severity(icode)
+    if cat_name and "警報" in cat_name and sev in ("Minor", "Moderate", "Unknown"):
+        sev = "Severe"  # an EEW 警報 area is one where strong shaking is expected
+    return {"kind": "seismic_intensity", "name": iname, "state": "issued", "code": icode,
+            "state_label": cat_name or cond, "severity": sev}
 
 
 def _observation(obs: etree._Element, col: Collector) -> None:
@@ -153,32 +156,271 @@ def _observation(obs: etree._Element, col: Collector) -> None:
     eqd = col.details.setdefault("earthquake", {})
     eqd["max_intensity"] = maxint
     eqd["max_intensity_name"] = V.INTENSITY_NAMES.get(maxint or "")
-    for pref in kids(obs, "Pref"):
-        col.area_el(pref, pref_scheme)
-        for a in kids(pref, "Area"):
-            d = scan(a)
-            code_a = col.area_fields(d, area_scheme)
-            _intensity_hazard(d, code_a, area_scheme, col)
-            for city in kids(a, "City"):
-                dc = scan(city)
-                code_c = col.area_fields(dc, city_scheme)
-                _intensity_hazard(dc, code_c, city_scheme, col)
+    # A big 震源・震度情報 names ~1,000 areas and cities with a dozen distinct intensity
+    # rows between them: one hazard spec per row, shared (``Collector.hazard_spec``).
+    specs: dict[tuple, dict | None] = {}
+    for level, row in _OBS_TABLE.rows(obs):
+        if level == 0:
+            col.area(row[0], row[1], pref_scheme)
+        else:
+            _intensity_row(row, area_scheme if level == 1 else city_scheme, col, specs)
 
 
-def _intensity_hazard(d: dict[str, etree._Element], code: str | None, scheme: str, col: Collector) -> None:
-    mi = tx(d.get("MaxInt"))
-    cond = tx(d.get("Condition"))
+class _Table:
+    """Nested rows below a section (Pref > Area > City), each the text of some leaves,
+    in document order: ``rows()`` → [(level, (text, ...)), ...].
+
+    A big 震源・震度情報 has ~1,000 Cities with ~5,000 children, an EEW ~30 Areas of ~15
+    elements each: visiting each child in Python (a proxy object and a tag string per
+    child) is most of their parse. Here one compiled XPath per level and per leaf selects,
+    in C, the first such element of every row. XPath matches a namespace where ``kid()``
+    matches a local name; the two agree when every element below the section is in the
+    section's own namespace, which is what JMA sends. ``rows()`` checks that and
+    otherwise walks the section in Python by local name. Compiled expressions are kept
+    per namespace (capped: the namespace comes from the message).
+
+    ``levels``: (element name, leaf paths) per level, e.g. ("Area", ("Code", "ForecastInt/From")).
+    A leaf is read as ``tx()`` does (the element's own text) unless ``read`` names another
+    reader for its path (``leaf`` for the text with its descendants', ``_element`` for
+    the element itself); the reader gets None for a leaf the row does not have.
+    ``basis_leaves``: local names JMA puts in the jmx_eb namespace (TsunamiHeight), which
+    the check then allows, and only in that namespace.
+    """
+
+    _MAX_NAMESPACES = 8
+
+    def __init__(self, levels: tuple[tuple[str, tuple[str, ...]], ...],
+                 read: dict[str, Callable] | None = None, basis_leaves: tuple[str, ...] = ()) -> None:
+        self.levels = levels
+        self.readers = tuple(tuple((read or {}).get(f, _text) for f in fields) for _, fields in levels)
+        self.basis_leaves = basis_leaves
+        self._by_ns: dict[str, tuple] = {}
+
+    def rows(self, section: etree._Element) -> list[tuple[int, tuple]]:
+        bulk = self._bulk(section)
+        return bulk if bulk is not None else self._walk(section)
+
+    def _compiled(self, ns: str) -> tuple | None:
+        xps = self._by_ns.get(ns)
+        if xps is None:
+            if len(self._by_ns) >= self._MAX_NAMESPACES:
+                return None
+            m = {"s": ns, "e": _BASIS_NS}
+            per_level = []
+            path = ""
+            for name, fields in self.levels:
+                path = f"{path}/s:{name}" if path else f"s:{name}"
+                per_level.append((
+                    etree.XPath(path, namespaces=m),
+                    tuple((etree.XPath(path + "".join(f"/{self._prefix(p)}:{p}[1]" for p in f.split("/")), namespaces=m),
+                           f.count("/") + 1) for f in fields),
+                ))
+            check = etree.XPath(
+                "count(descendant::*) = count(descendant::s:*)"
+                + "".join(f" + count(descendant::e:{n})" for n in self.basis_leaves)
+                + "".join(f" and not(descendant::s:{n})" for n in self.basis_leaves),
+                namespaces=m,
+            )
+            xps = self._by_ns[ns] = (check, tuple(per_level))
+        return xps
+
+    def _prefix(self, name: str) -> str:
+        return "e" if name in self.basis_leaves else "s"
+
+    def _bulk(self, section: etree._Element) -> list[tuple[int, tuple]] | None:
+        tag = section.tag
+        if not tag.startswith("{"):
+            return None
+        xps = self._compiled(tag[1 : tag.index("}")])
+        if xps is None or not xps[0](section):
+            return None
+        rows: list[list[etree._Element]] = []
+        values: list[list[tuple]] = []
+        for (rows_xp, field_xps), readers in zip(xps[1], self.readers, strict=True):
+            r = rows_xp(section)
+            rows.append(r)
+            values.append(_columns(r, [(xp(section), depth, read)
+                                       for (xp, depth), read in zip(field_xps, readers, strict=True)]))
+        # Merge the per-level lists (each in document order) back into one walk: each row
+        # is followed by its children's rows. Proxies are kept alive in ``rows``, so
+        # ``getparent()`` returns the very objects held there.
+        out: list[tuple[int, tuple]] = []
+        add = out.append
+        last = len(rows) - 1
+        pos = [0] * len(rows)
+
+        def emit(level: int, parent: etree._Element | None) -> None:
+            r, v = rows[level], values[level]
+            i, n = pos[level], len(r)
+            while i < n and (parent is None or r[i].getparent() is parent):
+                add((level, v[i]))
+                i += 1
+                if level < last:
+                    pos[level] = i
+                    emit(level + 1, r[i - 1])
+            pos[level] = i
+
+        emit(0, None)
+        return out
+
+    def _walk(self, section: etree._Element) -> list[tuple[int, tuple]]:
+        """The same rows by local name, whatever the namespaces (``kid()``'s rule)."""
+        out: list[tuple[int, tuple]] = []
+        last = len(self.levels) - 1
+
+        def visit(el: etree._Element, level: int) -> None:
+            below: list[etree._Element] = []
+            d = _first_children(el, self.levels[level + 1][0] if level < last else "", below)
+            out.append((level, tuple(read(_leaf_at(d, f))
+                                     for f, read in zip(self.levels[level][1], self.readers[level], strict=True))))
+            for child in below:
+                visit(child, level + 1)
+
+        for el in kids(section, self.levels[0][0]):
+            visit(el, 0)
+        return out
+
+
+def _leaf_at(d: dict[str, etree._Element], path: str) -> etree._Element | None:
+    """The element at ``path`` ("ForecastInt/From"): first child per step, by local name."""
+    first, _, rest = path.partition("/")
+    el = d.get(first)
+    return walk(el, *rest.split("/")) if rest and el is not None else el
+
+
+def _columns(rows: list[etree._Element], found: list[tuple[list, int, Callable]]) -> list[tuple]:
+    """Per row, the text of each leaf (None where it has none).
+
+    Each leaf's list holds at most one element per row, in row order: when it holds one
+    for every row it lines up as it is, else each element is matched to its row through
+    its ancestor ``depth`` levels up."""
+    cols: list[list[str | None]] = []
+    for els, depth, read in found:
+        if not els:  # Condition, Revise: mostly absent everywhere
+            cols.append([None] * len(rows))
+            continue
+        if len(els) != len(rows):
+            by_row = {}
+            for e in els:
+                up = e
+                for _ in range(depth):
+                    up = up.getparent()
+                by_row[up] = e
+            els = [by_row.get(r) for r in rows]
+        cols.append([read(e) for e in els])
+    return list(zip(*cols, strict=True))
+
+
+def _text(el: etree._Element | None) -> str | None:
+    """``jma_common.tx``: stripped text of a leaf, None for missing or empty."""
+    if el is None:
+        return None
+    t = el.text
+    return (t.strip() or None) if t else None
+
+
+_ROW_FIELDS = ("Code", "Name", "MaxInt", "Condition", "Revise")
+_BASIS_NS = "http://xml.kishou.go.jp/jmaxml1/elementBasis1/"  # jmx_eb
+
+
+def _element(el: etree._Element | None) -> etree._Element | None:
+    return el
+
+
+_PREF = ("Pref", ("Code", "Name"))
+_OBS_TABLE = _Table((_PREF, ("Area", _ROW_FIELDS), ("City", _ROW_FIELDS)))
+_EEW_TABLE = _Table(
+    (_PREF, ("Area", ("Code", "Name", "ForecastInt/From", "ForecastInt/To", "Category/Kind/Name", "Condition"))),
+    read={"Category/Kind/Name": leaf},
+)
+# 津波予報: per 予報区 Item, its Area, Kind, LastKind (when continued) and the forecast height.
+_TSUNAMI_FORECAST_TABLE = _Table(
+    (("Item", ("Area", "Area/Code", "Area/Name", "Category/Kind/Name", "Category/Kind/Code", "Category/LastKind",
+               "Category/LastKind/Name", "Category/LastKind/Code", "MaxHeight/TsunamiHeight")),),
+    read={"Area": _element, "Category/LastKind": _element, "MaxHeight/TsunamiHeight": _element,
+          "Category/Kind/Name": leaf, "Category/Kind/Code": leaf,
+          "Category/LastKind/Name": leaf, "Category/LastKind/Code": leaf},
+    basis_leaves=("TsunamiHeight",),
+)
+# 津波観測 / 推定: per Item its Area, per tide Station the height observed so far.
+_TSUNAMI_STATION_TABLE = _Table(
+    (("Item", ("Area/Code", "Area/Name")), ("Station", ("MaxHeight/TsunamiHeight",))),
+    read={"MaxHeight/TsunamiHeight": _number},
+    basis_leaves=("TsunamiHeight",),
+)
+
+
+def _intensity_row(row: tuple, scheme: str, col: Collector, specs: dict[tuple, dict | None]) -> None:
+    """Record one Area or City of an observation (Code, Name, MaxInt, Condition, Revise)
+    and its intensity hazard."""
+    code = row[0]
+    col.area(code, row[1], scheme)
+    key = (scheme, *row[2:])
+    spec = specs.get(key, False)
+    if spec is False:
+        spec = specs[key] = _intensity_spec(*row[2:])
+    if spec is not None:
+        col.hazard_spec(code, scheme, spec)
+
+
+def _intensity_spec(mi: str | None, cond: str | None, revise: str | None) -> dict | None:
+    """Hazard fields (all but the area) of an observed intensity; None when there is none."""
     if mi is None and cond is None:
-        return
+        return None
     if mi is None:  # 震度５弱以上未入電: strong shaking likely, no report received yet
-        col.hazard(code, scheme, "seismic_intensity", zen2han(cond), "issued",
-                   state_label=cond, severity="Severe")
-        return
+        return {"kind": "seismic_intensity", "name": zen2han(cond), "state": "issued",
+                "code": None, "state_label": cond, "severity": "Severe"}
     sev = V.intensity_severity(mi)
     if cond and "未入電" in cond:  # observed so far, with a 5弱+ report still missing
         sev = max_severity([sev, "Severe"])
-    col.hazard(code, scheme, "seismic_intensity", V.INTENSITY_NAMES.get(mi, f"震度{mi}"), "issued",
-               code=mi, state_label=cond or tx(d.get("Revise")), severity=sev)
+    return {"kind": "seismic_intensity", "name": V.INTENSITY_NAMES.get(mi, f"震度{mi}"),
+            "state": "issued", "code": mi, "state_label": cond or revise, "severity": sev}
+
+
+def _tx(d: dict[str, etree._Element], name: str) -> str | None:
+    """``tx(d.get(name))`` with one call fewer, for the per-area loops."""
+    el = d.get(name)
+    if el is None:
+        return None
+    t = el.text
+    return (t.strip() or None) if t else None
+
+
+# tag → local name. JMA uses a few dozen tags, so this stays small; capped all the same
+# because the tags come from the message.
+_LOCAL: dict[str, str] = {}
+_LOCAL_MAX = 1024
+
+
+def _first_children(el: etree._Element, name: str = "", every: list | None = None) -> dict[str, etree._Element]:
+    """First child per local name (as ``jma_common.scan``), in one pass that also gathers
+    every child called ``name`` into ``every`` (an Area's Cities, an Item's Stations).
+
+    One pass over the children instead of a ``kid()`` per leaf: each ``iterchildren``
+    costs more than visiting a few children. A cached local name per tag saves the
+    slicing of every tag of the thousands of leaves in a big earthquake report."""
+    d: dict[str, etree._Element] = {}
+    local = _LOCAL
+    for c in el:
+        t = c.tag
+        n = local.get(t)
+        if n is None:
+            if t.__class__ is not str:
+                continue  # a comment or processing instruction
+            n = t[t.rfind("}") + 1 :]
+            if len(local) < _LOCAL_MAX:
+                local[t] = n
+        if n not in d:
+            d[n] = c
+        if n == name and every is not None:
+            every.append(c)
+    return d
+
+
+def _children_of(d: dict[str, etree._Element], name: str) -> dict[str, etree._Element]:
+    """``_first_children`` of the child ``name`` found by an earlier one; {} when absent."""
+    el = d.get(name)
+    return _first_children(el) if el is not None else {}
 
 
 def _tsunami_word(kname: str | None) -> str | None:
@@ -195,24 +437,17 @@ def _tsunami(ts: etree._Element, col: Collector) -> None:
     fc = kid(ts, "Forecast")
     if fc is not None:
         scheme = V.scheme_for_code_type(_code_types(fc).get("Item/Area/Code"), "jma.tsunami_region")
-        for item in kids(fc, "Item"):
-            area = kid(item, "Area")
+        for _, (area, code, name, kname, kcode, last, lname, lcode, th) in _TSUNAMI_FORECAST_TABLE.rows(fc):
             if area is None:
                 continue
-            code, _ = col.area_el(area, scheme)
-            cat = kid(item, "Category")
-            k = kid(cat, "Kind")
-            kname, kcode = text_at(k, "Name"), text_at(k, "Code")
+            col.area(code, name, scheme)
             tkind, state, sev = V.tsunami_kind(kname, kcode)
-            last = kid(cat, "LastKind")
             if last is not None and state == "continued":
-                lkind = V.tsunami_kind(text_at(last, "Name"), text_at(last, "Code"))[0]
+                lkind = V.tsunami_kind(lname, lcode)[0]
                 lr, r = V.TSUNAMI_RANK.get(lkind, 0), V.TSUNAMI_RANK.get(tkind, 0)
                 state = "issued" if lr == 0 else "upgraded" if lr < r else "downgraded" if lr > r else state
             col.hazard(code, scheme, tkind, kname or tkind, state, code=kcode,
                        state_label=_tsunami_word(kname), severity=sev)
-            h = walk(item, "MaxHeight")
-            th = kid(h, "TsunamiHeight")
             if th is not None:
                 val = _number(th)
                 label = th.get("description")
@@ -226,14 +461,11 @@ def _tsunami(ts: etree._Element, col: Collector) -> None:
         if sec is None:
             continue
         scheme = V.scheme_for_code_type(_code_types(sec).get("Item/Area/Code"), "jma.tsunami_region")
-        for item in kids(sec, "Item"):
-            area = kid(item, "Area")
-            if area is not None:
-                col.area_el(area, scheme)
-            for st in kids(item, "Station"):
-                val = _number(kid(kid(st, "MaxHeight"), "TsunamiHeight"))
-                if val is not None and (obs_max is None or val > obs_max):
-                    obs_max = val
+        for level, row in _TSUNAMI_STATION_TABLE.rows(sec):
+            if level == 0:
+                col.area(row[0], row[1], scheme)
+            elif row[0] is not None and (obs_max is None or row[0] > obs_max):
+                obs_max = row[0]
     col.details["tsunami"] = {
         "max_height_m": best_height,
         "max_height_label": best_label,

@@ -15,7 +15,7 @@ from lxml import etree
 from lalert.model import Alert
 from lalert.parsers import jma_advice, jma_meteo, jma_seismic, jma_volcano
 from lalert.parsers.common import content_id, iso, sha256
-from lalert.parsers.jma_common import Collector, kid, kids, leaf, max_severity, text_at
+from lalert.parsers.jma_common import Collector, kid, kids, leaf, local, max_severity, scan, text_at
 from lalert.parsers.xmlsafe import ParseError
 from lalert.vocab import jma as V
 
@@ -43,42 +43,48 @@ _IN_FORCE_EXCLUDED = frozenset({"lifted", "none"})
 
 # Body children whose text is the message's free text, in the order they are joined.
 _TEXT_CHILDREN = ("Comment", "Comments", "EarthquakeInfo", "VolcanoInfoContent", "Text", "NextAdvisory", "Notice")
+_TEXT_SET = frozenset(_TEXT_CHILDREN)
 _COMMENT_PARTS = ("Text", "FreeFormComment")
 _COMMENTS_PARTS = ("WarningComment", "ForecastComment", "VarComment", "FreeFormComment")
 _VOLCANO_PARTS = ("VolcanoHeadline", "VolcanoActivity", "VolcanoPrevention", "Text", "NextAdvisory", "Appendix")
 
 
 def parse_tree(root: etree._Element, *, raw: bytes, source: str) -> list[Alert]:
-    control = kid(root, "Control")
-    head = kid(root, "Head")
-    body = kid(root, "Body")
+    # Control's and Head's leaves are read from one pass over each (``scan``): a dozen
+    # ``kid`` lookups would each build a tag matcher, a tenth of a small telegram's parse.
+    top = scan(root)
+    control = top.get("Control")
+    head = top.get("Head")
+    body = top.get("Body")
     if control is None:
         raise ParseError("JMA Report has no Control", source=source, line=root.sourceline)
     if head is None:
         raise ParseError("JMA Report has no Head", source=source, line=root.sourceline)
+    c = scan(control)
+    h = scan(head)
 
-    c_title = _required(control, "Title", source, "Control/Title")
-    c_status = _required(control, "Status", source, "Control/Status")
-    report_dt = _required(head, "ReportDateTime", source, "Head/ReportDateTime")
-    info_type_ja = _required(head, "InfoType", source, "Head/InfoType")
+    c_title = _required(control, c, "Title", source, "Control/Title")
+    c_status = _required(control, c, "Status", source, "Control/Status")
+    report_dt = _required(head, h, "ReportDateTime", source, "Head/ReportDateTime")
+    info_type_ja = _required(head, h, "InfoType", source, "Head/InfoType")
 
     status = V.STATUS.get(c_status)
     if status is None:
-        raise ParseError(f"unknown Control/Status {c_status!r}", source=source, line=_line(control, "Status"))
+        raise ParseError(f"unknown Control/Status {c_status!r}", source=source, line=c["Status"].sourceline)
     info_type = V.INFO_TYPES.get(info_type_ja)
     if info_type is None:
-        raise ParseError(f"unknown Head/InfoType {info_type_ja!r}", source=source, line=_line(head, "InfoType"))
+        raise ParseError(f"unknown Head/InfoType {info_type_ja!r}", source=source, line=h["InfoType"].sourceline)
     try:
         issued_at = iso(report_dt)
-        valid_until = iso(text_at(head, "ValidDateTime"))
+        valid_until = iso(leaf(h.get("ValidDateTime")))
     except ValueError as exc:
         raise ParseError(f"bad date-time in Head: {exc}", source=source, line=head.sourceline) from None
 
-    info_kind = text_at(head, "InfoKind")
+    info_kind = leaf(h.get("InfoKind"))
     kind = V.kind_for_title(c_title) or V.kind_for_title(info_kind) or "other"
-    serial_text = text_at(head, "Serial")
+    serial_text = leaf(h.get("Serial"))
     serial = int(serial_text) if serial_text and serial_text.isdigit() else None
-    headline = kid(head, "Headline")
+    headline = h.get("Headline")
 
     raw_hash = sha256(raw)
     col = Collector()
@@ -102,16 +108,16 @@ def parse_tree(root: etree._Element, *, raw: bytes, source: str) -> list[Alert]:
         info_type=info_type,
         status=status,
         kind=kind,
-        title=text_at(head, "Title") or c_title,
+        title=leaf(h.get("Title")) or c_title,
         issued_at=issued_at,
         raw_sha256=raw_hash,
-        event_id=text_at(head, "EventID"),
+        event_id=leaf(h.get("EventID")),
         serial=serial,
         headline=text_at(headline, "Text"),
         text="\n\n".join(col.texts) or None,
         instruction=None if info_type == "cancel" else jma_advice.instruction(head, body),
         valid_until=valid_until,
-        publisher=text_at(control, "PublishingOffice"),
+        publisher=leaf(c.get("PublishingOffice")),
         type_code=V.TITLE_TYPE_CODES.get(c_title),
         level=max(levels) if levels else None,
         severity=severity,
@@ -122,16 +128,12 @@ def parse_tree(root: etree._Element, *, raw: bytes, source: str) -> list[Alert]:
     return [alert]
 
 
-def _required(el: etree._Element, name: str, source: str, label: str) -> str:
-    value = text_at(el, name)
+def _required(el: etree._Element, leaves: dict[str, etree._Element], name: str, source: str,
+              label: str) -> str:
+    value = leaf(leaves.get(name))
     if value is None:
         raise ParseError(f"missing or empty {label}", source=source, line=el.sourceline)
     return value
-
-
-def _line(el: etree._Element, name: str) -> int | None:
-    c = kid(el, name)
-    return c.sourceline if c is not None else el.sourceline
 
 
 def _headline_areas(headline: etree._Element | None, col: Collector) -> None:
@@ -145,8 +147,17 @@ def _headline_areas(headline: etree._Element | None, col: Collector) -> None:
 
 
 def _body_text(body: etree._Element, col: Collector) -> None:
+    # One pass groups Body's children by local name; the parts are then taken in
+    # _TEXT_CHILDREN's order, as before.
+    found: dict[str, list[etree._Element]] = {}
+    for el in body:
+        n = local(el.tag)
+        if n in _TEXT_SET:
+            found.setdefault(n, []).append(el)
+    if not found:
+        return
     for name in _TEXT_CHILDREN:
-        for el in kids(body, name):
+        for el in found.get(name, ()):
             if name == "Comment":
                 for part in _COMMENT_PARTS:
                     for p in kids(el, part):

@@ -47,6 +47,7 @@ class SubscriptionStore:
         self._indexes: dict[str | None, tuple[int, SubscriptionIndex]] = {}
         self._cache: dict[str, Subscription] | None = None
         self._unreadable: dict[str, str] = {}
+        self._channels: tuple[int, set[str]] | None = None  # (version, channels with subs)
 
     @classmethod
     def for_home(cls, home: Path) -> SubscriptionStore:
@@ -140,6 +141,15 @@ class SubscriptionStore:
         with self._lock:
             row = self._db.execute("SELECT owner FROM subscriptions WHERE id=?", (sub_id,)).fetchone()
         return row[0] if row else None
+
+    def has_any(self, channel: str) -> bool:
+        """Whether ``channel`` has a subscription (readable or not): asked once per change
+        by the push outputs, so answered from a set kept per write version."""
+        with self._lock:
+            if self._channels is None or self._channels[0] != self._version:
+                rows = self._db.execute("SELECT DISTINCT channel FROM subscriptions")
+                self._channels = (self._version, {r[0] for r in rows})
+            return channel in self._channels[1]
 
     def list(self, channel: str | None = None) -> list[Subscription]:
         return [s for s in self._all().values() if channel is None or s.channel == channel]
