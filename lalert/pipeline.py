@@ -174,12 +174,16 @@ class Pipeline:
         self.poll_journal = mode == "apply" or (self.store.shared and mode == "all")
         self._journal_event = asyncio.Event()
         self._polled = 0
+        # alerts of the messages this process journaled, until the poller reaches them
+        # (it reads them back in journal order; decoding its own again cost the burst)
+        self._own: dict[int, list[Alert]] = {}
         self.enricher = load_enricher()
         self._first: dict[str, _First] = {}
         # sha256 → done when the first copy of those bytes is parsed and known in _first
         self._parsing: dict[str, asyncio.Future[None]] = {}
-        workers = (config.raw.get("ingest") or {}).get("parse_workers")
-        self.parser = ParsePool(None if workers in (None, "", "auto") else int(workers))
+        # parse in worker processes only when asked (``lalert.parsepool`` says why)
+        workers = (config.raw.get("ingest") or {}).get("parse_workers") or 0
+        self.parser = ParsePool(None if workers == "auto" else int(workers))
         self._geoms: dict[tuple[str, str], Any] = {}
         # one object per distinct area / hazard / nearby site among the alerts held
         self._shared = Interner(lambda scheme, code: self._geoms.get((scheme, code)))
@@ -251,7 +255,9 @@ class Pipeline:
                 log.exception("reading the journal failed; retrying")
                 rows = []
             for row in rows:
-                alerts = self._stored_alerts(row) if row["outcome"] == "accepted" else []
+                own = self._own.pop(row["id"], None)
+                alerts = ((own if own is not None else self._stored_alerts(row))
+                          if row["outcome"] == "accepted" else [])
                 self._queue.put_nowait((row["id"], row["received_at"], alerts))
                 self._polled = row["id"]
                 self.last_message_id = max(self.last_message_id, row["id"])
@@ -491,6 +497,9 @@ class Pipeline:
     def _on_commit(self, msg_id: int, entry: Entry) -> None:
         self.last_message_id = max(self.last_message_id, msg_id)
         if self.poll_journal or not self.applies:
+            if (self.poll_journal and entry.outcome == "accepted" and entry.parsed
+                    and msg_id > self._polled):  # else the poller read it back already
+                self._own[msg_id] = entry.parsed
             self._journal_event.set()  # the poller reads it back in journal order
             return
         # Every receipt goes through the apply queue so ``applied_upto`` follows journal
