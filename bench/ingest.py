@@ -226,7 +226,7 @@ def main() -> int:
     ap.add_argument("--store", help="store URL for the daemon (LALERT_STORE)")
     ap.add_argument("--bus", help="bus URL for the daemon (LALERT_BUS)")
     ap.add_argument("--parse-workers", help="[ingest] parse_workers for the daemon "
-                    "(0: parse on its event loop; default: one per core)")
+                    "(a number or auto: one per core; default 0: parse on its event loop)")
     args = ap.parse_args()
     env = {k: v for k, v in (("LALERT_STORE", args.store), ("LALERT_BUS", args.bus),
                              ("LALERT_INGEST__PARSE_WORKERS", args.parse_workers)) if v}

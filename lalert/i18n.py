@@ -17,10 +17,12 @@ edited ``.po`` shows at the next start.
 
 from __future__ import annotations
 
-import gettext as _gettext
 import io
 from functools import lru_cache
-from importlib.resources import files
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the catalogue machinery is imported on first use: ``lalert parse``
+    import gettext as _gettext  # reaches this module through the level names and needs none
 
 DOMAIN = "lalert"
 SOURCE = "ja"  # the msgid language
@@ -36,12 +38,16 @@ def N_(msgid: str) -> str:
 
 def po_path(lang: str):
     """The ``.po`` resource of a language (a ``Traversable``: a file or a zip member)."""
+    from importlib.resources import files
+
     return files("lalert").joinpath("locales", lang, "LC_MESSAGES", f"{DOMAIN}.po")
 
 
 @lru_cache(maxsize=len(LANGS))
 def catalogue(lang: str) -> _gettext.NullTranslations:
     """The compiled catalogue of a language; the identity (Japanese) for one lalert lacks."""
+    import gettext as _gettext
+
     from babel.messages.mofile import write_mo  # Babel only when a catalogue is first read
     from babel.messages.pofile import read_po
 

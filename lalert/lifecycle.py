@@ -31,7 +31,10 @@ Event keys. ``Alert.key`` is ``(format, event_id or id)``. Three refinements:
 * JMA weather warnings (気象警報・注意報, VPWW5x) carry no EventID; each telegram from an
   office restates the whole prefecture and replaces the previous one. When ``event_id``
   is None such alerts are keyed by ``(format, type_code, publisher, title)`` so the newer
-  telegram replaces the older one by issue time.
+  telegram replaces the older one by issue time. The parallel formats of one warning
+  telegram (VPWW50 / 53 / 54) share that key, ranked by report time, then 訂正 / 取消,
+  then the later format (``PARALLEL_WARNING_FORMATS``): residents see one alert, and the
+  one that can say 特別警報.
 * CAP Update / Cancel name earlier messages in ``references`` (``sender,identifier,sent``);
   when a referenced identifier is known, the message joins that event.
 
@@ -137,8 +140,25 @@ def timestamp(value: str | None) -> float:
     return float("-inf") if dt is None else _ts(dt)
 
 
+# JMA publishes one prefecture's weather warnings in parallel telegram formats, from the
+# same office with the same Head/Title and ReportDateTime: VPWW50 (気象警報・注意報, which
+# cannot say 特別警報), VPWW53 (気象特別警報・警報・注意報) and VPWW54 (the H27 format).
+# They are one event; at the same report time the later format, which says the most,
+# is what is in force. Their serials are numbered per format, so they are not compared.
+PARALLEL_WARNING_FORMATS = {"VPWW50": 0, "VPWW53": 1, "VPWW54": 2}
+_PARALLEL = "VPWW50/53/54"
+
+
+def _parallel_warning(alert: Alert) -> bool:
+    return (alert.format == "jmaxml" and alert.event_id is None
+            and alert.kind == "weather_warning" and alert.type_code in PARALLEL_WARNING_FORMATS)
+
+
 def rank(alert: Alert) -> tuple:
     """Total order of the messages of one event (see module docstring)."""
+    if _parallel_warning(alert):
+        return (timestamp(alert.issued_at), _INFO_RANK.get(alert.info_type, 0),
+                PARALLEL_WARNING_FORMATS[alert.type_code or ""], alert.id)
     serial = alert.serial if alert.serial is not None else -1
     return (serial, timestamp(alert.issued_at), _INFO_RANK.get(alert.info_type, 0), alert.id)
 
@@ -219,6 +239,8 @@ class Lifecycle:
         if alert.format == "jmaxml":
             product = alert.type_code or alert.kind
             if alert.event_id is None and alert.kind == "weather_warning":
+                if product in PARALLEL_WARNING_FORMATS:
+                    product = _PARALLEL
                 return (alert.format, product, alert.publisher or "", alert.title)
             if alert.event_id is not None:
                 return (alert.format, product, alert.event_id)

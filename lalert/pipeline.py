@@ -178,8 +178,9 @@ class Pipeline:
         self._first: dict[str, _First] = {}
         # sha256 → done when the first copy of those bytes is parsed and known in _first
         self._parsing: dict[str, asyncio.Future[None]] = {}
-        workers = (config.raw.get("ingest") or {}).get("parse_workers")
-        self.parser = ParsePool(None if workers in (None, "", "auto") else int(workers))
+        # parse in worker processes only when asked (``lalert.parsepool`` says why)
+        workers = (config.raw.get("ingest") or {}).get("parse_workers") or 0
+        self.parser = ParsePool(None if workers == "auto" else int(workers))
         self._geoms: dict[tuple[str, str], Any] = {}
         # one object per distinct area / hazard / nearby site among the alerts held
         self._shared = Interner(lambda scheme, code: self._geoms.get((scheme, code)))

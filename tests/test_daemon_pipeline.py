@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -176,4 +178,42 @@ async def test_memory_bus_hands_queued_changes_to_handle_batch(tmp_path):
         assert p.bus.backlog()["batch"] == 0
     finally:
         await p.bus.stop()
+        await p.stop()
+
+
+def _parse_workers() -> list[int]:
+    """This process's parse workers (children started by multiprocessing's spawn)."""
+    out = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if not proc.name.isdigit():
+                continue
+            stat = (proc / "stat").read_text()
+            ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+            if ppid == os.getpid() and b"spawn_main" in (proc / "cmdline").read_bytes():
+                out.append(int(proc.name))
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+async def test_parse_pool_survives_a_killed_worker(tmp_path, caplog):
+    """A parse worker killed mid-burst (out of memory, an operator's kill -9) costs no
+    message: what it held is parsed by the daemon itself and the pool starts again."""
+    p = Pipeline(config(tmp_path, LALERT_INGEST__PARSE_WORKERS="1"))
+    await p.start()
+    p.run()
+    try:
+        assert (await p.submit(cap("k-0"), source="http", sender="t")).outcome == "accepted"
+        workers = _parse_workers()
+        assert workers
+        sends = [p.submit(cap(f"k-{i}"), source="http", sender="t") for i in range(1, 20)]
+        for pid in workers:
+            os.kill(pid, signal.SIGKILL)
+        got = await asyncio.gather(*sends)
+        assert [g.outcome for g in got] == ["accepted"] * 19
+        assert (await p.submit(cap("k-20"), source="http", sender="t")).outcome == "accepted"
+        assert set(_parse_workers()) - set(workers)  # a new worker parses again
+        assert "parse worker died" in caplog.text  # an alarm, not silence
+    finally:
         await p.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -227,3 +228,18 @@ def test_landslide_footprint_is_only_the_areas_under_alert(geo, path):
             assert share > 0.9, x
         else:
             assert share < 0.05, x
+
+
+def test_an_area_given_by_code_only_is_named_from_the_gazetteer(geo):
+    """A message may give a place by code alone (Commons 町丁目 rows, CAP geocodes): the
+    resident reads 熊本市 or 阿蘇市, never "4310000"; a name the message gives is kept."""
+    a = _alert("evacuation", "evacuation", ("431001", "432148"), scheme="lg_code")
+    a = dataclasses.replace(a, areas=a.areas + (Area(code="432016", scheme="lg_code",
+                                                     name="人吉市（本文の名前）"),))
+    e = enrich(a, geo)
+    names = {ar.code: ar.name for ar in e.active_areas()}
+    assert names["431001"] == "熊本市"  # the whole city: the union of its wards
+    assert names["432148"] == "阿蘇市"
+    assert names["432016"] == "人吉市（本文の名前）"
+    unknown = enrich(_alert("evacuation", "evacuation", ("999999",), scheme="lg_code"), geo)
+    assert unknown.areas[0].name is None and unknown.areas[0].unresolved

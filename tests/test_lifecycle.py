@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -294,3 +295,37 @@ def test_corpus_whole_jma_set_one_version_per_event():
     keys = [lc.event_key(a) for a in active]
     assert active and len(keys) == len(set(keys))
     assert all(a.info_type != "cancel" for a in active)
+
+
+# JMA sends one prefecture's warnings in parallel telegram formats, same office, same
+# Head/Title and ReportDateTime: VPWW50 (no 特別警報), VPWW53 (with them), VPWW54 (H27).
+NARA = ["15_08_01_130412_VPWW50.xml", "15_08_01_130412_VPWW53.xml"]
+TOKYO = ["15_12_02_161130_VPWW53.xml", "15_12_02_161130_VPWW54.xml"]
+
+
+@pytest.mark.parametrize("order", [[0, 1], [1, 0]])
+def test_corpus_parallel_warning_formats_are_one_event(corpus, order):
+    old, new = _jma(corpus, *NARA)
+    assert (old.type_code, new.type_code) == ("VPWW50", "VPWW53")
+    assert (old.level, new.level) == (3, 5)  # VPWW50 cannot say 大雨特別警報
+    lc = _run([old, new], order)
+    assert ids(lc) == {new.id}  # one alert for residents, the format that says it all
+    assert lc.fate(old.id) != "active"
+    h53, h54 = _jma(corpus, *TOKYO)
+    for a in _run([h53, h54], order).active():
+        assert a.id == h54.id
+
+
+def test_a_newer_report_in_the_older_format_still_replaces_an_older_one(corpus):
+    old, new = _jma(corpus, *NARA)
+    later = dataclasses.replace(old, id="jmaxml:later", issued_at="2011-09-03T13:00:00+09:00")
+    lc = _run([new, later], [0, 1])
+    assert ids(lc) == {"jmaxml:later"}  # time first: the parallel format is no trump
+
+
+def test_per_hazard_warning_telegrams_stay_separate_events(corpus):
+    """VPWW55-58 (R06: 大雨 / 土砂 / 高潮 / 暴風, one telegram each) are distinct products."""
+    alerts = _jma(corpus, "15_16_01_241031_VPWW56.xml", "15_16_03_241226_VPWW55.xml",
+                  "15_16_04_241226_VPWW58.xml")
+    lc = _run(alerts, [0, 1, 2])
+    assert len({lc.event_key(a) for a in alerts}) == 3

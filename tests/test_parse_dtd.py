@@ -57,3 +57,24 @@ def test_a_dtd_after_a_bom_and_whitespace_is_still_seen():
     with pytest.raises(ParseError) as e:
         parse(doc.encode("utf-8"))
     assert "DTD" in e.value.reason
+
+
+def test_every_message_of_a_mixed_sequence_is_judged_on_its_own():
+    """One thread reads many messages in turn (the prolog pass reuses its parser): a DTD
+    after a good, a malformed or a truncated message is still refused, and a good one after
+    a refused one is still read — nothing of one message carries into the next."""
+    good = cap("seq-1")
+    dtd = XXE.format(enc="UTF-8").encode("utf-8")
+    utf16 = XXE.format(enc="UTF-16").encode("utf-16")
+    broken = b"<alert xmlns='" + CAP12.encode() + b"'><identifier>"
+    for _ in range(3):
+        for data, refused in ((good, False), (dtd, True), (good, False), (broken, True),
+                              (dtd, True), (utf16, True), (b"garbage", True), (good, False),
+                              (good[: len(good) // 2], True), (dtd, True)):
+            if refused:
+                with pytest.raises(ParseError) as exc:
+                    parse(data)
+                if data in (dtd, utf16):
+                    assert "DTD" in exc.value.reason
+            else:
+                assert parse(data)[0].id

@@ -181,3 +181,21 @@ def test_filter_bounds_name_the_field_and_the_limit():
     ok = subscription_from_request({"where": where, "kinds": [f"k{i}" for i in range(50)],
                                     "languages": ["ja", "en-US", "zh-hant"]}, **mk)
     assert len(ok.kinds) == 50
+
+
+def test_has_any_follows_writes(tmp_path):
+    """``has_any`` lets the push outputs skip a change nobody on a channel can get; it
+    must follow every add and delete, or a new subscriber would miss alerts."""
+    from lalert.subscriptions.store import SubscriptionStore
+
+    store = SubscriptionStore(tmp_path / "subscriptions.sqlite")
+    try:
+        assert not store.has_any("webhook")
+        store.add(Subscription("a", "webhook", lat=32.8, lon=130.7, radius_m=0))
+        assert store.has_any("webhook") and not store.has_any("webpush")
+        store.add_many([Subscription("b", "webpush", lat=32.8, lon=130.7, radius_m=0)])
+        assert store.has_any("webpush")
+        store.delete("a")
+        assert not store.has_any("webhook") and store.has_any("webpush")
+    finally:
+        store.close()

@@ -44,8 +44,9 @@ class EnrichConfig:
 
 
 def _area_geometry(geo: GeoData, area: Area) -> tuple[BaseGeometry | None, Area, tuple[str, str] | None]:
-    """The area's shape, the area with ``geometry`` / ``unresolved`` filled in, and its
-    gazetteer key when the shape came from the gazetteer (so unions can be cached)."""
+    """The area's shape, the area with ``geometry`` / ``unresolved`` (and a missing
+    ``name``) filled in, and its gazetteer key when the shape came from the gazetteer (so
+    unions can be cached)."""
     if area.geometry:
         try:
             return shape(area.geometry), area, None
@@ -55,7 +56,10 @@ def _area_geometry(geo: GeoData, area: Area) -> tuple[BaseGeometry | None, Area,
     r = gaz.resolve(area.scheme, area.code)
     if r.geometry is None:
         return None, dataclasses.replace(area, unresolved=r.reason), None
-    return (r.geometry, dataclasses.replace(area, geometry=gaz.geojson(area.scheme, area.code), unresolved=r.reason),
+    # A place the message gives by code alone is named from the gazetteer, so that a
+    # resident reads 阿蘇市, not 432148; a name the message gives is its own and kept.
+    return (r.geometry, dataclasses.replace(area, geometry=gaz.geojson(area.scheme, area.code),
+                                            unresolved=r.reason, name=area.name or r.name),
             (area.scheme, area.code))
 
 

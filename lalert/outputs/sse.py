@@ -135,8 +135,7 @@ class SseOutput(BaseOutput):
         return self._index
 
     async def handle(self, change: AlertChange) -> None:
-        self.box.log_changes([logged(change)])
-        self._fan_out(change)
+        await self.handle_batch([change])
 
     async def handle_batch(self, changes: list[AlertChange]) -> None:
         """Log the batch (one transaction, off the event loop), then show it: a client that

@@ -73,9 +73,13 @@ class WebhookOutput(BaseOutput):
         assert self.dispatcher is not None, "start() first"
         if not may_reach_anyone(self.subs, CHANNEL):
             return  # nobody subscribed on this channel: no matching, no outbox write
-        # in a thread: an index rebuild (or PostGIS) never stalls the event loop
-        matched = await asyncio.to_thread(self.subs.match, change.alert, CHANNEL)
-        self.dispatcher.submit(fan_out_change(self.box, CHANNEL, change, matched))
+        # in a thread: an index rebuild (or PostGIS) and the outbox's durable commit (an
+        # fsync) never stall the event loop
+        self.dispatcher.submit(await asyncio.to_thread(self._fan_out, change))
+
+    def _fan_out(self, change: AlertChange) -> list[Job]:
+        matched = self.subs.match(change.alert, CHANNEL)
+        return fan_out_change(self.box, CHANNEL, change, matched)
 
     def alarms(self) -> list[str]:
         """Read by ``/healthz`` and ``/metrics``."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import threading
 
 from lxml import etree
 
@@ -115,7 +116,7 @@ def _refuse_dtd(data: bytes, source: str) -> None:
     Either way the parser decides (encodings, BOM, comments before the DOCTYPE), never a
     byte search.
     """
-    parser = etree.XMLParser(**_PARSER_OPTS, target=_Prolog())
+    parser = _prolog_parser()
     try:
         start, step, end = 0, _PROLOG_CHUNK, len(data)
         while start < end:
@@ -124,12 +125,37 @@ def _refuse_dtd(data: bytes, source: str) -> None:
             step *= 2
         parser.close()
     except _HasDTD:
+        _reset(parser)
         raise ParseError(DTD_REASON, source=source, line=_doctype_line(data)) from None
     except _RootReached:
+        _reset(parser)
         return
     except (etree.XMLSyntaxError, ValueError, LookupError):
-        pass
+        _reset(parser)
     _refuse_dtd_whole(data, source)
+
+
+_local = threading.local()
+
+
+def _prolog_parser() -> etree.XMLParser:
+    """This thread's prolog parser. Making one costs more than the pass itself on a small
+    telegram, and a feed parser is ready for the next document once ``close()`` has
+    ended the last one (``_reset``). Should a reused parser ever misread, it can only
+    fail towards the whole-document pass below and the ``docinfo`` check after the real
+    parse, both made with fresh parsers."""
+    parser = getattr(_local, "prolog", None)
+    if parser is None:
+        parser = _local.prolog = etree.XMLParser(**_PARSER_OPTS, target=_Prolog())
+    return parser
+
+
+def _reset(parser: etree.XMLParser) -> None:
+    """End the document the parser stopped in, so the next one starts afresh."""
+    try:
+        parser.close()
+    except Exception:  # noqa: BLE001, S110 (an unfinished document is expected to complain)
+        pass
 
 
 def _refuse_dtd_whole(data: bytes, source: str) -> None:
