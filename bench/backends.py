@@ -43,6 +43,26 @@ from bench.ingest import corpus_messages, distinct, peak_rss_mb, post_all  # noq
 from tests.backends import PG_BIN, _as_pg_user, free_port  # noqa: E402
 from tests.daemon_helpers import start_daemon  # noqa: E402
 
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process, its threads and its live descendants (the
+    parse pool) so far: on a shared machine the wall time swings with the neighbours'
+    load, the CPU a burst costs much less."""
+    import os
+
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            kids = Path(f"/proc/{p}/task/{p}/children").read_text().split()
+        except OSError:  # ended meanwhile
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        todo += [int(k) for k in kids]
+    return total
+
+
 TARGET_S = 30.0
 TARGET_RSS_MB = 300.0
 
@@ -108,8 +128,11 @@ def run_one(name: str, env: dict[str, str], msgs: list[bytes], clients: int,
                 for w in extra:
                     w.ready()
             urls = [d.url] + [w.url for w in extra]
+            procs = [d, *extra]
+            cpu0 = [cpu_s(p.proc.pid) for p in procs]
             acked, elapsed, statuses = asyncio.run(post_all(urls, d.url, d.token, msgs, clients))
-            rss = [peak_rss_mb(p.proc.pid) for p in [d, *extra]]
+            cpu = [cpu_s(p.proc.pid) - c for p, c in zip(procs, cpu0, strict=True)]
+            rss = [peak_rss_mb(p.proc.pid) for p in procs]
         finally:
             for w in extra:
                 w.stop()
@@ -117,7 +140,8 @@ def run_one(name: str, env: dict[str, str], msgs: list[bytes], clients: int,
     ok = statuses.get(202, 0)
     print(f"{name:7s} {len(msgs)} msgs, {clients} clients, {workers} process(es): {ok} × 202"
           f" (statuses {statuses}); acknowledged {acked:.1f} s, journaled + applied + output"
-          f" {elapsed:.1f} s = {len(msgs) / elapsed:.0f} msg/s; peak RSS "
+          f" {elapsed:.1f} s = {len(msgs) / elapsed:.0f} msg/s; CPU "
+          + ", ".join(f"{c:.1f} s" for c in cpu) + "; peak RSS "
           + ", ".join(f"{r:.0f} MB" for r in rss), flush=True)
     return elapsed, rss
 

@@ -174,6 +174,9 @@ class Pipeline:
         self.poll_journal = mode == "apply" or (self.store.shared and mode == "all")
         self._journal_event = asyncio.Event()
         self._polled = 0
+        # alerts of the messages this process journaled, until the poller reaches them
+        # (it reads them back in journal order; decoding its own again cost the burst)
+        self._own: dict[int, list[Alert]] = {}
         self.enricher = load_enricher()
         self._first: dict[str, _First] = {}
         # sha256 → done when the first copy of those bytes is parsed and known in _first
@@ -252,7 +255,9 @@ class Pipeline:
                 log.exception("reading the journal failed; retrying")
                 rows = []
             for row in rows:
-                alerts = self._stored_alerts(row) if row["outcome"] == "accepted" else []
+                own = self._own.pop(row["id"], None)
+                alerts = ((own if own is not None else self._stored_alerts(row))
+                          if row["outcome"] == "accepted" else [])
                 self._queue.put_nowait((row["id"], row["received_at"], alerts))
                 self._polled = row["id"]
                 self.last_message_id = max(self.last_message_id, row["id"])
@@ -492,6 +497,9 @@ class Pipeline:
     def _on_commit(self, msg_id: int, entry: Entry) -> None:
         self.last_message_id = max(self.last_message_id, msg_id)
         if self.poll_journal or not self.applies:
+            if (self.poll_journal and entry.outcome == "accepted" and entry.parsed
+                    and msg_id > self._polled):  # else the poller read it back already
+                self._own[msg_id] = entry.parsed
             self._journal_event.set()  # the poller reads it back in journal order
             return
         # Every receipt goes through the apply queue so ``applied_upto`` follows journal

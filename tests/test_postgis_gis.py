@@ -168,6 +168,38 @@ def test_point_and_bbox_queries_agree_with_the_sqlite_path(pair):
         assert pggis.alerts_at(c, points[0].y, points[0].x, drills=True) == api_drills
 
 
+def _place_queries(store: str) -> list[str]:
+    """The statements this database ran for the read API's place filters so far."""
+    with _db(store) as c:
+        return [r["query"] for r in c.execute(
+            "SELECT query FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid()") if "area_shapes" in (r["query"] or "")]
+
+
+def test_the_api_answers_point_and_bbox_from_postgis_as_the_sqlite_path_does(pair):
+    """The PostGIS daemon's own ``/api/v1/alerts?point=`` / ``?bbox=`` (answered in the
+    database, not by its in-memory shapes) lists what the SQLite daemon lists."""
+    lite, pg, store = pair
+    feats = [f for f in lite.get_json("/api/v1/alerts")[1]["features"] if f["geometry"]]
+    points = [shape(f["geometry"]).representative_point() for f in feats][:40]
+    assert len(points) >= 10
+    hits = 0
+    for p in points:
+        for q in (f"?point={p.y},{p.x}", f"?drills=true&point={p.y},{p.x}",
+                  f"?point={p.y},{p.x}&min_level=3"):
+            api = _ids(lite, q)
+            assert _ids(pg, q) == api, q
+            hits += len(api)
+    assert hits >= len(points)  # each point lies in its own alert at least
+    assert _place_queries(store), "the PostGIS daemon did not ask PostGIS"
+    for box in ((130.5, 32.6, 130.9, 32.9), (122.0, 20.0, 154.0, 46.0),
+                (139.6, 35.6, 139.8, 35.8), (0.0, 0.0, 1.0, 1.0)):
+        q = "?bbox=" + ",".join(map(str, box))
+        assert _ids(pg, q) == _ids(lite, q), box
+        q2 = f"{q}&point={points[0].y},{points[0].x}"
+        assert _ids(pg, q2) == _ids(lite, q2), q2
+
+
 def test_in_force_areas_are_only_active_ones(pair):
     _, _, store = pair
     with _db(store) as c:

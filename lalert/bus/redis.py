@@ -19,6 +19,12 @@ Chosen with ``bus = "redis://host:6379/0"`` (options in the query: ``stream``,
   are connected to one process each) follow the stream the same way instead of joining a
   group: every process serving them sees every change, with the same ``seq``. They are
   best-effort live feeds; their own resume log is how a client catches up.
+- **local consumers**: the publishing process keeps the changes it wrote (the last
+  ``LOCAL_KEPT``) and its own consumers take an entry's change from there instead of
+  decoding the entry's bytes again; Redis still orders, groups and acknowledges, and is
+  what other processes read. Acknowledgements go in one XACK per read, after every
+  entry of it was handled (a crash in between re-offers them; each output's outbox
+  makes that harmless).
 - **entries lalert cannot read** (another client's bytes, a schema version this lalert
   does not read — ``lalert.codec``'s header says which wrote it): never executed, never
   acknowledged, never deleted; the entries around them go on being handled, and each is
@@ -33,6 +39,7 @@ import logging
 import os
 import secrets
 import socket
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
@@ -48,6 +55,10 @@ from lalert.store.codec import Refused
 log = logging.getLogger(__name__)
 
 Follower = Callable[[AlertChange, str], None]
+
+LOCAL_KEPT = 4096
+"""Changes this process published that its own consumers may take without decoding
+(about one read batch per output behind the publisher; older ones are decoded)."""
 
 
 def stream_id(seq: int) -> str:
@@ -122,6 +133,8 @@ class RedisBus(SubsMixin):
         self._tasks: list[asyncio.Task[None]] = []
         self._r: aioredis.Redis | None = None
         self.published = 0
+        # entry id → (change, key) of what this process wrote (see LOCAL_KEPT)
+        self._local: OrderedDict[bytes, tuple[AlertChange, str]] = OrderedDict()
         self.refused = Refused()  # entries kept unread (the daemon may share its own)
 
     @classmethod
@@ -215,6 +228,10 @@ class RedisBus(SubsMixin):
                     await self._r.xadd(self.stream, fields, id=stream_id(change.seq),
                                        maxlen=self.maxlen, approximate=True)
                     self.published += 1
+                    # kept only once the entry at this id is known to be ours
+                    self._local[stream_id(change.seq).encode()] = (change, key)
+                    if len(self._local) > LOCAL_KEPT:
+                        self._local.popitem(last=False)
                     break
                 except ResponseError as exc:
                     if "equal or smaller" not in str(exc):
@@ -247,6 +264,10 @@ class RedisBus(SubsMixin):
     def _decode(self, where: str, entry_id: bytes, fields: Any) -> tuple[AlertChange, str] | None:
         """An entry's change, or None when this lalert cannot read it (then named in
         ``refused``: kept, never run, the caller goes on with the next entry)."""
+        # only the exact id this process wrote (another client may add ``<seq>-1``)
+        mine = self._local.get(entry_id if isinstance(entry_id, bytes) else entry_id.encode())
+        if mine is not None:
+            return mine
         try:
             return decode_change(fields or {})
         except Undecodable as exc:
@@ -333,8 +354,7 @@ class RedisBus(SubsMixin):
                 await asyncio.sleep(0.5)
                 continue
             for _, entries in resp or []:
-                for entry_id, fields in entries:
-                    await self._handle(sub, entry_id, fields)
+                await self._handle_all(sub, entries)
 
     async def _claim(self, sub: _Sub) -> None:
         """Take over entries a dead consumer received but never acknowledged."""
@@ -345,29 +365,42 @@ class RedisBus(SubsMixin):
             resp = await self._r.xautoclaim(self.stream, sub.group, self.consumer, idle_ms,
                                             start_id=start, count=64)
             start, entries = resp[0], resp[1]
-            for entry_id, fields in entries:
-                if fields is None:  # trimmed away meanwhile
-                    await self._r.xack(self.stream, sub.group, entry_id)
-                    continue
-                sub.claimed += 1
-                await self._handle(sub, entry_id, fields)
+            gone = [entry_id for entry_id, fields in entries if fields is None]
+            if gone:  # trimmed away meanwhile
+                await self._r.xack(self.stream, sub.group, *gone)
+            live = [(entry_id, fields) for entry_id, fields in entries if fields is not None]
+            sub.claimed += len(live)
+            await self._handle_all(sub, live)
             if start in (b"0-0", "0-0") or not entries:
                 return
 
-    async def _handle(self, sub: _Sub, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
+    async def _handle_all(self, sub: _Sub, entries: list[Any]) -> None:
+        """Handle a read's entries in order, then acknowledge those handled in one XACK."""
         assert self._r is not None
+        done: list[bytes] = []
+        try:
+            for entry_id, fields in entries:
+                if await self._handle(sub, entry_id, fields):
+                    done.append(entry_id)
+        finally:
+            if done:
+                # the outputs' work (and their outbox records) is committed: acknowledge;
+                # shielded, so a stop in the middle still acknowledges what was handled
+                await asyncio.shield(self._r.xack(self.stream, sub.group, *done))
+
+    async def _handle(self, sub: _Sub, entry_id: bytes, fields: dict[bytes, bytes]) -> bool:
+        """Handle one entry; True when it may be acknowledged."""
         decoded = self._decode(f"bus:{sub.output.name}", entry_id, fields)
         if decoded is None:
             # kept pending, never acknowledged: a claim retries it (and finds it named
             # already) until a lalert that reads it, or an operator, deals with it
-            return
+            return False
         change, _ = decoded
         self.last_seq = max(self.last_seq, change.seq)
         if not (change.drill and not sub.drills):
             # a cancellation leaves the entry unacknowledged: pending, claimed back by a
             # live worker
             await self._deliver(sub, change)
-        # the output's work (and its outbox record) is committed: now acknowledge
-        await self._r.xack(self.stream, sub.group, entry_id)
         sub.handled += 1
         sub.cursor = max(sub.cursor, change.seq)
+        return True

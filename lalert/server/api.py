@@ -102,6 +102,7 @@ class _Filter:
             from shapely.geometry import box
 
             self.box = box(w, s, e, n)
+            self.bounds = (w, s, e, n)
         if q.get("point"):
             try:
                 lat, lon = (float(v) for v in q["point"].split(","))
@@ -112,13 +113,17 @@ class _Filter:
             from shapely.geometry import Point
 
             self.point = Point(lon, lat)
+            self.latlon = (lat, lon)
         self.drills = q.get("drills") in ("1", "true", "yes")
 
-    def __call__(self, e: EnrichedAlert, geom: Any) -> bool:
+    def __call__(self, e: EnrichedAlert, geom: Any, *, place: bool = True) -> bool:
+        """``place=False``: the point and bbox were already answered (by PostGIS)."""
         if self.kinds and e.alert.kind not in self.kinds and not (self.kinds & set(e.hazard_tags)):
             return False
         if self.min_level is not None and (e.alert.level or 0) < self.min_level:
             return False
+        if not place:
+            return True
         if self.box is not None and (geom is None or not geom.intersects(self.box)):
             return False
         if self.point is not None and (geom is None or not geom.intersects(self.point)):
@@ -164,7 +169,15 @@ async def list_alerts(request: web.Request) -> web.Response:
         items = [(e, False) for e in p.view.active()]
         if f.drills:
             items += [(e, True) for e in p.view.active(drills=True)]
-        feats = [feature(e, d) for e, d in items if f(e, geoms.of(e))]
+        places = p.store.places
+        if places is not None and (f.box is not None or f.point is not None):
+            # a shared store answers the place test in the database (GiST on the shapes)
+            hits = places.among([e.id for e, _ in items],
+                                point=f.latlon if f.point is not None else None,
+                                box=f.bounds if f.box is not None else None)
+            feats = [feature(e, d) for e, d in items if e.id in hits and f(e, None, place=False)]
+        else:
+            feats = [feature(e, d) for e, d in items if f(e, geoms.of(e))]
         body = {"type": "FeatureCollection", "version": p.view.version,
                 "generated_seq": p.bus.last_seq, "features": feats}
         return Rendered.of(json.dumps(body, ensure_ascii=False, separators=(",", ":")), GEOJSON)

@@ -66,11 +66,12 @@ _INSERT = (
     " ST_SetSRID(ST_GeomFromGeoJSON(%s::text), 4326),%s)")
 
 _MATCH = """
-WITH fp AS (SELECT ST_SetSRID(ST_GeomFromGeoJSON(%(fp)s::text), 4326) AS g)
-SELECT s.id, s.record FROM subscriptions s, fp
+WITH fp AS (SELECT ST_SetSRID(ST_GeomFromGeoJSON(%(fp)s::text), 4326) AS g),
+  r AS (SELECT coalesce(max(radius_m), 0) AS maxr FROM subscriptions)
+SELECT s.id, s.record FROM subscriptions s, fp, r
 WHERE s.channel = ANY(%(channels)s) AND (
   (%(fp)s::text IS NOT NULL AND s.point IS NOT NULL
-     AND ST_DWithin(s.point, fp.g::geography, %(maxr)s)
+     AND ST_DWithin(s.point, fp.g::geography, r.maxr)
      AND ST_DWithin(s.point, fp.g::geography, s.radius_m))
   OR (%(fp)s::text IS NOT NULL AND s.polygon IS NOT NULL AND ST_Intersects(s.polygon, fp.g))
   OR s.areas && %(areas)s::text[])
@@ -149,10 +150,8 @@ class PgSubscriptionStore:
               else json.dumps(footprint_geojson))
         areas = sorted({_area_key(s, c) for s, c in area_codes}
                        | {_area_key(ANY_SCHEME, c) for _, c in area_codes})
-        with self._lock:
-            maxr = self._db.execute(
-                "SELECT coalesce(max(radius_m), 0) AS r FROM subscriptions").fetchone()["r"]
-            rows = self._db.execute(_MATCH, {"fp": fp, "channels": channels, "maxr": maxr,
+        with self._lock:  # one round trip: the largest radius is a CTE of the match
+            rows = self._db.execute(_MATCH, {"fp": fp, "channels": channels,
                                              "areas": areas}).fetchall()
         return [(r["id"], r["record"]) for r in rows]
 

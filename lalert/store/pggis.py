@@ -220,18 +220,72 @@ _IN_FORCE = ("SELECT a.id FROM active v JOIN alerts a ON a.id = v.alert_id"
              "SELECT key FROM area_shapes WHERE ST_Intersects(geom, {geom}))"
              " ORDER BY a.id")
 
+_AMONG = ("SELECT a.id FROM alerts a WHERE a.id = ANY(%(ids)s) AND a.active_shapes && ARRAY("
+          "SELECT key FROM area_shapes WHERE ST_Intersects(geom, {geom}))")
+
+_POINT = "ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)"
+_BOX = "ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326)"
+
 
 def alerts_at(conn: Any, lat: float, lon: float, *, drills: bool = False) -> list[str]:
     """Ids of the alerts in force whose active areas cover the point (GiST on the shapes)."""
-    sql = _IN_FORCE.format(geom="ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)")
     return [r["id"] for r in conn.execute(
-        sql, {"lon": lon, "lat": lat, "drills": [False, True] if drills else [False]})]
+        _IN_FORCE.format(geom=_POINT),
+        {"lon": lon, "lat": lat, "drills": [False, True] if drills else [False]})]
 
 
 def alerts_in_bbox(conn: Any, west: float, south: float, east: float, north: float, *,
                    drills: bool = False) -> list[str]:
     """Ids of the alerts in force whose active areas touch the box."""
-    sql = _IN_FORCE.format(geom="ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326)")
     return [r["id"] for r in conn.execute(
-        sql, {"w": west, "s": south, "e": east, "n": north,
-              "drills": [False, True] if drills else [False]})]
+        _IN_FORCE.format(geom=_BOX), {"w": west, "s": south, "e": east, "n": north,
+                                      "drills": [False, True] if drills else [False]})]
+
+
+class PlaceQueries:
+    """The read API's point and bbox filters, answered by PostGIS for one process.
+
+    ``among`` takes the alert ids the caller's view holds (one version of the active set)
+    and returns those whose active areas touch the place: the ``alerts`` table keeps every
+    version by id, so the answer is for exactly the versions the caller lists, even in a
+    worker whose view follows the stream a moment behind the database. The connection is
+    opened on first use (most processes never filter by place) and reopened after an
+    error (a restarted server)."""
+
+    name = "postgis"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._conn: Any = None
+
+    def among(self, ids: Sequence[str], *, point: tuple[float, float] | None = None,
+              box: tuple[float, float, float, float] | None = None) -> set[str]:
+        """Ids among ``ids`` whose active areas cover ``point`` (lat, lon) and touch
+        ``box`` (west, south, east, north); each given test must hold."""
+        import psycopg
+
+        from lalert.store.postgis import connect
+
+        if not ids:
+            return set()
+        found = set(ids)
+        tests: list[tuple[str, dict[str, Any]]] = []
+        if point is not None:
+            tests.append((_POINT, {"lat": point[0], "lon": point[1]}))
+        if box is not None:
+            tests.append((_BOX, dict(zip("wsen", box, strict=True))))
+        for geom, args in tests:
+            if self._conn is None or self._conn.closed:
+                self._conn = connect(self.url)
+            try:
+                rows = self._conn.execute(_AMONG.format(geom=geom), {**args, "ids": sorted(found)})
+                found = {r["id"] for r in rows}
+            except psycopg.OperationalError:
+                self._conn.close()
+                raise
+        return found
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None

@@ -200,6 +200,9 @@ class PgPushStore(PushQueries):
         ids = [delivery_id(channel, change.seq, s) for s in subs]
         held = len(subs) if take is None else max(0, min(take, len(subs)))
         now = time.time()
+        if not subs:
+            self._record_fan_out(channel, change, now)
+            return []
         with self._transaction() as cur:
             if not self._mark_fan_out(cur, channel, change, len(subs), now):
                 return []  # another worker fanned this change out already
@@ -217,6 +220,20 @@ class PgPushStore(PushQueries):
                             (channel, change.seq, now, ids[held:], subs[held:]))
         return [Job(i, channel, change.seq, s) for i, s in zip(ids[:held], subs[:held],
                                                                 strict=True)]
+
+    def _record_fan_out(self, channel: str, change: LoggedChange, now: float) -> None:
+        """A fan-out that reaches nobody: its marker and body (the body only if the marker
+        is new), in one round trip (pipeline mode, no result awaited until the commit) and
+        without waiting for the WAL flush — a record, not a promise to anyone. In a burst
+        with few subscribers most changes reach nobody, and the round trips and the flush
+        were their whole cost."""
+        with self._lock, self._db.pipeline(), self._db.transaction(), self._db.cursor() as cur:
+            cur.execute("SET LOCAL synchronous_commit = off")
+            cur.execute("WITH m AS (INSERT INTO push_fanouts (channel, seq, n, at)"
+                        " VALUES (%s,%s,0,%s) ON CONFLICT DO NOTHING RETURNING seq)"
+                        " INSERT INTO push_changes (seq, alert_key, body)"
+                        " SELECT seq, %s, %s FROM m ON CONFLICT DO NOTHING",
+                        (channel, change.seq, now, change.alert_key, change.body))
 
     def requeue(self, delivery: str) -> Job | None:
         """A dead delivery back to ``pending``, held by nobody: the first push worker with

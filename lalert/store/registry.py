@@ -34,6 +34,9 @@ class Store:
     outbox: Callable[[Any], Any]  # state -> Outbox
     leader: Callable[[str], Any]  # name -> object with try_acquire() / release()
     shared: bool  # can processes on other machines use it?
+    # answers the read API's point / bbox filters in the database (``among(ids, point=,
+    # box=)``, ``lalert.store.pggis.PlaceQueries``); None: the API tests its own shapes
+    places: Any = None
 
 
 class FileLock:
@@ -81,6 +84,7 @@ def postgis_store(url: str, home: Path) -> Store:
         raise ValueError(f"store {url!r} needs psycopg: pip install 'lalert[postgis]' ({exc})") \
             from None
     from lalert.store import JournalWriter
+    from lalert.store.pggis import PlaceQueries
 
     pg.ensure_schema(url)  # a wrong URL or a server that is down fails here, at start
     return Store(
@@ -91,7 +95,7 @@ def postgis_store(url: str, home: Path) -> Store:
         state=lambda: pg.PgState(url),
         outbox=lambda st: pg.PgOutbox(st.conn),
         leader=lambda name: pg.LeaderLock(url, name),
-        shared=True)
+        shared=True, places=PlaceQueries(url))
 
 
 BUILTIN: dict[str, Callable[[str, Path], Store]] = {
