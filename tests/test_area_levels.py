@@ -130,3 +130,19 @@ def test_text_lists_each_place_with_its_own_level(nara):
     miyake = next(v for k, v in line.items() if "三宅町" in k)
     totsukawa = next(v for k, v in line.items() if "十津川村" in k)
     assert "レベル5" in totsukawa and "レベル5" not in miyake
+
+
+@pytest.mark.parametrize("town,level", [("三宅町", 2), ("十津川村", 5)])
+def test_a_signage_screen_shows_the_level_where_it_stands(nara, town, level):
+    import shapely
+
+    from lalert.outputs.signage.content import match
+    from lalert.outputs.signage.screens import Screen
+
+    ea, _geo = nara
+    (area,) = [a for a in ea.active_areas() if a.name == town and a.geometry]
+    p = shapely.geometry.shape(area.geometry).representative_point()
+    by_point = match(ea, Screen(id="s", name=town, lat=p.y, lon=p.x))
+    by_code = match(ea, Screen(id="c", name=town, areas=(f"{area.scheme}:{area.code}",)))
+    assert by_point is not None and by_point.level == level
+    assert by_code is not None and by_code.level == level
