@@ -130,7 +130,7 @@ def feeds():
     srv.stop()
 
 
-def poller_config(srv: FeedServer, silence_after: float) -> str:
+def poller_config(srv: FeedServer, silence_after: float, long_interval: float = 0.3) -> str:
     return f"""
 [outputs]
 enabled = []
@@ -140,7 +140,7 @@ enabled = true
 name = "test-long"
 url = "{srv.url('long.xml')}"
 long = true
-interval = 0.3
+interval = {long_interval}
 silence_after = 3600
 [[poller.feeds]]
 name = "test-high"
@@ -191,7 +191,9 @@ def test_poller_backfills_dedupes_and_uses_conditional_get(tmp_path, feeds):
 def test_silent_feed_raises_a_visible_alarm(tmp_path, feeds):
     feeds.feeds["long.xml"] = JMA_FILES[:1]
     feeds.feeds["high.xml"] = []
-    d = start_daemon(tmp_path / "home", config_text=poller_config(feeds, 1.5),
+    # The long feed polls slowly here: a fetch is late after three intervals, and 0.3 s
+    # intervals made it "silent" too whenever the machine was busy.
+    d = start_daemon(tmp_path / "home", config_text=poller_config(feeds, 1.5, long_interval=3.0),
                      env={"LALERT_POLLER__ENABLED": "true"})
     try:
         h = d.wait(lambda: (lambda h: h if h["status"] == "degraded" else None)(d.health()),
