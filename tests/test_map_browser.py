@@ -290,3 +290,60 @@ async def test_area_name_is_text_not_html(browser):
         await page.context.close()
     finally:
         await client.close()
+
+
+# Stands in for the browser's push service: the subscription the page sends is what is
+# tested, and a headless browser has no push service to reach offline.
+FAKE_PUSH = """(() => {
+  window.Notification = { requestPermission: async () => "granted", permission: "granted" };
+  const sub = { toJSON: () => ({ endpoint: "http://127.0.0.1:9/push/visitor",
+                                 keys: { p256dh: "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM",
+                                         auth: "tBHItJI5svbpez7KI4CCXg" } }) };
+  const reg = { pushManager: { getSubscription: async () => null, subscribe: async () => sub } };
+  Object.defineProperty(navigator, "serviceWorker", { value: {
+    register: async () => reg, ready: Promise.resolve(reg) } });
+  window.PushManager = function () {};
+})()"""
+
+
+@pytest.mark.parametrize("locale", ["en-GB", "ko-KR"])
+async def test_a_visitor_subscribing_in_another_language_is_told_of_japanese_alerts(
+        server, browser, locale):
+    """"Notify me" on the English or Korean page subscribes to the place, not to alerts
+    published in English or Korean: the subscription the page sends matches the Japanese
+    flood 避難指示 there (it once carried the page's language as a filter, so a visitor was
+    never notified)."""
+    from lalert.subscriptions import SubscriptionIndex, match
+    from lalert.subscriptions.model import subscription_from_request
+
+    page = await offline_page(browser, (390, 844), lang=locale)
+    await page.add_init_script(FAKE_PUSH)
+    sent = []
+
+    async def capture(route):
+        if route.request.method == "POST":
+            sent.append(route.request.post_data_json)
+            await route.fulfill(status=201, json={"id": "sub-1", "unsubscribe_key": "k"})
+        else:
+            await route.continue_()
+
+    await page.route("**/api/v1/subscriptions", capture)
+    await page.route("**/api/v1/webpush/vapid-public-key", lambda r: r.fulfill(
+        json={"publicKey": "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM"}))
+    # the webpush output serves its module in the daemon; this server has the map only
+    await page.route("**/static/webpush/lalert-push.js", lambda r: r.fulfill(
+        path=str(ROOT / "lalert" / "outputs" / "webpush" / "static" / "lalert-push.js"),
+        content_type="text/javascript"))
+    await page.goto(server.base + "/")
+    await page.wait_for_selector("#lalert-alerts li.alert")
+    await page.evaluate(f"lalertMap.lookup({HERE['latitude']}, {HERE['longitude']})")
+    await page.locator("#lalert-notify").click()
+    await page.wait_for_selector(".notify-ok", timeout=10000)
+    (body,) = sent
+    sub = subscription_from_request(body, sub_id="visitor", channel="webpush",
+                                    target={"endpoint": "x"}, created_at="2026-07-03T00:00:00Z")
+    flood = demo_alerts()[0]
+    assert flood.alert.language == "ja"
+    assert match(flood, SubscriptionIndex.build([sub]), channel="webpush") == ["visitor"]
+    assert page.errors == []
+    await page.context.close()

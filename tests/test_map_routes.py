@@ -40,9 +40,9 @@ needs_protomaps = pytest.mark.skipif(protomaps_bundle(NODE_MODULES) is None,
                                      reason="protomaps-leaflet not installed: run `npm ci`")
 
 
-async def full_page(client, url: str) -> str:
+async def full_page(client, url: str, headers: dict | None = None) -> str:
     """The page followed by the scripts folium inlined, which it now loads from files."""
-    html = await (await client.get(url)).text()
+    html = await (await client.get(url, headers=headers or {})).text()
     for src in re.findall(r'<script src="(/map/js/[^"]+)"', html):
         r = await client.get(src)
         assert r.status == 200 and "javascript" in r.content_type, src
@@ -379,3 +379,33 @@ def test_csp_allows_the_basemap_origin_only_when_configured():
     assert img_origins(load_config(None, env={})) == []  # offline: this origin only
     local = load_config(None, env={"LALERT_MAP__BASEMAP": "/srv/japan.pmtiles"})
     assert img_origins(local) == []  # served by lalert itself
+
+
+@pytest.mark.parametrize("ask,tag,title", [
+    ({"query": "ko"}, "ko", "방재 정보(텍스트판)"),
+    ({"query": "zh-Hans"}, "zh-Hans", "防灾信息（文字版）"),
+    ({"query": "ja-x-easy"}, "ja", "ぼうさいの じょうほう（もじだけ）"),
+    ({"header": "ko-KR,ko;q=0.9,en-US;q=0.8"}, "ko", "방재 정보(텍스트판)"),
+    ({"header": "fr-FR,zh-CN;q=0.9,en;q=0.8"}, "zh-Hans", "防灾信息（文字版）"),
+    ({"header": "fr-FR,en;q=0.5,ja;q=0.7"}, "ja", "防災情報（テキスト版）"),
+    ({"header": "de-DE"}, "ja", "防災情報（テキスト版）"),
+    ({"header": "en;q=0,ko"}, "ko", "방재 정보(텍스트판)"),
+])
+async def test_visitors_read_the_map_and_text_in_every_catalogue_language(http, ask, tag, title):
+    """Korean, Chinese and やさしい日本語 readers get the pages in their language, by
+    ?lang= or by their browser's Accept-Language (q-values honoured); the page offers every
+    other language by its own name; the published Japanese alert text stays as published."""
+    q = f"?lang={ask['query']}" if "query" in ask else ""
+    headers = {"Accept-Language": ask["header"]} if "header" in ask else {}
+    text = await (await http.get("/text" + q, headers=headers)).text()
+    assert f'<html lang="{tag}">' in text and f"<title>{title}</title>" in text
+    others = re.findall(r'<a href="/text\?lang=([\w-]+)" lang="([\w-]+)"', text)
+    assert len(others) == 4 and len({q for q, _ in others}) == 4
+    names = set(re.findall(r'<a href="/text\?lang=[\w-]+" lang="[\w-]+" hreflang="[\w-]+">([^<]+)</a>', text))
+    assert len(names) == 4 and names <= {"日本語", "English", "中文（简体）", "한국어", "やさしい日本語"}
+    page = await full_page(http, "/" + q, headers=headers)
+    assert f'<html lang="{tag}">' in page
+    cfg = page_config_json(page)
+    assert cfg["locale"] == tag and cfg["data"].startswith("/map/data.json?lang=")
+    data = await (await http.get(cfg["data"])).json()
+    assert data["alerts"]

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from lalert.i18n import N_, gettext, table
+from lalert.i18n import HTML_LANG, N_, gettext, table
+from lalert.i18n import LANGS as PAGE_LANGS  # the map and /text: every catalogue language
 from lalert.vocab import levels as _levels
 
-LANGS = ("ja", "en")  # the map, /text and CAP feeds; signage shows all of lalert.i18n.LANGS
+LANGS = ("ja", "en")  # CAP feeds; the map, /text and signage show all of PAGE_LANGS
 # A language's own name (for "switch to …" links): an endonym is never translated.
 LANG_NAMES = {"ja": "日本語", "en": "English", "zh_Hans": "中文（简体）", "ko": "한국어",
               "ja_x_easy": "やさしい日本語"}
@@ -143,18 +144,57 @@ def push_words(lang: str) -> dict[str, str]:
 
 
 def ui(lang: str) -> dict[str, str]:
-    """The map's and /text's words in a language, with the switch to the other language
-    named in that language's own words."""
-    words = table(lang, UI)
-    words["other_lang"] = LANG_NAMES["en" if lang == "ja" else "ja"]
-    return words
+    """The map's and /text's words in a language."""
+    return table(lang, UI)
 
 
-def lang_of(value: str | None) -> str:
-    """'en' when asked for English (query value or Accept-Language), else Japanese."""
-    if value and value.strip().lower().startswith("en"):
-        return "en"
-    return "ja"
+def lang_links(lang: str) -> list[dict[str, str]]:
+    """The switch to every other page language: its ``?lang=`` value, its BCP 47 tag
+    (``lang`` / ``hreflang``) and its own name (an endonym: a visitor looks for 한국어,
+    not for the Japanese word for Korean)."""
+    return [{"q": query_lang(other), "tag": HTML_LANG[other], "name": LANG_NAMES[other]}
+            for other in PAGE_LANGS if other != lang]
+
+
+def query_lang(lang: str) -> str:
+    """A catalogue language as a ``?lang=`` value: zh-Hans, ja-x-easy (BCP 47 spelling)."""
+    return lang.replace("_", "-")
+
+
+# BCP 47 language (its primary subtag, or a whole tag) → catalogue language
+_TAGS = {"ja-x-easy": "ja_x_easy", "ja": "ja", "en": "en", "ko": "ko", "zh": "zh_Hans"}
+
+
+def lang_of(value: str | None) -> str | None:
+    """The catalogue language of one BCP 47 tag (``?lang=`` or an Accept-Language entry):
+    ``zh-Hans`` / ``zh-CN`` / ``zh-TW`` → zh_Hans (the Chinese lalert has), ``ko-KR`` → ko,
+    ``ja-x-easy`` → やさしい日本語, ``en-GB`` → en, ``ja`` → ja; None for others."""
+    if not value:
+        return None
+    tag = value.strip().lower().replace("_", "-")[:35]
+    if tag in ("ja-x-easy", "easy"):
+        return "ja_x_easy"
+    return _TAGS.get(tag.split("-", 1)[0])
+
+
+def accept_lang(header: str | None, default: str = "ja") -> str:
+    """The page language for an Accept-Language header: its most wanted language lalert
+    has (q-values honoured, order kept among equals), else ``default``. Only the first 20
+    entries are read: the header is the sender's."""
+    wanted: list[tuple[float, int, str]] = []
+    for i, part in enumerate((header or "").split(",")[:20]):
+        tag, _, params = part.partition(";")
+        q = 1.0
+        params = params.strip()
+        if params.startswith("q="):
+            try:
+                q = float(params[2:])
+            except ValueError:
+                q = 0.0
+        lang = lang_of(tag)
+        if lang is not None and q > 0:
+            wanted.append((-q, i, lang))
+    return min(wanted)[2] if wanted else default
 
 
 def kind_name(kind: str | None, lang: str) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 from shapely.geometry import shape
 
 from lalert.geo.reports import Current, ShelterBoard, status_of
+from lalert.i18n import N_, gettext
 from lalert.model import Area, EnrichedAlert
 
 
@@ -34,14 +35,20 @@ def site_statuses(alerts: Iterable[EnrichedAlert], board: ShelterBoard | None = 
     return out
 
 
+# How a report's counts read (python-brace-format msgids of the one catalogue)
+COUNT_OF = N_("{head}/{cap}人")
+COUNT = N_("{head}人")
+WITH_COUNTS = N_("{state}（{counts}）")
+
+
 def count_text(c: Current, lang: str) -> str:
     """'312/420人' / '312 of 420 people' when the report gives them, else ''."""
     head, cap = c.report.head_count, c.report.capacity
     if head is None and cap is None:
         return ""
-    if lang == "ja":
-        return f"{head if head is not None else '?'}/{cap}人" if cap is not None else f"{head}人"
-    return f"{head if head is not None else '?'} of {cap} people" if cap is not None else f"{head} people"
+    if cap is None:
+        return gettext(lang, COUNT).format(head=head)
+    return gettext(lang, COUNT_OF).format(head=head if head is not None else "?", cap=cap)
 
 
 def status_label(c: Current | None, lang: str) -> str:
@@ -52,7 +59,7 @@ def status_label(c: Current | None, lang: str) -> str:
         return phrases.shelter_state("unknown", lang)
     word = phrases.shelter_state(c.status, lang)
     counts = count_text(c, lang) if c.state in ("open", "permanent") else ""
-    return f"{word}（{counts}）" if counts and lang == "ja" else (f"{word} ({counts})" if counts else word)
+    return gettext(lang, WITH_COUNTS).format(state=word, counts=counts) if counts else word
 
 
 def reported_records(board: ShelterBoard, lang: str) -> list[dict[str, Any]]:

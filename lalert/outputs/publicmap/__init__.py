@@ -80,11 +80,12 @@ def markercluster_files(node_modules: Path) -> tuple[Path, Path, str] | None:
 
 
 def request_lang(request: web.Request) -> str:
-    """?lang= wins; otherwise the first Accept-Language; Japanese by default."""
-    q = request.query.get("lang")
-    if q:
-        return phrases.lang_of(q)
-    return phrases.lang_of(request.headers.get("Accept-Language", "ja").split(",")[0])
+    """?lang= wins; otherwise the most wanted Accept-Language lalert has; Japanese by
+    default. Every catalogue language (``phrases.PAGE_LANGS``) can be asked for."""
+    q = phrases.lang_of(request.query.get("lang"))
+    if q is not None:
+        return q
+    return phrases.accept_lang(request.headers.get("Accept-Language"))
 
 
 class MapOutput(BaseOutput):

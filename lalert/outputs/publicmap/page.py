@@ -130,14 +130,16 @@ def _legend(lang: str) -> str:
 
 def _panel(lang: str) -> str:
     ui = phrases.ui(lang)
-    other = "en" if lang == "ja" else "ja"
+    others = "\n  ".join(
+        f'<a href="/?lang={o["q"]}" lang="{o["tag"]}" hreflang="{o["tag"]}">{escape(o["name"])}</a>'
+        for o in phrases.lang_links(lang))
     opts = "".join(f'<option value="{h}">{escape(phrases.hazard_name(h, lang))}</option>'
                    for h in phrases.HAZARD_NAMES)
     return f"""
 <header class="lalert-bar">
   <h1>{escape(ui["title"])}</h1>
-  <nav><a href="/text?lang={lang}">{escape(ui["text_link"])}</a>
-  <a href="/?lang={other}" lang="{other}" hreflang="{other}">{escape(ui["other_lang"])}</a></nav>
+  <nav><a href="/text?lang={phrases.query_lang(lang)}">{escape(ui["text_link"])}</a>
+  {others}</nav>
 </header>
 <section class="lalert-panel" aria-label="{escape(ui["where"])}">
   <p class="status" id="lalert-status" role="status"></p>
@@ -191,7 +193,8 @@ def render_page(*, lang: str, geo: Any = None, bounds: tuple[float, float, float
     elif basemap["kind"] == "vector":
         script = (boundary_tiles or {}).get("script", PROTOMAPS_JS)
         VectorBasemap(ui["basemap"], {k: basemap[k] for k in (
-            "url", "attribution", "max_native_zoom")} | {"lang": lang}, script).add_to(m)
+            "url", "attribution", "max_native_zoom")} | {"lang": phrases.HTML_LANG[lang]},
+            script).add_to(m)
     if boundary_tiles is not None:
         opts = {k: v for k, v in boundary_tiles.items() if k != "script"}
         # over a base map only the lines stay: the land fill would hide it
@@ -216,7 +219,8 @@ def render_page(*, lang: str, geo: Any = None, bounds: tuple[float, float, float
     # view; map.js fits "region" itself when the URL names no place
     config = {
         "map": m.get_name(), "layers": {k: g.get_name() for k, g in groups.items()},
-        "lang": lang, "ui": ui, "data": f"/map/data.json?lang={lang}",
+        "lang": lang, "locale": phrases.HTML_LANG[lang], "ui": ui,
+        "data": f"/map/data.json?lang={phrases.query_lang(lang)}",
         "here": "/api/v1/here", "push_module": "/static/webpush/lalert-push.js", "poll_ms": poll_seconds * 1000,
         "hazards": {h: phrases.hazard_name(h, lang) for h in phrases.HAZARD_NAMES},
         "push_words": phrases.push_words(lang),
@@ -236,7 +240,7 @@ _VIEWPORT = re.compile(r'<meta name="viewport"[^>]*>', re.S)
 def _fix_head(html: str, lang: str) -> str:
     """folium's page lacks a language and forbids zooming; both fail WCAG (axe: serious)."""
     assert html.startswith("<!DOCTYPE html>\n<html>"), "folium page shape changed"
-    html = html.replace("<html>", f'<html lang="{lang}">', 1)
+    html = html.replace("<html>", f'<html lang="{phrases.HTML_LANG[lang]}">', 1)
     html, n = _VIEWPORT.subn(
         '<meta name="viewport" content="width=device-width, initial-scale=1" />', html)
     assert n == 1, "folium viewport meta not found"

@@ -80,7 +80,8 @@ def render_text(alerts: Sequence[EnrichedAlert], geo: Any, *, lang: str, updated
                         "state_label": status_label(c, lang), "address": c.report.address}
                        for c in board.items()), key=lambda r: (not r["open"], r["name"]))
     return _ENV.get_template("text.html.j2").render(
-        lang=lang, other="en" if lang == "ja" else "ja", ui=phrases.ui(lang), updated=updated,
+        lang=lang, html_lang=phrases.HTML_LANG[lang], q=phrases.query_lang(lang),
+        others=phrases.lang_links(lang), ui=phrases.ui(lang), updated=updated,
         updated_local=phrases.local_time(updated), everything=everything,
         alerts=views, by_area=sorted(by_area.items()), open_shelters=open_shelters,
         reported=reported)

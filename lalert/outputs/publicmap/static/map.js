@@ -156,7 +156,7 @@ window.lalertMap = (function () {
       etag = r.headers.get("ETag");
       data = await r.json();
       drawAlerts(); drawShelters(); drawHotspots();
-      status(ui.updated + ": " + new Date().toLocaleTimeString(cfg.lang === "en" ? "en-GB" : "ja-JP"));
+      status(ui.updated + ": " + new Date().toLocaleTimeString(cfg.locale || "ja"));
       document.body.dataset.version = String(data.version);
       if (here) lookup(here.lat, here.lon, false);
     } catch (err) {
@@ -207,7 +207,10 @@ window.lalertMap = (function () {
   async function subscribe(lat, lon, button) {
     try {
       const push = await import(cfg.push_module);
-      await push.subscribePlace({ lat: lat, lon: lon, radius_m: 1000, languages: [cfg.lang],
+      // No `languages` filter: it selects alerts by the language they are published in,
+      // and a visitor reading this page in English or Korean must still be told of the
+      // Japanese 避難指示 for this place.
+      await push.subscribePlace({ lat: lat, lon: lon, radius_m: 1000, languages: [],
                                   words: cfg.push_words });
       button.replaceWith(el("p", { class: "notify-ok", role: "status" }, ui.notify_ok));
     } catch (err) {
