@@ -28,6 +28,13 @@ SEVERITIES: tuple[str, ...] = ("Extreme", "Severe", "Moderate", "Minor", "Unknow
 # Area.status: what the message says of one place (see ``Area``).
 AREA_STATUSES: tuple[str, ...] = ("active", "lifted", "none", "scope")
 ACTIVE = "active"
+_OFF = frozenset({"lifted", "none"})  # hazard states that put nothing in force
+
+
+def area_key(area: Area) -> tuple[str, str | None, str | None]:
+    """An area's identity among one alert's areas: its scheme and code, or its name when
+    it has no code (enrichment may add a name to a coded place; the key stays)."""
+    return (area.scheme, area.code, None if area.code is not None else area.name)
 
 
 @dataclass(frozen=True)
@@ -198,6 +205,40 @@ class Alert:
             return ()
         return tuple(a for a in self.areas if a.status == ACTIVE)
 
+    def area_levels(self) -> dict[tuple[str, str | None, str | None], int | None]:
+        """The 警戒レベル in force at each active area, keyed ``area_key(area)``.
+
+        An alert's ``level`` is its highest anywhere; a prefecture's warning telegram puts
+        大雨特別警報 (5) on some towns and only 注意報 (2) on others, and a Commons order
+        issues 避難指示 (4) here and 高齢者等避難 (3) there. A place is told its own: the
+        highest level among the hazards in force there (JMA, with those the message gives
+        for every place) or the orders issued there (Commons); the alert's ``level`` where
+        the message gives no place anything of its own (CAP, a message-wide hazard).
+        """
+        wide = [h.level for h in self.hazards
+                if h.area_code is None and h.state not in _OFF and h.level is not None]
+        own: dict[tuple[str, str], list[int]] = {}
+        for h in self.hazards:
+            if h.area_code is not None and h.state not in _OFF:
+                own.setdefault((h.area_scheme, h.area_code), []).extend(
+                    () if h.level is None else (h.level,))
+        orders: dict[str, list[int]] = {}
+        for e in self.evacuations:
+            if e.action == "issued":
+                for k in {e.area_code, e.area_name} - {None}:
+                    orders.setdefault(k, []).extend(() if e.level is None else (e.level,))
+        out: dict[tuple[str, str | None, str | None], int | None] = {}
+        for a in self.active_areas():
+            if a.code is not None and (a.scheme, a.code) in own:
+                levels = own[(a.scheme, a.code)] + wide
+            elif a.code in orders or a.name in orders:
+                levels = orders.get(a.code or "", []) + orders.get(a.name or "", [])
+            else:
+                out[area_key(a)] = self.level
+                continue
+            out[area_key(a)] = max(levels) if levels else None
+        return out
+
     @property
     def cleared(self) -> bool:
         """True when the message gives places their own status and none is active: it
@@ -292,6 +333,10 @@ class EnrichedAlert:
     @property
     def id(self) -> str:
         return self.alert.id
+
+    def area_levels(self) -> dict[tuple[str, str | None, str | None], int | None]:
+        """The level in force at each active area (``Alert.area_levels``)."""
+        return self.alert.area_levels()
 
     def active_areas(self) -> tuple[Area, ...]:
         """``areas`` (with geometry) where something is in force; see ``Alert.active_areas``."""

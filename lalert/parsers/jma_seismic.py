@@ -22,6 +22,7 @@ from lalert.parsers.jma_common import (
     kid,
     kids,
     leaf,
+    make_hazard,
     max_severity,
     parse_coordinate,
     text_at,
@@ -133,8 +134,8 @@ def _eew_forecast(fc: etree._Element, col: Collector) -> None:
         key = row[2:]  # From, To, Category/Kind/Name, Condition
         spec = specs.get(key)
         if spec is None:
-            spec = specs[key] = _eew_spec(*key)
-        col.hazard_spec(code_a, area_scheme, spec)
+            spec = specs[key] = {"area_scheme": area_scheme, **_eew_spec(*key)}
+        col.hazards.append(make_hazard({**spec, "area_code": code_a}))
 
 
 def _eew_spec(frm: str | None, to: str | None, cat_name: str | None, cond: str | None) -> dict:
@@ -157,13 +158,21 @@ def _observation(obs: etree._Element, col: Collector) -> None:
     eqd["max_intensity"] = maxint
     eqd["max_intensity_name"] = V.INTENSITY_NAMES.get(maxint or "")
     # A big 震源・震度情報 names ~1,000 areas and cities with a dozen distinct intensity
-    # rows between them: one hazard spec per row, shared (``Collector.hazard_spec``).
+    # rows between them: the hazard fields are made once per distinct row and level.
+    schemes = (pref_scheme, area_scheme, city_scheme)
     specs: dict[tuple, dict | None] = {}
-    for level, row in _OBS_TABLE.rows(obs):
+    add_area, hazards = col.area, col.hazards
+    for level, row in _OBS_TABLE.rows(obs):  # (Code, Name, MaxInt, Condition, Revise)
+        code = row[0]
+        add_area(code, row[1], schemes[level])
         if level == 0:
-            col.area(row[0], row[1], pref_scheme)
-        else:
-            _intensity_row(row, area_scheme if level == 1 else city_scheme, col, specs)
+            continue
+        key = (level, *row[2:])
+        spec = specs.get(key, False)
+        if spec is False:
+            spec = specs[key] = _intensity_spec(schemes[level], *row[2:])
+        if spec is not None:
+            hazards.append(make_hazard({**spec, "area_code": code}))
 
 
 class _Table:
@@ -177,7 +186,8 @@ class _Table:
     matches a local name; the two agree when every element below the section is in the
     section's own namespace, which is what JMA sends. ``rows()`` checks that and
     otherwise walks the section in Python by local name. Compiled expressions are kept
-    per namespace (capped: the namespace comes from the message).
+    per namespace: JMA's seismology one, and a few others (capped: the namespace comes
+    from the message).
 
     ``levels``: (element name, leaf paths) per level, e.g. ("Area", ("Code", "ForecastInt/From")).
     A leaf is read as ``tx()`` does (the element's own text) unless ``read`` names another
@@ -203,7 +213,7 @@ class _Table:
     def _compiled(self, ns: str) -> tuple | None:
         xps = self._by_ns.get(ns)
         if xps is None:
-            if len(self._by_ns) >= self._MAX_NAMESPACES:
+            if len(self._by_ns) >= self._MAX_NAMESPACES and ns != _SEISMOLOGY_NS:
                 return None
             m = {"s": ns, "e": _BASIS_NS}
             per_level = []
@@ -321,6 +331,7 @@ def _text(el: etree._Element | None) -> str | None:
 
 _ROW_FIELDS = ("Code", "Name", "MaxInt", "Condition", "Revise")
 _BASIS_NS = "http://xml.kishou.go.jp/jmaxml1/elementBasis1/"  # jmx_eb
+_SEISMOLOGY_NS = "http://xml.kishou.go.jp/jmaxml1/body/seismology1/"
 
 
 def _element(el: etree._Element | None) -> etree._Element | None:
@@ -350,30 +361,17 @@ _TSUNAMI_STATION_TABLE = _Table(
 )
 
 
-def _intensity_row(row: tuple, scheme: str, col: Collector, specs: dict[tuple, dict | None]) -> None:
-    """Record one Area or City of an observation (Code, Name, MaxInt, Condition, Revise)
-    and its intensity hazard."""
-    code = row[0]
-    col.area(code, row[1], scheme)
-    key = (scheme, *row[2:])
-    spec = specs.get(key, False)
-    if spec is False:
-        spec = specs[key] = _intensity_spec(*row[2:])
-    if spec is not None:
-        col.hazard_spec(code, scheme, spec)
-
-
-def _intensity_spec(mi: str | None, cond: str | None, revise: str | None) -> dict | None:
-    """Hazard fields (all but the area) of an observed intensity; None when there is none."""
+def _intensity_spec(scheme: str, mi: str | None, cond: str | None, revise: str | None) -> dict | None:
+    """Hazard fields (all but the area code) of an observed intensity; None when there is none."""
     if mi is None and cond is None:
         return None
     if mi is None:  # 震度５弱以上未入電: strong shaking likely, no report received yet
-        return {"kind": "seismic_intensity", "name": zen2han(cond), "state": "issued",
+        return {"area_scheme": scheme, "kind": "seismic_intensity", "name": zen2han(cond), "state": "issued",
                 "code": None, "state_label": cond, "severity": "Severe"}
     sev = V.intensity_severity(mi)
     if cond and "未入電" in cond:  # observed so far, with a 5弱+ report still missing
         sev = max_severity([sev, "Severe"])
-    return {"kind": "seismic_intensity", "name": V.INTENSITY_NAMES.get(mi, f"震度{mi}"),
+    return {"area_scheme": scheme, "kind": "seismic_intensity", "name": V.INTENSITY_NAMES.get(mi, f"震度{mi}"),
             "state": "issued", "code": mi, "state_label": cond or revise, "severity": sev}
 
 

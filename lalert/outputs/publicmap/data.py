@@ -16,7 +16,7 @@ from shapely.geometry import mapping
 
 from lalert.geo.distance import walking_minutes
 from lalert.geo.reports import UNAVAILABLE, ShelterBoard, is_open
-from lalert.model import Area, EnrichedAlert
+from lalert.model import Area, EnrichedAlert, area_key
 from lalert.outputs import phrases
 from lalert.outputs.listing import RegionFilter, area_names, ordered
 from lalert.outputs.public import (
@@ -73,36 +73,59 @@ def alert_summary(ea: EnrichedAlert, lang: str) -> dict[str, Any]:
     }
 
 
-def _by_name(ea: EnrichedAlert) -> list[tuple[Any, Area | None]]:
-    """Shaped areas once per place name: one place under several code schemes is one
-    polygon and one label on the map."""
-    groups: dict[str, tuple[list[Any], Area | None]] = {}
+def level_fields(level: int | None, ea: EnrichedAlert, lang: str) -> dict[str, Any]:
+    """What a place says of its own level (``EnrichedAlert.area_levels``): the same keys
+    as ``alert_summary``, for the level in force there."""
+    kind = ea.alert.kind
+    return {"level": level,
+            "level_label": phrases.level_label(level, kind, ea.hazard_tags, lang),
+            "level_badge": phrases.level_badge(level, kind, lang),
+            "action": phrases.level_action(level, lang)}
+
+
+def _area_level(ea: EnrichedAlert, levels: dict, area: Area | None) -> int | None:
+    """The level in force in one of the alert's shaped areas (the footprint: the alert's)."""
+    if area is None:
+        return ea.alert.level
+    return levels.get(area_key(area), ea.alert.level)
+
+
+def _by_name(ea: EnrichedAlert) -> list[tuple[Any, Area | None, int | None]]:
+    """Shaped areas once per place name, with the level in force there: one place under
+    several code schemes is one polygon and one label on the map."""
+    levels = ea.area_levels()
+    groups: dict[str, tuple[list[Any], Area | None, list[int | None]]] = {}
     for geom, area in shaped_areas(ea):
         key = (area.name or area.code or "") if area else ""
-        groups.setdefault(key, ([], area))[0].append(geom)
-    return [(geoms[0] if len(geoms) == 1 else shapely.union_all(shapely.make_valid(geoms)), area)
-            for geoms, area in groups.values()]
+        g = groups.setdefault(key, ([], area, []))
+        g[0].append(geom)
+        g[2].append(_area_level(ea, levels, area))
+    return [(geoms[0] if len(geoms) == 1 else shapely.union_all(shapely.make_valid(geoms)), area,
+             max((lv for lv in lvs if lv is not None), default=None))
+            for geoms, area, lvs in groups.values()]
 
 
 def alert_features(alerts: Sequence[EnrichedAlert], lang: str) -> dict[str, Any]:
-    """One GeoJSON feature per place in force, lowest level first (the most severe is drawn
-    on top), with a label point."""
+    """One GeoJSON feature per place in force, coloured and labelled with the level in
+    force *there* (a 注意報 town of a prefecture's 特別警報 telegram is not level 5),
+    lowest level first (the most severe is drawn on top), with a label point."""
     feats = []
     for ea in by_level(alerts):
         summary = alert_summary(ea, lang)
-        level = ea.alert.level
-        for geom, area in _by_name(ea):
+        for geom, area, level in _by_name(ea):
             label = geom.representative_point()
             feats.append({
                 "type": "Feature",
                 "geometry": _geojson(geom),
                 "properties": {
                     **summary,
+                    **level_fields(level, ea, lang),
                     "area": (area.name or area.code) if area else None,
                     "colour": LEVEL_COLOURS.get(level or 0, NO_LEVEL_COLOUR),
                     "label": [round(label.x, 5), round(label.y, 5)],
                 },
             })
+    feats.sort(key=lambda f: f["properties"]["level"] or 0)  # stable: same-level order kept
     return {"type": "FeatureCollection", "features": feats}
 
 
@@ -187,23 +210,38 @@ class Here:
     geo: Any
     board: ShelterBoard
     statuses: dict[str, str]
+    levels: list[int | None]  # per geometry: the level in force in that place
 
     @classmethod
     def build(cls, alerts: Sequence[EnrichedAlert], geo: Any) -> Here:
         real = [a for a in alerts if a.alert.is_real]
-        geoms, owners = [], []
+        geoms, owners, levels = [], [], []
         for i, ea in enumerate(real):
-            for geom, _area in shaped_areas(ea):
+            by_area = ea.area_levels()
+            for geom, area in shaped_areas(ea):
                 geoms.append(geom)
                 owners.append(i)
+                levels.append(_area_level(ea, by_area, area))
         arr = np.asarray(geoms, dtype=object)
         board = shelter_board(real)
-        return cls(real, arr, owners, shapely.STRtree(arr), geo, board, site_statuses(real, board))
+        return cls(real, arr, owners, shapely.STRtree(arr), geo, board, site_statuses(real, board),
+                   levels)
 
     def covering(self, lat: float, lon: float) -> list[EnrichedAlert]:
+        return [ea for ea, _level in self.covering_levels(lat, lon)]
+
+    def covering_levels(self, lat: float, lon: float) -> list[tuple[EnrichedAlert, int | None]]:
+        """The alerts covering the point, each with the level in force at the point (the
+        highest of its places that contain it)."""
         idx = self.tree.query(shapely.Point(lon, lat), predicate="intersects")
-        found = {self.owners[i] for i in idx}
-        return ordered(self.alerts[i] for i in sorted(found))
+        at: dict[int, int | None] = {}
+        for i in idx:
+            o, lv = self.owners[i], self.levels[i]
+            at[o] = lv if o not in at else max((x for x in (at[o], lv) if x is not None),
+                                                default=None)
+        alerts = ordered(self.alerts[i] for i in sorted(at))
+        index = {id(ea): i for i, ea in enumerate(self.alerts)}
+        return [(ea, at[index[id(ea)]]) for ea in alerts]
 
     def nearest(self, lat: float, lon: float, *, hazard: str | None, limit: int = 5,
                 max_m: float = 5000.0) -> list[dict[str, Any]]:
@@ -245,7 +283,8 @@ class Here:
 
     def answer(self, lat: float, lon: float, *, lang: str, hazard: str | None = None
                ) -> dict[str, Any]:
-        covering = self.covering(lat, lon)
+        found = self.covering_levels(lat, lon)
+        covering = [ea for ea, _level in found]
         if not hazard:
             hazard = next((t for ea in covering for t in ea.hazard_tags), None)
         shelters = self.nearest(lat, lon, hazard=hazard)
@@ -254,7 +293,8 @@ class Here:
             s["state_label"] = status_label(c, lang) if c else phrases.shelter_state(s["state"], lang)
             s["hazard_names"] = [phrases.hazard_name(h, lang) for h in s["hazards"]]
         return {"lat": lat, "lon": lon, "hazard": hazard,
-                "alerts": [alert_summary(ea, lang) for ea in covering], "shelters": shelters}
+                "alerts": [{**alert_summary(ea, lang), **level_fields(level, ea, lang)}
+                           for ea, level in found], "shelters": shelters}
 
 
 JAPAN = (122.0, 20.0, 154.0, 46.0)  # w, s, e, n: a site outside is a geocoding slip

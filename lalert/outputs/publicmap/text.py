@@ -9,7 +9,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from lalert import resources
 from lalert.geo.reports import UNAVAILABLE, ShelterBoard, is_open, status_of
-from lalert.model import EnrichedAlert
+from lalert.model import EnrichedAlert, area_key
 from lalert.outputs import phrases
 from lalert.outputs.htmltext import bdi
 from lalert.outputs.listing import RegionFilter, area_names, ordered
@@ -45,12 +45,27 @@ def _alert_view(ea: EnrichedAlert, n: int, lang: str, board: ShelterBoard) -> di
         "issued_local": phrases.local_time(a.issued_at),
         "publisher": a.publisher,
         "areas": area_names(ea.active_areas()),
+        "place_levels": _place_levels(ea, lang),
         "shelters": [{"name": s.name, "state": status_label(current[s.id], lang) if current[s.id]
                       else phrases.shelter_state(status[s.id], lang),
                       "hazards": [phrases.hazard_name(h, lang) for h in s.hazards],
                       "address": s.address, "capacity": s.capacity}
                      for s in shelters[:SHELTERS_PER_ALERT]],
     }
+
+
+def _place_levels(ea: EnrichedAlert, lang: str) -> dict[str, str]:
+    """Each place's own level label (``EnrichedAlert.area_levels``), by the name listed."""
+    levels = ea.area_levels()
+    best: dict[str, int | None] = {}
+    for ar in ea.active_areas():
+        name = ar.name or ar.code
+        if name:
+            lv = levels.get(area_key(ar), ea.alert.level)
+            old = best.get(name)
+            best[name] = lv if old is None else max(old, lv or 0)
+    return {name: phrases.level_label(lv, ea.alert.kind, ea.hazard_tags, lang) or ""
+            for name, lv in best.items()}
 
 
 def unsaid(text: str | None, *said: str | None) -> str | None:
@@ -72,8 +87,9 @@ def render_text(alerts: Sequence[EnrichedAlert], geo: Any, *, lang: str, updated
     views = [_alert_view(ea, n, lang, board) for n, ea in enumerate(shown)]
     by_area: dict[str, list[dict[str, Any]]] = {}
     for v in views:
-        for area in v["areas"]:
-            by_area.setdefault(area, []).append(v)
+        for area in v["areas"]:  # each place with the level in force there
+            by_area.setdefault(area, []).append(
+                {**v, "level_text": v["place_levels"].get(area, v["level_text"])})
     open_shelters = [s for s in shelter_records(geo, real, lang) if s["open"]]
     # every reported shelter once, matched or not, placed or not, in its latest state
     reported = sorted(({"name": c.report.name, "registry": c.report.registry, "open": c.open,

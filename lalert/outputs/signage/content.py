@@ -19,7 +19,7 @@ from shapely.geometry import Point, shape
 from lalert.geo.distance import walking_minutes
 from lalert.geo.reports import ShelterBoard, is_open, status_of
 from lalert.i18n import N_
-from lalert.model import EnrichedAlert, NearbyHotspot, NearbyShelter
+from lalert.model import EnrichedAlert, NearbyHotspot, NearbyShelter, area_key
 from lalert.outputs import phrases as public_phrases
 from lalert.outputs.listing import area_names, ordered
 from lalert.outputs.signage.screens import Screen
@@ -95,11 +95,13 @@ def match(ea: EnrichedAlert, screen: Screen) -> Match | None:
     if a.info_type == "cancel":
         return None
     hit_codes: set[tuple[str, str]] = set()
+    hit_areas = []
     for area in ea.active_areas():  # a 解除 / なし area never matches a screen
         if _code_matches(area.scheme, area.code, screen.areas) or (
             screen.has_point and _covers_point(area.geometry, screen.lat, screen.lon)  # type: ignore[arg-type]
         ):
             hit_codes.add((area.scheme, area.code or ""))
+            hit_areas.append(area)
     footprint_hit = screen.has_point and _covers_point(ea.footprint, screen.lat, screen.lon)  # type: ignore[arg-type]
     in_force = [h for h in a.hazards if h.state not in OUT_OF_FORCE]
     # a hazard without an area code (CAP, Commons) applies wherever the alert does
@@ -112,11 +114,19 @@ def match(ea: EnrichedAlert, screen: Screen) -> Match | None:
         return None  # hazards exist but none is in force where the screen stands
     if not a.hazards and not hit_codes and not footprint_hit:
         return None
-    levels = [h.level for h in (here or in_force) if h.level]
-    level = a.level if a.level else (max(levels) if levels else None)
+    levelled = a.level is not None or any(h.level for h in in_force)
+    if hit_areas and levelled:
+        # the level in force where the screen stands, not the alert's highest anywhere
+        # (a 注意報 town of a prefecture's 特別警報 telegram: Alert.area_levels)
+        at = ea.area_levels()
+        levels = [lv for lv in (at.get(area_key(ar)) for ar in hit_areas) if lv is not None]
+        level = max(levels) if levels else None
+    else:
+        levels = [h.level for h in (here or in_force) if h.level]
+        level = a.level if a.level else (max(levels) if levels else None)
     # who says it: a municipality's order, or JMA's 相当 information (lalert.vocab.levels)
     equivalent = level_vocab.source(a.kind, level) == level_vocab.EQUIVALENT
-    if level is None:
+    if level is None and not levelled:  # CAP and others without any 警戒レベル
         sev = max((h.severity for h in here), key=SEVERITY_ORDER.get, default=a.severity)
         level = SEVERITY_LEVEL.get(max(a.severity, sev, key=SEVERITY_ORDER.get))
         equivalent = True
