@@ -99,3 +99,21 @@ def test_desk_reads_and_retries_the_shared_deliveries(pg_url, tmp_path):
         assert not (tmp_path / "push.sqlite").exists()
     finally:
         stores.close()
+
+
+def test_has_any_sees_another_workers_subscriptions(pg_url):
+    """The push outputs skip a change when ``has_any`` says the channel has nobody: in
+    PostgreSQL it must see a subscription another worker added a moment ago."""
+    from lalert.store.pggeo import PgSubscriptionStore
+    from lalert.subscriptions import Subscription
+
+    here, there = PgSubscriptionStore(pg_url), PgSubscriptionStore(pg_url)
+    try:
+        assert not here.has_any("webhook")
+        there.add(Subscription("a", "webhook", lat=32.8, lon=130.7, radius_m=0))
+        assert here.has_any("webhook") and not here.has_any("webpush")
+        there.delete("a")
+        assert not here.has_any("webhook")
+    finally:
+        here.close()
+        there.close()

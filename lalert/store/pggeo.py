@@ -129,6 +129,15 @@ class PgSubscriptionStore:
                                    (sub_id,)).fetchone()
         return row["owner"] if row else None
 
+    def has_any(self, channel: str) -> bool:
+        """Whether ``channel`` has a subscription (readable or not): the push outputs ask
+        once per change and skip the fan-out when not. Asked of the database every time
+        (one indexed probe), since any worker may have added one a moment ago."""
+        with self._lock:
+            return self._db.execute(
+                "SELECT EXISTS (SELECT 1 FROM subscriptions WHERE channel=%s) AS x",
+                (channel,)).fetchone()["x"]
+
     def list(self, channel: str | None = None) -> list[Subscription]:
         sql, args = "SELECT record FROM subscriptions", []
         if channel is not None:
