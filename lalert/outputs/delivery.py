@@ -355,3 +355,18 @@ def fan_out_change(store: PushDeliveries, channel: str, change: AlertChange,
     recipients = set(matched) | store.previous_recipients(channel, alert_key(change))
     take = FIRST_SHARE if getattr(store, "shared", False) else None
     return store.fan_out(channel, logged(change), sorted(recipients), take=take)
+
+
+async def fan_out_subscribed(output: Any, channel: str, change: AlertChange) -> None:
+    """A subscription channel's ``handle`` (webhook, Web Push): nothing when the channel
+    has no subscription, else the matching and the outbox write in a thread — an index
+    rebuild (or PostGIS) and the outbox's durable commit (an fsync) never stall the event
+    loop — and the jobs to the output's dispatcher."""
+    assert output.dispatcher is not None, "start() first"
+    if not may_reach_anyone(output.subs, channel):
+        return  # nobody subscribed on this channel: no matching, no outbox write
+
+    def fan_out() -> list[Job]:
+        return fan_out_change(output.box, channel, change, output.subs.match(change.alert, channel))
+
+    output.dispatcher.submit(await asyncio.to_thread(fan_out))

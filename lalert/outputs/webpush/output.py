@@ -39,9 +39,8 @@ from lalert.outputs import subscriptions_routes as sroutes
 from lalert.outputs.base import BaseOutput, OutputContext
 from lalert.outputs.delivery import (
     Dispatcher,
-    fan_out_change,
+    fan_out_subscribed,
     job_inputs,
-    may_reach_anyone,
     push_alarms,
     session_and_dispatcher,
 )
@@ -141,18 +140,9 @@ class WebPushOutput(BaseOutput):
             await asyncio.to_thread(prepare, CHANNEL)
 
     async def handle(self, change: AlertChange) -> None:
-        assert self.dispatcher is not None, "start() first"
         if change.drill and not (self.ctx and self.ctx.config.get("drills")):
             return  # residents' phones never buzz for a drill unless the desk says so
-        if not may_reach_anyone(self.subs, CHANNEL):
-            return  # nobody subscribed on this channel: no matching, no outbox write
-        # in a thread: an index rebuild (or PostGIS) and the outbox's durable commit (an
-        # fsync) never stall the event loop
-        self.dispatcher.submit(await asyncio.to_thread(self._fan_out, change))
-
-    def _fan_out(self, change: AlertChange) -> list[Job]:
-        matched = self.subs.match(change.alert, CHANNEL)
-        return fan_out_change(self.box, CHANNEL, change, matched)
+        await fan_out_subscribed(self, CHANNEL, change)
 
     def alarms(self) -> list[str]:
         """Read by ``/healthz`` and ``/metrics``."""
