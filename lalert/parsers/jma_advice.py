@@ -17,7 +17,7 @@ import re
 
 from lxml import etree
 
-from lalert.parsers.jma_common import kid, kids, leaf, text_at
+from lalert.parsers.jma_common import kid, kids, leaf, local, text_at
 
 # Headline sections that are advice: ＜とるべき措置＞, ＜レベル４土砂災害危険警報の補足情報＞.
 _ADVICE_SECTION = re.compile(r"^＜(とるべき措置|[^＞]+補足情報)＞\s*$")
@@ -41,11 +41,6 @@ def headline_advice(text: str | None) -> list[str]:
     if current:
         out.append("\n".join(current).strip())
     return [p for p in out if p]
-
-
-def _local(el: etree._Element) -> str:
-    t = el.tag
-    return t[t.rfind("}") + 1 :] if t.__class__ is str else ""
 
 
 def _additions(body: etree._Element) -> list[str]:
@@ -75,7 +70,7 @@ def _additions(body: etree._Element) -> list[str]:
 def _in_force_kind(k: etree._Element | None, w: etree._Element) -> bool:
     """Is ``k`` a Kind of an Item of ``w`` whose Status says it is in force?"""
     item = k.getparent() if k is not None else None
-    if item is None or _local(k) != "Kind" or _local(item) != "Item" or item.getparent() is not w:
+    if item is None or local(k.tag) != "Kind" or local(item.tag) != "Item" or item.getparent() is not w:
         return False
     status = text_at(k, "Status") or ""
     return not any(x in status for x in _NOT_IN_FORCE)

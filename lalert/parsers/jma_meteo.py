@@ -14,7 +14,16 @@ from typing import Any
 
 from lxml import etree
 
-from lalert.parsers.jma_common import Collector, kid, kids, make_hazard, max_severity, text_at, tx
+from lalert.parsers.jma_common import (
+    Collector,
+    kid,
+    kids,
+    make_hazard,
+    max_severity,
+    scan,
+    text_at,
+    tx,
+)
 from lalert.vocab import jma as V
 from lalert.vocab import severity_for_level
 
@@ -72,11 +81,6 @@ def _hazard_sections(warnings: list[etree._Element]) -> list[etree._Element]:
         chosen = [w for w in warnings if not any(x in _wtype(w) for x in _EXTRA_HAZARD_TYPES)]
     chosen += [w for w in warnings if any(x in _wtype(w) for x in _EXTRA_HAZARD_TYPES) and w not in chosen]
     return chosen
-
-
-def _local(el: etree._Element) -> str:
-    t = el.tag
-    return t[t.rfind("}") + 1 :] if t.__class__ is str else ""
 
 
 def _warning(w: etree._Element, col: Collector, with_hazards: bool, memo: dict[tuple, dict[str, Any]]) -> None:
@@ -143,21 +147,8 @@ def _warning(w: etree._Element, col: Collector, with_hazards: bool, memo: dict[t
 
 
 def _area(a: etree._Element, scheme: str, col: Collector) -> str | None:
-    """Record an <Area> (its first Code and first Name, like ``Collector.area_el``); return its code."""
-    code_el = name_el = None
-    for c in a:
-        t = c.tag
-        if t.__class__ is not str:
-            continue
-        n = t[t.rfind("}") + 1 :]
-        if n == "Code":
-            if code_el is None:
-                code_el = c
-        elif n == "Name" and name_el is None:
-            name_el = c
-    code = tx(code_el)
-    col.area(code, tx(name_el), scheme)
-    return code
+    """Record an <Area> (its first Code and first Name); return its code."""
+    return col.area_el(a, scheme)[0]
 
 
 def _kind_key(k: etree._Element, full: bool) -> tuple:
@@ -207,16 +198,8 @@ def _kind_key(k: etree._Element, full: bool) -> tuple:
     last_name = last_code = None
     has_last = last is not None
     if has_last and (name_t == "解除" or code_t == "00" or V.STATES.get(status_t or "") == "issued"):
-        for c in last:
-            t = c.tag
-            if t.__class__ is not str:
-                continue
-            n = t[t.rfind("}") + 1 :]
-            if n == "Name":
-                if last_name is None:
-                    last_name = c
-            elif n == "Code" and last_code is None:
-                last_code = c
+        d = scan(last)
+        last_name, last_code = d.get("Name"), d.get("Code")
     elif has_last:
         has_last = False
     return name_t, code_t, status_t, tx(cond), has_last, tx(last_name), tx(last_code), notes

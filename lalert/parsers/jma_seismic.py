@@ -25,6 +25,7 @@ from lalert.parsers.jma_common import (
     make_hazard,
     max_severity,
     parse_coordinate,
+    scan,
     text_at,
     walk,
 )
@@ -33,7 +34,7 @@ from lalert.vocab import jma as V
 
 def parse_body(body: etree._Element, col: Collector, *, kind: str, title: str, head: etree._Element) -> None:
     infos: list[etree._Element] = []
-    d = _first_children(body, "EarthquakeInfo", infos)  # one pass over the Body's sections
+    d = scan(body, "EarthquakeInfo", infos)  # one pass over the Body's sections
     if "Earthquake" in d:
         _earthquake(d["Earthquake"], col)
     di = _children_of(d, "Intensity")
@@ -64,12 +65,12 @@ def _number(el: etree._Element | None) -> float | None:
 
 
 def _earthquake(eq: etree._Element, col: Collector) -> None:
-    de = _first_children(eq)
+    de = scan(eq)
     d: dict = {"origin_time": leaf(de.get("OriginTime"))}
     hypo_area = _children_of(de, "Hypocenter").get("Area")
     if hypo_area is not None:
         coords: list[etree._Element] = []
-        da = _first_children(hypo_area, "Coordinate", coords)
+        da = scan(hypo_area, "Coordinate", coords)
         name = leaf(da.get("Name"))
         code = leaf(da.get("Code"))
         hypo: dict = {"name": name, "code": code}
@@ -280,7 +281,7 @@ class _Table:
 
         def visit(el: etree._Element, level: int) -> None:
             below: list[etree._Element] = []
-            d = _first_children(el, self.levels[level + 1][0] if level < last else "", below)
+            d = scan(el, self.levels[level + 1][0] if level < last else "", below)
             out.append((level, tuple(read(_leaf_at(d, f))
                                      for f, read in zip(self.levels[level][1], self.readers[level], strict=True))))
             for child in below:
@@ -384,41 +385,10 @@ def _tx(d: dict[str, etree._Element], name: str) -> str | None:
     return (t.strip() or None) if t else None
 
 
-# tag → local name. JMA uses a few dozen tags, so this stays small; capped all the same
-# because the tags come from the message.
-_LOCAL: dict[str, str] = {}
-_LOCAL_MAX = 1024
-
-
-def _first_children(el: etree._Element, name: str = "", every: list | None = None) -> dict[str, etree._Element]:
-    """First child per local name (as ``jma_common.scan``), in one pass that also gathers
-    every child called ``name`` into ``every`` (an Area's Cities, an Item's Stations).
-
-    One pass over the children instead of a ``kid()`` per leaf: each ``iterchildren``
-    costs more than visiting a few children. A cached local name per tag saves the
-    slicing of every tag of the thousands of leaves in a big earthquake report."""
-    d: dict[str, etree._Element] = {}
-    local = _LOCAL
-    for c in el:
-        t = c.tag
-        n = local.get(t)
-        if n is None:
-            if t.__class__ is not str:
-                continue  # a comment or processing instruction
-            n = t[t.rfind("}") + 1 :]
-            if len(local) < _LOCAL_MAX:
-                local[t] = n
-        if n not in d:
-            d[n] = c
-        if n == name and every is not None:
-            every.append(c)
-    return d
-
-
 def _children_of(d: dict[str, etree._Element], name: str) -> dict[str, etree._Element]:
-    """``_first_children`` of the child ``name`` found by an earlier one; {} when absent."""
+    """``scan`` of the child ``name`` found by an earlier one; {} when absent."""
     el = d.get(name)
-    return _first_children(el) if el is not None else {}
+    return scan(el) if el is not None else {}
 
 
 def _tsunami_word(kname: str | None) -> str | None:
