@@ -8,6 +8,7 @@ also tags every stored and streamed entry).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -29,6 +30,11 @@ SEVERITIES: tuple[str, ...] = ("Extreme", "Severe", "Moderate", "Minor", "Unknow
 AREA_STATUSES: tuple[str, ...] = ("active", "lifted", "none", "scope")
 ACTIVE = "active"
 _OFF = frozenset({"lifted", "none"})  # hazard states that put nothing in force
+
+
+def highest(levels: Iterable[int | None]) -> int | None:
+    """The highest of some levels, ignoring places without one; None when none has one."""
+    return max((lv for lv in levels if lv is not None), default=None)
 
 
 def area_key(area: Area) -> tuple[str, str | None, str | None]:
@@ -236,7 +242,7 @@ class Alert:
             else:
                 out[area_key(a)] = self.level
                 continue
-            out[area_key(a)] = max(levels) if levels else None
+            out[area_key(a)] = highest(levels)
         return out
 
     @property

@@ -12,7 +12,7 @@ from shapely.geometry import shape
 
 from lalert.geo.reports import Current, ShelterBoard, status_of
 from lalert.i18n import N_, gettext
-from lalert.model import Area, EnrichedAlert
+from lalert.model import Area, EnrichedAlert, area_key, highest
 
 
 def shelter_board(alerts: Iterable[EnrichedAlert]) -> ShelterBoard:
@@ -98,3 +98,15 @@ def shaped_areas(ea: EnrichedAlert) -> list[tuple[Any, Area | None]]:
 def by_level(alerts: Iterable[EnrichedAlert]) -> list[EnrichedAlert]:
     """Lowest level first, so that the most severe areas are drawn on top."""
     return sorted(alerts, key=lambda ea: ea.alert.level or 0)
+
+
+def place_levels(ea: EnrichedAlert, areas: Iterable[Area]) -> dict[str, int | None]:
+    """The level in force at each place name among ``areas`` (``EnrichedAlert.area_levels``):
+    one place under several code schemes is one name, at the highest of its levels."""
+    levels = ea.area_levels()
+    by_name: dict[str, list[int | None]] = {}
+    for ar in areas:
+        name = ar.name or ar.code
+        if name:
+            by_name.setdefault(name, []).append(levels.get(area_key(ar), ea.alert.level))
+    return {name: highest(lvs) for name, lvs in by_name.items()}

@@ -16,11 +16,12 @@ from shapely.geometry import mapping
 
 from lalert.geo.distance import walking_minutes
 from lalert.geo.reports import UNAVAILABLE, ShelterBoard, is_open
-from lalert.model import Area, EnrichedAlert, area_key
+from lalert.model import Area, EnrichedAlert, area_key, highest
 from lalert.outputs import phrases
 from lalert.outputs.listing import RegionFilter, area_names, ordered
 from lalert.outputs.public import (
     by_level,
+    place_levels,
     reported_records,
     shaped_areas,
     shelter_board,
@@ -83,26 +84,18 @@ def level_fields(level: int | None, ea: EnrichedAlert, lang: str) -> dict[str, A
             "action": phrases.level_action(level, lang)}
 
 
-def _area_level(ea: EnrichedAlert, levels: dict, area: Area | None) -> int | None:
-    """The level in force in one of the alert's shaped areas (the footprint: the alert's)."""
-    if area is None:
-        return ea.alert.level
-    return levels.get(area_key(area), ea.alert.level)
-
-
 def _by_name(ea: EnrichedAlert) -> list[tuple[Any, Area | None, int | None]]:
     """Shaped areas once per place name, with the level in force there: one place under
     several code schemes is one polygon and one label on the map."""
-    levels = ea.area_levels()
-    groups: dict[str, tuple[list[Any], Area | None, list[int | None]]] = {}
-    for geom, area in shaped_areas(ea):
+    shaped = shaped_areas(ea)
+    levels = place_levels(ea, [area for _geom, area in shaped if area is not None])
+    groups: dict[str, tuple[list[Any], Area | None]] = {}
+    for geom, area in shaped:
         key = (area.name or area.code or "") if area else ""
-        g = groups.setdefault(key, ([], area, []))
-        g[0].append(geom)
-        g[2].append(_area_level(ea, levels, area))
+        groups.setdefault(key, ([], area))[0].append(geom)
     return [(geoms[0] if len(geoms) == 1 else shapely.union_all(shapely.make_valid(geoms)), area,
-             max((lv for lv in lvs if lv is not None), default=None))
-            for geoms, area, lvs in groups.values()]
+             levels.get(key, ea.alert.level) if area else ea.alert.level)
+            for key, (geoms, area) in groups.items()]
 
 
 def alert_features(alerts: Sequence[EnrichedAlert], lang: str) -> dict[str, Any]:
@@ -221,7 +214,8 @@ class Here:
             for geom, area in shaped_areas(ea):
                 geoms.append(geom)
                 owners.append(i)
-                levels.append(_area_level(ea, by_area, area))
+                levels.append(by_area.get(area_key(area), ea.alert.level) if area
+                              else ea.alert.level)
         arr = np.asarray(geoms, dtype=object)
         board = shelter_board(real)
         return cls(real, arr, owners, shapely.STRtree(arr), geo, board, site_statuses(real, board),
@@ -234,14 +228,11 @@ class Here:
         """The alerts covering the point, each with the level in force at the point (the
         highest of its places that contain it)."""
         idx = self.tree.query(shapely.Point(lon, lat), predicate="intersects")
-        at: dict[int, int | None] = {}
+        at: dict[int, list[int | None]] = {}
         for i in idx:
-            o, lv = self.owners[i], self.levels[i]
-            at[o] = lv if o not in at else max((x for x in (at[o], lv) if x is not None),
-                                                default=None)
-        alerts = ordered(self.alerts[i] for i in sorted(at))
-        index = {id(ea): i for i, ea in enumerate(self.alerts)}
-        return [(ea, at[index[id(ea)]]) for ea in alerts]
+            at.setdefault(id(self.alerts[self.owners[i]]), []).append(self.levels[i])
+        covering = ordered(self.alerts[o] for o in sorted({self.owners[i] for i in idx}))
+        return [(ea, highest(at[id(ea)])) for ea in covering]
 
     def nearest(self, lat: float, lon: float, *, hazard: str | None, limit: int = 5,
                 max_m: float = 5000.0) -> list[dict[str, Any]]:

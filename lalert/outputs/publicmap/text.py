@@ -9,11 +9,11 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from lalert import resources
 from lalert.geo.reports import UNAVAILABLE, ShelterBoard, is_open, status_of
-from lalert.model import EnrichedAlert, area_key
+from lalert.model import EnrichedAlert
 from lalert.outputs import phrases
 from lalert.outputs.htmltext import bdi
 from lalert.outputs.listing import RegionFilter, area_names, ordered
-from lalert.outputs.public import shelter_board, status_label
+from lalert.outputs.public import place_levels, shelter_board, status_label
 from lalert.outputs.publicmap.data import shelter_records
 
 _ENV = Environment(loader=FileSystemLoader(resources.path("outputs", "publicmap", "templates")),
@@ -55,17 +55,9 @@ def _alert_view(ea: EnrichedAlert, n: int, lang: str, board: ShelterBoard) -> di
 
 
 def _place_levels(ea: EnrichedAlert, lang: str) -> dict[str, str]:
-    """Each place's own level label (``EnrichedAlert.area_levels``), by the name listed."""
-    levels = ea.area_levels()
-    best: dict[str, int | None] = {}
-    for ar in ea.active_areas():
-        name = ar.name or ar.code
-        if name:
-            lv = levels.get(area_key(ar), ea.alert.level)
-            old = best.get(name)
-            best[name] = lv if old is None else max(old, lv or 0)
+    """Each place's own level label (``public.place_levels``), by the name listed."""
     return {name: phrases.level_label(lv, ea.alert.kind, ea.hazard_tags, lang) or ""
-            for name, lv in best.items()}
+            for name, lv in place_levels(ea, ea.active_areas()).items()}
 
 
 def unsaid(text: str | None, *said: str | None) -> str | None:

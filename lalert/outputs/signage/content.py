@@ -19,7 +19,7 @@ from shapely.geometry import Point, shape
 from lalert.geo.distance import walking_minutes
 from lalert.geo.reports import ShelterBoard, is_open, status_of
 from lalert.i18n import N_
-from lalert.model import EnrichedAlert, NearbyHotspot, NearbyShelter, area_key
+from lalert.model import EnrichedAlert, NearbyHotspot, NearbyShelter, area_key, highest
 from lalert.outputs import phrases as public_phrases
 from lalert.outputs.listing import area_names, ordered
 from lalert.outputs.signage.screens import Screen
@@ -119,8 +119,7 @@ def match(ea: EnrichedAlert, screen: Screen) -> Match | None:
         # the level in force where the screen stands, not the alert's highest anywhere
         # (a 注意報 town of a prefecture's 特別警報 telegram: Alert.area_levels)
         at = ea.area_levels()
-        levels = [lv for lv in (at.get(area_key(ar)) for ar in hit_areas) if lv is not None]
-        level = max(levels) if levels else None
+        level = highest(at.get(area_key(ar)) for ar in hit_areas)
     else:
         levels = [h.level for h in (here or in_force) if h.level]
         level = a.level if a.level else (max(levels) if levels else None)
