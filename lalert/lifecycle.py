@@ -239,7 +239,7 @@ class Lifecycle:
         if alert.format == "jmaxml":
             product = alert.type_code or alert.kind
             if alert.event_id is None and alert.kind == "weather_warning":
-                if product in PARALLEL_WARNING_FORMATS:
+                if _parallel_warning(alert):
                     product = _PARALLEL
                 return (alert.format, product, alert.publisher or "", alert.title)
             if alert.event_id is not None:

@@ -171,7 +171,7 @@ def lang_of(value: str | None) -> str | None:
     ``ja-x-easy`` → やさしい日本語, ``en-GB`` → en, ``ja`` → ja; None for others."""
     if not value:
         return None
-    tag = value.strip().lower().replace("_", "-")[:35]
+    tag = value[:64].strip().lower().replace("_", "-")[:35]  # the sender's: bounded first
     if tag in ("ja-x-easy", "easy"):
         return "ja_x_easy"
     return _TAGS.get(tag.split("-", 1)[0])

@@ -314,16 +314,7 @@ class Collector:
         out = []
         for key, (c, n) in self._areas.items():
             hs = per.get((key[0], c)) if c is not None else None
-            if not hs:
-                status, label = default
-            elif len(hs) == 1:  # the common case, without area_status's lists
-                h = hs[0]
-                st = h.state
-                status = ("active" if st not in _OFF_STATES
-                          else "lifted" if st == "lifted" else "none")
-                label = h.state_label or None
-            else:
-                status, label = area_status(hs)
+            status, label = area_status(hs) if hs else default
             out.append(make_area({"code": c, "scheme": key[0], "name": n,
                                   "status": status, "status_label": label}))
         return tuple(out)

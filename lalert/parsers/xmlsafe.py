@@ -15,7 +15,6 @@ outright. After the real parse, the tree's ``docinfo`` is checked once more.
 
 from __future__ import annotations
 
-import inspect
 import re
 import threading
 
@@ -79,12 +78,6 @@ class _Prolog:
 
     def close(self) -> None:
         return None
-
-
-# lxml runs ``inspect.getfullargspec`` on a target's ``start`` each time a parser is made
-# (to learn whether it takes ``nsmap``): a third of this pass. A signature computed once
-# answers that at once; what lxml learns is the same.
-_Prolog.start.__signature__ = inspect.signature(_Prolog.start)  # type: ignore[attr-defined]
 
 
 # XML 1.0 Appendix F: how a parser tells the encoding family from the first bytes. Used
