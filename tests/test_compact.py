@@ -64,11 +64,41 @@ def test_enriched_alerts_share_nearby_sites():
     assert e1.alert.areas[0] is e2.alert.areas[0]
 
 
+def test_copies_share_their_texts_and_details_and_still_equal_the_parse():
+    a, b = copies(2)
+    shared = Interner()
+    a2, b2 = shared.alert(a), shared.alert(b)
+    assert a2 == a and b2 == b
+    assert a.headline is not b.headline  # parsed apart …
+    assert a2.headline is b2.headline and a2.title is b2.title  # … held once
+    assert a2.details is b2.details and a2.areas is b2.areas and a2.hazards is b2.hazards
+    assert a2.id is not b2.id and a2.raw_sha256 != b2.raw_sha256  # what names one message
+
+
+def test_details_that_differ_are_not_shared():
+    a, b = copies(2)
+    b = dataclasses.replace(b, details={**b.details, "extra": 1})
+    shared = Interner()
+    assert shared.alert(a).details is not shared.alert(b).details
+
+
 def test_the_table_is_bounded():
     shared = Interner(max_entries=10)
     for i in range(100):
         shared.areas((Area(str(i), "jma.city"),))
     assert len(shared) <= 10
+
+
+def test_the_table_forgets_what_left_force_and_keeps_what_is_held():
+    """Past its limit the table drops what only it refers to (alerts that left force),
+    keeps what a held alert still shares, and sharing goes on for those."""
+    shared = Interner(max_entries=10, max_chars=50)
+    held = [shared.text("".join(["in force ", str(i)])) for i in range(5)]
+    for i in range(200):  # texts of alerts that came and went
+        shared.text("".join(["gone ", str(i)]))
+    assert len(shared) <= 30
+    for i, s in enumerate(held):
+        assert shared.text("".join(["in force ", str(i)])) is s
 
 
 def test_the_view_shares_a_reported_sites_overlay_among_alerts():
