@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from lalert.subscriptions import Subscription, SubscriptionIndex, match
 from lalert.subscriptions.store import SubscriptionStore
 from tests.backends import pg_server  # noqa: F401 (fixture)
 from tests.test_area_levels import NARA_53
+from tests.test_push_mqtt import broker  # noqa: F401 (fixture)
 
 CAP_STORM = "thunderstorm.cap"  # one polygon, severity Severe, no 警戒レベル
 COMMONS_ORDER = "publiccommons-py_soap1.xml"  # 避難指示 on 12 町丁目, each a circle
@@ -166,3 +168,97 @@ def test_sqlite_and_postgis_matchers_agree_on_real_alerts(corpus, geo, nara, pg_
     finally:
         lite.close()
         pg.close()
+
+
+# --- Web Push: the notification says what is true where the subscriber is ----------------
+
+
+async def _sign_up(client, svc, name: str, browser, point, **extra):
+    body = {"channel": "webpush",
+            "subscription": {"endpoint": svc.endpoint(name), "keys": browser.keys()},
+            "where": {"point": {"lat": point[0], "lon": point[1]}, "radius_m": 0}, **extra}
+    return await client.post("/api/v1/subscriptions", json=body)
+
+
+async def test_web_push_tells_each_town_its_own_level_in_its_reader_language(nara, tmp_path):
+    from tests.push_fakes import change
+    from tests.test_push_webpush import Browser, PushService, started
+
+    browsers = {n: Browser() for n in ("miyake", "miyake-l4", "totsukawa")}
+    async with PushService(browsers) as svc:
+        out, client = await started(tmp_path)
+        try:
+            r = await _sign_up(client, svc, "miyake", browsers["miyake"],
+                               inside(nara, "三宅町"), lang="en-GB")
+            assert r.status == 201 and (await r.json())["lang"] == "en"
+            assert (await _sign_up(client, svc, "miyake-l4", browsers["miyake-l4"],
+                                   inside(nara, "三宅町"), min_level=4)).status == 201
+            assert (await _sign_up(client, svc, "totsukawa", browsers["totsukawa"],
+                                   inside(nara, "十津川村"))).status == 201
+            for bad in ("tlh", "", 7, "en" * 40):
+                refused = await _sign_up(client, svc, "miyake", browsers["miyake"],
+                                         inside(nara, "三宅町"), lang=bad)
+                assert refused.status == 400 and "lang" in (await refused.json())["error"]
+            await out.handle(change(1, nara))
+            assert await out.dispatcher.drain(20)
+            assert sorted(svc.received) == ["miyake", "totsukawa"]  # not the level-4 one
+            [miyake], [totsukawa] = svc.received["miyake"], svc.received["totsukawa"]
+            assert miyake["level"] == 2 and miyake["place"] == "三宅町"
+            assert miyake["level_label"].startswith("Alert level 2")  # the reader's language
+            assert miyake["title"] == nara.alert.title  # the alert's own words as published
+            assert totsukawa["level"] == 5 and totsukawa["place"] == "十津川村"
+            assert totsukawa["level_label"].startswith("警戒レベル5")  # no lang: Japanese
+
+            lifted = dataclasses.replace(nara, alert=dataclasses.replace(
+                nara.alert, id="nara-2", info_type="cancel"))
+            await out.handle(change(2, lifted, "withdrawn", "cancel"))
+            assert await out.dispatcher.drain(20)
+            assert svc.received["miyake"][-1]["title"].startswith("Lifted: ")
+            assert svc.received["totsukawa"][-1]["title"].startswith("解除: ")
+        finally:
+            await out.stop()
+            await client.close()
+
+
+# --- MQTT: each retained area topic carries its own area's level -------------------------
+
+
+@pytest.mark.skipif(not shutil.which("mosquitto_passwd"), reason="Debian package mosquitto not installed")
+async def test_each_mqtt_area_topic_carries_its_own_level(nara, tmp_path, broker):  # noqa: F811
+    from lalert.outputs.mqtt import MqttOutput
+    from tests.push_fakes import change, ctx
+    from tests.test_push_mqtt import PASSWORD, USER, retained
+
+    out = MqttOutput()
+    await out.start(ctx(tmp_path, "mqtt", port=broker, username=USER, password=PASSWORD))
+    try:
+        await out.handle(change(1, nara))
+        assert await out.drain(20)
+        kept = await retained(broker, "lalert/alerts/29/#")
+    finally:
+        await out.stop()
+    by_name = {m["area"]["name"]: m for m in map(json.loads, kept.values())}
+    assert len(by_name) == len(nara.active_areas())
+    miyake, totsukawa = by_name["三宅町"], by_name["十津川村"]
+    assert miyake["level"] == 2 and miyake["level_label"]["level"] == 2
+    assert "5" not in miyake["level_label"]["ja"]["label"]
+    assert totsukawa["level"] == 5 and totsukawa["level_label"]["ja"]["label"].startswith(
+        "警戒レベル5")
+
+
+# --- webhook: one shared signed body per change, with the level at each place -----------
+
+
+def test_the_change_body_names_the_level_at_each_place(nara):
+    from lalert.outputs.delivery import change_body
+    from tests.push_fakes import change
+
+    body = change_body(change(1, nara))
+    levels = {x["name"]: x["level"] for x in body["area_levels"]}
+    assert levels["三宅町"] == 2 and levels["上牧町"] == 2
+    assert levels["十津川村"] == 5 and levels["五條市北部"] == 5
+    assert {x["scheme"] for x in body["area_levels"]} == {"jma.city"}
+    assert len(body["area_levels"]) == len(nara.active_areas())
+    # the keys receivers already read keep their meaning: the highest level anywhere
+    assert body["level"] == 5 and body["level_label"]["level"] == 5
+    assert body["change"]["seq"] == 1
