@@ -36,8 +36,8 @@ NODE_MODULES = ROOT / "node_modules"
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium not installed")
 
 
-async def serve(map_config: dict | None = None):
-    state = FakeState(demo_alerts())
+async def serve(map_config: dict | None = None, alerts: list | None = None):
+    state = FakeState(demo_alerts() if alerts is None else alerts)
     geo = demo_geodata()
     outs = [MapOutput(), TilesOutput()]
     for o in outs:
@@ -186,6 +186,35 @@ async def test_map_tap_point_in_english(server, browser):
     assert await page.locator("#lalert-notify").inner_text() == "Notify me about this place"
     assert page.outside == [] and page.errors == []
     await page.context.close()
+
+
+async def test_where_am_i_names_what_it_cannot_place(browser, corpus):
+    """A tsunami warning over forecast regions the gazetteer has no polygon for: "where am
+    I" says nothing on the map covers the point and names the warning and its places,
+    instead of "no alert covers this point"."""
+    from lalert.geo.enrich import enrich
+    from lalert.parsers import parse
+
+    raw = (corpus / "xml" / "jma" / "32-39_11_02_250206_VTSE41.xml").read_bytes()
+    tsunami = enrich(parse(raw)[0], demo_geodata())
+    client = await serve(alerts=[*demo_alerts(), tsunami])
+    try:
+        page = await offline_page(browser, (390, 844), lang="en-GB")
+        await page.goto(client.base + "/")
+        await page.wait_for_selector("#lalert-alerts li.alert")
+        await page.evaluate("lalertMap.lookup(32.93, 130.71)")  # 北区, outside the flood
+        await page.wait_for_selector("#lalert-here .here-unplaced li.alert")
+        text = await page.locator("#lalert-here").inner_text()
+        assert "No alert on the map covers this point." in text
+        assert "No alert covers this point." not in text
+        assert "Also in force for places the map cannot show" in text
+        item = await page.locator("#lalert-here .here-unplaced li.alert").inner_text()
+        assert "岩手県" in item and "more places" in item
+        await page.screenshot(path=str(SHOTS / "map_here_unplaced_390x844.png"))
+        assert page.outside == [] and page.errors == []
+        await page.context.close()
+    finally:
+        await client.close()
 
 
 # folium names its variables map_<hex> and tile_boundaries_<hex>

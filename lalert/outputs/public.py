@@ -95,6 +95,18 @@ def shaped_areas(ea: EnrichedAlert) -> list[tuple[Any, Area | None]]:
     return out
 
 
+def unplaced_areas(ea: EnrichedAlert) -> list[Area]:
+    """The places of an alert that the map cannot draw at all: no footprint, and none of
+    its places under alert has a shape (a tsunami warning's forecast regions before their
+    polygons are imported). A point lookup cannot tell whether such an alert covers the
+    point, so it must name them rather than answer "nothing here". An alert with some
+    places drawn (浅間山's towns beside the volcano's own code) is judged by those."""
+    active = ea.active_areas()
+    if ea.footprint or any(ar.geometry for ar in active):
+        return []
+    return list(active)
+
+
 def by_level(alerts: Iterable[EnrichedAlert]) -> list[EnrichedAlert]:
     """Lowest level first, so that the most severe areas are drawn on top."""
     return sorted(alerts, key=lambda ea: ea.alert.level or 0)

@@ -27,6 +27,7 @@ from lalert.outputs.public import (
     shelter_board,
     site_statuses,
     status_label,
+    unplaced_areas,
 )
 from lalert.vocab import LEVEL_COLOURS
 
@@ -192,6 +193,9 @@ def map_data(alerts: Sequence[EnrichedAlert], geo: Any, *, lang: str, version: i
     return data
 
 
+UNPLACED_NAMES = 12  # place names listed per alert lalert cannot place (then "+N")
+
+
 @dataclass
 class Here:
     """Answers "which alerts cover this point, which open shelters fit, how far on foot"."""
@@ -204,6 +208,7 @@ class Here:
     board: ShelterBoard
     statuses: dict[str, str]
     levels: list[int | None]  # per geometry: the level in force in that place
+    unplaced: list[tuple[EnrichedAlert, list[str]]]  # alerts with places no shape stands for
 
     @classmethod
     def build(cls, alerts: Sequence[EnrichedAlert], geo: Any) -> Here:
@@ -218,8 +223,11 @@ class Here:
                               else ea.alert.level)
         arr = np.asarray(geoms, dtype=object)
         board = shelter_board(real)
+        unplaced = [(ea, names) for ea in ordered(real)
+                    if (names := list(dict.fromkeys(ar.name or ar.code or "?"
+                                                    for ar in unplaced_areas(ea))))]
         return cls(real, arr, owners, shapely.STRtree(arr), geo, board, site_statuses(real, board),
-                   levels)
+                   levels, unplaced)
 
     def covering(self, lat: float, lon: float) -> list[EnrichedAlert]:
         return [ea for ea, _level in self.covering_levels(lat, lon)]
@@ -283,9 +291,15 @@ class Here:
             c = self.board.get(s["id"])
             s["state_label"] = status_label(c, lang) if c else phrases.shelter_state(s["state"], lang)
             s["hazard_names"] = [phrases.hazard_name(h, lang) for h in s["hazards"]]
+        covered = {id(ea) for ea in covering}
+        # in force at places lalert has no shape for: maybe here too, so named, never hidden
+        unplaced = [{**alert_summary(ea, lang), "places": names[:UNPLACED_NAMES],
+                     "more_places": max(0, len(names) - UNPLACED_NAMES)}
+                    for ea, names in self.unplaced if id(ea) not in covered]
         return {"lat": lat, "lon": lon, "hazard": hazard,
                 "alerts": [{**alert_summary(ea, lang), **level_fields(level, ea, lang)}
-                           for ea, level in found], "shelters": shelters}
+                           for ea, level in found], "unplaced": unplaced,
+                "shelters": shelters}
 
 
 JAPAN = (122.0, 20.0, 154.0, 46.0)  # w, s, e, n: a site outside is a geocoding slip

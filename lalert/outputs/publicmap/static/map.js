@@ -183,7 +183,16 @@ window.lalertMap = (function () {
       const ans = await r.json();
       const alerts = el("ul", { class: "here-alerts" });
       for (const a of ans.alerts) alerts.append(alertItem(a, null));
-      if (!ans.alerts.length) alerts.append(el("li", null, ui.here_none));
+      const unplaced = ans.unplaced || [];
+      if (!ans.alerts.length) alerts.append(el("li", null, unplaced.length ? ui.here_none_placed : ui.here_none));
+      // In force at places the map has no shape for (e.g. a tsunami forecast region):
+      // they may cover this point, so they are named here, never silently left out.
+      const maybe = el("ul", { class: "here-unplaced" });
+      for (const a of unplaced) {
+        const places = a.places.join("、") +
+          (a.more_places ? " " + ui.more_places.replace("%(n)s", String(a.more_places)) : "");
+        maybe.append(alertItem(a, el("span", { class: "places" }, " (", bdi(places), ")")));
+      }
       const shelters = el("ol", { class: "here-shelters", id: "lalert-nearest" });
       for (const s of ans.shelters) {
         shelters.append(el("li", { "data-id": s.id }, el("strong", null, bdi(s.name)), " ",
@@ -193,8 +202,9 @@ window.lalertMap = (function () {
       if (!ans.shelters.length) shelters.append(el("li", null, ui.nearest_none));
       const notify = el("button", { type: "button", id: "lalert-notify" }, ui.notify_btn);
       notify.addEventListener("click", () => subscribe(lat, lon, notify));
-      box.replaceChildren(el("h2", null, ui.here_alerts), alerts, el("h2", null, ui.nearest), shelters,
-        notify);
+      box.replaceChildren(el("h2", null, ui.here_alerts), alerts,
+        ...(unplaced.length ? [el("h3", null, ui.here_unplaced), maybe] : []),
+        el("h2", null, ui.nearest), shelters, notify);
       const pts = [[lat, lon]].concat(ans.shelters.slice(0, 3).map(s => [s.lat, s.lon]));
       if (fit) map.fitBounds(pts, { padding: [60, 60], maxZoom: 15 });
     } catch (err) {
