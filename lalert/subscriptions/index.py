@@ -13,6 +13,7 @@ import itertools
 import json
 import math
 from collections.abc import Collection, Hashable, Iterable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -22,7 +23,7 @@ import pyproj
 import shapely
 from shapely import STRtree
 
-from lalert.model import EnrichedAlert
+from lalert.model import EnrichedAlert, area_key, highest
 from lalert.subscriptions.model import MAX_RADIUS_M, Subscription
 
 ANY_SCHEME = "*"  # an area filter given without a scheme (SSE convenience) matches any
@@ -214,6 +215,13 @@ class SubscriptionIndex:
         close = shapely.dwithin(fp_m, shapely.points(x, y), self.pt_radius[near])
         return self.pt_rows[np.concatenate([inside, near[close]])]
 
+    def reached(self, geometry: shapely.Geometry | None,
+                keys: Iterable[tuple[str, str]]) -> np.ndarray:
+        """Rows whose place touches ``geometry`` or names one of ``keys`` (repeats kept):
+        the one rule of "this subscription's place is there", for a whole footprint, for
+        the places of one level and for one place (``touched``)."""
+        return np.concatenate([self.geo_rows(geometry), self.area_rows(keys)])
+
     def area_rows(self, keys: Iterable[tuple[str, str]]) -> np.ndarray:
         found = [r for scheme, code in keys
                  for r in (self.areas.get((scheme, code)), self.areas.get((ANY_SCHEME, code)))
@@ -329,6 +337,98 @@ def alert_languages(enriched: EnrichedAlert) -> set[str]:
     return langs
 
 
+@dataclass(frozen=True)
+class Place:
+    """One active area of an alert as push sees it: its name, its code (if any), its
+    shape (if resolved) and the 警戒レベル in force there (``EnrichedAlert.area_levels``)."""
+
+    name: str | None
+    keys: tuple[tuple[str, str], ...]
+    geometry: shapely.Geometry | None
+    level: int | None
+
+
+@dataclass(frozen=True)
+class Places:
+    """An alert's places and whether it gives them levels of their own.
+
+    ``own`` is False when every place has the alert's ``level`` (the fallback of
+    ``Alert.area_levels``: a CAP alert with one footprint, a Commons order whose places
+    all carry the same level): the alert is then judged as a whole, by
+    ``effective_level`` (which also reads severity), as before per-place levels existed."""
+
+    items: tuple[Place, ...]
+    own: bool
+
+
+def places_of(enriched: EnrichedAlert) -> Places:
+    """The active areas of ``enriched`` with their shapes and levels (pure)."""
+    levels = enriched.area_levels()
+    wide = enriched.alert.level
+    items = tuple(
+        Place(a.name, ((a.scheme, a.code),) if a.code else (),
+              shapely.from_geojson(json.dumps(a.geometry)) if a.geometry else None,
+              levels.get(area_key(a), wide))
+        for a in enriched.active_areas())
+    return Places(items, any(p.level != wide for p in items))
+
+
+def touched(sub: Subscription, places: Places) -> tuple[Place, ...]:
+    """The places of an alert that ``sub``'s own place touches (point within radius,
+    polygon intersecting, code named): the same rule as matching (``reached``), asked
+    of a one-row index, so the notification tells what matching judged."""
+    idx = SubscriptionIndex.build([sub])
+    if not len(idx):
+        return ()
+    return tuple(p for p in places.items if len(idx.reached(p.geometry, p.keys)))
+
+
+def place_level(places: Sequence[Place]) -> int | None:
+    """The level in force at some places: their highest (None: none has a level)."""
+    return highest(p.level for p in places)
+
+
+def _level_ok(enriched: EnrichedAlert, subs: SubscriptionIndex, rows: np.ndarray,
+              places: Places | None = None) -> np.ndarray:
+    """Per row: its ``min_level`` is met where it is.
+
+    A row is judged by the highest level among the alert's places its own place touches
+    (a 三宅町 subscriber is not told of 十津川村's 大雨特別警報 by its 注意報); a row the
+    alert reaches only through its footprint or a code no place carries, or an alert that
+    gives no place a level of its own, is judged by ``effective_level`` (None, an unrated
+    alert, passes every filter). A place whose level is None while others have one has no
+    警戒レベル in force (雷注意報 beside 大雨警報): it meets no ``min_level``.
+
+    Vectorised by level, not by row: the places of one level (at most six groups) are
+    one geometry collection matched with ``reached`` against the whole index, highest
+    level first, while some row falls short and is touched by no place yet (a lower
+    group still decides whether such a row is judged by its place or by the alert)."""
+    need = subs.min_level[rows]
+    ok = need <= 0
+    if ok.all():
+        return ok
+    wide = effective_level(enriched)
+    places = places_of(enriched) if places is None else places
+    if not places.own:
+        return ok | (True if wide is None else need <= wide)
+    got = np.full(len(rows), -1, np.int16)  # -1: touched by no place
+    groups: dict[int, list[Place]] = {}
+    for p in places.items:
+        groups.setdefault(p.level or 0, []).append(p)
+    for level in sorted(groups, reverse=True):
+        if not ((~ok) & (got < 0)).any():
+            break
+        group = groups[level]
+        geoms = [p.geometry for p in group if p.geometry is not None]
+        geom = shapely.geometrycollections(geoms) if geoms else None
+        hit = np.isin(rows, subs.reached(geom, (k for p in group for k in p.keys)))
+        got[hit & (got < 0)] = level
+        ok |= hit & (need <= level)
+    outside = got < 0  # reached, but by no place: the alert as a whole
+    ok |= outside & (True if wide is None else need <= wide)
+    return ok
+
+
 def match(
     enriched: EnrichedAlert,
     subs: SubscriptionIndex,
@@ -340,23 +440,32 @@ def match(
 
     A subscription is reached when its place touches the footprint (point within radius,
     polygon intersecting) or it names one of the alert's area codes, *and* its filters
-    pass. Drills reach only subscriptions that asked for drills. ``footprint`` may be
-    passed pre-parsed when several indexes are matched against one alert.
+    pass; its ``min_level`` is met by the level in force where it is (``_level_ok``).
+    Drills reach only subscriptions that asked for drills. ``footprint`` may be passed
+    pre-parsed when several indexes are matched against one alert.
     """
     if not len(subs):
         return []
     fp = footprint if footprint is not None else footprint_of(enriched)
-    rows = np.concatenate([subs.geo_rows(fp), subs.area_rows(area_keys(enriched))])
+    rows = subs.reached(fp, area_keys(enriched))
     if not len(rows):
         return []
-    rows = np.unique(rows)
+    rows = judge(enriched, subs, np.unique(rows), channel=channel)
+    ids = subs.ids
+    return [ids[r] for r in rows.tolist()]
+
+
+def judge(enriched: EnrichedAlert, subs: SubscriptionIndex, rows: np.ndarray, *,
+          channel: str | None = None) -> np.ndarray:
+    """The rows (already reached by the alert) whose filters pass: kinds, languages,
+    drills, channel, and the level where each one is. The in-memory and the PostGIS
+    matcher both end here, so they answer alike."""
     rows = subs.filter_rows(
         rows,
         kinds=alert_kinds(enriched),
-        level=effective_level(enriched),
+        level=None,
         languages=alert_languages(enriched),
         drill=not enriched.alert.is_real,
         channel=channel,
     )
-    ids = subs.ids
-    return [ids[r] for r in rows.tolist()]
+    return rows[_level_ok(enriched, subs, rows)] if len(rows) else rows
