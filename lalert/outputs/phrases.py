@@ -214,6 +214,15 @@ def level_label(level: int | None, kind: str | None, hazard_tags: Iterable[str],
     return _levels.label(level, kind, hazard_tags, lang)
 
 
+# A JMA warning class (``lalert.vocab.jma``: ADVISORY … SPECIAL) in a few words, for
+# places under warnings that carry no 警戒レベル.
+WARNING_CLASS_WORDS = {1: N_("注意報"), 2: N_("気象警報"), 3: N_("危険警報"), 4: N_("特別警報")}
+
+
+def warning_class_word(cls: int, lang: str) -> str:
+    return gettext(lang, WARNING_CLASS_WORDS[cls])
+
+
 def level_badge(level: int | None, kind: str | None, lang: str) -> str | None:
     """'警戒レベル4' or '警戒レベル4相当' (short, for badges)."""
     return _levels.badge(level, _levels.source(kind, level), lang)

@@ -223,6 +223,10 @@ WARNING_NAMES: dict[str, tuple[str, int, str]] = {
     "氾濫注意報": ("river_flood_advisory", ADVISORY, "river"),
 }
 
+# English kind → its class: what a place under a warning without 警戒レベル (大雪, 暴風,
+# 波浪 …) is told — 大雪特別警報 is the gravest class there is, not "no level".
+WARNING_CLASS: dict[str, int] = {kind: cls for kind, cls, _family in WARNING_NAMES.values()}
+
 # JMA 気象警報・注意報 code list (コード表 "警報等情報要素／気象警報・注意報"), used when a
 # Kind carries a code but no name. The Ｒ０６ codes seen in JMA's 2026 samples are added.
 WARNING_CODES: dict[str, str] = {

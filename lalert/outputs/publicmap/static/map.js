@@ -34,7 +34,7 @@ window.lalertMap = (function () {
   }
 
   function alertItem(p, extra) {
-    const lv = p.level || 0;
+    const lv = p.level || p.grade_level || 0;
     return el("li", { class: "alert lv" + lv, "data-id": p.id },
       el("strong", { class: "level" }, levelText(p)), " ", bdi(p.summary || p.title), extra,
       p.action ? el("span", { class: "action" }, p.action) : null,
@@ -47,7 +47,8 @@ window.lalertMap = (function () {
     list.replaceChildren();
     const feats = data.alerts.features;
     for (const f of feats) {
-      const p = f.properties, lv = p.level || 0;
+      // a warning without 警戒レベル (大雪特別警報 …) in the colour of its class (grade_level)
+      const p = f.properties, lv = p.level || p.grade_level || 0;
       L.geoJSON(f, {
         interactive: false,
         style: () => ({
@@ -61,7 +62,7 @@ window.lalertMap = (function () {
         icon: L.divIcon({
           className: "level-label lv" + lv, iconSize: null,
           // An Element, not an HTML string: area names come from messages (stored XSS).
-          html: el("span", null, p.level ? "L" + p.level : "!", p.area ? " " : null, bdi(p.area)),
+          html: el("span", null, p.level ? "L" + p.level : (p.grade_word || "!"), p.area ? " " : null, bdi(p.area)),
         }),
       }).addTo(layers.alerts);
     }

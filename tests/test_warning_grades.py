@@ -1,0 +1,89 @@
+"""A place under a warning without 警戒レベル is told its warning class, not "no level".
+
+大雪・暴風・波浪 warnings carry no 警戒レベル, so a town under 大雪特別警報 — the gravest
+warning JMA issues — was painted "no level" grey with a "!" beside towns under 注意報. The
+map now paints each such place in JMA's own warning colours (特別警報 / 警報 / 注意報 as
+levels 5 / 3 / 2) and names the class and the warnings; places with a level are unchanged.
+Real 富山県 telegrams over the corpus polygons.
+"""
+
+from __future__ import annotations
+
+import pytest
+import shapely
+
+from lalert.parsers import parse
+from lalert.vocab import LEVEL_COLOURS
+
+SNOW_SPECIAL = "15_11_03_150916_VPWW54.xml"  # 富山市 …: 大雪特別警報, 暴風雪警報, 波浪警報
+STORM = "15_06_03_100514_VPWW50.xml"  # 魚津市: 暴風警報; 富山市: 波浪警報 + 強風注意報
+ADVISORIES = "15_04_01_100514_VPWW50.xml"  # 大雪注意報, 雷注意報 …
+NARA_53 = "15_08_01_130412_VPWW53.xml"  # levels: 十津川村 5, 三宅町 2
+
+
+@pytest.fixture(scope="module")
+def enriched(corpus, tmp_path_factory):
+    from lalert.geo.enrich import enrich
+    from lalert.geo.store import import_sources, load_geodata
+
+    db = tmp_path_factory.mktemp("geo") / "geo.gpkg"
+    report = import_sources(db, [corpus / "geo" / "jma-areas" / "jma_city_areas.geojson"],
+                            progress=False)
+    assert report.errors == 0
+    geo = load_geodata(db)
+
+    def load(name):
+        return enrich(parse((corpus / "xml" / "jma" / name).read_bytes())[0], geo)
+
+    return load, geo
+
+
+def _places(ea, lang="ja"):
+    from lalert.outputs.publicmap.data import alert_features
+
+    return {f["properties"]["area"]: f["properties"]
+            for f in alert_features([ea], lang)["features"]}
+
+
+def test_a_town_under_a_special_snow_warning_is_painted_as_the_gravest(enriched):
+    load, _geo = enriched
+    ea = load(SNOW_SPECIAL)
+    assert ea.alert.level is None  # no 警戒レベル for snow, wind or waves
+    toyama = _places(ea)["富山市"]
+    assert toyama["level"] is None
+    assert toyama["grade_word"] == "特別警報" and toyama["grade_level"] == 5
+    assert toyama["colour"] == LEVEL_COLOURS[5]
+    assert "大雪特別警報" in toyama["level_label"]
+    assert _places(ea, "en")["富山市"]["grade_word"] == "Emergency warning"
+
+
+def test_warnings_and_advisories_take_their_own_colours(enriched):
+    load, _geo = enriched
+    storm = _places(load(STORM))
+    assert storm["魚津市"]["grade_word"] == "気象警報"
+    assert storm["魚津市"]["colour"] == LEVEL_COLOURS[3]
+    assert "暴風警報" in storm["魚津市"]["level_label"]
+    # 富山市 has 波浪警報 and 強風注意報: the gravest class there, named alone
+    assert storm["富山市"]["grade_level"] == 3 and "強風注意報" not in storm["富山市"]["level_label"]
+    advisories = _places(load(ADVISORIES))
+    assert {p["grade_word"] for p in advisories.values()} == {"注意報"}
+    assert {p["colour"] for p in advisories.values()} == {LEVEL_COLOURS[2]}
+
+
+def test_places_with_a_level_are_unchanged(enriched):
+    load, _geo = enriched
+    nara = _places(load(NARA_53))
+    assert nara["十津川村"]["level"] == 5 and nara["十津川村"]["grade_word"] is None
+    assert nara["三宅町"]["level"] == 2 and nara["三宅町"]["colour"] == LEVEL_COLOURS[2]
+
+
+def test_where_am_i_names_the_warning_class_at_the_point(enriched):
+    from lalert.outputs.publicmap.data import Here
+
+    load, geo = enriched
+    snow, storm = load(SNOW_SPECIAL), load(STORM)
+    area = next(a for a in snow.active_areas() if a.name == "富山市" and a.geometry)
+    p = shapely.geometry.shape(area.geometry).representative_point()
+    said = Here.build([storm, snow], geo).answer(p.y, p.x, lang="ja")["alerts"]
+    assert {a["grade_word"] for a in said} == {"特別警報", "気象警報"}
+    assert said[0]["grade_word"] == "特別警報"  # the gravest first
