@@ -213,7 +213,9 @@ async def test_web_push_tells_each_town_its_own_level_in_its_reader_language(nar
                 nara.alert, id="nara-2", info_type="cancel"))
             await out.handle(change(2, lifted, "withdrawn", "cancel"))
             assert await out.dispatcher.drain(20)
-            assert svc.received["miyake"][-1]["title"].startswith("Lifted: ")
+            ended = svc.received["miyake"][-1]
+            assert ended["title"].startswith("Lifted: ")
+            assert ended["place"] == "三宅町" and ended["level"] is None  # its own place
             assert svc.received["totsukawa"][-1]["title"].startswith("解除: ")
         finally:
             await out.stop()
@@ -278,3 +280,33 @@ def test_the_notification_tells_the_level_matching_judged(nara):
         assert (place_level(here) >= (s.min_level or 0)) == (s.id in reached), s.id
     wide = next(s for s in subs if s.id == "miyake-wide-l5")
     assert {"三宅町", "田原本町"} <= {p.name for p in touched(wide, places)}
+
+
+def test_a_town_whose_advisory_is_lifted_is_told_so_not_another_towns_level(nara):
+    """The next telegram lifts 三宅町's 注意報 while 十津川村 stays at 5: 三宅町's subscriber
+    (a recipient of the earlier version) is told 解除 for 三宅町, not "level 5: 十津川村…"."""
+    from lalert.outputs.delivery import change_body
+    from lalert.outputs.webpush.output import payload
+    from tests.push_fakes import change
+
+    code = _code(nara, "三宅町")[1]
+
+    def lift(a):
+        return dataclasses.replace(a, status="lifted") if a.code == code else a
+
+    alert = dataclasses.replace(
+        nara.alert, id="nara-2", areas=tuple(map(lift, nara.alert.areas)),
+        hazards=tuple(dataclasses.replace(h, state="lifted") if h.area_code == code else h
+                      for h in nara.alert.hazards))
+    nara2 = dataclasses.replace(nara, alert=alert, areas=tuple(map(lift, nara.areas)))
+    body = change_body(change(2, nara2, "updated", "update"))
+    miyake = Subscription("m", "webpush", lat=inside(nara, "三宅町")[0],
+                          lon=inside(nara, "三宅町")[1], target={"lang": "ko"})
+    totsukawa = Subscription("t", "webpush", lat=inside(nara, "十津川村")[0],
+                             lon=inside(nara, "十津川村")[1])
+    told = payload(body, "{base_url}/map?alert={id}", "https://x", sub=miyake)
+    assert told["title"].startswith("해제: ") and told["place"] == "三宅町"
+    assert told["level"] is None and told["level_label"] is None
+    still = payload(body, "{base_url}/map?alert={id}", "https://x", sub=totsukawa)
+    assert still["level"] == 5 and still["place"] == "十津川村"
+    assert not still["title"].startswith("解除")

@@ -399,6 +399,19 @@ def places_of(enriched: EnrichedAlert) -> Places:
     return Places(items, any(p.level != wide for p in items))
 
 
+def lifted_places(enriched: EnrichedAlert) -> Places:
+    """The places ``enriched`` names where nothing of it is in force any more: those it
+    says are lifted (解除) or clear (なし), and every stated place of a cancel (取消).
+    What a subscriber there is told instead of another town's level (pure)."""
+    cancel = enriched.alert.info_type == "cancel"
+    items = tuple(
+        Place(a.name, ((a.scheme, a.code),) if a.code else (),
+              shapely.from_geojson(json.dumps(a.geometry)) if a.geometry else None, None)
+        for a in (enriched.areas or enriched.alert.areas)
+        if a.status in ("lifted", "none") or (cancel and a.status != "scope"))
+    return Places(items, False)
+
+
 def touched(sub: Subscription, places: Places) -> tuple[Place, ...]:
     """The places of an alert that ``sub``'s own place touches (point within radius,
     polygon intersecting, code named): the same rule as matching (``reached``), asked

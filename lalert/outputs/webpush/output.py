@@ -50,7 +50,14 @@ from lalert.outputs.delivery import (
 from lalert.outputs.netguard import allowed_networks
 from lalert.storage import Job, Outcome
 from lalert.store.private import private_dir
-from lalert.subscriptions.index import Places, place_level, places_of, touched
+from lalert.subscriptions.index import (
+    Place,
+    Places,
+    lifted_places,
+    place_level,
+    places_of,
+    touched,
+)
 from lalert.subscriptions.model import Subscription
 
 CHANNEL = "webpush"
@@ -92,28 +99,40 @@ def subscriber_lang(sub: Subscription | None) -> str:
 
 
 def payload(body: dict[str, Any], link_template: str, base_url: str, *,
-            sub: Subscription | None = None, places: Places | None = None) -> dict[str, Any]:
+            sub: Subscription | None = None, places: Places | None = None,
+            lifted: Places | None = None) -> dict[str, Any]:
     """The short notification a service worker shows (from the stored change body), told
     as it is at ``sub``'s place: the level in force at the alert's places that its place
     touches (``lalert.subscriptions.index.touched``, the rule matching used) and only
-    those places' names; the alert's highest level and every place when it touches none
-    (a recipient of an earlier version, an alert without shapes). The level, 解除 and
-    訓練 words are in the subscriber's language (``subscriber_lang``); the alert's own
-    text stays as published. ``places`` (``places_of`` the body's alert) may be passed in
-    when many subscribers of one change are told."""
+    those places' names; 解除 with its own places (no level) when what it touches is
+    lifted while other towns stay under alert, or the whole alert ends; the alert's
+    highest level and every place when it touches none (an alert without shapes). The
+    level, 解除 and 訓練 words are in the subscriber's language (``subscriber_lang``); the
+    alert's own text stays as published. ``places`` / ``lifted`` (``places_of`` /
+    ``lifted_places`` of the body's alert) may be passed in when many subscribers of one
+    change are told."""
     lang = subscriber_lang(sub)
-    if places is None:
-        places = places_of(enriched_from_dict(body))
-    here = touched(sub, places) if sub is not None else ()
-    level = place_level(here) if here and places.own else body.get("level")
+    if places is None or lifted is None:
+        ea = enriched_from_dict(body)
+        places, lifted = places_of(ea), lifted_places(ea)
+    ch = body.get("change") or {}
+    ended = ch.get("kind") == "withdrawn"
+    here: tuple[Place, ...] = ()
+    gone: tuple[Place, ...] = ()
+    if sub is not None and ended:  # the alert ends everywhere: its places here are lifted
+        gone = touched(sub, places) or touched(sub, lifted)
+    elif sub is not None:
+        here = touched(sub, places)
+        gone = () if here else touched(sub, lifted)
+    level = (None if gone else
+             place_level(here) if here and places.own else body.get("level"))
     # only places under alert (Area.status; bodies from before it have none: active)
-    names = ([p.name for p in here if p.name] if here else
+    names = ([p.name for p in here or gone if p.name] if here or gone else
              [a.get("name") for a in body.get("areas") or ()
               if a.get("name") and a.get("status", "active") == "active"])
     place = "、".join(dict.fromkeys(names))
-    ch = body.get("change") or {}
     title = body.get("title") or ""
-    if ch.get("kind") == "withdrawn":
+    if ended or gone:
         title = f"{phrases.gettext(lang, phrases.LIFTED)}: {title}"
     label = phrases.level_label(level, body.get("kind"), body.get("hazard_tags") or (), lang)
     return {
@@ -143,7 +162,7 @@ class WebPushOutput(BaseOutput):
         self.public_key = ""
         self._session: aiohttp.ClientSession | None = None
         self._lock = threading.Lock()  # the caches are filled from sending threads
-        self._changes: dict[int, tuple[dict[str, Any], Places]] = {}
+        self._changes: dict[int, tuple[dict[str, Any], Places, Places]] = {}
         self._payloads: dict[tuple[int, str, str], str] = {}
 
     async def start(self, ctx: OutputContext) -> None:
@@ -227,7 +246,7 @@ class WebPushOutput(BaseOutput):
         sub = self.subs.get(job.sub_id)
         return sub.target.get("endpoint", "") if sub else ""
 
-    def _change(self, seq: int) -> tuple[dict[str, Any], Places] | None:
+    def _change(self, seq: int) -> tuple[dict[str, Any], Places, Places] | None:
         """A change's body and its alert's places, read and parsed once per seq."""
         with self._lock:
             got = self._changes.get(seq)
@@ -236,7 +255,8 @@ class WebPushOutput(BaseOutput):
             if raw is None:
                 return None
             body = json.loads(raw)
-            got = (body, places_of(enriched_from_dict(body)))
+            ea = enriched_from_dict(body)
+            got = (body, places_of(ea), lifted_places(ea))
             with self._lock:
                 if len(self._changes) > 16:
                     self._changes.pop(next(iter(self._changes)))
@@ -254,9 +274,9 @@ class WebPushOutput(BaseOutput):
             if change is None:
                 return None
             assert self.ctx is not None
-            body, places = change
+            body, places, lifted = change
             cached = json.dumps(payload(body, self.link, self.ctx.base_url, sub=sub,
-                                        places=places), ensure_ascii=False)
+                                        places=places, lifted=lifted), ensure_ascii=False)
             with self._lock:
                 if len(self._payloads) > 4096:
                     self._payloads.pop(next(iter(self._payloads)))
