@@ -359,8 +359,9 @@ def alert_languages(enriched: EnrichedAlert) -> set[str]:
 
 @dataclass(frozen=True)
 class Place:
-    """One active area of an alert as push sees it: its name, its code (if any), its
-    shape (if resolved) and the 警戒レベル in force there (``EnrichedAlert.area_levels``)."""
+    """One area of an alert as push sees it: its name, its code (if any), its shape (if
+    resolved and readable) and the 警戒レベル in force there (``EnrichedAlert.area_levels``;
+    None for a lifted place)."""
 
     name: str | None
     keys: tuple[tuple[str, str], ...]
@@ -391,12 +392,33 @@ def places_of(enriched: EnrichedAlert) -> Places:
     """The active areas of ``enriched`` with their shapes and levels (pure)."""
     levels = enriched.area_levels()
     wide = enriched.alert.level
-    items = tuple(
-        Place(a.name, ((a.scheme, a.code),) if a.code else (),
-              shapely.from_geojson(json.dumps(a.geometry)) if a.geometry else None,
-              levels.get(area_key(a), wide))
-        for a in enriched.active_areas())
+    items = tuple(Place(a.name, ((a.scheme, a.code),) if a.code else (), _shape(a.geometry),
+                        levels.get(area_key(a), wide)) for a in enriched.active_areas())
     return Places(items, any(p.level != wide for p in items))
+
+
+def _shape(geojson: dict[str, Any] | None) -> shapely.Geometry | None:
+    """An area's GeoJSON as a shape; None when it has none or it cannot be read (the
+    place is then judged by its code, or by the alert as a whole: never an error that
+    would keep a change from everyone)."""
+    if not geojson:
+        return None
+    try:
+        geom = shapely.from_geojson(json.dumps(geojson))
+    except (shapely.errors.GEOSException, ValueError, TypeError):
+        return None
+    return None if geom.is_empty else geom
+
+
+def _union(geoms: list[shapely.Geometry]) -> shapely.Geometry | None:
+    """One shape for the places of one level: their union (prepared, fast to test), or
+    the plain collection when GEOS cannot union them (an invalid ring)."""
+    if not geoms:
+        return None
+    try:
+        return shapely.union_all(geoms)
+    except shapely.errors.GEOSException:
+        return shapely.geometrycollections(geoms)
 
 
 def lifted_places(enriched: EnrichedAlert) -> Places:
@@ -404,11 +426,9 @@ def lifted_places(enriched: EnrichedAlert) -> Places:
     says are lifted (解除) or clear (なし), and every stated place of a cancel (取消).
     What a subscriber there is told instead of another town's level (pure)."""
     cancel = enriched.alert.info_type == "cancel"
-    items = tuple(
-        Place(a.name, ((a.scheme, a.code),) if a.code else (),
-              shapely.from_geojson(json.dumps(a.geometry)) if a.geometry else None, None)
-        for a in (enriched.areas or enriched.alert.areas)
-        if a.status in ("lifted", "none") or (cancel and a.status != "scope"))
+    items = tuple(Place(a.name, ((a.scheme, a.code),) if a.code else (), _shape(a.geometry),
+                        None) for a in (enriched.areas or enriched.alert.areas)
+                  if a.status in ("lifted", "none") or (cancel and a.status != "scope"))
     return Places(items, False)
 
 
@@ -463,8 +483,7 @@ def _level_ok(enriched: EnrichedAlert, subs: SubscriptionIndex, rows: np.ndarray
         if not open_.any():
             break
         group = groups[level]
-        geoms = [p.geometry for p in group if p.geometry is not None]
-        geom = shapely.union_all(geoms) if geoms else None
+        geom = _union([p.geometry for p in group if p.geometry is not None])
         hit = np.isin(rows, subs.reached(geom, (k for p in group for k in p.keys),
                                          among=rows[open_]))
         hit &= open_
