@@ -341,9 +341,15 @@ async def test_a_visitor_subscribing_in_another_language_is_told_of_japanese_ale
     """"Notify me" on the English or Korean page subscribes to the place, not to alerts
     published in English or Korean: the subscription the page sends matches the Japanese
     flood 避難指示 there (it once carried the page's language as a filter, so a visitor was
-    never notified)."""
+    never notified). The page's language goes as the reader's ``lang``: the level words
+    of the notification come in it."""
+    from lalert.outputs import phrases
+    from lalert.outputs.delivery import change_body
+    from lalert.outputs.subscriptions_routes import webpush_target
+    from lalert.outputs.webpush.output import payload
     from lalert.subscriptions import SubscriptionIndex, match
     from lalert.subscriptions.model import subscription_from_request
+    from tests.push_fakes import change
 
     page = await offline_page(browser, (390, 844), lang=locale)
     await page.add_init_script(FAKE_PUSH)
@@ -369,10 +375,22 @@ async def test_a_visitor_subscribing_in_another_language_is_told_of_japanese_ale
     await page.locator("#lalert-notify").click()
     await page.wait_for_selector(".notify-ok", timeout=10000)
     (body,) = sent
+    # the server's own check of what the page sent: the page's language is the reader's
+    target = webpush_target(body, allow_http=True)
+    lang = {"en-GB": "en", "ko-KR": "ko"}[locale]
+    assert target["lang"] == lang and body["languages"] == []
     sub = subscription_from_request(body, sub_id="visitor", channel="webpush",
-                                    target={"endpoint": "x"}, created_at="2026-07-03T00:00:00Z")
+                                    target=target, created_at="2026-07-03T00:00:00Z")
     flood = demo_alerts()[0]
     assert flood.alert.language == "ja"
     assert match(flood, SubscriptionIndex.build([sub]), channel="webpush") == ["visitor"]
+    # and the notification's level words come in it (the alert's own text as published)
+    told = payload(change_body(change(1, flood)), "{base_url}/map?alert={id}", "https://x",
+                   sub=sub)
+    words = phrases.level_label(flood.alert.level, flood.alert.kind, flood.hazard_tags, lang)
+    assert told["level_label"] == words
+    assert words != phrases.level_label(flood.alert.level, flood.alert.kind,
+                                        flood.hazard_tags, "ja")
+    assert told["title"] == flood.alert.title
     assert page.errors == []
     await page.context.close()

@@ -262,3 +262,19 @@ def test_the_change_body_names_the_level_at_each_place(nara):
     # the keys receivers already read keep their meaning: the highest level anywhere
     assert body["level"] == 5 and body["level_label"]["level"] == 5
     assert body["change"]["seq"] == 1
+
+
+def test_the_notification_tells_the_level_matching_judged(nara):
+    """``touched`` (Web Push's places of a subscriber) and matching share one rule: every
+    reached subscriber is told a level that meets its minimum; the others would not be."""
+    from lalert.subscriptions.index import place_level, places_of, touched
+
+    places = places_of(nara)
+    subs = [s for s in nara_subscriptions(nara) if not s.kinds and s.id != "tokyo"]
+    reached = set(match(nara, SubscriptionIndex.build(subs)))
+    for s in subs:
+        here = touched(s, places)
+        assert here, s.id
+        assert (place_level(here) >= (s.min_level or 0)) == (s.id in reached), s.id
+    wide = next(s for s in subs if s.id == "miyake-wide-l5")
+    assert {"三宅町", "田原本町"} <= {p.name for p in touched(wide, places)}

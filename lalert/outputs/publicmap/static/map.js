@@ -220,9 +220,10 @@ window.lalertMap = (function () {
       const push = await import(cfg.push_module);
       // No `languages` filter: it selects alerts by the language they are published in,
       // and a visitor reading this page in English or Korean must still be told of the
-      // Japanese 避難指示 for this place.
+      // Japanese 避難指示 for this place. `lang` is the page's language: the words lalert
+      // adds to a notification (level, 解除, 訓練) come in it; the alert's own stay as published.
       await push.subscribePlace({ lat: lat, lon: lon, radius_m: 1000, languages: [],
-                                  words: cfg.push_words });
+                                  lang: cfg.lang, words: cfg.push_words });
       button.replaceWith(el("p", { class: "notify-ok", role: "status" }, ui.notify_ok));
     } catch (err) {
       status("⚠ " + err.message);
