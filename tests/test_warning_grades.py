@@ -87,3 +87,13 @@ def test_where_am_i_names_the_warning_class_at_the_point(enriched):
     said = Here.build([storm, snow], geo).answer(p.y, p.x, lang="ja")["alerts"]
     assert {a["grade_word"] for a in said} == {"特別警報", "気象警報"}
     assert said[0]["grade_word"] == "特別警報"  # the gravest first
+
+
+def test_text_names_the_warning_class_of_each_place(enriched):
+    from lalert.outputs.publicmap.text import render_text
+
+    load, geo = enriched
+    html = render_text([load(STORM)], geo, lang="ja", updated="2026-07-03T10:00:00+09:00")
+    line = {li.split(":", 1)[0].strip(): li for li in html.split("<li>") if ":" in li}
+    uozu = next(v for k, v in line.items() if "魚津市" in k)
+    assert "気象警報: 暴風警報" in uozu
