@@ -42,7 +42,7 @@ def test_a_wind_warning_is_not_an_evacuation_call(corpus):
     assert main["grade_names"] == ["暴風警報", "波浪警報"]
     assert main["colour"] == LEVEL_COLOURS[3]
     ja, en = body["text"]["ja"], body["text"]["en"]
-    assert ja["level"] == "気象警報" and "暴風警報" in ja["level_words"]
+    assert ja["level"] == "警報" and "暴風警報" in ja["level_words"]
     assert en["level"] == "Warning"
     assert "action" not in ja  # no "危険な場所から全員避難" the warning never said
     assert "警戒レベル" not in str(ja)
@@ -74,3 +74,18 @@ def test_levels_still_rule_where_they_apply(corpus):
     (m,) = matches_for(screen, [nara])
     assert m.level == 5 and m.grade is None
     assert phrases(build(screen, [nara], tr=_tr), "ja", _tr)["level"].startswith("警戒レベル5")
+
+
+@pytest.mark.parametrize("name,area,word,paint,named", [
+    ("32-39_11_02_250206_VTSE41.xml", "jma.tsunami_region:210", "特別警報", 5, "大津波警報"),
+    ("45_01_01_200522_VFVO50.xml", "jma.city:2032100", "警報", 3, "火口周辺警報"),
+])
+def test_tsunami_and_volcano_warnings_say_what_they_are(corpus, name, area, word, paint, named):
+    """大津波警報 is a 特別警報 and 火口周辺警報 a 警報; neither has a 警戒レベル (a volcano's
+    噴火警戒レベル is another scale), so neither may be shown as "警戒レベルN相当"."""
+    screen = Screen(id="s", name="s", areas=(area,), languages=("ja", "en"))
+    body = build(screen, [_load(corpus, name)], tr=_tr)
+    main = body["main"]
+    assert main["level"] is None and main["paint"] == paint
+    assert any(named in n for n in main["grade_names"])
+    assert body["text"]["ja"]["level"] == word and "警戒レベル" not in str(body["text"])

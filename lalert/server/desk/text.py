@@ -56,7 +56,7 @@ TEXT: dict[str, str] = {
     "delivery": N_("配信状況"),
     "output": N_("出力"),
     "state": N_("状態"),
-    "alarms": N_("警報"),
+    "alarms": N_("アラーム"),
     "alarms.none": N_("異常はありません"),
     "updated": N_("更新"),
     "counts": N_("受信件数"),
