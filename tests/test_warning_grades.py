@@ -22,15 +22,10 @@ NARA_53 = "15_08_01_130412_VPWW53.xml"  # levels: 十津川村 5, 三宅町 2
 
 
 @pytest.fixture(scope="module")
-def enriched(corpus, tmp_path_factory):
+def enriched(corpus, jma_geo):
     from lalert.geo.enrich import enrich
-    from lalert.geo.store import import_sources, load_geodata
 
-    db = tmp_path_factory.mktemp("geo") / "geo.gpkg"
-    report = import_sources(db, [corpus / "geo" / "jma-areas" / "jma_city_areas.geojson"],
-                            progress=False)
-    assert report.errors == 0
-    geo = load_geodata(db)
+    geo = jma_geo
 
     def load(name):
         return enrich(parse((corpus / "xml" / "jma" / name).read_bytes())[0], geo)
