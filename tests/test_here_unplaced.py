@@ -19,15 +19,10 @@ ASAMA = "45_01_01_200522_VFVO50.xml"  # 浅間山 噴火警報: the volcano's co
 
 
 @pytest.fixture(scope="module")
-def world(corpus, tmp_path_factory):
+def world(corpus, jma_geo):
     from lalert.geo.enrich import enrich
-    from lalert.geo.store import import_sources, load_geodata
 
-    db = tmp_path_factory.mktemp("geo") / "geo.gpkg"
-    report = import_sources(db, [corpus / "geo" / "jma-areas" / "jma_city_areas.geojson"],
-                            progress=False)
-    assert report.errors == 0
-    geo = load_geodata(db)
+    geo = jma_geo
     jma = corpus / "xml" / "jma"
     nara = enrich(parse((jma / NARA_53).read_bytes())[0], geo)
     tsunami = enrich(parse((jma / TSUNAMI).read_bytes())[0], geo)

@@ -32,14 +32,8 @@ COMMONS_ORDER = "publiccommons-py_soap1.xml"  # 避難指示 on 12 町丁目, ea
 
 
 @pytest.fixture(scope="module")
-def geo(corpus, tmp_path_factory):
-    from lalert.geo.store import import_sources, load_geodata
-
-    db = tmp_path_factory.mktemp("geo") / "geo.gpkg"
-    report = import_sources(db, [corpus / "geo" / "jma-areas" / "jma_city_areas.geojson"],
-                            progress=False)
-    assert report.errors == 0
-    return load_geodata(db)
+def geo(jma_geo):
+    return jma_geo
 
 
 def _enriched(corpus: Path, geo, sub: str, name: str) -> EnrichedAlert:

@@ -22,15 +22,10 @@ NARA_53 = "15_08_01_130412_VPWW53.xml"  # levels: 十津川村 5, 三宅町 2
 
 
 @pytest.fixture(scope="module")
-def enriched(corpus, tmp_path_factory):
+def enriched(corpus, jma_geo):
     from lalert.geo.enrich import enrich
-    from lalert.geo.store import import_sources, load_geodata
 
-    db = tmp_path_factory.mktemp("geo") / "geo.gpkg"
-    report = import_sources(db, [corpus / "geo" / "jma-areas" / "jma_city_areas.geojson"],
-                            progress=False)
-    assert report.errors == 0
-    geo = load_geodata(db)
+    geo = jma_geo
 
     def load(name):
         return enrich(parse((corpus / "xml" / "jma" / name).read_bytes())[0], geo)
@@ -60,7 +55,7 @@ def test_a_town_under_a_special_snow_warning_is_painted_as_the_gravest(enriched)
 def test_warnings_and_advisories_take_their_own_colours(enriched):
     load, _geo = enriched
     storm = _places(load(STORM))
-    assert storm["魚津市"]["grade_word"] == "気象警報"
+    assert storm["魚津市"]["grade_word"] == "警報"
     assert storm["魚津市"]["colour"] == LEVEL_COLOURS[3]
     assert "暴風警報" in storm["魚津市"]["level_label"]
     # 富山市 has 波浪警報 and 強風注意報: the gravest class there, named alone
@@ -85,5 +80,15 @@ def test_where_am_i_names_the_warning_class_at_the_point(enriched):
     area = next(a for a in snow.active_areas() if a.name == "富山市" and a.geometry)
     p = shapely.geometry.shape(area.geometry).representative_point()
     said = Here.build([storm, snow], geo).answer(p.y, p.x, lang="ja")["alerts"]
-    assert {a["grade_word"] for a in said} == {"特別警報", "気象警報"}
+    assert {a["grade_word"] for a in said} == {"特別警報", "警報"}
     assert said[0]["grade_word"] == "特別警報"  # the gravest first
+
+
+def test_text_names_the_warning_class_of_each_place(enriched):
+    from lalert.outputs.publicmap.text import render_text
+
+    load, geo = enriched
+    html = render_text([load(STORM)], geo, lang="ja", updated="2026-07-03T10:00:00+09:00")
+    line = {li.split(":", 1)[0].strip(): li for li in html.split("<li>") if ":" in li}
+    uozu = next(v for k, v in line.items() if "魚津市" in k)
+    assert "警報: 暴風警報" in uozu

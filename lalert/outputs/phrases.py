@@ -216,7 +216,7 @@ def level_label(level: int | None, kind: str | None, hazard_tags: Iterable[str],
 
 # A JMA warning class (``lalert.vocab.jma``: ADVISORY … SPECIAL) in a few words, for
 # places under warnings that carry no 警戒レベル.
-WARNING_CLASS_WORDS = {1: N_("注意報"), 2: N_("気象警報"), 3: N_("危険警報"), 4: N_("特別警報")}
+WARNING_CLASS_WORDS = {1: N_("注意報"), 2: N_("警報"), 3: N_("危険警報"), 4: N_("特別警報")}
 
 
 def warning_class_word(cls: int, lang: str) -> str:
