@@ -28,7 +28,7 @@ from tests.test_area_levels import NARA_53
 from tests.test_push_mqtt import broker  # noqa: F401 (fixture)
 
 CAP_STORM = "thunderstorm.cap"  # one polygon, severity Severe, no 警戒レベル
-COMMONS_ORDER = "publiccommons-py_soap1.xml"  # 避難指示 on 12 町丁目, each a circle
+COMMONS_ORDER = "publiccommons-py_soap1.xml"  # 避難準備 (level 3) on 12 町丁目, each a point
 
 
 @pytest.fixture(scope="module")
