@@ -92,3 +92,61 @@ def test_text_names_the_warning_class_of_each_place(enriched):
     line = {li.split(":", 1)[0].strip(): li for li in html.split("<li>") if ":" in li}
     uozu = next(v for k, v in line.items() if "魚津市" in k)
     assert "警報: 暴風警報" in uozu
+
+
+# --- push: min_level judged by the warning class where no 警戒レベル applies -----------
+
+HYOGO_STORM = "15_10_03_160628_VPWW53.xml"  # 大雨特別警報 (level 5) here, 暴風特別警報 in 伊丹市
+
+
+def _at(ea, name, sub_id, min_level):
+    from lalert.subscriptions import Subscription
+
+    area = next(a for a in ea.active_areas() if a.name == name and a.geometry)
+    p = shapely.geometry.shape(area.geometry).representative_point()
+    return Subscription(sub_id, "webpush", lat=p.y, lon=p.x, min_level=min_level)
+
+
+def test_the_gravest_warning_without_a_level_reaches_level_4_subscribers(enriched):
+    """伊丹市 is under 暴風特別警報 (no 警戒レベル) while other towns of the telegram are at
+    level 5: its subscriber who asked for level 4 and above must be told."""
+    from lalert.subscriptions import SubscriptionIndex, match
+
+    load, _geo = enriched
+    ea = load(HYOGO_STORM)
+    itami = next(a for a in ea.active_areas() if a.name == "伊丹市")
+    assert ea.alert.area_levels()[(itami.scheme, itami.code, None)] is None
+    subs = [_at(ea, "伊丹市", "itami-l4", 4), _at(ea, "伊丹市", "itami-l5", 5)]
+    assert set(match(ea, SubscriptionIndex.build(subs))) == {"itami-l4", "itami-l5"}
+
+
+def test_a_snow_warning_telegram_reaches_each_town_by_its_own_class(enriched):
+    """富山県's 大雪特別警報 telegram has no 警戒レベル anywhere: 富山市 (特別警報) reaches a
+    level-4 subscriber; a town under 注意報 only does not (its severity once made it 5)."""
+    from lalert.subscriptions import SubscriptionIndex, match
+
+    load, _geo = enriched
+    ea = load(SNOW_SPECIAL)
+    advisory_only = next(n for n, p in _places(ea).items() if p["grade_word"] == "注意報")
+    subs = [_at(ea, "富山市", "toyama-l4", 4), _at(ea, advisory_only, "calm-l4", 4),
+            _at(ea, advisory_only, "calm-l2", 2)]
+    assert set(match(ea, SubscriptionIndex.build(subs))) == {"toyama-l4", "calm-l2"}
+
+
+def test_the_notification_names_the_warning_where_no_level_applies(enriched):
+    """The 伊丹市 subscriber's notification says 特別警報: 暴風特別警報, not the level 5 of
+    the 大雨特別警報 towns nor nothing at all."""
+    import json
+
+    from lalert.changes import AlertChange
+    from lalert.outputs.delivery import change_json
+    from lalert.outputs.webpush.output import payload
+
+    load, _geo = enriched
+    ea = load(HYOGO_STORM)
+    change = AlertChange(seq=1, kind="issued", reason="new", alert=ea, at="2016-06-28T00:00:00Z")
+    body = json.loads(change_json(change))
+    sub = _at(ea, "伊丹市", "itami", 4)
+    told = payload(body, "{base_url}/map?alert={id}", "http://x", sub=sub)
+    assert told["level"] is None and told["place"] == "伊丹市"
+    assert told["level_label"] == "特別警報: 暴風特別警報"

@@ -223,6 +223,15 @@ def warning_class_word(cls: int, lang: str) -> str:
     return gettext(lang, WARNING_CLASS_WORDS[cls])
 
 
+def grade_label(level: int | None, grade: tuple[int, tuple[str, ...]] | None,
+                lang: str) -> str | None:
+    """'特別警報: 大雪特別警報' where no 警戒レベル applies (``model.Grade``); None where one
+    does, or no JMA warning is in force."""
+    if level is not None or grade is None:
+        return None
+    return f"{warning_class_word(grade[0], lang)}: {'・'.join(grade[1])}"
+
+
 def level_badge(level: int | None, kind: str | None, lang: str) -> str | None:
     """'警戒レベル4' or '警戒レベル4相当' (short, for badges)."""
     return _levels.badge(level, _levels.source(kind, level), lang)

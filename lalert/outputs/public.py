@@ -12,8 +12,8 @@ from shapely.geometry import shape
 
 from lalert.geo.reports import Current, ShelterBoard, status_of
 from lalert.i18n import N_, gettext
-from lalert.model import Area, EnrichedAlert, Hazard, area_key, highest
-from lalert.vocab.jma import ADVISORY, DANGER, SPECIAL, WARNING, WARNING_CLASS
+from lalert.model import Area, EnrichedAlert, Grade, area_key, highest, warning_grade
+from lalert.vocab.jma import CLASS_LEVEL
 
 
 def shelter_board(alerts: Iterable[EnrichedAlert]) -> ShelterBoard:
@@ -108,44 +108,25 @@ def unplaced_areas(ea: EnrichedAlert) -> list[Area]:
     return list(active)
 
 
-# The level whose colour a warning class is painted in where no 警戒レベル applies: JMA's
-# own warning map paints 特別警報 / 警報 / 注意報 in the colours of levels 5 / 3 / 2.
-CLASS_COLOUR_LEVEL = {SPECIAL: 5, DANGER: 4, WARNING: 3, ADVISORY: 2}
-Grade = tuple[int, tuple[str, ...]]  # a warning class and the published names of that class
-
-
-def _grade(hazards: Iterable[Hazard]) -> Grade | None:
-    ranked = [(WARNING_CLASS[h.kind], h.name) for h in hazards if h.kind in WARNING_CLASS]
-    if not ranked:
-        return None
-    top = max(c for c, _name in ranked)
-    return top, tuple(dict.fromkeys(n for c, n in ranked if c == top))
-
-
-def _in_force(ea: EnrichedAlert) -> list[Hazard]:
-    return [] if ea.alert.info_type == "cancel" else [
-        h for h in ea.alert.hazards if h.state not in ("lifted", "none")]
+CLASS_COLOUR_LEVEL = CLASS_LEVEL  # the level whose colour a warning class is painted in
 
 
 def alert_grade(ea: EnrichedAlert) -> Grade | None:
     """The gravest JMA warning class in force anywhere in the alert, with its names."""
-    return _grade(_in_force(ea))
+    a = ea.alert
+    return None if a.info_type == "cancel" else warning_grade(
+        h for h in a.hazards if h.state not in ("lifted", "none"))
 
 
 def place_grades(ea: EnrichedAlert, areas: Iterable[Area]) -> dict[str, Grade]:
-    """The gravest warning class in force at each place name among ``areas`` (its own
-    hazards and those the message gives every place), like ``place_levels``: what a town
-    under 大雪特別警報 or 暴風警報 — warnings without 警戒レベル — is told."""
-    live = _in_force(ea)
-    wide = [h for h in live if h.area_code is None]
-    own: dict[tuple[str, str], list[Hazard]] = {}
-    for h in live:
-        if h.area_code is not None:
-            own.setdefault((h.area_scheme, h.area_code), []).append(h)
+    """The gravest warning class in force at each place name among ``areas``
+    (``Alert.area_grades``), like ``place_levels``: what a town under 大雪特別警報 or
+    暴風警報 — warnings without 警戒レベル — is told."""
+    grades = ea.alert.area_grades()
     out: dict[str, Grade] = {}
     for ar in areas:
         name = ar.name or ar.code
-        g = _grade([*own.get((ar.scheme, ar.code or ""), ()), *wide]) if name else None
+        g = grades.get(area_key(ar)) if name else None
         if g is not None and (name not in out or g[0] > out[name][0]):
             out[name] = g  # type: ignore[index]
     return out

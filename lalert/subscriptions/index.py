@@ -23,8 +23,9 @@ import pyproj
 import shapely
 from shapely import STRtree
 
-from lalert.model import EnrichedAlert, area_key, highest
+from lalert.model import EnrichedAlert, Grade, area_key, highest
 from lalert.subscriptions.model import MAX_RADIUS_M, Subscription
+from lalert.vocab.jma import CLASS_LEVEL
 
 ANY_SCHEME = "*"  # an area filter given without a scheme (SSE convenience) matches any
 _CHANNEL_CODES: dict[str, int] = {}
@@ -367,6 +368,16 @@ class Place:
     keys: tuple[tuple[str, str], ...]
     geometry: shapely.Geometry | None
     level: int | None
+    grade: Grade | None = None  # the JMA warning class in force there (Alert.area_grades)
+
+    @property
+    def rank(self) -> int | None:
+        """What ``min_level`` is judged by: the level, else the one whose colour JMA paints
+        the warning class in force there (大雪特別警報 → 5, 暴風警報 → 3), so the gravest
+        warnings without 警戒レベル still reach those who asked for level 4 and above."""
+        if self.level is not None or self.grade is None:
+            return self.level
+        return CLASS_LEVEL[self.grade[0]]
 
 
 @dataclass(frozen=True)
@@ -390,11 +401,12 @@ class Places:
 
 def places_of(enriched: EnrichedAlert) -> Places:
     """The active areas of ``enriched`` with their shapes and levels (pure)."""
-    levels = enriched.area_levels()
+    levels, grades = enriched.area_levels(), enriched.alert.area_grades()
     wide = enriched.alert.level
     items = tuple(Place(a.name, ((a.scheme, a.code),) if a.code else (), _shape(a.geometry),
-                        levels.get(area_key(a), wide)) for a in enriched.active_areas())
-    return Places(items, any(p.level != wide for p in items))
+                        levels.get(area_key(a), wide), grades.get(area_key(a)))
+                  for a in enriched.active_areas())
+    return Places(items, any(p.rank != wide for p in items))
 
 
 def _shape(geojson: dict[str, Any] | None) -> shapely.Geometry | None:
@@ -450,6 +462,11 @@ def place_level(places: Sequence[Place]) -> int | None:
     return highest(p.level for p in places)
 
 
+def place_grade(places: Sequence[Place]) -> Grade | None:
+    """The gravest JMA warning class in force at some places (None: none has one)."""
+    return max((p.grade for p in places if p.grade), key=lambda g: g[0], default=None)
+
+
 def _level_ok(enriched: EnrichedAlert, subs: SubscriptionIndex, rows: np.ndarray,
               places: Places | None = None) -> np.ndarray:
     """Per row: its ``min_level`` is met where it is.
@@ -458,8 +475,9 @@ def _level_ok(enriched: EnrichedAlert, subs: SubscriptionIndex, rows: np.ndarray
     (a 三宅町 subscriber is not told of 十津川村's 大雨特別警報 by its 注意報); a row the
     alert reaches only through its footprint or a code no place carries, or an alert that
     gives no place a level of its own, is judged by ``effective_level`` (None, an unrated
-    alert, passes every filter). A place whose level is None while others have one has no
-    警戒レベル in force (雷注意報 beside 大雨警報): it meets no ``min_level``.
+    alert, passes every filter). A place with no 警戒レベル is judged by the class
+    of the JMA warning in force there (``Place.rank``: 暴風特別警報 beside 大雨特別警報 is
+    5, 雷注意報 2); with neither it meets no ``min_level``.
 
     Vectorised by level, not by row: the places of one level (at most six groups) are
     one union (a prepared polygon: far faster to test than a collection) matched with
@@ -477,7 +495,7 @@ def _level_ok(enriched: EnrichedAlert, subs: SubscriptionIndex, rows: np.ndarray
     got = np.full(len(rows), -1, np.int16)  # -1: touched by no place
     groups: dict[int, list[Place]] = {}
     for p in places.items:
-        groups.setdefault(p.level or 0, []).append(p)
+        groups.setdefault(p.rank or 0, []).append(p)
     for level in sorted(groups, reverse=True):
         open_ = (~ok) & (got < 0)  # falls short and no place has told it its level yet
         if not open_.any():

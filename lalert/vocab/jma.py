@@ -232,6 +232,9 @@ WARNING_CLASS: dict[str, int] = {
     "major_tsunami_warning": SPECIAL, "tsunami_warning": WARNING, "tsunami_advisory": ADVISORY,
     "eruption_warning": SPECIAL, "eruption_warning_sea": WARNING, "crater_area_warning": WARNING,
 }
+# The 警戒レベル whose colour JMA's own warning map paints each class in; what a place
+# under such a warning is ranked, coloured and filtered by (never shown as a level).
+CLASS_LEVEL: dict[int, int] = {SPECIAL: 5, DANGER: 4, WARNING: 3, ADVISORY: 2}
 
 # JMA 気象警報・注意報 code list (コード表 "警報等情報要素／気象警報・注意報"), used when a
 # Kind carries a code but no name. The Ｒ０６ codes seen in JMA's 2026 samples are added.

@@ -89,14 +89,8 @@ def grade_fields(level: int | None, grade: Grade | None, lang: str) -> dict[str,
         return {"grade_level": None, "grade_word": None}
     return {"grade_level": CLASS_COLOUR_LEVEL[grade[0]],
             "grade_word": phrases.warning_class_word(grade[0], lang),
-            "level_label": grade_label(level, grade, lang)}
+            "level_label": phrases.grade_label(level, grade, lang)}
 
-
-def grade_label(level: int | None, grade: Grade | None, lang: str) -> str | None:
-    """'特別警報: 大雪特別警報' where no 警戒レベル applies; None where one does."""
-    if level is not None or grade is None:
-        return None
-    return f"{phrases.warning_class_word(grade[0], lang)}: {'・'.join(grade[1])}"
 
 
 def paint_level(props: dict[str, Any]) -> int:

@@ -20,7 +20,7 @@ from lalert.outputs.public import (
     shelter_board,
     status_label,
 )
-from lalert.outputs.publicmap.data import grade_label, shelter_records
+from lalert.outputs.publicmap.data import shelter_records
 
 _ENV = Environment(loader=FileSystemLoader(resources.path("outputs", "publicmap", "templates")),
                    autoescape=select_autoescape(["html", "j2"]), trim_blocks=True,
@@ -32,7 +32,7 @@ SHELTERS_PER_ALERT = 5
 def _alert_view(ea: EnrichedAlert, n: int, lang: str, board: ShelterBoard) -> dict[str, Any]:
     a = ea.alert
     label = (phrases.level_label(a.level, a.kind, ea.hazard_tags, lang)
-             or grade_label(a.level, alert_grade(ea), lang) or "")
+             or phrases.grade_label(a.level, alert_grade(ea), lang) or "")
     current = {s.id: board.get(s.id) for s in ea.shelters}
     status = {s.id: current[s.id].status if current[s.id] else status_of(s.state, s.crowding)
               for s in ea.shelters}
@@ -66,7 +66,7 @@ def _place_levels(ea: EnrichedAlert, lang: str) -> dict[str, str]:
     in force there where no level applies (``public.place_grades``), by the name listed."""
     grades = place_grades(ea, ea.active_areas())
     return {name: phrases.level_label(lv, ea.alert.kind, ea.hazard_tags, lang)
-            or grade_label(lv, grades.get(name), lang) or ""
+            or phrases.grade_label(lv, grades.get(name), lang) or ""
             for name, lv in place_levels(ea, ea.active_areas()).items()}
 
 

@@ -54,6 +54,7 @@ from lalert.subscriptions.index import (
     Place,
     Places,
     lifted_places,
+    place_grade,
     place_level,
     places_of,
     touched,
@@ -134,7 +135,9 @@ def payload(body: dict[str, Any], link_template: str, base_url: str, *,
     title = body.get("title") or ""
     if ended or gone:
         title = f"{phrases.gettext(lang, phrases.LIFTED)}: {title}"
-    label = phrases.level_label(level, body.get("kind"), body.get("hazard_tags") or (), lang)
+    # no 警戒レベル there: the class of the JMA warning in force (特別警報: 暴風特別警報)
+    label = (phrases.level_label(level, body.get("kind"), body.get("hazard_tags") or (), lang)
+             or phrases.grade_label(level, place_grade(here) if here else None, lang))
     return {
         "title": _clip(title),
         "body": _clip(body.get("headline") or body.get("text") or title),
