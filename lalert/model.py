@@ -37,6 +37,23 @@ def highest(levels: Iterable[int | None]) -> int | None:
     return max((lv for lv in levels if lv is not None), default=None)
 
 
+Grade = tuple[int, tuple[str, ...]]
+"""A JMA warning class (``lalert.vocab.jma``: ADVISORY 1 … SPECIAL 4) and the published
+names of the warnings of that class."""
+
+
+def warning_grade(hazards: Iterable[Hazard]) -> Grade | None:
+    """The gravest JMA warning class among ``hazards`` and the names of that class; None
+    when none of them is a JMA warning (rain levels, CAP events, orders …)."""
+    from lalert.vocab.jma import WARNING_CLASS
+
+    ranked = [(WARNING_CLASS[h.kind], h.name) for h in hazards if h.kind in WARNING_CLASS]
+    if not ranked:
+        return None
+    top = max(c for c, _name in ranked)
+    return top, tuple(dict.fromkeys(n for c, n in ranked if c == top))
+
+
 def area_key(area: Area) -> tuple[str, str | None, str | None]:
     """An area's identity among one alert's areas: its scheme and code, or its name when
     it has no code (enrichment may add a name to a coded place; the key stays)."""
@@ -244,6 +261,22 @@ class Alert:
                 continue
             out[area_key(a)] = highest(levels)
         return out
+
+    def area_grades(self) -> dict[tuple[str, str | None, str | None], Grade | None]:
+        """The gravest JMA warning class in force at each active area (``warning_grade``
+        of its own hazards and those the message gives every place), keyed ``area_key``.
+
+        What a place under a warning without 警戒レベル (大雪特別警報, 暴風警報, 津波警報 …)
+        is told instead of "no level"; None where no JMA warning is in force."""
+        live = [] if self.info_type == "cancel" else [
+            h for h in self.hazards if h.state not in _OFF]
+        wide = [h for h in live if h.area_code is None]
+        own: dict[tuple[str, str], list[Hazard]] = {}
+        for h in live:
+            if h.area_code is not None:
+                own.setdefault((h.area_scheme, h.area_code), []).append(h)
+        return {area_key(a): warning_grade([*own.get((a.scheme, a.code or ""), ()), *wide])
+                for a in self.active_areas()}
 
     @property
     def cleared(self) -> bool:

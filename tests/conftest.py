@@ -41,6 +41,19 @@ def corpus() -> Path:
     return CORPUS
 
 
+@pytest.fixture(scope="session")
+def jma_geo(corpus, tmp_path_factory):
+    """The geodata of JMA's 1,788 warning areas (corpus jma-areas, every 市町村等 of
+    Japan), imported once as ``lalert data import`` would: real telegrams enrich over it."""
+    from lalert.geo.store import import_sources, load_geodata
+
+    db = tmp_path_factory.mktemp("jma_geo") / "geo.gpkg"
+    report = import_sources(db, [corpus / "geo" / "jma-areas" / "jma_city_areas.geojson"],
+                            progress=False)
+    assert report.errors == 0
+    return load_geodata(db)
+
+
 def corpus_files(sub: str, *patterns: str) -> list[Path]:
     """Corpus files for parametrising at collection time (empty when absent)."""
     base = CORPUS / sub

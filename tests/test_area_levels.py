@@ -76,16 +76,10 @@ def test_places_not_in_force_have_no_level(state):
 # --- what a resident sees: the map, "where am I" and /text on the real Nara telegram ----
 
 @pytest.fixture(scope="module")
-def nara(corpus, tmp_path_factory):
+def nara(corpus, jma_geo):
     from lalert.geo.enrich import enrich
-    from lalert.geo.store import import_sources, load_geodata
 
-    db = tmp_path_factory.mktemp("geo") / "geo.gpkg"
-    report = import_sources(db, [corpus / "geo" / "jma-areas" / "jma_city_areas.geojson"],
-                            progress=False)
-    assert report.errors == 0
-    geo = load_geodata(db)
-    return enrich(_nara(corpus), geo), geo
+    return enrich(_nara(corpus), jma_geo), jma_geo
 
 
 def _feature(features, name):

@@ -166,6 +166,14 @@ def test_health_and_metrics(d):
     assert "lalert_active_alerts" in text and "lalert_outbox_backlog" in text
 
 
+def test_the_favicon_is_served_not_a_404(d):
+    """Every browser page asks for /favicon.ico; a 404 there is an error in every console
+    (kiosks and phones included)."""
+    status, headers, body = d.get("/favicon.ico")
+    assert status == 200 and headers["Content-Type"].startswith("image/svg+xml")
+    assert body.startswith(b"<svg")
+
+
 def test_openapi_is_valid_and_covers_every_route(d):
     spec = d.get_json("/openapi.json")[1]
     validate(spec)

@@ -36,8 +36,8 @@ NODE_MODULES = ROOT / "node_modules"
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium not installed")
 
 
-async def serve(map_config: dict | None = None):
-    state = FakeState(demo_alerts())
+async def serve(map_config: dict | None = None, alerts: list | None = None):
+    state = FakeState(demo_alerts() if alerts is None else alerts)
     geo = demo_geodata()
     outs = [MapOutput(), TilesOutput()]
     for o in outs:
@@ -188,6 +188,35 @@ async def test_map_tap_point_in_english(server, browser):
     await page.context.close()
 
 
+async def test_where_am_i_names_what_it_cannot_place(browser, corpus):
+    """A tsunami warning over forecast regions the gazetteer has no polygon for: "where am
+    I" says nothing on the map covers the point and names the warning and its places,
+    instead of "no alert covers this point"."""
+    from lalert.geo.enrich import enrich
+    from lalert.parsers import parse
+
+    raw = (corpus / "xml" / "jma" / "32-39_11_02_250206_VTSE41.xml").read_bytes()
+    tsunami = enrich(parse(raw)[0], demo_geodata())
+    client = await serve(alerts=[*demo_alerts(), tsunami])
+    try:
+        page = await offline_page(browser, (390, 844), lang="en-GB")
+        await page.goto(client.base + "/")
+        await page.wait_for_selector("#lalert-alerts li.alert")
+        await page.evaluate("lalertMap.lookup(32.93, 130.71)")  # 北区, outside the flood
+        await page.wait_for_selector("#lalert-here .here-unplaced li.alert")
+        text = await page.locator("#lalert-here").inner_text()
+        assert "No alert on the map covers this point." in text
+        assert "No alert covers this point." not in text
+        assert "Also in force for places the map cannot show" in text
+        item = await page.locator("#lalert-here .here-unplaced li.alert").inner_text()
+        assert "岩手県" in item and "more places" in item
+        await page.screenshot(path=str(SHOTS / "map_here_unplaced_390x844.png"))
+        assert page.outside == [] and page.errors == []
+        await page.context.close()
+    finally:
+        await client.close()
+
+
 # folium names its variables map_<hex> and tile_boundaries_<hex>
 ZOOM_AND_WAIT = """async (by) => {
   const find = p => window[Object.keys(window).find(k => k.startsWith(p))];
@@ -312,9 +341,15 @@ async def test_a_visitor_subscribing_in_another_language_is_told_of_japanese_ale
     """"Notify me" on the English or Korean page subscribes to the place, not to alerts
     published in English or Korean: the subscription the page sends matches the Japanese
     flood 避難指示 there (it once carried the page's language as a filter, so a visitor was
-    never notified)."""
+    never notified). The page's language goes as the reader's ``lang``: the level words
+    of the notification come in it."""
+    from lalert.outputs import phrases
+    from lalert.outputs.delivery import change_body
+    from lalert.outputs.subscriptions_routes import webpush_target
+    from lalert.outputs.webpush.output import payload
     from lalert.subscriptions import SubscriptionIndex, match
     from lalert.subscriptions.model import subscription_from_request
+    from tests.push_fakes import change
 
     page = await offline_page(browser, (390, 844), lang=locale)
     await page.add_init_script(FAKE_PUSH)
@@ -340,10 +375,22 @@ async def test_a_visitor_subscribing_in_another_language_is_told_of_japanese_ale
     await page.locator("#lalert-notify").click()
     await page.wait_for_selector(".notify-ok", timeout=10000)
     (body,) = sent
+    # the server's own check of what the page sent: the page's language is the reader's
+    target = webpush_target(body, allow_http=True)
+    lang = {"en-GB": "en", "ko-KR": "ko"}[locale]
+    assert target["lang"] == lang and body["languages"] == []
     sub = subscription_from_request(body, sub_id="visitor", channel="webpush",
-                                    target={"endpoint": "x"}, created_at="2026-07-03T00:00:00Z")
+                                    target=target, created_at="2026-07-03T00:00:00Z")
     flood = demo_alerts()[0]
     assert flood.alert.language == "ja"
     assert match(flood, SubscriptionIndex.build([sub]), channel="webpush") == ["visitor"]
+    # and the notification's level words come in it (the alert's own text as published)
+    told = payload(change_body(change(1, flood)), "{base_url}/map?alert={id}", "https://x",
+                   sub=sub)
+    words = phrases.level_label(flood.alert.level, flood.alert.kind, flood.hazard_tags, lang)
+    assert told["level_label"] == words
+    assert words != phrases.level_label(flood.alert.level, flood.alert.kind,
+                                        flood.hazard_tags, "ja")
+    assert told["title"] == flood.alert.title
     assert page.errors == []
     await page.context.close()

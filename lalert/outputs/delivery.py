@@ -29,6 +29,7 @@ import msgspec
 
 from lalert.changes import AlertChange
 from lalert.codec import enriched_json
+from lalert.model import EnrichedAlert, area_key
 from lalert.outputs.netguard import guarded_connector
 from lalert.outputs.phrases import level_info
 from lalert.storage import Job, LoggedChange, Outcome, PushDeliveries
@@ -58,10 +59,29 @@ class _What(msgspec.Struct):
 _encoder = msgspec.json.Encoder()
 
 
+class _AreaLevel(msgspec.Struct):
+    """One entry of a body's ``area_levels``: a place in force and its level there."""
+
+    scheme: str
+    code: str | None
+    name: str | None
+    level: int | None
+
+
+def area_levels(ea: EnrichedAlert) -> list[_AreaLevel]:
+    """The level in force at each active area (``EnrichedAlert.area_levels``), in the
+    order of ``areas``: a receiver tells 三宅町 its 注意報 (2) while 十津川村 is at 5."""
+    levels = ea.area_levels()
+    return [_AreaLevel(a.scheme, a.code, a.name, levels.get(area_key(a), ea.alert.level))
+            for a in ea.active_areas()]
+
+
 def change_json(change: AlertChange) -> str:
     """The JSON every push channel sends and the change log keeps: the enriched alert
-    (``lalert.codec.enriched_json``) plus what changed (``change``) and the level's one
-    wording in both languages (``level_label``: who says it, label, action).
+    (``lalert.codec.enriched_json``; its ``level`` is the highest anywhere) plus the
+    level's one wording in both languages (``level_label``: who says it, label, action),
+    the level in force at each active area (``area_levels``: ``[{scheme, code, name,
+    level}]``, see ``area_levels``) and what changed (``change``).
 
     Encoded once per change, by msgspec, and kept on the change (``AlertChange.memo``)
     for every other output that sends or logs it."""
@@ -69,7 +89,8 @@ def change_json(change: AlertChange) -> str:
     if body is None:
         what = _What(change.seq, change.kind, change.reason, change.drill, change.at)
         body = (enriched_json(change.alert)[:-1] + b',"level_label":'
-                + _encoder.encode(level_info(change.alert)) + b',"change":'
+                + _encoder.encode(level_info(change.alert)) + b',"area_levels":'
+                + _encoder.encode(area_levels(change.alert)) + b',"change":'
                 + _encoder.encode(what) + b"}").decode()
         change.memo["push_json"] = body
     return body  # type: ignore[return-value]

@@ -1,6 +1,9 @@
 """MQTT: each alert at QoS 1 on ``lalert/alerts/{pref}/{area_code}/{kind}``, retained
 while active, cleared (empty retained payload) when it ends or leaves an area.
 
+Each topic's message carries the 警戒レベル in force in its own area (``level``,
+``level_label``): a prefecture's telegram retains level 2 on 三宅町 and 5 on 十津川村.
+
 Topic filters are the subscriptions here (``lalert/alerts/43/#`` = everything in 熊本県),
 so there is no per-subscriber fan-out: each change becomes one outbox row per topic in
 ``push.sqlite`` (channel ``mqtt``), published strictly in seq order by one sender so a
@@ -27,9 +30,11 @@ from typing import Any
 import aiomqtt
 
 from lalert.changes import AlertChange
+from lalert.model import highest
 from lalert.outputs.base import BaseOutput, OutputContext
 from lalert.outputs.delivery import alert_key, logged
 from lalert.storage import Job, Outcome
+from lalert.vocab.levels import describe
 
 log = logging.getLogger(__name__)
 CHANNEL = "mqtt"
@@ -62,11 +67,22 @@ def topics_for(change: AlertChange, prefix: str) -> dict[str, dict[str, Any]]:
 
 
 def message(body: dict[str, Any], area: dict[str, Any]) -> bytes:
-    """The retained payload: a compact summary (subscribers fetch details by id/link)."""
+    """The retained payload: a compact summary (subscribers fetch details by id/link).
+
+    ``level`` and ``level_label`` are those in force in the topic's own area (the body's
+    ``area_levels``, ``lalert.outputs.delivery.area_levels``): 三宅町's topic says its
+    注意報 (2) while 十津川村's says 5. A body written before ``area_levels`` existed says
+    the alert's highest anywhere, as it always did."""
     keep = ("id", "event_id", "format", "kind", "title", "headline", "level", "severity",
             "status", "info_type", "issued_at", "valid_until", "publisher", "hazard_tags",
             "level_label", "instruction")  # fmt: skip
     msg = {k: body.get(k) for k in keep}
+    own = [x.get("level") for x in body.get("area_levels") or ()
+           if x.get("scheme") == area.get("scheme") and x.get("code") == area.get("code")]
+    if own:
+        msg["level"] = highest(own)
+        msg["level_label"] = describe(msg["level"], body.get("kind"),
+                                      body.get("hazard_tags") or ())
     msg["area"] = area
     msg["change"] = body.get("change")
     return json.dumps(msg, ensure_ascii=False).encode()

@@ -100,6 +100,9 @@ UI: dict[str, str] = {
     "where_hint": N_("地図をタップしても調べられます。"),
     "here_alerts": N_("この地点に発表中の情報"),
     "here_none": N_("この地点に発表中の情報はありません。"),
+    "here_none_placed": N_("地図上でこの地点にかかる情報はありません。"),
+    "here_unplaced": N_("地図に範囲を示せない地域に発表中の情報（この地点が含まれるか確認してください）"),
+    "more_places": N_("ほか%(n)s地域"),
     "nearest": N_("近くの開設中の避難場所"),
     "open_shelters": N_("開設中の避難所"),
     "reported_shelters": N_("市町村が報告した避難所の状況"),
@@ -209,6 +212,24 @@ def level_label(level: int | None, kind: str | None, hazard_tags: Iterable[str],
     """The alert's level as every output writes it (``lalert.vocab.levels.label``): a
     municipality's order ('警戒レベル4 避難指示') or JMA's '警戒レベル4相当情報［土砂災害］'."""
     return _levels.label(level, kind, hazard_tags, lang)
+
+
+# A JMA warning class (``lalert.vocab.jma``: ADVISORY … SPECIAL) in a few words, for
+# places under warnings that carry no 警戒レベル.
+WARNING_CLASS_WORDS = {1: N_("注意報"), 2: N_("警報"), 3: N_("危険警報"), 4: N_("特別警報")}
+
+
+def warning_class_word(cls: int, lang: str) -> str:
+    return gettext(lang, WARNING_CLASS_WORDS[cls])
+
+
+def grade_label(level: int | None, grade: tuple[int, tuple[str, ...]] | None,
+                lang: str) -> str | None:
+    """'特別警報: 大雪特別警報' where no 警戒レベル applies (``model.Grade``); None where one
+    does, or no JMA warning is in force."""
+    if level is not None or grade is None:
+        return None
+    return f"{warning_class_word(grade[0], lang)}: {'・'.join(grade[1])}"
 
 
 def level_badge(level: int | None, kind: str | None, lang: str) -> str | None:

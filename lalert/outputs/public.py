@@ -12,7 +12,8 @@ from shapely.geometry import shape
 
 from lalert.geo.reports import Current, ShelterBoard, status_of
 from lalert.i18n import N_, gettext
-from lalert.model import Area, EnrichedAlert, area_key, highest
+from lalert.model import Area, EnrichedAlert, Grade, area_key, highest, warning_grade
+from lalert.vocab.jma import CLASS_LEVEL
 
 
 def shelter_board(alerts: Iterable[EnrichedAlert]) -> ShelterBoard:
@@ -92,6 +93,42 @@ def shaped_areas(ea: EnrichedAlert) -> list[tuple[Any, Area | None]]:
             out.append((shape(ea.footprint), None))
         except (ValueError, TypeError, AttributeError, KeyError):
             pass
+    return out
+
+
+def unplaced_areas(ea: EnrichedAlert) -> list[Area]:
+    """The places of an alert that the map cannot draw at all: no footprint, and none of
+    its places under alert has a shape (a tsunami warning's forecast regions before their
+    polygons are imported). A point lookup cannot tell whether such an alert covers the
+    point, so it must name them rather than answer "nothing here". An alert with some
+    places drawn (浅間山's towns beside the volcano's own code) is judged by those."""
+    active = ea.active_areas()
+    if ea.footprint or any(ar.geometry for ar in active):
+        return []
+    return list(active)
+
+
+CLASS_COLOUR_LEVEL = CLASS_LEVEL  # the level whose colour a warning class is painted in
+
+
+def alert_grade(ea: EnrichedAlert) -> Grade | None:
+    """The gravest JMA warning class in force anywhere in the alert, with its names."""
+    a = ea.alert
+    return None if a.info_type == "cancel" else warning_grade(
+        h for h in a.hazards if h.state not in ("lifted", "none"))
+
+
+def place_grades(ea: EnrichedAlert, areas: Iterable[Area]) -> dict[str, Grade]:
+    """The gravest warning class in force at each place name among ``areas``
+    (``Alert.area_grades``), like ``place_levels``: what a town under 大雪特別警報 or
+    暴風警報 — warnings without 警戒レベル — is told."""
+    grades = ea.alert.area_grades()
+    out: dict[str, Grade] = {}
+    for ar in areas:
+        name = ar.name or ar.code
+        g = grades.get(area_key(ar)) if name else None
+        if g is not None and (name not in out or g[0] > out[name][0]):
+            out[name] = g  # type: ignore[index]
     return out
 
 

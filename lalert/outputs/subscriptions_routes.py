@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from lalert.clientaddr import client_address, trusted_proxies
+from lalert.outputs import phrases
 from lalert.outputs.netguard import allowed_networks, check_url
 from lalert.storage import Subscriptions
 from lalert.subscriptions.model import InvalidSubscription, new_id, subscription_from_request
@@ -143,7 +144,28 @@ def webpush_target(body: dict[str, Any], *, allow_http: bool) -> dict[str, Any]:
         raise InvalidSubscription("p256dh must be an uncompressed P-256 public key")
     if len(auth) != 16:
         raise InvalidSubscription("auth must be 16 bytes")
-    return {"endpoint": endpoint, "keys": {"p256dh": ps["keys"]["p256dh"], "auth": ps["keys"]["auth"]}}
+    target = {"endpoint": endpoint,
+              "keys": {"p256dh": ps["keys"]["p256dh"], "auth": ps["keys"]["auth"]}}
+    lang = display_lang(body.get("lang"))
+    if lang is not None:
+        target["lang"] = lang
+    return target
+
+
+def display_lang(value: Any) -> str | None:
+    """The language a Web Push subscriber reads its notifications in (optional ``lang``:
+    the map page's language, a BCP 47 tag lalert's catalogue has), as a catalogue
+    language. Not the ``languages`` filter, which selects alerts by the language they
+    are published in (the page's language there once kept visitors from ever being
+    notified)."""
+    if value is None:
+        return None
+    lang = phrases.lang_of(value) if isinstance(value, str) and len(value) <= 35 else None
+    if lang is None:
+        raise InvalidSubscription(
+            "'lang' must be a language tag lalert has: " + ", ".join(
+                phrases.query_lang(x) for x in phrases.PAGE_LANGS))
+    return lang
 
 
 def webhook_target(body: dict[str, Any]) -> dict[str, Any]:

@@ -2,8 +2,12 @@
 
 Headers ``webhook-id`` (the stable delivery id: dedupe on it), ``webhook-timestamp`` and
 ``webhook-signature`` (HMAC-SHA256 by the ``standardwebhooks`` package, with the
-subscription's own secret). The body is the enriched alert JSON plus a ``change`` object
-(seq, kind new|updated|withdrawn, reason, drill). Delivery, retries and dead-lettering are
+subscription's own secret). The body is the enriched alert JSON (``level``: the highest
+anywhere) plus ``level_label`` (its words), ``area_levels`` (``[{scheme, code, name,
+level}]``: the level in force at each active place, so a receiver tells 三宅町 its 注意報
+while 十津川村 is at 5) and a ``change`` object (seq, kind new|updated|withdrawn, reason,
+drill): one signed body per change, the same for every subscriber
+(``lalert.outputs.delivery.change_json``). Delivery, retries and dead-lettering are
 the shared push outbox's (``lalert.outputs.delivery``).
 
 Config (``[outputs.webhook]``): ``workers`` (64), ``per_endpoint`` (4), ``max_attempts``

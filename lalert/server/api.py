@@ -344,6 +344,19 @@ async def healthz(request: web.Request) -> web.Response:
     return respond(request, Rendered.of(body, JSON), cache_control="no-cache")
 
 
+# A warning sign, drawn here (no file, no outside origin): browsers, kiosks and phones ask
+# for /favicon.ico on every page, and a 404 there is an error in every console.
+FAVICON = (b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'
+           b'<path d="M16 2 31 29H1z" fill="#ffd500" stroke="#1b2a3a" stroke-width="2"/>'
+           b'<path d="M16 11v9" stroke="#1b2a3a" stroke-width="3"/>'
+           b'<circle cx="16" cy="24.5" r="1.8" fill="#1b2a3a"/></svg>')
+
+
+async def favicon(request: web.Request) -> web.Response:
+    return web.Response(body=FAVICON, content_type="image/svg+xml",
+                        headers={"Cache-Control": "public, max-age=86400"})
+
+
 def setup(app: web.Application) -> None:
     app[CACHE] = RenderCache()
     app[HISTORY_CACHE] = RenderCache(size=64)
@@ -356,4 +369,5 @@ def routes() -> list[web.RouteDef]:
         web.get("/api/v1/alerts/{id:.+}", get_alert),
         web.get("/api/v1/history", history),
         web.get("/healthz", healthz),
+        web.get("/favicon.ico", favicon),
     ]

@@ -5,9 +5,11 @@ points as ``geography`` (metres, geodesic), polygons as ``geometry`` (EPSG:4326)
 with GiST indexes, and area codes as a ``text[]`` with a GIN index. ``match`` finds the
 candidates in one statement — ``ST_DWithin`` on the points (index pre-filter at the
 largest radius, then each row's own radius), ``ST_Intersects`` on the polygons, array
-overlap on the codes — and then applies the same pure filters (kinds, level, languages,
-drills) as the in-memory matcher, via ``SubscriptionIndex.filter_rows`` over just the
-candidates. ``PgSubscriptionStore`` has the methods of the SQLite ``SubscriptionStore``.
+overlap on the codes — and then applies the same pure filters (kinds, languages, drills,
+and the level in force where each subscriber is) as the in-memory matcher, via
+``lalert.subscriptions.index.judge`` over an index of just the candidates: a candidate's
+level is the highest among the alert's places its own place touches, asked of that small
+index by the same rule (``SubscriptionIndex.reached``), so both matchers answer alike. ``PgSubscriptionStore`` has the methods of the SQLite ``SubscriptionStore``.
 
 Facilities are copied from the loaded geodata (``sync_geo``, with the gazetteer and
 hotspots: ``lalert.store.pggis``) so that ``shelters_near(footprint, metres)`` is one
@@ -30,11 +32,9 @@ from lalert.store.postgis import connect, ensure_schema
 from lalert.subscriptions.index import (
     ANY_SCHEME,
     SubscriptionIndex,
-    alert_kinds,
-    alert_languages,
     area_keys,
-    effective_level,
     footprint_of,
+    judge,
 )
 from lalert.subscriptions.model import Subscription, from_record, to_record
 
@@ -166,7 +166,7 @@ class PgSubscriptionStore:
 
     def match(self, enriched: EnrichedAlert, channel: str | None = None) -> list[str]:
         """Ids of the subscriptions this alert reaches: the place test runs in PostGIS,
-        the filters are the pure matcher's (``SubscriptionIndex.filter_rows``)."""
+        the filters (and the level where each one is) are the pure matcher's (``judge``)."""
         import shapely
 
         geom = footprint_of(enriched)
@@ -184,10 +184,7 @@ class PgSubscriptionStore:
         idx = SubscriptionIndex.build(subs)
         for sub_id, why in idx.broken.items():
             log.error("subscription %s cannot be matched: %s", sub_id, why)
-        rows = idx.filter_rows(
-            np.arange(len(idx), dtype=np.int64), kinds=alert_kinds(enriched),
-            level=effective_level(enriched), languages=alert_languages(enriched),
-            drill=not enriched.alert.is_real, channel=channel)
+        rows = judge(enriched, idx, np.arange(len(idx), dtype=np.int64), channel=channel)
         return sorted(idx.ids[r] for r in rows.tolist())
 
     def close(self) -> None:

@@ -13,7 +13,8 @@ import itertools
 import json
 import math
 from collections.abc import Collection, Hashable, Iterable, Sequence
-from functools import lru_cache
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
@@ -22,8 +23,9 @@ import pyproj
 import shapely
 from shapely import STRtree
 
-from lalert.model import EnrichedAlert
+from lalert.model import EnrichedAlert, Grade, area_key, highest
 from lalert.subscriptions.model import MAX_RADIUS_M, Subscription
+from lalert.vocab.jma import CLASS_LEVEL
 
 ANY_SCHEME = "*"  # an area filter given without a scheme (SSE convenience) matches any
 _CHANNEL_CODES: dict[str, int] = {}
@@ -174,35 +176,34 @@ class SubscriptionIndex:
 
     # --- matching ----------------------------------------------------------------
 
-    def geo_rows(self, footprint: shapely.Geometry | None) -> np.ndarray:
-        """Rows whose point-circle or polygon touches the footprint."""
+    def geo_rows(self, footprint: shapely.Geometry | None,
+                 among: np.ndarray | None = None) -> np.ndarray:
+        """Rows whose point-circle or polygon touches the footprint. With ``among`` (rows,
+        ascending), the costly exact radius test is spent on those rows only; others
+        may or may not be in the answer."""
         if footprint is None or footprint.is_empty:
             return np.zeros(0, np.int64)
         found: list[np.ndarray] = []
         if self._pt_tree is not None:
-            found.append(self._point_rows(footprint))
+            found.append(self._point_rows(footprint, among))
         if self._poly_tree is not None:
             hit = self._poly_tree.query(footprint, predicate="intersects")
             found.append(self.poly_rows[hit])
         return np.concatenate(found) if found else np.zeros(0, np.int64)
 
-    def _point_rows(self, fp: shapely.Geometry) -> np.ndarray:
+    def _point_rows(self, fp: shapely.Geometry, among: np.ndarray | None = None) -> np.ndarray:
         assert self._pt_tree is not None
         shapely.prepare(fp)
         inside = self._pt_tree.query(fp, predicate="intersects")
         max_r = float(self.pt_radius.max()) if len(self.pt_radius) else 0.0
         if max_r <= 0:
             return self.pt_rows[inside]
-        # Pre-filter in degrees with a margin that is never smaller than max_r metres.
-        minx, miny, maxx, maxy = fp.bounds
-        lat_edge = min(89.0, max(abs(miny), abs(maxy)) + max_r / _M_PER_DEG_LAT)
-        dlat = max_r / _M_PER_DEG_LAT
-        dlon = min(180.0, max_r / (_M_PER_DEG_LAT * math.cos(math.radians(lat_edge))))
-        box = shapely.box(minx - dlon, miny - dlat, maxx + dlon, maxy + dlat)
-        near = self._pt_tree.query(box)
+        near = self._pt_tree.query(_grown(fp.bounds, max_r))
         if len(inside):
             near = near[~np.isin(near, inside, assume_unique=True)]
         near = near[self.pt_radius[near] > 0]
+        if among is not None:
+            near = near[np.isin(self.pt_rows[near], among)]
         if not len(near):
             return self.pt_rows[inside]
         # Exact test in metres: a local azimuthal-equidistant projection of the footprint.
@@ -213,6 +214,24 @@ class SubscriptionIndex:
         shapely.prepare(fp_m)
         close = shapely.dwithin(fp_m, shapely.points(x, y), self.pt_radius[near])
         return self.pt_rows[np.concatenate([inside, near[close]])]
+
+    def envelope(self) -> shapely.Geometry | None:
+        """A lon/lat box holding every row's place, circles included (a pre-filter)."""
+        boxes = []
+        if len(self.pt_rows):
+            bounds = (self.pt_lon.min(), self.pt_lat.min(), self.pt_lon.max(), self.pt_lat.max())
+            boxes.append(_grown(bounds, float(self.pt_radius.max())))
+        if self._poly_tree is not None:
+            boxes.append(shapely.box(*shapely.total_bounds(self._poly_tree.geometries)))
+        return shapely.union_all(boxes).envelope if boxes else None
+
+    def reached(self, geometry: shapely.Geometry | None, keys: Iterable[tuple[str, str]],
+                among: np.ndarray | None = None) -> np.ndarray:
+        """Rows whose place touches ``geometry`` or names one of ``keys`` (repeats kept):
+        the one rule of "this subscription's place is there", for a whole footprint, for
+        the places of one level and for one place (``touched``). ``among``: as
+        ``geo_rows``."""
+        return np.concatenate([self.geo_rows(geometry, among), self.area_rows(keys)])
 
     def area_rows(self, keys: Iterable[tuple[str, str]]) -> np.ndarray:
         found = [r for scheme, code in keys
@@ -243,6 +262,16 @@ class SubscriptionIndex:
         if drill:
             ok &= self.drills[rows]
         return rows[ok]
+
+
+def _grown(bounds: tuple[float, float, float, float], metres: float) -> shapely.Geometry:
+    """``bounds`` grown by a margin in degrees never smaller than ``metres`` (a
+    conservative pre-filter box; the exact test is in metres)."""
+    minx, miny, maxx, maxy = bounds
+    lat_edge = min(89.0, max(abs(miny), abs(maxy)) + metres / _M_PER_DEG_LAT)
+    dlat = metres / _M_PER_DEG_LAT
+    dlon = min(180.0, metres / (_M_PER_DEG_LAT * math.cos(math.radians(lat_edge))))
+    return shapely.box(minx - dlon, miny - dlat, maxx + dlon, maxy + dlat)
 
 
 def _check(s: Subscription) -> shapely.Geometry | None:
@@ -329,6 +358,160 @@ def alert_languages(enriched: EnrichedAlert) -> set[str]:
     return langs
 
 
+@dataclass(frozen=True)
+class Place:
+    """One area of an alert as push sees it: its name, its code (if any), its shape (if
+    resolved and readable) and the 警戒レベル in force there (``EnrichedAlert.area_levels``;
+    None for a lifted place)."""
+
+    name: str | None
+    keys: tuple[tuple[str, str], ...]
+    geometry: shapely.Geometry | None
+    level: int | None
+    grade: Grade | None = None  # the JMA warning class in force there (Alert.area_grades)
+
+    @property
+    def rank(self) -> int | None:
+        """What ``min_level`` is judged by: the level, else the one whose colour JMA paints
+        the warning class in force there (大雪特別警報 → 5, 暴風警報 → 3), so the gravest
+        warnings without 警戒レベル still reach those who asked for level 4 and above."""
+        if self.level is not None or self.grade is None:
+            return self.level
+        return CLASS_LEVEL[self.grade[0]]
+
+
+@dataclass(frozen=True)
+class Places:
+    """An alert's places and whether it gives them levels of their own.
+
+    ``own`` is False when every place has the alert's ``level`` (the fallback of
+    ``Alert.area_levels``: a CAP alert with one footprint, a Commons order whose places
+    all carry the same level): the alert is then judged as a whole, by
+    ``effective_level`` (which also reads severity), as before per-place levels existed."""
+
+    items: tuple[Place, ...]
+    own: bool
+
+    @cached_property
+    def _tree(self) -> STRtree:
+        """The places' shapes (none: an empty point), to pre-filter ``touched``."""
+        empty = shapely.Point()
+        return STRtree([p.geometry if p.geometry is not None else empty for p in self.items])
+
+
+def places_of(enriched: EnrichedAlert) -> Places:
+    """The active areas of ``enriched`` with their shapes and levels (pure)."""
+    levels, grades = enriched.area_levels(), enriched.alert.area_grades()
+    wide = enriched.alert.level
+    items = tuple(Place(a.name, ((a.scheme, a.code),) if a.code else (), _shape(a.geometry),
+                        levels.get(area_key(a), wide), grades.get(area_key(a)))
+                  for a in enriched.active_areas())
+    return Places(items, any(p.rank != wide for p in items))
+
+
+def _shape(geojson: dict[str, Any] | None) -> shapely.Geometry | None:
+    """An area's GeoJSON as a shape; None when it has none or it cannot be read (the
+    place is then judged by its code, or by the alert as a whole: never an error that
+    would keep a change from everyone)."""
+    if not geojson:
+        return None
+    try:
+        geom = shapely.from_geojson(json.dumps(geojson))
+    except (shapely.errors.GEOSException, ValueError, TypeError):
+        return None
+    return None if geom.is_empty else geom
+
+
+def _union(geoms: list[shapely.Geometry]) -> shapely.Geometry | None:
+    """One shape for the places of one level: their union (prepared, fast to test), or
+    the plain collection when GEOS cannot union them (an invalid ring)."""
+    if not geoms:
+        return None
+    try:
+        return shapely.union_all(geoms)
+    except shapely.errors.GEOSException:
+        return shapely.geometrycollections(geoms)
+
+
+def lifted_places(enriched: EnrichedAlert) -> Places:
+    """The places ``enriched`` names where nothing of it is in force any more: those it
+    says are lifted (解除) or clear (なし), and every stated place of a cancel (取消).
+    What a subscriber there is told instead of another town's level (pure)."""
+    cancel = enriched.alert.info_type == "cancel"
+    items = tuple(Place(a.name, ((a.scheme, a.code),) if a.code else (), _shape(a.geometry),
+                        None) for a in (enriched.areas or enriched.alert.areas)
+                  if a.status in ("lifted", "none") or (cancel and a.status != "scope"))
+    return Places(items, False)
+
+
+def touched(sub: Subscription, places: Places) -> tuple[Place, ...]:
+    """The places of an alert that ``sub``'s own place touches (point within radius,
+    polygon intersecting, code named): the same rule as matching (``reached``), asked
+    of a one-row index, so the notification tells what matching judged."""
+    idx = SubscriptionIndex.build([sub])
+    if not len(idx):
+        return ()
+    box = idx.envelope()
+    near = set(places._tree.query(box).tolist()) if box is not None else set()
+    return tuple(p for i, p in enumerate(places.items)
+                 if len(idx.reached(p.geometry if i in near else None, p.keys)))
+
+
+def place_level(places: Sequence[Place]) -> int | None:
+    """The level in force at some places: their highest (None: none has a level)."""
+    return highest(p.level for p in places)
+
+
+def place_grade(places: Sequence[Place]) -> Grade | None:
+    """The gravest JMA warning class in force at some places (None: none has one)."""
+    return max((p.grade for p in places if p.grade), key=lambda g: g[0], default=None)
+
+
+def _level_ok(enriched: EnrichedAlert, subs: SubscriptionIndex, rows: np.ndarray,
+              places: Places | None = None) -> np.ndarray:
+    """Per row: its ``min_level`` is met where it is.
+
+    A row is judged by the highest level among the alert's places its own place touches
+    (a 三宅町 subscriber is not told of 十津川村's 大雨特別警報 by its 注意報); a row the
+    alert reaches only through its footprint or a code no place carries, or an alert that
+    gives no place a level of its own, is judged by ``effective_level`` (None, an unrated
+    alert, passes every filter). A place with no 警戒レベル is judged by the class
+    of the JMA warning in force there (``Place.rank``: 暴風特別警報 beside 大雨特別警報 is
+    5, 雷注意報 2); with neither it meets no ``min_level``.
+
+    Vectorised by level, not by row: the places of one level (at most six groups) are
+    one union (a prepared polygon: far faster to test than a collection) matched with
+    ``reached`` against the index, highest level first, while some row falls short and
+    is touched by no place yet (a lower group still decides whether such a row is judged
+    by its place or by the alert); the exact radius test is spent on those rows only."""
+    need = subs.min_level[rows]
+    ok = need <= 0
+    if ok.all():
+        return ok
+    wide = effective_level(enriched)
+    places = places_of(enriched) if places is None else places
+    if not places.own:
+        return ok | (True if wide is None else need <= wide)
+    got = np.full(len(rows), -1, np.int16)  # -1: touched by no place
+    groups: dict[int, list[Place]] = {}
+    for p in places.items:
+        groups.setdefault(p.rank or 0, []).append(p)
+    for level in sorted(groups, reverse=True):
+        open_ = (~ok) & (got < 0)  # falls short and no place has told it its level yet
+        if not open_.any():
+            break
+        group = groups[level]
+        geom = _union([p.geometry for p in group if p.geometry is not None])
+        hit = np.isin(rows, subs.reached(geom, (k for p in group for k in p.keys),
+                                         among=rows[open_]))
+        hit &= open_
+        got[hit & (got < 0)] = level
+        ok |= hit & (need <= level)
+    outside = got < 0  # reached, but by no place: the alert as a whole
+    ok |= outside & (True if wide is None else need <= wide)
+    return ok
+
+
 def match(
     enriched: EnrichedAlert,
     subs: SubscriptionIndex,
@@ -340,23 +523,32 @@ def match(
 
     A subscription is reached when its place touches the footprint (point within radius,
     polygon intersecting) or it names one of the alert's area codes, *and* its filters
-    pass. Drills reach only subscriptions that asked for drills. ``footprint`` may be
-    passed pre-parsed when several indexes are matched against one alert.
+    pass; its ``min_level`` is met by the level in force where it is (``_level_ok``).
+    Drills reach only subscriptions that asked for drills. ``footprint`` may be passed
+    pre-parsed when several indexes are matched against one alert.
     """
     if not len(subs):
         return []
     fp = footprint if footprint is not None else footprint_of(enriched)
-    rows = np.concatenate([subs.geo_rows(fp), subs.area_rows(area_keys(enriched))])
+    rows = subs.reached(fp, area_keys(enriched))
     if not len(rows):
         return []
-    rows = np.unique(rows)
+    rows = judge(enriched, subs, np.unique(rows), channel=channel)
+    ids = subs.ids
+    return [ids[r] for r in rows.tolist()]
+
+
+def judge(enriched: EnrichedAlert, subs: SubscriptionIndex, rows: np.ndarray, *,
+          channel: str | None = None) -> np.ndarray:
+    """The rows (already reached by the alert) whose filters pass: kinds, languages,
+    drills, channel, and the level where each one is. The in-memory and the PostGIS
+    matcher both end here, so they answer alike."""
     rows = subs.filter_rows(
         rows,
         kinds=alert_kinds(enriched),
-        level=effective_level(enriched),
+        level=None,
         languages=alert_languages(enriched),
         drill=not enriched.alert.is_real,
         channel=channel,
     )
-    ids = subs.ids
-    return [ids[r] for r in rows.tolist()]
+    return rows[_level_ok(enriched, subs, rows)] if len(rows) else rows

@@ -70,6 +70,8 @@ class Subscription:
         }
         if self.channel == "webhook":
             out["url"] = self.target.get("url")
+        elif self.channel == "webpush":
+            out["lang"] = self.target.get("lang")  # the notifications' language
         return out
 
 

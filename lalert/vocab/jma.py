@@ -223,6 +223,19 @@ WARNING_NAMES: dict[str, tuple[str, int, str]] = {
     "氾濫注意報": ("river_flood_advisory", ADVISORY, "river"),
 }
 
+# English kind → its class: what a place under a warning without 警戒レベル (大雪, 暴風,
+# 波浪 …) is told — 大雪特別警報 is the gravest class there is, not "no level".
+# Tsunami and volcano warnings are 特別警報 / 警報 / 注意報 in law too (気象業務法): 大津波警報
+# and 噴火警報（居住地域） are 特別警報. Their own scales (噴火警戒レベル) are not 警戒レベル.
+WARNING_CLASS: dict[str, int] = {
+    **{kind: cls for kind, cls, _family in WARNING_NAMES.values()},
+    "major_tsunami_warning": SPECIAL, "tsunami_warning": WARNING, "tsunami_advisory": ADVISORY,
+    "eruption_warning": SPECIAL, "eruption_warning_sea": WARNING, "crater_area_warning": WARNING,
+}
+# The 警戒レベル whose colour JMA's own warning map paints each class in; what a place
+# under such a warning is ranked, coloured and filtered by (never shown as a level).
+CLASS_LEVEL: dict[int, int] = {SPECIAL: 5, DANGER: 4, WARNING: 3, ADVISORY: 2}
+
 # JMA 気象警報・注意報 code list (コード表 "警報等情報要素／気象警報・注意報"), used when a
 # Kind carries a code but no name. The Ｒ０６ codes seen in JMA's 2026 samples are added.
 WARNING_CODES: dict[str, str] = {

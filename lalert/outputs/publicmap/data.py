@@ -20,13 +20,18 @@ from lalert.model import Area, EnrichedAlert, area_key, highest
 from lalert.outputs import phrases
 from lalert.outputs.listing import RegionFilter, area_names, ordered
 from lalert.outputs.public import (
+    CLASS_COLOUR_LEVEL,
+    Grade,
+    alert_grade,
     by_level,
+    place_grades,
     place_levels,
     reported_records,
     shaped_areas,
     shelter_board,
     site_statuses,
     status_label,
+    unplaced_areas,
 )
 from lalert.vocab import LEVEL_COLOURS
 
@@ -71,30 +76,54 @@ def alert_summary(ea: EnrichedAlert, lang: str) -> dict[str, Any]:
         "issued_at": a.issued_at,
         "hazards": list(ea.hazard_tags),
         "drill": not a.is_real,
+        **grade_fields(a.level, alert_grade(ea), lang),
     }
 
 
-def level_fields(level: int | None, ea: EnrichedAlert, lang: str) -> dict[str, Any]:
-    """What a place says of its own level (``EnrichedAlert.area_levels``): the same keys
-    as ``alert_summary``, for the level in force there."""
+def grade_fields(level: int | None, grade: Grade | None, lang: str) -> dict[str, Any]:
+    """Where no 警戒レベル applies but a JMA warning does (大雪特別警報, 暴風警報 …): its class
+    in words (``grade_word``), the level whose colour it takes (``grade_level``, JMA's
+    own warning colours) and the warnings' names as the label. Never "no level" grey
+    for the gravest warning there is."""
+    if level is not None or grade is None:
+        return {"grade_level": None, "grade_word": None}
+    return {"grade_level": CLASS_COLOUR_LEVEL[grade[0]],
+            "grade_word": phrases.warning_class_word(grade[0], lang),
+            "level_label": phrases.grade_label(level, grade, lang)}
+
+
+
+def paint_level(props: dict[str, Any]) -> int:
+    """The level whose colour and weight a feature is drawn in (its grade's without one)."""
+    return props.get("level") or props.get("grade_level") or 0
+
+
+def level_fields(level: int | None, ea: EnrichedAlert, lang: str,
+                 grade: Grade | None = None) -> dict[str, Any]:
+    """What a place says of its own level (``EnrichedAlert.area_levels``) or, without one,
+    of the warning class in force there (``public.place_grades``): the same keys as
+    ``alert_summary``, for that place."""
     kind = ea.alert.kind
     return {"level": level,
             "level_label": phrases.level_label(level, kind, ea.hazard_tags, lang),
             "level_badge": phrases.level_badge(level, kind, lang),
-            "action": phrases.level_action(level, lang)}
+            "action": phrases.level_action(level, lang),
+            **grade_fields(level, grade, lang)}
 
 
-def _by_name(ea: EnrichedAlert) -> list[tuple[Any, Area | None, int | None]]:
-    """Shaped areas once per place name, with the level in force there: one place under
-    several code schemes is one polygon and one label on the map."""
+def _by_name(ea: EnrichedAlert) -> list[tuple[Any, Area | None, int | None, Grade | None]]:
+    """Shaped areas once per place name, with the level and warning class in force there:
+    one place under several code schemes is one polygon and one label on the map."""
     shaped = shaped_areas(ea)
-    levels = place_levels(ea, [area for _geom, area in shaped if area is not None])
+    named = [area for _geom, area in shaped if area is not None]
+    levels, grades = place_levels(ea, named), place_grades(ea, named)
     groups: dict[str, tuple[list[Any], Area | None]] = {}
     for geom, area in shaped:
         key = (area.name or area.code or "") if area else ""
         groups.setdefault(key, ([], area))[0].append(geom)
     return [(geoms[0] if len(geoms) == 1 else shapely.union_all(shapely.make_valid(geoms)), area,
-             levels.get(key, ea.alert.level) if area else ea.alert.level)
+             levels.get(key, ea.alert.level) if area else ea.alert.level,
+             grades.get(key) if area else alert_grade(ea))
             for key, (geoms, area) in groups.items()]
 
 
@@ -105,20 +134,15 @@ def alert_features(alerts: Sequence[EnrichedAlert], lang: str) -> dict[str, Any]
     feats = []
     for ea in by_level(alerts):
         summary = alert_summary(ea, lang)
-        for geom, area, level in _by_name(ea):
+        for geom, area, level, grade in _by_name(ea):
             label = geom.representative_point()
-            feats.append({
-                "type": "Feature",
-                "geometry": _geojson(geom),
-                "properties": {
-                    **summary,
-                    **level_fields(level, ea, lang),
-                    "area": (area.name or area.code) if area else None,
-                    "colour": LEVEL_COLOURS.get(level or 0, NO_LEVEL_COLOUR),
-                    "label": [round(label.x, 5), round(label.y, 5)],
-                },
-            })
-    feats.sort(key=lambda f: f["properties"]["level"] or 0)  # stable: same-level order kept
+            props = {**summary, **level_fields(level, ea, lang, grade),
+                     "area": (area.name or area.code) if area else None,
+                     "label": [round(label.x, 5), round(label.y, 5)]}
+            props["colour"] = LEVEL_COLOURS.get(paint_level(props), NO_LEVEL_COLOUR)
+            feats.append({"type": "Feature", "geometry": _geojson(geom), "properties": props})
+    # the most severe drawn last, on top (stable: same-level order kept)
+    feats.sort(key=lambda f: paint_level(f["properties"]))
     return {"type": "FeatureCollection", "features": feats}
 
 
@@ -192,6 +216,9 @@ def map_data(alerts: Sequence[EnrichedAlert], geo: Any, *, lang: str, version: i
     return data
 
 
+UNPLACED_NAMES = 12  # place names listed per alert lalert cannot place (then "+N")
+
+
 @dataclass
 class Here:
     """Answers "which alerts cover this point, which open shelters fit, how far on foot"."""
@@ -204,11 +231,13 @@ class Here:
     board: ShelterBoard
     statuses: dict[str, str]
     levels: list[int | None]  # per geometry: the level in force in that place
+    grades: list[Grade | None]  # per geometry: the warning class in force there
+    unplaced: list[tuple[EnrichedAlert, list[str]]]  # alerts with places no shape stands for
 
     @classmethod
     def build(cls, alerts: Sequence[EnrichedAlert], geo: Any) -> Here:
         real = [a for a in alerts if a.alert.is_real]
-        geoms, owners, levels = [], [], []
+        geoms, owners, levels, grades = [], [], [], []
         for i, ea in enumerate(real):
             by_area = ea.area_levels()
             for geom, area in shaped_areas(ea):
@@ -216,23 +245,35 @@ class Here:
                 owners.append(i)
                 levels.append(by_area.get(area_key(area), ea.alert.level) if area
                               else ea.alert.level)
+                grades.append(next(iter(place_grades(ea, [area]).values()), None) if area
+                              else alert_grade(ea))
         arr = np.asarray(geoms, dtype=object)
         board = shelter_board(real)
+        unplaced = [(ea, names) for ea in ordered(real)
+                    if (names := list(dict.fromkeys(ar.name or ar.code or "?"
+                                                    for ar in unplaced_areas(ea))))]
         return cls(real, arr, owners, shapely.STRtree(arr), geo, board, site_statuses(real, board),
-                   levels)
+                   levels, grades, unplaced)
 
     def covering(self, lat: float, lon: float) -> list[EnrichedAlert]:
-        return [ea for ea, _level in self.covering_levels(lat, lon)]
+        return [ea for ea, _level, _grade in self.covering_levels(lat, lon)]
 
-    def covering_levels(self, lat: float, lon: float) -> list[tuple[EnrichedAlert, int | None]]:
-        """The alerts covering the point, each with the level in force at the point (the
-        highest of its places that contain it)."""
+    def covering_levels(self, lat: float, lon: float
+                        ) -> list[tuple[EnrichedAlert, int | None, Grade | None]]:
+        """The alerts covering the point, each with the level and the warning class in
+        force at the point (the highest of its places that contain it)."""
         idx = self.tree.query(shapely.Point(lon, lat), predicate="intersects")
-        at: dict[int, list[int | None]] = {}
+        at: dict[int, list[int]] = {}
         for i in idx:
-            at.setdefault(id(self.alerts[self.owners[i]]), []).append(self.levels[i])
-        covering = ordered(self.alerts[o] for o in sorted({self.owners[i] for i in idx}))
-        return [(ea, highest(at[id(ea)])) for ea in covering]
+            at.setdefault(self.owners[i], []).append(i)
+        owner = {id(self.alerts[o]): o for o in at}
+        out = []
+        for ea in ordered(self.alerts[o] for o in sorted(at)):
+            rows = at[owner[id(ea)]]
+            grades = [g for g in (self.grades[i] for i in rows) if g is not None]
+            out.append((ea, highest(self.levels[i] for i in rows),
+                        max(grades, key=lambda g: g[0], default=None)))
+        return out
 
     def nearest(self, lat: float, lon: float, *, hazard: str | None, limit: int = 5,
                 max_m: float = 5000.0) -> list[dict[str, Any]]:
@@ -275,7 +316,7 @@ class Here:
     def answer(self, lat: float, lon: float, *, lang: str, hazard: str | None = None
                ) -> dict[str, Any]:
         found = self.covering_levels(lat, lon)
-        covering = [ea for ea, _level in found]
+        covering = [ea for ea, _level, _grade in found]
         if not hazard:
             hazard = next((t for ea in covering for t in ea.hazard_tags), None)
         shelters = self.nearest(lat, lon, hazard=hazard)
@@ -283,9 +324,15 @@ class Here:
             c = self.board.get(s["id"])
             s["state_label"] = status_label(c, lang) if c else phrases.shelter_state(s["state"], lang)
             s["hazard_names"] = [phrases.hazard_name(h, lang) for h in s["hazards"]]
+        covered = {id(ea) for ea in covering}
+        # in force at places lalert has no shape for: maybe here too, so named, never hidden
+        unplaced = [{**alert_summary(ea, lang), "places": names[:UNPLACED_NAMES],
+                     "more_places": max(0, len(names) - UNPLACED_NAMES)}
+                    for ea, names in self.unplaced if id(ea) not in covered]
         return {"lat": lat, "lon": lon, "hazard": hazard,
-                "alerts": [{**alert_summary(ea, lang), **level_fields(level, ea, lang)}
-                           for ea, level in found], "shelters": shelters}
+                "alerts": [{**alert_summary(ea, lang), **level_fields(level, ea, lang, grade)}
+                           for ea, level, grade in found], "unplaced": unplaced,
+                "shelters": shelters}
 
 
 JAPAN = (122.0, 20.0, 154.0, 46.0)  # w, s, e, n: a site outside is a geocoding slip

@@ -13,7 +13,13 @@ from lalert.model import EnrichedAlert
 from lalert.outputs import phrases
 from lalert.outputs.htmltext import bdi
 from lalert.outputs.listing import RegionFilter, area_names, ordered
-from lalert.outputs.public import place_levels, shelter_board, status_label
+from lalert.outputs.public import (
+    alert_grade,
+    place_grades,
+    place_levels,
+    shelter_board,
+    status_label,
+)
 from lalert.outputs.publicmap.data import shelter_records
 
 _ENV = Environment(loader=FileSystemLoader(resources.path("outputs", "publicmap", "templates")),
@@ -25,7 +31,8 @@ SHELTERS_PER_ALERT = 5
 
 def _alert_view(ea: EnrichedAlert, n: int, lang: str, board: ShelterBoard) -> dict[str, Any]:
     a = ea.alert
-    label = phrases.level_label(a.level, a.kind, ea.hazard_tags, lang) or ""
+    label = (phrases.level_label(a.level, a.kind, ea.hazard_tags, lang)
+             or phrases.grade_label(a.level, alert_grade(ea), lang) or "")
     current = {s.id: board.get(s.id) for s in ea.shelters}
     status = {s.id: current[s.id].status if current[s.id] else status_of(s.state, s.crowding)
               for s in ea.shelters}
@@ -55,8 +62,11 @@ def _alert_view(ea: EnrichedAlert, n: int, lang: str, board: ShelterBoard) -> di
 
 
 def _place_levels(ea: EnrichedAlert, lang: str) -> dict[str, str]:
-    """Each place's own level label (``public.place_levels``), by the name listed."""
-    return {name: phrases.level_label(lv, ea.alert.kind, ea.hazard_tags, lang) or ""
+    """Each place's own level label (``public.place_levels``), or the class of the warning
+    in force there where no level applies (``public.place_grades``), by the name listed."""
+    grades = place_grades(ea, ea.active_areas())
+    return {name: phrases.level_label(lv, ea.alert.kind, ea.hazard_tags, lang)
+            or phrases.grade_label(lv, grades.get(name), lang) or ""
             for name, lv in place_levels(ea, ea.active_areas()).items()}
 
 

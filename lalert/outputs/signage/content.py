@@ -22,6 +22,7 @@ from lalert.i18n import N_
 from lalert.model import EnrichedAlert, NearbyHotspot, NearbyShelter, area_key, highest
 from lalert.outputs import phrases as public_phrases
 from lalert.outputs.listing import area_names, ordered
+from lalert.outputs.public import CLASS_COLOUR_LEVEL, Grade, alert_grade, place_grades
 from lalert.outputs.signage.screens import Screen
 from lalert.vocab import LEVEL_COLOURS, SEVERITY_ORDER
 from lalert.vocab import levels as level_vocab
@@ -58,6 +59,16 @@ class Match:
     alert: EnrichedAlert
     level: int | None
     equivalent: bool  # a JMA "警戒レベル相当" or severity-derived level, not a municipal order
+    # a JMA warning without 警戒レベル where the screen stands (大雪特別警報, 暴風警報 …):
+    # its class and names, never a level made up from its severity
+    grade: Grade | None = None
+
+    @property
+    def rank(self) -> int | None:
+        """The level the match is ranked, coloured and taken over by: its 警戒レベル, else
+        the one whose colour JMA paints its warning class in."""
+        return self.level if self.level is not None or self.grade is None else (
+            CLASS_COLOUR_LEVEL[self.grade[0]])
 
     @property
     def drill(self) -> bool:
@@ -125,6 +136,12 @@ def match(ea: EnrichedAlert, screen: Screen) -> Match | None:
         level = a.level if a.level else (max(levels) if levels else None)
     # who says it: a municipality's order, or JMA's 相当 information (lalert.vocab.levels)
     equivalent = level_vocab.source(a.kind, level) == level_vocab.EQUIVALENT
+    if level is None and not levelled and a.kind not in INFO_ONLY_KINDS:
+        grades = list(place_grades(ea, hit_areas).values()) if hit_areas else []
+        grade = max(grades, key=lambda g: g[0], default=None) or (
+            None if hit_areas else alert_grade(ea))
+        if grade is not None:  # 暴風警報 is no "警戒レベル4相当 全員避難": it says what it is
+            return Match(ea, None, False, grade)
     if level is None and not levelled:  # CAP and others without any 警戒レベル
         sev = max((h.severity for h in here), key=SEVERITY_ORDER.get, default=a.severity)
         level = SEVERITY_LEVEL.get(max(a.severity, sev, key=SEVERITY_ORDER.get))
@@ -139,7 +156,7 @@ def _ranked(matches: list[Match]) -> list[Match]:
     every listing (``lalert.outputs.listing.ordered``: level, then newest) with the level
     as it bears on this screen."""
     by_alert = {id(m.alert): m for m in matches}
-    order = ordered((m.alert for m in matches), level_of=lambda ea: by_alert[id(ea)].level)
+    order = ordered((m.alert for m in matches), level_of=lambda ea: by_alert[id(ea)].rank)
     return sorted((by_alert[id(ea)] for ea in order), key=lambda m: m.drill)
 
 
@@ -264,8 +281,11 @@ def _alert_view(m: Match) -> dict[str, Any]:
         "valid_until": a.valid_until,
         "level": m.level,
         "level_equivalent": m.equivalent,
+        "grade": m.grade[0] if m.grade else None,
+        "grade_names": list(m.grade[1]) if m.grade else [],
+        "paint": m.rank,  # the level whose colour the alert is shown in
         "instruction": a.instruction,
-        "colour": LEVEL_COLOURS.get(m.level or 0),
+        "colour": LEVEL_COLOURS.get(m.rank or 0),
         "hazards": list(m.alert.hazard_tags),
         "hazard_names": sorted({h.name for h in a.hazards if h.state not in OUT_OF_FORCE})[:6],
         "areas": area_names(x for x in m.alert.active_areas() if x.name)[:8],
@@ -287,7 +307,7 @@ def build(
     """The screen's content: normal, or takeover by the most severe covering alert."""
     matches = matches_for(screen, alerts, now=now)
     board = ShelterBoard(alerts)
-    takeover = [m for m in matches if m.level is not None and m.level >= screen.min_level]
+    takeover = [m for m in matches if m.rank is not None and m.rank >= screen.min_level]
     info = [m for m in matches if m not in takeover]
     main = takeover[0] if takeover else None
     hazard = main.alert.hazard_tags[0] if main and main.alert.hazard_tags else None
@@ -339,6 +359,7 @@ LEVEL_WORDS = dict(level_vocab.LEVEL_NAMES)
 LEVEL_ACTIONS = dict(level_vocab.LEVEL_ACTIONS)
 LEVEL_BADGES = {True: level_vocab.BADGES[level_vocab.EQUIVALENT],  # by "equivalent"
                 False: level_vocab.BADGES[level_vocab.ORDER]}
+GRADE_WORDS = public_phrases.WARNING_CLASS_WORDS
 INSTRUCTION = public_phrases.UI["instruction"]
 DIRECTIONS = public_phrases.DIRECTIONS
 HAZARDS = public_phrases.HAZARD_NAMES
@@ -359,6 +380,9 @@ def phrases(body: dict[str, Any], lang: str, tr: Translate) -> dict[str, Any]:
         if not main["level_equivalent"]:  # 相当 information orders nothing: no order name
             out["level_words"] = tr(lang, LEVEL_WORDS[main["level"]])
         out["action"] = tr(lang, LEVEL_ACTIONS[main["level"]])
+    elif main and main.get("grade"):
+        out["level"] = tr(lang, GRADE_WORDS[main["grade"]])
+        out["level_words"] = "・".join(main["grade_names"])
     if body.get("hazard") in HAZARDS:
         out["hazard"] = tr(lang, HAZARDS[body["hazard"]])
     out["shelters"] = [

@@ -71,7 +71,7 @@ class Renderer:
         self.env.filters["localtime"] = local_time
         self.env.filters["bdi"] = bdi
         self.env.globals.update(tr=tr, html_lang=HTML_LANG, level_words=c.LEVEL_WORDS,
-                                level_actions=c.LEVEL_ACTIONS, level_badges=c.LEVEL_BADGES,
+                                level_actions=c.LEVEL_ACTIONS, level_badges=c.LEVEL_BADGES, grade_words=c.GRADE_WORDS,
                                 hazards=c.HAZARDS,
                                 states=c.STATES, directions=c.DIRECTIONS)
 

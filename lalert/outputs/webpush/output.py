@@ -3,7 +3,9 @@
 The VAPID key pair is generated on first start and kept in the home
 (``<home>/vapid_private.pem``, mode 0600); browsers subscribe with its public key, which
 ``GET /api/v1/webpush/vapid-public-key`` serves. Payloads are short (title, level, place,
-link) because push services cap them at 4 KB. A 404/410 from the push service means the
+link) because push services cap them at 4 KB, and told as it is at each subscriber's place
+(``payload``: the level where it is, its places' names) in the subscriber's language (the
+map page's, sent as ``lang`` at sign-up and kept in the subscription's target). A 404/410 from the push service means the
 browser dropped the subscription: it is deleted and the delivery dead-lettered.
 
 Routes: the service worker at ``/sw-push.js`` (scope ``/``), the page module at
@@ -23,6 +25,7 @@ import base64
 import hashlib
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -34,19 +37,29 @@ from pywebpush import WebPushException, webpush_async
 
 from lalert import resources
 from lalert.changes import AlertChange
+from lalert.codec import enriched_from_dict
 from lalert.outputs import phrases
 from lalert.outputs import subscriptions_routes as sroutes
 from lalert.outputs.base import BaseOutput, OutputContext
 from lalert.outputs.delivery import (
     Dispatcher,
     fan_out_subscribed,
-    job_inputs,
     push_alarms,
     session_and_dispatcher,
 )
 from lalert.outputs.netguard import allowed_networks
 from lalert.storage import Job, Outcome
 from lalert.store.private import private_dir
+from lalert.subscriptions.index import (
+    Place,
+    Places,
+    lifted_places,
+    place_grade,
+    place_level,
+    places_of,
+    touched,
+)
+from lalert.subscriptions.model import Subscription
 
 CHANNEL = "webpush"
 STATIC = resources.path("outputs", "webpush", "static")
@@ -79,21 +92,56 @@ def _clip(s: str | None) -> str:
     return s if len(s) <= MAX_TEXT else s[: MAX_TEXT - 1] + "…"
 
 
-def payload(body: dict[str, Any], link_template: str, base_url: str) -> dict[str, Any]:
-    """The short notification a service worker shows (from the stored change body)."""
-    # only places under alert (Area.status; bodies from before it have none: active)
-    names = [a.get("name") for a in body.get("areas") or ()
-             if a.get("name") and a.get("status", "active") == "active"]
-    place = "、".join(dict.fromkeys(names))
+def subscriber_lang(sub: Subscription | None) -> str:
+    """The catalogue language a subscriber reads (``target["lang"]``, set from the map
+    page's language at sign-up; checked again, since a stored record may be anyone's)."""
+    raw = (sub.target.get("lang") if sub is not None else None)
+    return phrases.lang_of(raw if isinstance(raw, str) else None) or "ja"
+
+
+def payload(body: dict[str, Any], link_template: str, base_url: str, *,
+            sub: Subscription | None = None, places: Places | None = None,
+            lifted: Places | None = None) -> dict[str, Any]:
+    """The short notification a service worker shows (from the stored change body), told
+    as it is at ``sub``'s place: the level in force at the alert's places that its place
+    touches (``lalert.subscriptions.index.touched``, the rule matching used) and only
+    those places' names; 解除 with its own places (no level) when what it touches is
+    lifted while other towns stay under alert, or the whole alert ends; the alert's
+    highest level and every place when it touches none (an alert without shapes). The
+    level, 解除 and 訓練 words are in the subscriber's language (``subscriber_lang``); the
+    alert's own text stays as published. ``places`` / ``lifted`` (``places_of`` /
+    ``lifted_places`` of the body's alert) may be passed in when many subscribers of one
+    change are told."""
+    lang = subscriber_lang(sub)
+    if places is None or lifted is None:
+        ea = enriched_from_dict(body)
+        places, lifted = places_of(ea), lifted_places(ea)
     ch = body.get("change") or {}
+    ended = ch.get("kind") == "withdrawn"
+    here: tuple[Place, ...] = ()
+    gone: tuple[Place, ...] = ()
+    if sub is not None and ended:  # the alert ends everywhere: its places here are lifted
+        gone = touched(sub, places) or touched(sub, lifted)
+    elif sub is not None:
+        here = touched(sub, places)
+        gone = () if here else touched(sub, lifted)
+    level = (None if gone else
+             place_level(here) if here and places.own else body.get("level"))
+    # only places under alert (Area.status; bodies from before it have none: active)
+    names = ([p.name for p in here or gone if p.name] if here or gone else
+             [a.get("name") for a in body.get("areas") or ()
+              if a.get("name") and a.get("status", "active") == "active"])
+    place = "、".join(dict.fromkeys(names))
     title = body.get("title") or ""
-    if ch.get("kind") == "withdrawn":
-        title = f"{phrases.gettext('ja', phrases.LIFTED)}: {title}"
-    label = ((body.get("level_label") or {}).get("ja") or {}).get("label")
+    if ended or gone:
+        title = f"{phrases.gettext(lang, phrases.LIFTED)}: {title}"
+    # no 警戒レベル there: the class of the JMA warning in force (特別警報: 暴風特別警報)
+    label = (phrases.level_label(level, body.get("kind"), body.get("hazard_tags") or (), lang)
+             or phrases.grade_label(level, place_grade(here) if here else None, lang))
     return {
         "title": _clip(title),
         "body": _clip(body.get("headline") or body.get("text") or title),
-        "level": body.get("level"),
+        "level": level,
         "level_label": _clip(label) or None,
         "instruction": _clip(body.get("instruction")) or None,
         "place": _clip(place),
@@ -102,7 +150,7 @@ def payload(body: dict[str, Any], link_template: str, base_url: str) -> dict[str
         "tag": _clip(body.get("event_id") or body.get("id")),
         "change": ch.get("kind"),
         "drill": bool(ch.get("drill")),
-        "drill_label": phrases.gettext("ja", phrases.UI["drill"]) if ch.get("drill") else None,
+        "drill_label": phrases.gettext(lang, phrases.UI["drill"]) if ch.get("drill") else None,
     }
 
 
@@ -116,7 +164,9 @@ class WebPushOutput(BaseOutput):
         self.vapid: Vapid | None = None
         self.public_key = ""
         self._session: aiohttp.ClientSession | None = None
-        self._payloads: dict[int, str] = {}
+        self._lock = threading.Lock()  # the caches are filled from sending threads
+        self._changes: dict[int, tuple[dict[str, Any], Places, Places]] = {}
+        self._payloads: dict[tuple[int, str, str], str] = {}
 
     async def start(self, ctx: OutputContext) -> None:
         await super().start(ctx)
@@ -199,26 +249,50 @@ class WebPushOutput(BaseOutput):
         sub = self.subs.get(job.sub_id)
         return sub.target.get("endpoint", "") if sub else ""
 
-    def _payload(self, seq: int) -> str | None:
-        cached = self._payloads.get(seq)
-        if cached is None:
+    def _change(self, seq: int) -> tuple[dict[str, Any], Places, Places] | None:
+        """A change's body and its alert's places, read and parsed once per seq."""
+        with self._lock:
+            got = self._changes.get(seq)
+        if got is None:
             raw = self.box.change_json(seq)
             if raw is None:
                 return None
+            body = json.loads(raw)
+            ea = enriched_from_dict(body)
+            got = (body, places_of(ea), lifted_places(ea))
+            with self._lock:
+                if len(self._changes) > 16:
+                    self._changes.pop(next(iter(self._changes)))
+                self._changes[seq] = got
+        return got
+
+    def _payload(self, seq: int, sub: Subscription) -> str | None:
+        """The notification for one subscriber, once per (seq, place, language): the
+        neighbours of one place share it. Run in a thread (shapes are tested here)."""
+        key = (seq, json.dumps(sub.where(), sort_keys=True), subscriber_lang(sub))
+        with self._lock:
+            cached = self._payloads.get(key)
+        if cached is None:
+            change = self._change(seq)
+            if change is None:
+                return None
             assert self.ctx is not None
-            cached = json.dumps(
-                payload(json.loads(raw), self.link, self.ctx.base_url), ensure_ascii=False
-            )
-            if len(self._payloads) > 256:
-                self._payloads.pop(next(iter(self._payloads)))
-            self._payloads[seq] = cached
+            body, places, lifted = change
+            cached = json.dumps(payload(body, self.link, self.ctx.base_url, sub=sub,
+                                        places=places, lifted=lifted), ensure_ascii=False)
+            with self._lock:
+                if len(self._payloads) > 4096:
+                    self._payloads.pop(next(iter(self._payloads)))
+                self._payloads[key] = cached
         return cached
 
     async def _send(self, job: Job) -> Outcome:
-        got = job_inputs(job, self.subs, self._payload)
-        if isinstance(got, Outcome):
-            return got
-        sub, data = got
+        sub = self.subs.get(job.sub_id)
+        if sub is None:  # deleted: it never comes back, so no retry (``job_inputs``)
+            return Outcome(False, error="subscription deleted", final=True)
+        data = await asyncio.to_thread(self._payload, job.seq, sub)
+        if data is None:
+            return Outcome(False, error=f"change {job.seq} missing from the outbox", final=True)
         short = json.loads(data)
         urgent = (short.get("level") or 0) >= 4
         topic = base64.urlsafe_b64encode(

@@ -14,6 +14,7 @@ from aiohttp import web
 from lalert.httpcache import Rendered, respond
 from lalert.lifecycle import is_drill, is_stale
 from lalert.outputs.listing import RegionFilter, ordered
+from lalert.outputs.public import unplaced_areas
 from lalert.pipeline import fallback_enrich
 from lalert.server import sessions
 from lalert.server.api import health_document
@@ -58,9 +59,15 @@ def overview_context(app: web.Application, lang: str) -> dict[str, Any]:
     config, now = app[CONFIG], datetime.now(UTC)
     stale = [v for v, e in zip(real + outside, inside + beyond, strict=True)
              if is_stale(e.alert, now, config.stale_after, config.lifetimes or LIFETIMES)]
+    # in force where no polygon stands for its places: residents locating themselves, point
+    # subscribers and point-placed screens cannot be told; the desk must know, and import
+    unplaced = [{**v, "places": [f"{ar.name or ar.code} ({ar.scheme} {ar.code or ''})".strip()
+                                 for ar in missing[:12]], "more": max(0, len(missing) - 12)}
+                for v, e in zip(real + outside, inside + beyond, strict=True)
+                if (missing := unplaced_areas(e))]
     return {
         "alerts": real, "outside": outside, "drills": drills, "map": map_svg(real + drills, t),
-        "stale": stale,
+        "stale": stale, "unplaced": unplaced,
         "health": health, "counts": p.reader.outcome_counts() if p.reader else {},
         "japan": flags.load_flags(app[CONFIG].home).get(flags.JAPAN),
         "generated": datetime.now(JST).strftime("%H:%M:%S"),

@@ -34,7 +34,7 @@ window.lalertMap = (function () {
   }
 
   function alertItem(p, extra) {
-    const lv = p.level || 0;
+    const lv = p.level || p.grade_level || 0;
     return el("li", { class: "alert lv" + lv, "data-id": p.id },
       el("strong", { class: "level" }, levelText(p)), " ", bdi(p.summary || p.title), extra,
       p.action ? el("span", { class: "action" }, p.action) : null,
@@ -47,7 +47,8 @@ window.lalertMap = (function () {
     list.replaceChildren();
     const feats = data.alerts.features;
     for (const f of feats) {
-      const p = f.properties, lv = p.level || 0;
+      // a warning without 警戒レベル (大雪特別警報 …) in the colour of its class (grade_level)
+      const p = f.properties, lv = p.level || p.grade_level || 0;
       L.geoJSON(f, {
         interactive: false,
         style: () => ({
@@ -61,7 +62,7 @@ window.lalertMap = (function () {
         icon: L.divIcon({
           className: "level-label lv" + lv, iconSize: null,
           // An Element, not an HTML string: area names come from messages (stored XSS).
-          html: el("span", null, p.level ? "L" + p.level : "!", p.area ? " " : null, bdi(p.area)),
+          html: el("span", null, p.level ? "L" + p.level : (p.grade_word || "!"), p.area ? " " : null, bdi(p.area)),
         }),
       }).addTo(layers.alerts);
     }
@@ -183,7 +184,16 @@ window.lalertMap = (function () {
       const ans = await r.json();
       const alerts = el("ul", { class: "here-alerts" });
       for (const a of ans.alerts) alerts.append(alertItem(a, null));
-      if (!ans.alerts.length) alerts.append(el("li", null, ui.here_none));
+      const unplaced = ans.unplaced || [];
+      if (!ans.alerts.length) alerts.append(el("li", null, unplaced.length ? ui.here_none_placed : ui.here_none));
+      // In force at places the map has no shape for (e.g. a tsunami forecast region):
+      // they may cover this point, so they are named here, never silently left out.
+      const maybe = el("ul", { class: "here-unplaced" });
+      for (const a of unplaced) {
+        const places = a.places.join("、") +
+          (a.more_places ? " " + ui.more_places.replace("%(n)s", String(a.more_places)) : "");
+        maybe.append(alertItem(a, el("span", { class: "places" }, " (", bdi(places), ")")));
+      }
       const shelters = el("ol", { class: "here-shelters", id: "lalert-nearest" });
       for (const s of ans.shelters) {
         shelters.append(el("li", { "data-id": s.id }, el("strong", null, bdi(s.name)), " ",
@@ -193,8 +203,9 @@ window.lalertMap = (function () {
       if (!ans.shelters.length) shelters.append(el("li", null, ui.nearest_none));
       const notify = el("button", { type: "button", id: "lalert-notify" }, ui.notify_btn);
       notify.addEventListener("click", () => subscribe(lat, lon, notify));
-      box.replaceChildren(el("h2", null, ui.here_alerts), alerts, el("h2", null, ui.nearest), shelters,
-        notify);
+      box.replaceChildren(el("h2", null, ui.here_alerts), alerts,
+        ...(unplaced.length ? [el("h3", null, ui.here_unplaced), maybe] : []),
+        el("h2", null, ui.nearest), shelters, notify);
       const pts = [[lat, lon]].concat(ans.shelters.slice(0, 3).map(s => [s.lat, s.lon]));
       if (fit) map.fitBounds(pts, { padding: [60, 60], maxZoom: 15 });
     } catch (err) {
@@ -209,9 +220,10 @@ window.lalertMap = (function () {
       const push = await import(cfg.push_module);
       // No `languages` filter: it selects alerts by the language they are published in,
       // and a visitor reading this page in English or Korean must still be told of the
-      // Japanese 避難指示 for this place.
+      // Japanese 避難指示 for this place. `lang` is the page's language: the words lalert
+      // adds to a notification (level, 解除, 訓練) come in it; the alert's own stay as published.
       await push.subscribePlace({ lat: lat, lon: lon, radius_m: 1000, languages: [],
-                                  words: cfg.push_words });
+                                  lang: cfg.lang, words: cfg.push_words });
       button.replaceWith(el("p", { class: "notify-ok", role: "status" }, ui.notify_ok));
     } catch (err) {
       status("⚠ " + err.message);

@@ -3,13 +3,15 @@
    import { subscribePlace, unsubscribePlace, pushSupported }
      from "/static/webpush/lalert-push.js";
    const sub = await subscribePlace({ lat: 32.80, lon: 130.72, radius_m: 1000,
-                                      kinds: [], min_level: 3, languages: ["ja"] });
+                                      kinds: [], min_level: 3, lang: "en" });
    // sub = { id, unsubscribe_key, ... } (also kept in localStorage "lalert.push")
    await unsubscribePlace(sub.id);
 
    Contract: GET /api/v1/webpush/vapid-public-key → {publicKey};
    POST /api/v1/subscriptions {channel:"webpush", subscription, where, kinds, min_level,
-   languages} → 201 {id, unsubscribe_key, ...} | 429 (rate-limited) | 400 {error};
+   languages, lang} → 201 {id, unsubscribe_key, ...} | 429 (rate-limited) | 400 {error};
+   `lang` (optional) is the language the subscriber reads lalert's words of a notification
+   in (the page's); `languages` instead filters alerts by the language they are published in.
    DELETE /api/v1/subscriptions/{id} with header X-Unsubscribe-Key → 204. */
 
 const STORE = "lalert.push";
@@ -52,7 +54,8 @@ export function savedSubscriptions() {
 }
 
 export async function subscribePlace({ lat, lon, radius_m = 1000, kinds = [], min_level = null,
-                                       languages = [], base = "", words = {} } = {}) {
+                                       languages = [], lang = null, base = "",
+                                       words = {} } = {}) {
   if (!pushSupported()) throw new Error(say(words, "unsupported"));
   const permission = await Notification.requestPermission();
   if (permission !== "granted") throw new Error(say(words, "denied"));
@@ -70,6 +73,7 @@ export async function subscribePlace({ lat, lon, radius_m = 1000, kinds = [], mi
   }
   const body = { channel: "webpush", subscription: ps.toJSON(),
                  where: { point: { lat, lon }, radius_m }, kinds, min_level, languages };
+  if (lang) body.lang = lang;
   const r = await fetch(`${base}/api/v1/subscriptions`, {
     method: "POST",
     headers: { "Content-Type": "application/json" },
