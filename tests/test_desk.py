@@ -6,6 +6,7 @@ signage."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -63,6 +64,24 @@ async def login(s: aiohttp.ClientSession, name: str, secret: str) -> aiohttp.Cli
     token = await csrf_of(s, "/desk/login")
     return await s.post("/desk/login", data={"csrf": token, "name": name, "secret": secret,
                                              "next": "/desk/"}, allow_redirects=False)
+
+
+def operator_config() -> str:
+    """The ``[[desk.users]]`` table of a daemon the tests log in to as OPERATOR."""
+    return f"""
+[[desk.users]]
+name = "{OPERATOR}"
+password_hash = "{hash_password(PASSWORD)}"
+"""
+
+
+@contextlib.asynccontextmanager
+async def operator_session(d: Daemon) -> AsyncIterator[aiohttp.ClientSession]:
+    """A client of ``d`` logged in as OPERATOR (``operator_config``)."""
+    async with aiohttp.ClientSession(d.url, cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
+        r = await login(s, OPERATOR, PASSWORD)
+        assert r.status == 303
+        yield s
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import pytest
 from lalert.server.sessions import hash_password
 from tests.conftest import CORPUS, ROOT
 from tests.daemon_helpers import LALERT, Daemon, start_daemon
-from tests.test_desk import OPERATOR, PASSWORD, csrf_of, login
+from tests.test_desk import OPERATOR, PASSWORD, csrf_of, operator_session
 
 LANDSLIDE = CORPUS / "xml/jma/17_03_01_190529_VXWW50.xml"  # 岡山県, 2013: one town 警戒
 
@@ -43,9 +43,7 @@ password_hash = "{hash_password(PASSWORD)}"
 
 @pytest.fixture
 async def desk(stale_daemon: Daemon) -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(stale_daemon.url, cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
-        r = await login(s, OPERATOR, PASSWORD)
-        assert r.status == 303
+    async with operator_session(stale_daemon) as s:
         yield s
 
 

@@ -16,10 +16,9 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from lalert.server.sessions import hash_password
 from tests.conftest import ROOT
 from tests.daemon_helpers import Daemon, start_daemon
-from tests.test_desk import OPERATOR, PASSWORD, login
+from tests.test_desk import operator_config, operator_session
 
 NARA_53 = "15_08_01_130412_VPWW53.xml"  # every town has a polygon
 TSUNAMI = "32-39_11_02_250206_VTSE41.xml"  # 2011-03-11 大津波警報: forecast regions only
@@ -34,12 +33,7 @@ def daemon(corpus, tmp_path_factory) -> Daemon:
                            str(corpus / "geo" / "jma-areas" / "jma_city_areas.geojson")],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert (home / "geo.gpkg").is_file(), done.stdout + done.stderr
-    config = f"""
-[[desk.users]]
-name = "{OPERATOR}"
-password_hash = "{hash_password(PASSWORD)}"
-"""
-    d = start_daemon(home, config_text=config)
+    d = start_daemon(home, config_text=operator_config())
     for name in (NARA_53, TSUNAMI):
         status, receipt = d.post((corpus / "xml" / "jma" / name).read_bytes())
         assert status == 202, receipt
@@ -50,9 +44,7 @@ password_hash = "{hash_password(PASSWORD)}"
 
 @pytest.fixture
 async def desk(daemon: Daemon) -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(daemon.url, cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
-        r = await login(s, OPERATOR, PASSWORD)
-        assert r.status == 303
+    async with operator_session(daemon) as s:
         yield s
 
 
