@@ -54,6 +54,11 @@ def warning_grade(hazards: Iterable[Hazard]) -> Grade | None:
     return top, tuple(dict.fromkeys(n for c, n in ranked if c == top))
 
 
+def gravest(grades: Iterable[Grade | None]) -> Grade | None:
+    """The gravest of some warning classes (``highest`` for grades); None when none."""
+    return max((g for g in grades if g is not None), key=lambda g: g[0], default=None)
+
+
 def area_key(area: Area) -> tuple[str, str | None, str | None]:
     """An area's identity among one alert's areas: its scheme and code, or its name when
     it has no code (enrichment may add a name to a coded place; the key stays)."""
@@ -268,8 +273,7 @@ class Alert:
 
         What a place under a warning without 警戒レベル (大雪特別警報, 暴風警報, 津波警報 …)
         is told instead of "no level"; None where no JMA warning is in force."""
-        live = [] if self.info_type == "cancel" else [
-            h for h in self.hazards if h.state not in _OFF]
+        live = self._live_hazards()
         wide = [h for h in live if h.area_code is None]
         own: dict[tuple[str, str], list[Hazard]] = {}
         for h in live:
@@ -277,6 +281,15 @@ class Alert:
                 own.setdefault((h.area_scheme, h.area_code), []).append(h)
         return {area_key(a): warning_grade([*own.get((a.scheme, a.code or ""), ()), *wide])
                 for a in self.active_areas()}
+
+    def grade(self) -> Grade | None:
+        """The gravest JMA warning class in force anywhere in the alert, with its names."""
+        return warning_grade(self._live_hazards())
+
+    def _live_hazards(self) -> list[Hazard]:
+        """The hazards in force (none for a 取消 / Cancel)."""
+        return [] if self.info_type == "cancel" else [
+            h for h in self.hazards if h.state not in _OFF]
 
     @property
     def cleared(self) -> bool:

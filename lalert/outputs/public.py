@@ -12,8 +12,7 @@ from shapely.geometry import shape
 
 from lalert.geo.reports import Current, ShelterBoard, status_of
 from lalert.i18n import N_, gettext
-from lalert.model import Area, EnrichedAlert, Grade, area_key, highest, warning_grade
-from lalert.vocab.jma import CLASS_LEVEL
+from lalert.model import Area, EnrichedAlert, Grade, area_key, gravest, highest
 
 
 def shelter_board(alerts: Iterable[EnrichedAlert]) -> ShelterBoard:
@@ -108,28 +107,17 @@ def unplaced_areas(ea: EnrichedAlert) -> list[Area]:
     return list(active)
 
 
-CLASS_COLOUR_LEVEL = CLASS_LEVEL  # the level whose colour a warning class is painted in
-
-
-def alert_grade(ea: EnrichedAlert) -> Grade | None:
-    """The gravest JMA warning class in force anywhere in the alert, with its names."""
-    a = ea.alert
-    return None if a.info_type == "cancel" else warning_grade(
-        h for h in a.hazards if h.state not in ("lifted", "none"))
-
-
 def place_grades(ea: EnrichedAlert, areas: Iterable[Area]) -> dict[str, Grade]:
     """The gravest warning class in force at each place name among ``areas``
     (``Alert.area_grades``), like ``place_levels``: what a town under 大雪特別警報 or
     暴風警報 — warnings without 警戒レベル — is told."""
     grades = ea.alert.area_grades()
-    out: dict[str, Grade] = {}
+    by_name: dict[str, list[Grade | None]] = {}
     for ar in areas:
         name = ar.name or ar.code
-        g = grades.get(area_key(ar)) if name else None
-        if g is not None and (name not in out or g[0] > out[name][0]):
-            out[name] = g  # type: ignore[index]
-    return out
+        if name:
+            by_name.setdefault(name, []).append(grades.get(area_key(ar)))
+    return {name: g for name, gs in by_name.items() if (g := gravest(gs)) is not None}
 
 
 def by_level(alerts: Iterable[EnrichedAlert]) -> list[EnrichedAlert]:

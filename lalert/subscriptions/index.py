@@ -23,7 +23,7 @@ import pyproj
 import shapely
 from shapely import STRtree
 
-from lalert.model import EnrichedAlert, Grade, area_key, highest
+from lalert.model import EnrichedAlert, Grade, area_key, gravest, highest
 from lalert.subscriptions.model import MAX_RADIUS_M, Subscription
 from lalert.vocab.jma import CLASS_LEVEL
 
@@ -464,7 +464,7 @@ def place_level(places: Sequence[Place]) -> int | None:
 
 def place_grade(places: Sequence[Place]) -> Grade | None:
     """The gravest JMA warning class in force at some places (None: none has one)."""
-    return max((p.grade for p in places if p.grade), key=lambda g: g[0], default=None)
+    return gravest(p.grade for p in places)
 
 
 def _level_ok(enriched: EnrichedAlert, subs: SubscriptionIndex, rows: np.ndarray,

@@ -16,13 +16,11 @@ from shapely.geometry import mapping
 
 from lalert.geo.distance import walking_minutes
 from lalert.geo.reports import UNAVAILABLE, ShelterBoard, is_open
-from lalert.model import Area, EnrichedAlert, area_key, highest
+from lalert.model import Area, EnrichedAlert, area_key, gravest, highest
 from lalert.outputs import phrases
 from lalert.outputs.listing import RegionFilter, area_names, ordered
 from lalert.outputs.public import (
-    CLASS_COLOUR_LEVEL,
     Grade,
-    alert_grade,
     by_level,
     place_grades,
     place_levels,
@@ -34,6 +32,7 @@ from lalert.outputs.public import (
     unplaced_areas,
 )
 from lalert.vocab import LEVEL_COLOURS
+from lalert.vocab.jma import CLASS_LEVEL
 
 NO_LEVEL_COLOUR = "#5a5a5a"
 SUMMARY_CHARS = 120
@@ -76,7 +75,7 @@ def alert_summary(ea: EnrichedAlert, lang: str) -> dict[str, Any]:
         "issued_at": a.issued_at,
         "hazards": list(ea.hazard_tags),
         "drill": not a.is_real,
-        **grade_fields(a.level, alert_grade(ea), lang),
+        **grade_fields(a.level, a.grade(), lang),
     }
 
 
@@ -87,10 +86,9 @@ def grade_fields(level: int | None, grade: Grade | None, lang: str) -> dict[str,
     for the gravest warning there is."""
     if level is not None or grade is None:
         return {"grade_level": None, "grade_word": None}
-    return {"grade_level": CLASS_COLOUR_LEVEL[grade[0]],
+    return {"grade_level": CLASS_LEVEL[grade[0]],
             "grade_word": phrases.warning_class_word(grade[0], lang),
             "level_label": phrases.grade_label(level, grade, lang)}
-
 
 
 def paint_level(props: dict[str, Any]) -> int:
@@ -123,7 +121,7 @@ def _by_name(ea: EnrichedAlert) -> list[tuple[Any, Area | None, int | None, Grad
         groups.setdefault(key, ([], area))[0].append(geom)
     return [(geoms[0] if len(geoms) == 1 else shapely.union_all(shapely.make_valid(geoms)), area,
              levels.get(key, ea.alert.level) if area else ea.alert.level,
-             grades.get(key) if area else alert_grade(ea))
+             grades.get(key) if area else ea.alert.grade())
             for key, (geoms, area) in groups.items()]
 
 
@@ -239,14 +237,13 @@ class Here:
         real = [a for a in alerts if a.alert.is_real]
         geoms, owners, levels, grades = [], [], [], []
         for i, ea in enumerate(real):
-            by_area = ea.area_levels()
+            by_area, by_grade = ea.area_levels(), ea.alert.area_grades()
             for geom, area in shaped_areas(ea):
                 geoms.append(geom)
                 owners.append(i)
                 levels.append(by_area.get(area_key(area), ea.alert.level) if area
                               else ea.alert.level)
-                grades.append(next(iter(place_grades(ea, [area]).values()), None) if area
-                              else alert_grade(ea))
+                grades.append(by_grade.get(area_key(area)) if area else ea.alert.grade())
         arr = np.asarray(geoms, dtype=object)
         board = shelter_board(real)
         unplaced = [(ea, names) for ea in ordered(real)
@@ -270,9 +267,8 @@ class Here:
         out = []
         for ea in ordered(self.alerts[o] for o in sorted(at)):
             rows = at[owner[id(ea)]]
-            grades = [g for g in (self.grades[i] for i in rows) if g is not None]
             out.append((ea, highest(self.levels[i] for i in rows),
-                        max(grades, key=lambda g: g[0], default=None)))
+                        gravest(self.grades[i] for i in rows)))
         return out
 
     def nearest(self, lat: float, lon: float, *, hazard: str | None, limit: int = 5,

@@ -14,7 +14,6 @@ from lalert.outputs import phrases
 from lalert.outputs.htmltext import bdi
 from lalert.outputs.listing import RegionFilter, area_names, ordered
 from lalert.outputs.public import (
-    alert_grade,
     place_grades,
     place_levels,
     shelter_board,
@@ -32,7 +31,7 @@ SHELTERS_PER_ALERT = 5
 def _alert_view(ea: EnrichedAlert, n: int, lang: str, board: ShelterBoard) -> dict[str, Any]:
     a = ea.alert
     label = (phrases.level_label(a.level, a.kind, ea.hazard_tags, lang)
-             or phrases.grade_label(a.level, alert_grade(ea), lang) or "")
+             or phrases.grade_label(a.level, a.grade(), lang) or "")
     current = {s.id: board.get(s.id) for s in ea.shelters}
     status = {s.id: current[s.id].status if current[s.id] else status_of(s.state, s.crowding)
               for s in ea.shelters}

@@ -19,13 +19,22 @@ from shapely.geometry import Point, shape
 from lalert.geo.distance import walking_minutes
 from lalert.geo.reports import ShelterBoard, is_open, status_of
 from lalert.i18n import N_
-from lalert.model import EnrichedAlert, NearbyHotspot, NearbyShelter, area_key, highest
+from lalert.model import (
+    EnrichedAlert,
+    Grade,
+    NearbyHotspot,
+    NearbyShelter,
+    area_key,
+    gravest,
+    highest,
+)
 from lalert.outputs import phrases as public_phrases
 from lalert.outputs.listing import area_names, ordered
-from lalert.outputs.public import CLASS_COLOUR_LEVEL, Grade, alert_grade, place_grades
+from lalert.outputs.public import place_grades
 from lalert.outputs.signage.screens import Screen
 from lalert.vocab import LEVEL_COLOURS, SEVERITY_ORDER
 from lalert.vocab import levels as level_vocab
+from lalert.vocab.jma import CLASS_LEVEL
 
 SCHEMA = "lalert.signage/1"
 COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
@@ -68,7 +77,7 @@ class Match:
         """The level the match is ranked, coloured and taken over by: its 警戒レベル, else
         the one whose colour JMA paints its warning class in."""
         return self.level if self.level is not None or self.grade is None else (
-            CLASS_COLOUR_LEVEL[self.grade[0]])
+            CLASS_LEVEL[self.grade[0]])
 
     @property
     def drill(self) -> bool:
@@ -137,9 +146,8 @@ def match(ea: EnrichedAlert, screen: Screen) -> Match | None:
     # who says it: a municipality's order, or JMA's 相当 information (lalert.vocab.levels)
     equivalent = level_vocab.source(a.kind, level) == level_vocab.EQUIVALENT
     if level is None and not levelled and a.kind not in INFO_ONLY_KINDS:
-        grades = list(place_grades(ea, hit_areas).values()) if hit_areas else []
-        grade = max(grades, key=lambda g: g[0], default=None) or (
-            None if hit_areas else alert_grade(ea))
+        grade = (gravest(place_grades(ea, hit_areas).values()) if hit_areas
+                 else a.grade())
         if grade is not None:  # 暴風警報 is no "警戒レベル4相当 全員避難": it says what it is
             return Match(ea, None, False, grade)
     if level is None and not levelled:  # CAP and others without any 警戒レベル
