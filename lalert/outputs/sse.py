@@ -3,7 +3,9 @@
 Filters: ``point=lat,lon`` (with optional ``radius=`` metres), ``area=`` (``scheme:code``
 or a bare code for any scheme, comma-separated), ``kind=`` (comma-separated). Each
 connected client is a subscription in an in-memory index, so one change is matched
-against every client in one vectorised call and its frame is built once.
+against every client in one vectorised call and its frame is built once — once per
+place for clients streaming for a place, who are told the level in force there and
+when their places are lifted (``told``), as Web Push and MQTT tell theirs.
 
 ``Last-Event-ID`` (or ``?last_event_id=``) replays every change after that seq from the
 durable change log of the push store (``push.sqlite``, or the shared PostgreSQL tables
@@ -32,7 +34,9 @@ import asyncio
 import contextlib
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 
+import shapely
 from aiohttp import web
 
 from lalert.changes import AlertChange
@@ -40,8 +44,18 @@ from lalert.clientaddr import client_address, trusted_proxies
 from lalert.model import EnrichedAlert
 from lalert.outputs.base import BaseOutput, OutputContext
 from lalert.outputs.delivery import change_json, logged
-from lalert.subscriptions.index import ANY_SCHEME, SubscriptionIndex, match
+from lalert.subscriptions.index import (
+    ANY_SCHEME,
+    Places,
+    SubscriptionIndex,
+    lifted_places,
+    match,
+    place_level,
+    places_of,
+    touched,
+)
 from lalert.subscriptions.model import MAX_KINDS, MAX_RADIUS_M, MAX_TERM_CHARS, Subscription
+from lalert.vocab.levels import describe
 
 CHANNEL = "sse"
 
@@ -53,6 +67,11 @@ class _Client:
     overflow: asyncio.Event = field(default_factory=asyncio.Event)
     own_index: SubscriptionIndex | None = None
 
+    @property
+    def placed(self) -> bool:
+        """Streaming for a place (point or areas), not for kinds only or everything."""
+        return self.filt is not None and self.filt.polygon is not _WORLD
+
     def wants(self, ea: EnrichedAlert) -> bool:
         if self.filt is None:
             return True
@@ -63,6 +82,62 @@ class _Client:
 
 def frame(seq: int, data: str) -> bytes:
     return f"id: {seq}\nevent: alert\ndata: {data}\n\n".encode()
+
+
+class _Told:
+    """One change as clients streaming for a place are told it (``told``): its alert's
+    places and lifted places, worked out once per change (only when such a client is
+    connected), and each distinct frame built once."""
+
+    def __init__(self, body: str, ea: EnrichedAlert, kind: str) -> None:
+        self.body, self.ea, self.ended = body, ea, kind == "withdrawn"
+        self.parsed: dict | None = None
+        self.frames: dict[tuple[object, ...], str] = {}
+
+    @cached_property
+    def places(self) -> Places:
+        return places_of(self.ea)
+
+    @cached_property
+    def lifted(self) -> Places:
+        return lifted_places(self.ea)
+
+    @property
+    def gone(self) -> Places:
+        """The places it no longer concerns: all of them when it ends."""
+        return self.places if self.ended else self.lifted
+
+
+def told(sub: Subscription, t: _Told, reached: bool) -> str | None:
+    """The data a client streaming for ``sub``'s place is sent, or None (not its concern).
+
+    Like Web Push (``lalert.outputs.webpush.output.payload``) and MQTT's per-area topics:
+    ``level`` and ``level_label`` are those in force at the alert's places the client's
+    place touches (``touched``, the rule matching used) — 奈良市 is told its 注意報 (2),
+    not 十津川村's 大雨特別警報 — and ``here`` names those places; a client whose places
+    are lifted (解除 / なし) while other towns stay under alert, or whose alert ends, is
+    told so (``here.lifted``, no level) instead of hearing nothing and keeping a warning
+    that is over. A client the alert reaches only through its footprint or a code no
+    place carries gets the body as it is (the alert's highest level anywhere)."""
+    here = () if t.ended else touched(sub, t.places)
+    gone = () if here else touched(sub, t.gone) or (touched(sub, t.lifted) if t.ended else ())
+    if not reached and not gone:
+        return None
+    if not here and not gone:
+        return t.body
+    names = list(dict.fromkeys(p.name for p in here or gone if p.name))
+    key = (bool(gone), *map(id, here or gone))  # the places told of, not their names
+    if key not in t.frames:
+        if t.parsed is None:
+            t.parsed = json.loads(t.body)
+        d = dict(t.parsed)
+        level = None if gone else place_level(here) if t.places.own else d.get("level")
+        if gone or t.places.own:
+            d["level"] = level
+            d["level_label"] = describe(level, d.get("kind"), d.get("hazard_tags") or ())
+        d["here"] = {"places": names, "level": level, "lifted": bool(gone)}
+        t.frames[key] = json.dumps(d, ensure_ascii=False, separators=(",", ":"))
+    return t.frames[key]
 
 
 def parse_filters(q: dict[str, str], cid: str) -> Subscription | None:
@@ -153,15 +228,34 @@ class SseOutput(BaseOutput):
     def _fan_out(self, change: AlertChange) -> None:
         if (change.drill and not self.drills) or not self._clients:
             return
-        data = frame(change.seq, change_json(change))
-        targets = [cid for cid, c in self._clients.items() if c.filt is None]
-        targets += match(change.alert, self._filtered_index())
-        for cid in targets:
+        body = change_json(change)
+        data = frame(change.seq, body)
+        out = [(cid, data) for cid, c in self._clients.items() if c.filt is None]
+        idx = self._filtered_index()
+        reached = set(match(change.alert, idx))
+        t = _Told(body, change.alert, change.kind)
+        candidates = reached
+        if any(c.placed for c in self._clients.values()) and t.gone.items:
+            # clients there are told so, though the alert reaches them no more
+            gone = t.gone.items
+            shapes = [p.geometry for p in gone if p.geometry is not None]
+            rows = idx.reached(shapely.union_all(shapes) if shapes else None,
+                               [k for p in gone for k in p.keys])
+            candidates = reached | {idx.ids[r] for r in set(rows.tolist())}
+        for cid in candidates:
+            client = self._clients.get(cid)
+            if client is None or client.filt is None:
+                continue
+            said = told(client.filt, t, cid in reached) if client.placed else (
+                body if cid in reached else None)
+            if said is not None:
+                out.append((cid, data if said is body else frame(change.seq, said)))
+        for cid, payload in out:
             client = self._clients.get(cid)
             if client is None:
                 continue
             try:
-                client.queue.put_nowait((change.seq, data))
+                client.queue.put_nowait((change.seq, payload))
             except asyncio.QueueFull:
                 client.overflow.set()
 
@@ -248,11 +342,24 @@ class SseOutput(BaseOutput):
                 return sent
             for seq, body in rows:
                 d = json.loads(body)
-                drill = bool((d.pop("change", None) or {}).get("drill"))
-                d.pop("level_label", None)  # derived words for readers, not alert fields
-                if (self.drills or not drill) and client.wants(EnrichedAlert.from_dict(d)):
-                    await resp.write(frame(seq, body))
+                ch = d.pop("change", None) or {}
+                for derived in ("level_label", "area_levels"):  # words for readers
+                    d.pop(derived, None)
+                if self.drills or not ch.get("drill"):
+                    said = self._replayed(client, body, EnrichedAlert.from_dict(d),
+                                          str(ch.get("kind") or ""))
+                    if said is not None:
+                        await resp.write(frame(seq, said))
                 sent = seq
+
+    @staticmethod
+    def _replayed(client: _Client, body: str, ea: EnrichedAlert, kind: str) -> str | None:
+        """What a resuming client is sent of one logged change: what ``_fan_out`` sent."""
+        if client.filt is None:
+            return body
+        if not client.placed:
+            return body if client.wants(ea) else None
+        return told(client.filt, _Told(body, ea, kind), client.wants(ea))
 
     async def _live(self, resp: web.StreamResponse, client: _Client, sent: int) -> None:
         while not self._closing.is_set():

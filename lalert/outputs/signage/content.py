@@ -22,6 +22,7 @@ from lalert.i18n import N_
 from lalert.model import (
     EnrichedAlert,
     Grade,
+    Hazard,
     NearbyHotspot,
     NearbyShelter,
     area_key,
@@ -71,6 +72,9 @@ class Match:
     # a JMA warning without 警戒レベル where the screen stands (大雪特別警報, 暴風警報 …):
     # its class and names, never a level made up from its severity
     grade: Grade | None = None
+    # the hazards in force where the screen stands, not the telegram's everywhere
+    # (十津川村's 大雨特別警報 beside 奈良市's 大雨注意報): what the screen names
+    hazards: tuple[Hazard, ...] = ()
 
     @property
     def rank(self) -> int | None:
@@ -149,14 +153,14 @@ def match(ea: EnrichedAlert, screen: Screen) -> Match | None:
         grade = (gravest(place_grades(ea, hit_areas).values()) if hit_areas
                  else a.grade())
         if grade is not None:  # 暴風警報 is no "警戒レベル4相当 全員避難": it says what it is
-            return Match(ea, None, False, grade)
+            return Match(ea, None, False, grade, tuple(here or in_force))
     if level is None and not levelled:  # CAP and others without any 警戒レベル
         sev = max((h.severity for h in here), key=SEVERITY_ORDER.get, default=a.severity)
         level = SEVERITY_LEVEL.get(max(a.severity, sev, key=SEVERITY_ORDER.get))
         equivalent = True
     if a.kind in INFO_ONLY_KINDS:
         level = None
-    return Match(ea, level, equivalent)
+    return Match(ea, level, equivalent, hazards=tuple(here or in_force))
 
 
 def _ranked(matches: list[Match]) -> list[Match]:
@@ -295,7 +299,7 @@ def _alert_view(m: Match) -> dict[str, Any]:
         "instruction": a.instruction,
         "colour": LEVEL_COLOURS.get(m.rank or 0),
         "hazards": list(m.alert.hazard_tags),
-        "hazard_names": sorted({h.name for h in a.hazards if h.state not in OUT_OF_FORCE})[:6],
+        "hazard_names": sorted({h.name for h in m.hazards})[:6],
         "areas": area_names(x for x in m.alert.active_areas() if x.name)[:8],
         "_footprint": m.alert.footprint,  # for the SVG map; not in the public .json
     }

@@ -1,0 +1,100 @@
+"""What a resident is told at one place must be true there: found walking through real
+JMA telegrams (corpus) as a resident at a signage screen, on the map and on a live stream."""
+
+from __future__ import annotations
+
+import pytest
+import shapely
+
+from lalert.model import EnrichedAlert
+from lalert.parsers import parse
+
+NARA_54 = "15_08_04_160628_VPWW53.xml"
+"""奈良県 2011-09-05 10:26: 十津川村 大雨特別警報・洪水警報 (継続); 奈良市 大雨注意報
+(特別警報から注意報), its 洪水注意報 解除."""
+
+
+@pytest.fixture(scope="module")
+def nara(corpus, jma_geo) -> EnrichedAlert:
+    from lalert.geo.enrich import enrich
+
+    return enrich(parse((corpus / "xml" / "jma" / NARA_54).read_bytes())[0], jma_geo)
+
+
+def _inside(ea: EnrichedAlert, town: str) -> shapely.Point:
+    (area,) = [a for a in ea.active_areas() if a.name == town and a.geometry]
+    return shapely.geometry.shape(area.geometry).representative_point()
+
+
+def test_a_screen_names_only_the_warnings_in_force_where_it_stands(nara):
+    """十津川村's screen listed 大雨注意報・洪水注意報 beside its 大雨特別警報・洪水警報:
+    奈良市's 注意報 (and a 洪水注意報 奈良市 had just lifted) shown as in force there."""
+    from lalert.outputs.signage.content import build
+    from lalert.outputs.signage.screens import Screen
+
+    p = _inside(nara, "十津川村")
+    body = build(Screen(id="t", name="十津川村役場", lat=p.y, lon=p.x), [nara])
+    assert body["mode"] == "takeover"
+    assert body["main"]["hazard_names"] == ["大雨特別警報", "洪水警報"]
+    p = _inside(nara, "奈良市")
+    body = build(Screen(id="n", name="奈良市役所", lat=p.y, lon=p.x), [nara])
+    (info,) = body["info"]
+    assert info["hazard_names"] == ["大雨注意報"]
+
+
+# --- a live stream (SSE) subscribed by place ------------------------------------------
+
+NARA_53 = "15_08_03_160628_VPWW53.xml"
+"""奈良県 2011-09-04 06:21: 奈良市 and 十津川村 under 大雨特別警報 (5), 大和郡山市 注意報 (2);
+``NARA_54`` then takes 奈良市 down to its 注意報 (2) and lifts every warning of 大和郡山市."""
+
+
+@pytest.fixture(scope="module")
+def nara_day(corpus, jma_geo, nara) -> list[EnrichedAlert]:
+    from lalert.geo.enrich import enrich
+
+    return [enrich(parse((corpus / "xml" / "jma" / NARA_53).read_bytes())[0], jma_geo), nara]
+
+
+async def test_a_stream_by_place_is_told_the_level_there_and_when_its_town_is_lifted(
+        tmp_path, nara_day):
+    """A client streaming for 奈良市 was told 5 (十津川村's 大雨特別警報) after 奈良市 went
+    down to its 注意報, and a client in 大和郡山市 was never told that its warnings were
+    lifted: it kept showing them in force."""
+    from tests.push_fakes import change
+    from tests.test_push_sse import next_event, setup, wait_clients
+
+    first, second = nara_day
+    nara_city, koriyama = _inside(first, "奈良市"), _inside(first, "大和郡山市")
+    out, client = await setup(tmp_path)
+    try:
+        at_nara = await client.get(f"/api/v1/stream?point={nara_city.y},{nara_city.x}")
+        at_koriyama = await client.get(f"/api/v1/stream?point={koriyama.y},{koriyama.x}")
+        totsukawa = await client.get("/api/v1/stream?area=jma.city:2944900")
+        everywhere = await client.get("/api/v1/stream")
+        await wait_clients(out, 4)
+        await out.handle(change(1, first))
+        await out.handle(change(2, second, "updated", "update"))
+
+        told = {name: [(await next_event(r))["data"] for _ in range(2)]
+                for name, r in (("nara", at_nara), ("totsukawa", totsukawa),
+                                ("all", everywhere))}
+        assert [d["level"] for d in told["nara"]] == [5, 2]
+        assert [d["here"]["places"] for d in told["nara"]] == [["奈良市"], ["奈良市"]]
+        assert "レベル2" in told["nara"][1]["level_label"]["ja"]["label"]
+        assert [d["level"] for d in told["totsukawa"]] == [5, 5]
+        assert [d["level"] for d in told["all"]] == [5, 5]  # no place: the highest anywhere
+        assert "here" not in told["all"][0]
+
+        kori = [(await next_event(at_koriyama))["data"] for _ in range(2)]
+        assert kori[0]["level"] == 2 and kori[0]["here"]["lifted"] is False
+        assert kori[1]["here"] == {"places": ["大和郡山市"], "level": None, "lifted": True}
+        assert kori[1]["level"] is None and kori[1]["level_label"] is None
+
+        resumed = await client.get(f"/api/v1/stream?point={koriyama.y},{koriyama.x}",
+                                   headers={"Last-Event-ID": "0"})
+        assert [(await next_event(resumed))["data"]["here"]["lifted"] for _ in range(2)] == [
+            False, True]  # the replay says the same
+    finally:
+        await out.stop()
+        await client.close()
