@@ -3,6 +3,8 @@ JMA telegrams (corpus) as a resident at a signage screen, on the map and on a li
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import shapely
 
@@ -98,3 +100,26 @@ async def test_a_stream_by_place_is_told_the_level_there_and_when_its_town_is_li
     finally:
         await out.stop()
         await client.close()
+
+
+# --- a tsunami's forecast regions on the text page -------------------------------------
+
+TOHOKU = "32-39_11_02_250206_VTSE41.xml"
+"""2011-03-11 14:49: 大津波警報 for 宮城県 …, 津波注意報 for 三重県南部 …, and 津波予報
+（若干の海面変動） for 伊勢・三河湾, 大阪府, 有明・八代海 … (no damage expected)."""
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_text_says_what_is_in_force_at_a_tsunami_forecast_region(corpus, jma_geo, lang):
+    """伊勢・三河湾 was listed with nothing but the telegram's title, 大津波警報・津波警報・
+    津波注意報・津波予報: a resident there read 大津波警報 where JMA forecast only a slight
+    sea-level change. Each place says what is in force there."""
+    from lalert.geo.enrich import enrich
+    from lalert.outputs.publicmap.text import render_text
+
+    ea = enrich(parse((corpus / "xml" / "jma" / TOHOKU).read_bytes())[0], jma_geo)
+    html = render_text([ea], jma_geo, lang=lang, updated="2026-07-03T10:00:00+09:00")
+    said = {re.sub("<[^>]+>", "", li.split(":", 1)[0]).strip(): re.sub("<[^>]+>", "", li)
+            for li in html.split("<li>") if ":" in li}
+    assert "津波予報（若干の海面変動）" in said["伊勢・三河湾"]
+    assert "大津波警報：発表" in said["宮城県"] and "若干" not in said["宮城県"]
