@@ -170,3 +170,19 @@ def test_where_am_i_offers_only_sites_designated_for_every_hazard_in_force_there
     asked = Here.build(alerts, geo).answer(*KUROKAMI, lang="ja", hazard="landslide")
     assert asked["hazards"] == ["landslide"]
     assert any("子飼橋" in s["name"] for s in asked["shelters"])
+
+
+def test_a_screen_offers_only_sites_designated_for_every_hazard_in_force_there(kumamoto):
+    """The same on a signage screen at 黒髪: it chose its sites by the main alert's first
+    hazard (土砂災害 of the 避難指示), offering the 白川 riverbanks under a 洪水警報."""
+    from lalert.outputs.signage.content import build
+    from lalert.outputs.signage.places import shelter_finder
+    from lalert.outputs.signage.screens import Screen
+
+    alerts, geo = kumamoto
+    screen = Screen(id="kurokami", name="黒髪 まちかど掲示板", lat=KUROKAMI[0], lon=KUROKAMI[1])
+    body = build(screen, alerts, find_shelters=shelter_finder(geo))
+    assert body["mode"] == "takeover" and body["shelters"]
+    for s in body["shelters"]:
+        if s["hazards"]:  # a registry site (a place the city opened has no designations)
+            assert {"flood", "landslide"} <= set(s["hazards"]), s["name"]

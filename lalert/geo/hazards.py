@@ -87,11 +87,14 @@ def place_hazard_tags(alert: Alert) -> dict[tuple[str, str | None, str | None], 
 
     What a site near that place must be designated for — every one of them: a riverbank
     designated for 崖崩れ is no refuge where a 洪水警報 is in force as well."""
-    kind = set(KIND_TAGS.get(alert.kind, ()))
-    out: dict[tuple[str, str | None, str | None], tuple[str, ...]] = {}
-    for key, hazards in alert.area_hazards().items():
-        tags = set(kind)
-        for h in hazards:
-            tags |= hazard_tags_for(h)
-        out[key] = tuple(t for t in SHELTER_HAZARDS if t in tags)
-    return out
+    return {key: site_hazards(alert.kind, hazards)
+            for key, hazards in alert.area_hazards().items()}
+
+
+def site_hazards(kind: str, hazards: Iterable[Hazard]) -> tuple[str, ...]:
+    """The shelter hazards of an alert ``kind`` and some of its ``hazards`` (those in
+    force at one place), in ``SHELTER_HAZARDS`` order."""
+    tags = set(KIND_TAGS.get(kind, ()))
+    for h in hazards:
+        tags |= hazard_tags_for(h)
+    return tuple(t for t in SHELTER_HAZARDS if t in tags)
