@@ -23,7 +23,9 @@ resumes) rather than slowing everyone. Heartbeat comment lines keep proxies from
 idle streams.
 
 Config (``[outputs.sse]``): ``heartbeat_s`` (15), ``queue`` (1000 events per client),
-``max_clients`` (10000), ``drills`` (false).
+``max_clients`` (10000), ``max_clients_per_address`` (100: streams from one client,
+``lalert.clientaddr`` — without it one anonymous client could hold every slot and
+lock everyone else out; 429 with ``Retry-After``), ``drills`` (false).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ import shapely
 from aiohttp import web
 
 from lalert.changes import AlertChange
+from lalert.clientaddr import client_address, trusted_proxies
 from lalert.model import EnrichedAlert
 from lalert.outputs.base import BaseOutput, OutputContext
 from lalert.outputs.delivery import change_json, logged
@@ -186,6 +189,7 @@ class SseOutput(BaseOutput):
         self._next = 0
         self._index: SubscriptionIndex | None = None
         self._closing = asyncio.Event()
+        self._by_address: dict[str, dict[str, web.Request]] = {}  # client → its streams
 
     async def start(self, ctx: OutputContext) -> None:
         await super().start(ctx)
@@ -194,6 +198,8 @@ class SseOutput(BaseOutput):
         self.heartbeat = float(cfg.get("heartbeat_s", 15))
         self.queue_size = int(cfg.get("queue", 1000))
         self.max_clients = int(cfg.get("max_clients", 10_000))
+        self.max_per_address = int(cfg.get("max_clients_per_address", 100))
+        self.trusted = trusted_proxies(ctx.settings)
         self.drills = bool(cfg.get("drills", False))
 
     @property
@@ -263,6 +269,11 @@ class SseOutput(BaseOutput):
             raise web.HTTPServiceUnavailable(text="stream not started")
         if len(self._clients) >= self.max_clients:
             raise web.HTTPServiceUnavailable(headers={"Retry-After": "30"}, text="too many streams")
+        addr = client_address(request, self.trusted)
+        mine = self._by_address.get(addr, {})
+        if len(mine) >= self.max_per_address and self._closed_dropped(mine) == 0:
+            raise web.HTTPTooManyRequests(headers={"Retry-After": "30"},
+                                          text="too many streams from this address")
         self._next += 1
         cid = f"c{self._next}"
         try:
@@ -281,6 +292,31 @@ class SseOutput(BaseOutput):
                 "X-Accel-Buffering": "no",
             }
         )
+        self._by_address.setdefault(addr, {})[cid] = request
+        try:
+            return await self._serve(request, resp, cid, filt, last)
+        finally:
+            mine = self._by_address.get(addr, {})
+            mine.pop(cid, None)
+            if not mine:
+                self._by_address.pop(addr, None)
+
+    def _closed_dropped(self, streams: dict[str, web.Request]) -> int:
+        """Forget streams whose client has already hung up (a handler learns that only at
+        its next write, up to a heartbeat later) and end them; how many."""
+        gone = [cid for cid, r in streams.items()
+                if r.transport is None or r.transport.is_closing()]
+        for cid in gone:
+            del streams[cid]
+            client = self._clients.get(cid)
+            if client is not None:
+                client.overflow.set()
+                with contextlib.suppress(asyncio.QueueFull):
+                    client.queue.put_nowait((-1, b""))
+        return len(gone)
+
+    async def _serve(self, request: web.Request, resp: web.StreamResponse, cid: str,
+                     filt: Subscription | None, last: int | None) -> web.StreamResponse:
         await resp.prepare(request)
         client = _Client(filt, asyncio.Queue(self.queue_size))
         self._clients[cid] = client  # register before replay: no gap between the two

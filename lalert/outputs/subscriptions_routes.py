@@ -180,6 +180,20 @@ def webhook_target(body: dict[str, Any]) -> dict[str, Any]:
     return {"url": url, "secret": secret}
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def strict_json(raw: bytes) -> Any:
+    """RFC 8259 JSON from a stranger: ``NaN`` / ``Infinity`` refused, and nesting too deep
+    for the decoder a ``ValueError`` (the stdlib raises ``RecursionError``, which once
+    answered 500 and logged a traceback per request from one anonymous client)."""
+    try:
+        return json.loads(raw, parse_constant=_no_constant)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
     return web.json_response({"error": message}, status=status, headers=headers)
 
@@ -246,9 +260,9 @@ class SubscriptionApi:
         if len(raw) > MAX_BODY:
             return _error(413, "body too large")
         try:
-            body = json.loads(raw)
-        except ValueError:
-            return _error(400, "body must be JSON")
+            body = strict_json(raw)
+        except ValueError as exc:
+            return _error(400, f"body must be JSON: {exc}")
         if not isinstance(body, dict):
             return _error(400, "body must be a JSON object")
         channel = body.get("channel")
