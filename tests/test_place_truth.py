@@ -3,6 +3,9 @@ JMA telegrams (corpus) as a resident at a signage screen, on the map and on a li
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 import shapely
 
@@ -98,3 +101,88 @@ async def test_a_stream_by_place_is_told_the_level_there_and_when_its_town_is_li
     finally:
         await out.stop()
         await client.close()
+
+
+# --- a tsunami's forecast regions on the text page -------------------------------------
+
+TOHOKU = "32-39_11_02_250206_VTSE41.xml"
+"""2011-03-11 14:49: 大津波警報 for 宮城県 …, 津波注意報 for 三重県南部 …, and 津波予報
+（若干の海面変動） for 伊勢・三河湾, 大阪府, 有明・八代海 … (no damage expected)."""
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_text_says_what_is_in_force_at_a_tsunami_forecast_region(corpus, jma_geo, lang):
+    """伊勢・三河湾 was listed with nothing but the telegram's title, 大津波警報・津波警報・
+    津波注意報・津波予報: a resident there read 大津波警報 where JMA forecast only a slight
+    sea-level change. Each place says what is in force there."""
+    from lalert.geo.enrich import enrich
+    from lalert.outputs.publicmap.text import render_text
+
+    ea = enrich(parse((corpus / "xml" / "jma" / TOHOKU).read_bytes())[0], jma_geo)
+    html = render_text([ea], jma_geo, lang=lang, updated="2026-07-03T10:00:00+09:00")
+    said = {re.sub("<[^>]+>", "", li.split(":", 1)[0]).strip(): re.sub("<[^>]+>", "", li)
+            for li in html.split("<li>") if ":" in li}
+    assert "津波予報（若干の海面変動）" in said["伊勢・三河湾"]
+    assert "大津波警報：発表" in said["宮城県"] and "若干" not in said["宮城県"]
+
+
+# --- shelters offered where several hazards are in force -------------------------------
+
+DEMO = Path(__file__).resolve().parents[1] / "lalert" / "demo" / "messages"
+KUROKAMI = (32.8135, 130.7275)  # 熊本市中央区黒髪, beside the 白川
+
+
+@pytest.fixture(scope="module")
+def kumamoto(corpus, tmp_path_factory):
+    """熊本市 under 大雨警報・洪水警報 (hand-made demo telegram in JMA's format) and a
+    避難指示 for 黒髪 (土砂災害), over the real GSI sites of the corpus."""
+    from lalert.geo.enrich import enrich
+    from lalert.geo.store import import_sources, load_geodata
+
+    g = corpus / "geo"
+    db = tmp_path_factory.mktemp("kumamoto") / "geo.gpkg"
+    report = import_sources(db, [g / "jma-areas" / "jma_city_areas.geojson", g / "shelters"],
+                            progress=False)
+    assert report.errors == 0
+    geo = load_geodata(db)
+    alerts = [enrich(parse((DEMO / name).read_bytes())[0], geo)
+              for name in ("10_jma_weather_warning_kumamoto.xml",
+                           "20_commons_evacuation_order_kumamoto.xml")]
+    return alerts, geo
+
+
+def test_where_am_i_offers_only_sites_designated_for_every_hazard_in_force_there(kumamoto):
+    """At 黒髪, under a 洪水警報 and a 避難指示 for 土砂災害, "where am I" offered the
+    白川 riverbanks 子飼橋上流右岸・左岸 — sites designated for 崖崩れ but not for 洪水 —
+    because it chose its sites by one hazard (the first alert's first). A site is offered
+    only for the hazards it is designated for (災害対策基本法 第49条の4): all of them."""
+    from lalert.outputs.publicmap.data import Here
+
+    alerts, geo = kumamoto
+    said = Here.build(alerts, geo).answer(*KUROKAMI, lang="ja")
+    assert {"flood", "landslide"} <= set(said["hazards"])
+    registry = [s for s in said["shelters"] if s["hazards"]]
+    assert registry
+    for s in registry:
+        assert set(said["hazards"]) <= set(s["hazards"]), s["name"]
+    assert not any("子飼橋" in s["name"] for s in said["shelters"])
+    # one hazard asked for (the map's filter): that one, as before
+    asked = Here.build(alerts, geo).answer(*KUROKAMI, lang="ja", hazard="landslide")
+    assert asked["hazards"] == ["landslide"]
+    assert any("子飼橋" in s["name"] for s in asked["shelters"])
+
+
+def test_a_screen_offers_only_sites_designated_for_every_hazard_in_force_there(kumamoto):
+    """The same on a signage screen at 黒髪: it chose its sites by the main alert's first
+    hazard (土砂災害 of the 避難指示), offering the 白川 riverbanks under a 洪水警報."""
+    from lalert.outputs.signage.content import build
+    from lalert.outputs.signage.places import shelter_finder
+    from lalert.outputs.signage.screens import Screen
+
+    alerts, geo = kumamoto
+    screen = Screen(id="kurokami", name="黒髪 まちかど掲示板", lat=KUROKAMI[0], lon=KUROKAMI[1])
+    body = build(screen, alerts, find_shelters=shelter_finder(geo))
+    assert body["mode"] == "takeover" and body["shelters"]
+    for s in body["shelters"]:
+        if s["hazards"]:  # a registry site (a place the city opened has no designations)
+            assert {"flood", "landslide"} <= set(s["hazards"]), s["name"]

@@ -15,6 +15,7 @@ import shapely
 from shapely.geometry import mapping
 
 from lalert.geo.distance import walking_minutes
+from lalert.geo.hazards import place_hazard_tags
 from lalert.geo.reports import UNAVAILABLE, ShelterBoard, is_open
 from lalert.model import Area, EnrichedAlert, area_key, gravest, highest
 from lalert.outputs import phrases
@@ -31,7 +32,7 @@ from lalert.outputs.public import (
     status_label,
     unplaced_areas,
 )
-from lalert.vocab import LEVEL_COLOURS
+from lalert.vocab import LEVEL_COLOURS, SHELTER_HAZARDS
 from lalert.vocab.jma import CLASS_LEVEL
 
 NO_LEVEL_COLOUR = "#5a5a5a"
@@ -235,26 +236,29 @@ class Here:
     levels: list[int | None]  # per geometry: the level in force in that place
     grades: list[Grade | None]  # per geometry: the warning class in force there
     unplaced: list[tuple[EnrichedAlert, list[str]]]  # alerts with places no shape stands for
+    tags: list[tuple[str, ...]]  # per geometry: the site hazards in force there
 
     @classmethod
     def build(cls, alerts: Sequence[EnrichedAlert], geo: Any) -> Here:
         real = [a for a in alerts if a.alert.is_real]
-        geoms, owners, levels, grades = [], [], [], []
+        geoms, owners, levels, grades, tags = [], [], [], [], []
         for i, ea in enumerate(real):
             by_area, by_grade = ea.area_levels(), ea.alert.area_grades()
+            by_tags = place_hazard_tags(ea.alert)
             for geom, area in shaped_areas(ea):
                 geoms.append(geom)
                 owners.append(i)
                 levels.append(by_area.get(area_key(area), ea.alert.level) if area
                               else ea.alert.level)
                 grades.append(by_grade.get(area_key(area)) if area else ea.alert.grade())
+                tags.append((by_tags.get(area_key(area)) if area else None) or ea.hazard_tags)
         arr = np.asarray(geoms, dtype=object)
         board = shelter_board(real)
         unplaced = [(ea, names) for ea in ordered(real)
                     if (names := list(dict.fromkeys(ar.name or ar.code or "?"
                                                     for ar in unplaced_areas(ea))))]
         return cls(real, arr, owners, shapely.STRtree(arr), geo, board, site_statuses(real, board),
-                   levels, grades, unplaced)
+                   levels, grades, unplaced, tags)
 
     def covering(self, lat: float, lon: float) -> list[EnrichedAlert]:
         return [ea for ea, _level, _grade in self.covering_levels(lat, lon)]
@@ -275,10 +279,18 @@ class Here:
                         gravest(self.grades[i] for i in rows)))
         return out
 
+    def hazards_at(self, lat: float, lon: float) -> tuple[str, ...]:
+        """The site hazards in force at the point: those of every alert's places that
+        contain it (``place_hazard_tags``), in ``SHELTER_HAZARDS`` order."""
+        rows = self.tree.query(shapely.Point(lon, lat), predicate="intersects")
+        found = {t for i in rows for t in self.tags[i]}
+        return tuple(t for t in SHELTER_HAZARDS if t in found)
+
     def nearest(self, lat: float, lon: float, *, hazard: str | None, limit: int = 5,
-                max_m: float = 5000.0) -> list[dict[str, Any]]:
-        """Nearest sites that fit ``hazard`` and are not known closed or full, by geodesic
-        distance; reported-open places outside the registry count too.
+                max_m: float = 5000.0, hazards: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """Nearest sites that fit ``hazard`` (and every one of ``hazards``) and are not
+        known closed or full, by geodesic distance; reported-open places outside the
+        registry count too.
 
         Most designated sites never report a state (outdoor evacuation sites are always
         usable), so "open" here means open or not reported closed; the state is shown.
@@ -288,7 +300,7 @@ class Here:
         out: list[dict[str, Any]] = []
         if getattr(self.geo, "shelters", None) is not None:
             found = nearest_shelters(self.geo, lat=lat, lon=lon, hazard=hazard, limit=limit * 4,
-                                     max_m=max_m)
+                                     max_m=max_m, hazards=hazards)
             for s in found:
                 state = self.statuses.get(s.id, "unknown")
                 if state in UNAVAILABLE:
@@ -316,20 +328,21 @@ class Here:
     def answer(self, lat: float, lon: float, *, lang: str, hazard: str | None = None
                ) -> dict[str, Any]:
         found = self.covering_levels(lat, lon)
-        covering = [ea for ea, _level, _grade in found]
-        if not hazard:
-            hazard = next((t for ea in covering for t in ea.hazard_tags), None)
-        shelters = self.nearest(lat, lon, hazard=hazard)
+        # the hazard asked for, else every hazard in force here: a site is designated per
+        # hazard, and one unfit for any of them (a riverbank under a 洪水警報) is no refuge
+        hazards = (hazard,) if hazard else self.hazards_at(lat, lon)
+        hazard = hazards[0] if hazards else None
+        shelters = self.nearest(lat, lon, hazard=hazard, hazards=hazards)
         for s in shelters:
             c = self.board.get(s["id"])
             s["state_label"] = status_label(c, lang) if c else phrases.shelter_state(s["state"], lang)
             s["hazard_names"] = [phrases.hazard_name(h, lang) for h in s["hazards"]]
-        covered = {id(ea) for ea in covering}
+        covered = {id(ea) for ea, _level, _grade in found}
         # in force at places lalert has no shape for: maybe here too, so named, never hidden
         unplaced = [{**alert_summary(ea, lang), "places": names[:UNPLACED_NAMES],
                      "more_places": max(0, len(names) - UNPLACED_NAMES)}
                     for ea, names in self.unplaced if id(ea) not in covered]
-        return {"lat": lat, "lon": lon, "hazard": hazard,
+        return {"lat": lat, "lon": lon, "hazard": hazard, "hazards": list(hazards),
                 "alerts": [{**alert_summary(ea, lang), **level_fields(level, ea, lang, grade)}
                            for ea, level, grade in found], "unplaced": unplaced,
                 "shelters": shelters}

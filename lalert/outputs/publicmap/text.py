@@ -9,7 +9,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from lalert import resources
 from lalert.geo.reports import UNAVAILABLE, ShelterBoard, is_open, status_of
-from lalert.model import EnrichedAlert
+from lalert.model import EnrichedAlert, area_key
 from lalert.outputs import phrases
 from lalert.outputs.htmltext import bdi
 from lalert.outputs.listing import RegionFilter, area_names, ordered
@@ -62,11 +62,22 @@ def _alert_view(ea: EnrichedAlert, n: int, lang: str, board: ShelterBoard) -> di
 
 def _place_levels(ea: EnrichedAlert, lang: str) -> dict[str, str]:
     """Each place's own level label (``public.place_levels``), or the class of the warning
-    in force there where no level applies (``public.place_grades``), by the name listed."""
+    in force there where no level applies (``public.place_grades``), or else the names of
+    what is in force there (``Alert.area_hazards``: 津波予報（若干の海面変動）), by the
+    name listed — never the telegram's title alone, which names its gravest elsewhere."""
     grades = place_grades(ea, ea.active_areas())
-    return {name: phrases.level_label(lv, ea.alert.kind, ea.hazard_tags, lang)
-            or phrases.grade_label(lv, grades.get(name), lang) or ""
-            for name, lv in place_levels(ea, ea.active_areas()).items()}
+    out = {name: phrases.level_label(lv, ea.alert.kind, ea.hazard_tags, lang)
+           or phrases.grade_label(lv, grades.get(name), lang) or ""
+           for name, lv in place_levels(ea, ea.active_areas()).items()}
+    if all(out.values()):
+        return out
+    in_force: dict[str, dict[str, None]] = {}  # name → hazard names, once each, in order
+    by_area = ea.alert.area_hazards()
+    for a in ea.active_areas():
+        if not out.get(a.name or a.code or ""):
+            in_force.setdefault(a.name or a.code or "", {}).update(
+                dict.fromkeys(h.name for h in by_area.get(area_key(a), ()) if h.name))
+    return {**out, **{name: "・".join(names) for name, names in in_force.items()}}
 
 
 def unsaid(text: str | None, *said: str | None) -> str | None:
