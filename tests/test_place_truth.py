@@ -183,6 +183,7 @@ def test_a_screen_offers_only_sites_designated_for_every_hazard_in_force_there(k
     screen = Screen(id="kurokami", name="黒髪 まちかど掲示板", lat=KUROKAMI[0], lon=KUROKAMI[1])
     body = build(screen, alerts, find_shelters=shelter_finder(geo))
     assert body["mode"] == "takeover" and body["shelters"]
+    assert body["main"]["kind"] == "evacuation" and body["hazard"] == "landslide"  # its own
     for s in body["shelters"]:
         if s["hazards"]:  # a registry site (a place the city opened has no designations)
             assert {"flood", "landslide"} <= set(s["hazards"]), s["name"]
