@@ -394,3 +394,22 @@ async def test_a_visitor_subscribing_in_another_language_is_told_of_japanese_ale
     assert told["title"] == flood.alert.title
     assert page.errors == []
     await page.context.close()
+
+
+async def test_the_map_tells_japan_time_on_a_phone_set_to_another_zone(server, browser):
+    """The map's "updated" clock used the device's zone: a visitor whose phone keeps
+    London time read 23:22 at 08:22 in Japan, beside /text and signage in Japan time."""
+    from datetime import datetime, timedelta, timezone
+
+    jst = timezone(timedelta(hours=9))
+    ctx = await browser.new_context(timezone_id="Europe/London", locale="ja-JP")
+    page = await ctx.new_page()
+    before = datetime.now(jst)
+    await page.goto(server.base + "/?lang=ja")
+    await page.wait_for_function(
+        "document.getElementById('lalert-status').textContent.includes(':')")
+    said = await page.locator("#lalert-status").inner_text()
+    after = datetime.now(jst)
+    hours = {f"{t.hour}:{t.minute:02d}" for t in (before, after)}
+    assert any(h in said for h in hours), (said, hours)
+    await ctx.close()

@@ -157,7 +157,9 @@ window.lalertMap = (function () {
       etag = r.headers.get("ETag");
       data = await r.json();
       drawAlerts(); drawShelters(); drawHotspots();
-      status(ui.updated + ": " + new Date().toLocaleTimeString(cfg.locale || "ja"));
+      // Japan time, as /text and signage say it, whatever zone the device keeps
+      status(ui.updated + ": " + new Date().toLocaleTimeString(cfg.locale || "ja",
+                                                                { timeZone: "Asia/Tokyo" }));
       document.body.dataset.version = String(data.version);
       if (here) lookup(here.lat, here.lon, false);
     } catch (err) {
