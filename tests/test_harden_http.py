@@ -5,7 +5,8 @@
   500 with a traceback in the log for every request.
 - A tile address with thousands of digits is a 404 (``int()`` refused it with a 500).
 - A CAP circle whose radius is ``nan`` is rejected at ingest with the reason (it once
-  broke the map data, signage, "where am I" and Web Push for every reader).
+  broke the map data, signage, "where am I" and Web Push for every reader); a
+  self-intersecting polygon is drawn (the map data answered 500 for everyone).
 - Server-sent event streams are capped per client: one address cannot take every slot.
 - Per-client throttles key an IPv6 client by its /64, so rotating addresses inside one
   subscriber's prefix does not buy fresh attempts at the desk login.
@@ -43,7 +44,7 @@ trusted_proxies = ["{PROXY}/32"]
 [outputs.sse]
 max_clients_per_address = {PER_ADDRESS}
 """
-    dm = start_daemon(home, outputs=["sse", "webpush", "tiles"], config_text=config)
+    dm = start_daemon(home, outputs=["sse", "webpush", "tiles", "map"], config_text=config)
     yield dm
     dm.stop()
 
@@ -84,6 +85,21 @@ def test_a_circle_of_nan_radius_is_rejected_with_the_reason(d):
     assert status == 400, body
     assert "circle radius 'nan'" in body["reason"]
     assert d.get_json("/api/v1/alerts")[0] == 200
+
+
+def test_a_self_intersecting_polygon_does_not_break_the_map(d):
+    # a bow-tie: senders draw these by mistake; the map data once answered 500 for everyone
+    bowtie = "32.75,130.65 32.85,130.75 32.85,130.65 32.75,130.75 32.75,130.65"
+    status, body = d.post(cap("harden-bowtie", polygon=bowtie))
+    assert status == 202, body
+    d.wait_applied()
+
+    def shown() -> bool:
+        status, doc = d.get_json("/map/data.json?all=1")
+        assert status == 200, doc
+        return "harden-bowtie" in json.dumps(doc)
+
+    d.wait(shown, what="the bow-tie alert on the map")
 
 
 def _open_stream(d: Daemon, client: str):

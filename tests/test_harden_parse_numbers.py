@@ -106,3 +106,28 @@ def test_jma_plume_height_that_is_not_finite_is_left_out(corpus) -> None:
     assert hostile != raw
     (alert,) = parse(hostile)
     _strict_json(alert)
+
+
+def _zigzag(n: int) -> str:
+    """``n`` CAP ``lat,lon`` pairs of a ring that crosses itself at every step."""
+    return " ".join(f"{32.7 + (i % 1000) / 10000},{130.6 + (i // 1000) / 10000}"
+                    for i in range(n))
+
+
+def test_area_geometries_over_the_vertex_bound_are_refused() -> None:
+    from lalert.parsers.bounds import MAX_ALERT_VERTICES
+
+    with pytest.raises(ParseError) as err:
+        parse(cap("harden-zigzag", polygon=_zigzag(MAX_ALERT_VERTICES + 1)))
+    assert f"over {MAX_ALERT_VERTICES:,} vertices" in err.value.reason
+    (alert,) = parse(cap("harden-detailed", polygon=_zigzag(MAX_ALERT_VERTICES - 1)))
+    assert alert.areas[0].geometry is not None
+
+
+def test_many_small_areas_count_together() -> None:
+    areas = "".join(f"<area><areaDesc>地区{i}</areaDesc><polygon>32.7,130.6 32.8,130.6 "
+                    f"32.8,130.7 32.7,130.6</polygon></area>" for i in range(2600))
+    many = cap("harden-areas").replace(b"<area>", areas.encode() + b"<area>", 1)
+    with pytest.raises(ParseError) as err:
+        parse(many)
+    assert "vertices" in err.value.reason

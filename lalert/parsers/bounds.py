@@ -138,48 +138,67 @@ def _over_other(v: Any, field: str) -> bool:
     return False
 
 
-def _bad_position(coords: Any) -> Any:
-    """The first position in nested GeoJSON ``coordinates`` that is not a finite
-    ``[lon, lat]`` on the globe (or not a number at all), else None."""
+# Vertices of all area geometries of one alert together. The corpus's most detailed CAP
+# alert has 75; receivers (sirens, cell broadcast) take far fewer. Every output simplifies
+# shapes once per change, and a 300,000-vertex zigzag kept the map and the CAP feed busy
+# for minutes (simplification is superlinear on a ring that crosses itself).
+MAX_ALERT_VERTICES = 10_000
+
+
+def _positions(coords: Any) -> tuple[int, Any]:
+    """(how many positions, the first that is not a finite ``[lon, lat]`` on the globe or
+    not a number at all, else None) in nested GeoJSON ``coordinates``."""
     stack = [coords]
+    count = 0
     while stack:
         c = stack.pop()
         if not isinstance(c, list | tuple) or not c:
-            return c
+            return count, c
         if isinstance(c[0], list | tuple):
             stack.extend(c)
             continue
+        count += 1
         if len(c) < 2 or not all(type(v) is float or type(v) is int for v in c):
-            return c
+            return count, c
         lon, lat = c[0], c[1]
         if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180
                 and -90 <= lat <= 90):
-            return c
-    return None
+            return count, c
+    return count, None
 
 
-def _bad_geometry(g: Any) -> str | None:
+def _geometry(g: Any) -> tuple[int, str | None]:
+    """(vertices, what is wrong or None) of one GeoJSON geometry."""
     if not isinstance(g, dict):
-        return "is not a GeoJSON object"
+        return 0, "is not a GeoJSON object"
     if g.get("type") == "GeometryCollection":
+        total = 0
         for part in g.get("geometries") or ():
-            why = _bad_geometry(part)
+            n, why = _geometry(part)
+            total += n
             if why:
-                return why
-        return None
-    bad = _bad_position(g.get("coordinates"))
-    return None if bad is None else f"has the position {str(bad)[:80]}, not a finite lon/lat"
+                return total, why
+        return total, None
+    n, bad = _positions(g.get("coordinates"))
+    return n, (None if bad is None else
+               f"has the position {str(bad)[:80]}, not a finite lon/lat")
 
 
 def check_places(alert: Alert, *, source: str = "<bytes>") -> None:
     """Refuse (``ParseError``) an alert with an area geometry or a shelter position that
-    is not finite lon/lat on the globe, naming which one."""
+    is not finite lon/lat on the globe, naming which one, or with more than
+    ``MAX_ALERT_VERTICES`` vertices in its area geometries together."""
+    vertices = 0
     for i, a in enumerate(alert.areas):
         if a.geometry is not None:
-            why = _bad_geometry(a.geometry)
+            n, why = _geometry(a.geometry)
             if why:
                 raise ParseError(f"areas[{i}] ({a.name or a.code or 'unnamed'}): geometry {why}",
                                  source=source)
+            vertices += n
+            if vertices > MAX_ALERT_VERTICES:
+                raise ParseError(f"area geometries hold over {MAX_ALERT_VERTICES:,} vertices "
+                                 f"(at areas[{i}]); simplify the polygons", source=source)
     for i, sh in enumerate(alert.shelters):
         for name in ("lat", "lon", "radius_m"):
             v = getattr(sh, name, None)

@@ -40,7 +40,11 @@ SUMMARY_CHARS = 120
 
 
 def _geojson(geom: Any, tolerance: float = 0.0003) -> dict[str, Any]:
-    """Simplified (≈30 m) and rounded to 1e-5° (≈1 m): small enough for a phone."""
+    """Simplified (≈30 m) and rounded to 1e-5° (≈1 m): small enough for a phone. A shape
+    a sender drew crossing itself (a bow-tie) is made valid first: GEOS refuses to round
+    it, and that refusal was a 500 for every reader of the map."""
+    if not shapely.is_valid(geom):
+        geom = shapely.make_valid(geom)
     small = shapely.set_precision(shapely.simplify(geom, tolerance, preserve_topology=True), 1e-5)
     return mapping(geom if small.is_empty else small)
 
