@@ -413,3 +413,29 @@ async def test_the_map_tells_japan_time_on_a_phone_set_to_another_zone(server, b
     hours = {f"{t.hour}:{t.minute:02d}" for t in (before, after)}
     assert any(h in said for h in hours), (said, hours)
     await ctx.close()
+
+
+async def test_where_am_i_heads_sites_none_reported_open_as_such(server, browser):
+    """On 有明海's coast "where am I" listed five sites, every one 状況不明, under the
+    heading 近くの開設中の避難場所 (nearest open shelters). The heading says what the
+    list is: open ones, designated ones with no opening reported, or both."""
+    page = await offline_page(browser, (390, 844))
+    await page.goto(server.base + "/?lang=ja")
+    await page.wait_for_selector("#lalert-alerts li.alert")
+    await page.evaluate("lalertMap.lookup(32.93, 130.71)")  # 北区: no site reported open
+    await page.wait_for_selector("#lalert-nearest li")
+    states = await page.locator("#lalert-nearest .state").all_inner_texts()
+    assert states and not any("開設" in s for s in states)
+    heads = await page.locator("#lalert-here h2").all_inner_texts()
+    assert "近くの開設中の避難場所" not in heads
+    assert "近くに開設の報告がある避難所はありません。近くの指定避難場所：" in heads
+    await page.evaluate("lalertMap.lookup(32.80, 130.71)")  # by the one site reported open
+    await page.wait_for_function(
+        "document.querySelector('#lalert-nearest .state')?.textContent.includes('開設')")
+    heads = await page.locator("#lalert-here h2").all_inner_texts()
+    states = await page.locator("#lalert-nearest .state").all_inner_texts()
+    opened = ["開設" in s and "状況不明" not in s for s in states]
+    assert any(opened)
+    assert ("近くの開設中の避難場所" in heads) == all(opened), (heads, states)
+    assert page.outside == [] and page.errors == []
+    await page.context.close()

@@ -205,9 +205,14 @@ window.lalertMap = (function () {
       if (!ans.shelters.length) shelters.append(el("li", null, ui.nearest_none));
       const notify = el("button", { type: "button", id: "lalert-notify" }, ui.notify_btn);
       notify.addEventListener("click", () => subscribe(lat, lon, notify));
+      // the heading says what the list is: open sites only, or with sites whose opening
+      // nobody reported (状況不明), or those alone — never "open" over 状況不明
+      const open = ans.shelters.filter(s => s.open).length;
+      const heading = open === ans.shelters.length ? ui.nearest
+        : open ? ui.nearest_any : ui.nearest_unreported;
       box.replaceChildren(el("h2", null, ui.here_alerts), alerts,
         ...(unplaced.length ? [el("h3", null, ui.here_unplaced), maybe] : []),
-        el("h2", null, ui.nearest), shelters, notify);
+        el("h2", null, heading), shelters, notify);
       const pts = [[lat, lon]].concat(ans.shelters.slice(0, 3).map(s => [s.lat, s.lon]));
       if (fit) map.fitBounds(pts, { padding: [60, 60], maxZoom: 15 });
     } catch (err) {
