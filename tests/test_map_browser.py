@@ -210,6 +210,12 @@ async def test_where_am_i_names_what_it_cannot_place(browser, corpus):
         assert "Also in force for places the map cannot show" in text
         item = await page.locator("#lalert-here .here-unplaced li.alert").inner_text()
         assert "岩手県" in item and "more places" in item
+        # each region beside what is in force there, not the gravest over them all
+        lines = await page.locator("#lalert-here .here-unplaced li.alert li").all_inner_texts()
+        (ariake,) = [x for x in lines if "有明・八代海" in x]
+        assert ariake.startswith("津波予報（若干の海面変動）") and "大津波" not in ariake
+        (miyagi,) = [x for x in lines if "宮城県" in x]
+        assert "大津波警報" in miyagi
         await page.screenshot(path=str(SHOTS / "map_here_unplaced_390x844.png"))
         assert page.outside == [] and page.errors == []
         await page.context.close()

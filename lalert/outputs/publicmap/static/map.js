@@ -191,10 +191,22 @@ window.lalertMap = (function () {
       // In force at places the map has no shape for (e.g. a tsunami forecast region):
       // they may cover this point, so they are named here, never silently left out.
       const maybe = el("ul", { class: "here-unplaced" });
+      const named = (g) => g.places.join("、") +
+        (g.more_places ? " " + ui.more_places.replace("%(n)s", String(g.more_places)) : "");
       for (const a of unplaced) {
-        const places = a.places.join("、") +
-          (a.more_places ? " " + ui.more_places.replace("%(n)s", String(a.more_places)) : "");
-        maybe.append(alertItem(a, el("span", { class: "places" }, " (", bdi(places), ")")));
+        if (!a.groups) {  // an answer from before groups: the alert's places as one list
+          maybe.append(alertItem(a, el("span", { class: "places" }, " (", bdi(named(a)), ")")));
+          continue;
+        }
+        // each region beside what is in force there (大津波警報 here, 津波予報 there),
+        // never the alert's gravest over them all
+        const groups = el("ul", { class: "places" });
+        for (const g of a.groups) {
+          groups.append(el("li", null, g.level_label ? el("strong", null, g.level_label + ": ") : null,
+            bdi(named(g))));
+        }
+        maybe.append(el("li", { class: "alert", "data-id": a.id }, bdi(a.summary || a.title), groups,
+          a.instruction ? el("span", { class: "instruction" }, bdi(a.instruction)) : null));
       }
       const shelters = el("ol", { class: "here-shelters", id: "lalert-nearest" });
       for (const s of ans.shelters) {
