@@ -183,6 +183,25 @@ def test_a_screen_offers_only_sites_designated_for_every_hazard_in_force_there(k
     screen = Screen(id="kurokami", name="黒髪 まちかど掲示板", lat=KUROKAMI[0], lon=KUROKAMI[1])
     body = build(screen, alerts, find_shelters=shelter_finder(geo))
     assert body["mode"] == "takeover" and body["shelters"]
+    assert body["main"]["kind"] == "evacuation" and body["hazard"] == "landslide"  # its own
     for s in body["shelters"]:
         if s["hazards"]:  # a registry site (a place the city opened has no designations)
             assert {"flood", "landslide"} <= set(s["hazards"]), s["name"]
+
+
+def test_where_am_i_says_each_unplaced_region_what_is_in_force_there(corpus, jma_geo):
+    """On 有明海's coast (熊本) "where am I" could not place the tsunami regions and said
+    特別警報: 大津波警報 over the first twelve of 43 regions; 有明・八代海, under a
+    津波予報（若干の海面変動）, was not even among them. Each region now stands beside what
+    is in force there, gravest first."""
+    from lalert.geo.enrich import enrich
+    from lalert.outputs.publicmap.data import Here
+
+    ea = enrich(parse((corpus / "xml" / "jma" / TOHOKU).read_bytes())[0], jma_geo)
+    said = Here.build([ea], jma_geo).answer(32.79, 130.60, lang="ja")
+    (maybe,) = said["unplaced"]
+    by_label = {g["level_label"]: g for g in maybe["groups"]}
+    assert "宮城県" in by_label["特別警報: 大津波警報：発表"]["places"]
+    assert "有明・八代海" in by_label["津波予報（若干の海面変動）"]["places"]
+    assert list(by_label)[0] == "特別警報: 大津波警報：発表"  # gravest first
+    assert sum(len(g["places"]) + g["more_places"] for g in maybe["groups"]) == 43

@@ -96,6 +96,48 @@ def grade_fields(level: int | None, grade: Grade | None, lang: str) -> dict[str,
             "level_label": phrases.grade_label(level, grade, lang)}
 
 
+def place_labels(ea: EnrichedAlert, lang: str) -> dict[str, tuple[int, str]]:
+    """What is said of each place in force, by the name listed, with the rank it is
+    ordered by: its own level label (``public.place_levels``), or the class of the warning
+    in force there where no level applies (``public.place_grades``, ranked by the class's
+    colour), or else the names of what is in force there (``Alert.area_hazards``:
+    津波予報（若干の海面変動）, rank 0) — never the alert's gravest elsewhere."""
+    active = ea.active_areas()
+    grades = place_grades(ea, active)
+    out: dict[str, tuple[int, str]] = {}
+    for name, lv in place_levels(ea, active).items():
+        grade = grades.get(name)
+        label = (phrases.level_label(lv, ea.alert.kind, ea.hazard_tags, lang)
+                 or phrases.grade_label(lv, grade, lang) or "")
+        out[name] = (lv or (CLASS_LEVEL[grade[0]] if grade and lv is None else 0), label)
+    if all(label for _rank, label in out.values()):
+        return out
+    in_force: dict[str, dict[str, None]] = {}  # name → hazard names, once each, in order
+    by_area = ea.alert.area_hazards()
+    for a in active:
+        name = a.name or a.code or ""
+        if name in out and not out[name][1]:
+            in_force.setdefault(name, {}).update(
+                dict.fromkeys(h.name for h in by_area.get(area_key(a), ()) if h.name))
+    return {**out, **{name: (out[name][0], "・".join(names)) for name, names in in_force.items()}}
+
+
+def unplaced_groups(ea: EnrichedAlert, names: Sequence[str], lang: str
+                    ) -> list[dict[str, Any]]:
+    """The places of ``names`` grouped by what is said of them (``place_labels``),
+    gravest first, each group's names capped: a resident who cannot be placed reads
+    大津波警報 beside 宮城県 and 津波予報（若干の海面変動） beside 有明・八代海, not the
+    gravest over a list that may not even show their own region."""
+    said = place_labels(ea, lang)
+    groups: dict[str, tuple[int, list[str]]] = {}
+    for name in names:
+        rank, label = said.get(name, (0, ""))
+        groups.setdefault(label, (rank, []))[1].append(name)
+    return [{"level_label": label or None, "places": places[:UNPLACED_NAMES],
+             "more_places": max(0, len(places) - UNPLACED_NAMES)}
+            for label, (_rank, places) in sorted(groups.items(), key=lambda g: -g[1][0])]
+
+
 def paint_level(props: dict[str, Any]) -> int:
     """The level whose colour and weight a feature is drawn in (its grade's without one)."""
     return props.get("level") or props.get("grade_level") or 0
@@ -340,7 +382,8 @@ class Here:
         covered = {id(ea) for ea, _level, _grade in found}
         # in force at places lalert has no shape for: maybe here too, so named, never hidden
         unplaced = [{**alert_summary(ea, lang), "places": names[:UNPLACED_NAMES],
-                     "more_places": max(0, len(names) - UNPLACED_NAMES)}
+                     "more_places": max(0, len(names) - UNPLACED_NAMES),
+                     "groups": unplaced_groups(ea, names, lang)}
                     for ea, names in self.unplaced if id(ea) not in covered]
         return {"lat": lat, "lon": lon, "hazard": hazard, "hazards": list(hazards),
                 "alerts": [{**alert_summary(ea, lang), **level_fields(level, ea, lang, grade)}

@@ -9,17 +9,12 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from lalert import resources
 from lalert.geo.reports import UNAVAILABLE, ShelterBoard, is_open, status_of
-from lalert.model import EnrichedAlert, area_key
+from lalert.model import EnrichedAlert
 from lalert.outputs import phrases
 from lalert.outputs.htmltext import bdi
 from lalert.outputs.listing import RegionFilter, area_names, ordered
-from lalert.outputs.public import (
-    place_grades,
-    place_levels,
-    shelter_board,
-    status_label,
-)
-from lalert.outputs.publicmap.data import shelter_records
+from lalert.outputs.public import shelter_board, status_label
+from lalert.outputs.publicmap.data import place_labels, shelter_records
 
 _ENV = Environment(loader=FileSystemLoader(resources.path("outputs", "publicmap", "templates")),
                    autoescape=select_autoescape(["html", "j2"]), trim_blocks=True,
@@ -51,33 +46,13 @@ def _alert_view(ea: EnrichedAlert, n: int, lang: str, board: ShelterBoard) -> di
         "issued_local": phrases.local_time(a.issued_at),
         "publisher": a.publisher,
         "areas": area_names(ea.active_areas()),
-        "place_levels": _place_levels(ea, lang),
+        "place_levels": {name: label for name, (_rank, label) in place_labels(ea, lang).items()},
         "shelters": [{"name": s.name, "state": status_label(current[s.id], lang) if current[s.id]
                       else phrases.shelter_state(status[s.id], lang),
                       "hazards": [phrases.hazard_name(h, lang) for h in s.hazards],
                       "address": s.address, "capacity": s.capacity}
                      for s in shelters[:SHELTERS_PER_ALERT]],
     }
-
-
-def _place_levels(ea: EnrichedAlert, lang: str) -> dict[str, str]:
-    """Each place's own level label (``public.place_levels``), or the class of the warning
-    in force there where no level applies (``public.place_grades``), or else the names of
-    what is in force there (``Alert.area_hazards``: 津波予報（若干の海面変動）), by the
-    name listed — never the telegram's title alone, which names its gravest elsewhere."""
-    grades = place_grades(ea, ea.active_areas())
-    out = {name: phrases.level_label(lv, ea.alert.kind, ea.hazard_tags, lang)
-           or phrases.grade_label(lv, grades.get(name), lang) or ""
-           for name, lv in place_levels(ea, ea.active_areas()).items()}
-    if all(out.values()):
-        return out
-    in_force: dict[str, dict[str, None]] = {}  # name → hazard names, once each, in order
-    by_area = ea.alert.area_hazards()
-    for a in ea.active_areas():
-        if not out.get(a.name or a.code or ""):
-            in_force.setdefault(a.name or a.code or "", {}).update(
-                dict.fromkeys(h.name for h in by_area.get(area_key(a), ()) if h.name))
-    return {**out, **{name: "・".join(names) for name, names in in_force.items()}}
 
 
 def unsaid(text: str | None, *said: str | None) -> str | None:

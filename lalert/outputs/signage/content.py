@@ -340,7 +340,8 @@ def build(
     info = [m for m in matches if m not in takeover]
     main = takeover[0] if takeover else None
     hazards = _site_hazards(matches) if main else ()
-    hazard = hazards[0] if hazards else None
+    named = _site_hazards([main]) if main else ()  # what the main alert is about, named
+    hazard = named[0] if named else None
     fallback = [s for m in matches for s in m.alert.shelters]
     open_only = False
     if main:
