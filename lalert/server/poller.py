@@ -5,7 +5,9 @@ seen before (by Atom entry id, remembered in the journal) has its XML fetched an
 journaled with the feed URL as sender. On start the long (長期) feeds are read once
 first, so what was published while the daemon was down is back-filled; entries that
 are in both kinds of feed are fetched once. Entry links are followed only to the feed's
-own host (or ``poller.allow_hosts``) and bodies are size-bounded like any message.
+own host (or ``poller.allow_hosts``) — redirects too, each hop judged like the link (an
+entry that redirected elsewhere was followed there, past the allow-list) — and bodies are
+size-bounded like any message.
 
 A feed is *silent* when it has not been fetched successfully for three intervals, or
 has shown nothing new for ``silence_after`` seconds; a silent feed is an alarm on
@@ -26,6 +28,8 @@ import aiohttp
 from lalert.config import FeedConfig
 from lalert.parsers.xmlsafe import ParseError, children, local, parse_xml, path_text
 from lalert.pipeline import Pipeline
+
+MAX_REDIRECTS = 5
 
 log = logging.getLogger(__name__)
 
@@ -151,10 +155,7 @@ class Poller:
                 st.last_error = f"entry link to another host refused: {e.url}"
                 continue
             try:
-                async with self._session.get(e.url) as r:
-                    if r.status != 200:
-                        raise RuntimeError(f"HTTP {r.status} for {e.url}")
-                    body = await _read_bounded(r, limit)
+                body = await self._fetch_entry(st.feed.url, e.url, limit)
             except (TimeoutError, aiohttp.ClientError, RuntimeError) as exc:
                 st.last_error = f"entry {e.id}: {exc}"
                 complete = False
@@ -177,6 +178,24 @@ class Poller:
         st.new_entries += new
         self._success(st)
         return new
+
+    async def _fetch_entry(self, feed_url: str, url: str, limit: int) -> bytes:
+        """An entry's body, following at most ``MAX_REDIRECTS`` redirects and only to
+        hosts the entry link itself could name (``_allowed``)."""
+        assert self._session is not None
+        for _ in range(MAX_REDIRECTS + 1):
+            async with self._session.get(url, allow_redirects=False) as r:
+                if r.status in (301, 302, 303, 307, 308) and "Location" in r.headers:
+                    target = urljoin(url, r.headers["Location"])
+                    if not self._allowed(feed_url, target):
+                        raise RuntimeError(f"redirect from {url} to another host refused: "
+                                           f"{target[:200]}")
+                    url = target
+                    continue
+                if r.status != 200:
+                    raise RuntimeError(f"HTTP {r.status} for {url}")
+                return await _read_bounded(r, limit)
+        raise RuntimeError(f"more than {MAX_REDIRECTS} redirects for {url}")
 
     def _allowed(self, feed_url: str, url: str) -> bool:
         f, u = urlsplit(feed_url), urlsplit(url)
