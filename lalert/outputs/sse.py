@@ -44,12 +44,14 @@ from lalert.clientaddr import client_address, trusted_proxies
 from lalert.model import EnrichedAlert
 from lalert.outputs.base import BaseOutput, OutputContext
 from lalert.outputs.delivery import change_json, logged
+from lalert.outputs.phrases import grade_label
 from lalert.subscriptions.index import (
     ANY_SCHEME,
     Places,
     SubscriptionIndex,
     lifted_places,
     match,
+    place_grade,
     place_level,
     places_of,
     touched,
@@ -117,8 +119,9 @@ def told(sub: Subscription, t: _Told, reached: bool) -> str | None:
     not 十津川村's 大雨特別警報 — and ``here`` names those places; a client whose places
     are lifted (解除 / なし) while other towns stay under alert, or whose alert ends, is
     told so (``here.lifted``, no level) instead of hearing nothing and keeping a warning
-    that is over. A client the alert reaches only through its footprint or a code no
-    place carries gets the body as it is (the alert's highest level anywhere)."""
+    that is over; where no 警戒レベル applies but a JMA warning does, ``here.warning``
+    names it (特別警報: 暴風特別警報). A client the alert reaches only through its
+    footprint or a code no place carries gets the body as it is (its highest anywhere)."""
     here = () if t.ended else touched(sub, t.places)
     gone = () if here else touched(sub, t.gone) or (touched(sub, t.lifted) if t.ended else ())
     if not reached and not gone:
@@ -136,6 +139,9 @@ def told(sub: Subscription, t: _Told, reached: bool) -> str | None:
             d["level"] = level
             d["level_label"] = describe(level, d.get("kind"), d.get("hazard_tags") or ())
         d["here"] = {"places": names, "level": level, "lifted": bool(gone)}
+        grade = None if gone or level is not None else place_grade(here)
+        if grade is not None:  # no 警戒レベル here, a JMA warning is: 特別警報: 暴風特別警報
+            d["here"]["warning"] = {lang: grade_label(None, grade, lang) for lang in ("ja", "en")}
         t.frames[key] = json.dumps(d, ensure_ascii=False, separators=(",", ":"))
     return t.frames[key]
 
