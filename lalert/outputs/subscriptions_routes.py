@@ -11,6 +11,7 @@ webhook output, or by the Web Push output when no webhook output runs for the sa
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hmac
@@ -256,7 +257,22 @@ class SubscriptionApi:
         ctx = self.ctx
         if (request.content_length or 0) > MAX_BODY:
             return _error(413, "body too large")
-        raw = await request.content.read(MAX_BODY + 1)
+        # before anyone is known: the body must arrive in time (a byte every few seconds
+        # held a connection for hours); ``[http] body_timeout_s`` as for the desk login
+        seconds = float((ctx.settings.get("http") or {}).get("body_timeout_s", 20))
+        raw = b""
+        try:
+            async with asyncio.timeout(seconds):
+                # read(n) answers with what has arrived so far: a body in two TCP segments
+                # was cut at the first and refused as "not JSON"
+                while len(raw) <= MAX_BODY:
+                    chunk = await request.content.read(MAX_BODY + 1 - len(raw))
+                    if not chunk:
+                        break
+                    raw += chunk
+        except TimeoutError:
+            return _error(408, f"the body did not arrive within {seconds:g} s",
+                          {"Connection": "close"})
         if len(raw) > MAX_BODY:
             return _error(413, "body too large")
         try:
