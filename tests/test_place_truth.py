@@ -205,3 +205,31 @@ def test_where_am_i_says_each_unplaced_region_what_is_in_force_there(corpus, jma
     assert "有明・八代海" in by_label["津波予報（若干の海面変動）"]["places"]
     assert list(by_label)[0] == "特別警報: 大津波警報：発表"  # gravest first
     assert sum(len(g["places"]) + g["more_places"] for g in maybe["groups"]) == 43
+
+
+HYOGO_STORM = "15_10_03_160628_VPWW53.xml"  # 大雨特別警報 (5) elsewhere, 暴風特別警報 in 伊丹市
+
+
+async def test_a_stream_at_a_place_without_a_level_is_told_the_warning_there(
+        tmp_path, corpus, jma_geo):
+    """伊丹市 is under 暴風特別警報 (no 警戒レベル) while other towns are at level 5: a
+    client streaming for 伊丹市 is told no level of another town, and which warning is in
+    force where it is (特別警報: 暴風特別警報), as its Web Push notification says."""
+    from lalert.geo.enrich import enrich
+    from tests.push_fakes import change
+    from tests.test_push_sse import next_event, setup, wait_clients
+
+    ea = enrich(parse((corpus / "xml" / "jma" / HYOGO_STORM).read_bytes())[0], jma_geo)
+    itami = next(a for a in ea.active_areas() if a.name == "伊丹市")
+    out, client = await setup(tmp_path)
+    try:
+        r = await client.get(f"/api/v1/stream?area={itami.scheme}:{itami.code}")
+        await wait_clients(out, 1)
+        await out.handle(change(1, ea))
+        d = (await next_event(r))["data"]
+        assert d["level"] is None and d["here"]["places"] == ["伊丹市"]
+        assert d["here"]["warning"]["ja"] == "特別警報: 暴風特別警報"
+        assert d["here"]["warning"]["en"].startswith("Emergency warning")
+    finally:
+        await out.stop()
+        await client.close()

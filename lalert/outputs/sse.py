@@ -36,7 +36,8 @@ import json
 from dataclasses import dataclass, field
 from functools import cached_property
 
-import shapely
+import msgspec
+import numpy as np
 from aiohttp import web
 
 from lalert.changes import AlertChange
@@ -44,12 +45,15 @@ from lalert.clientaddr import client_address, trusted_proxies
 from lalert.model import EnrichedAlert
 from lalert.outputs.base import BaseOutput, OutputContext
 from lalert.outputs.delivery import change_json, logged
+from lalert.outputs.phrases import grade_label
 from lalert.subscriptions.index import (
     ANY_SCHEME,
+    Place,
     Places,
     SubscriptionIndex,
     lifted_places,
     match,
+    place_grade,
     place_level,
     places_of,
     touched,
@@ -58,6 +62,7 @@ from lalert.subscriptions.model import MAX_KINDS, MAX_RADIUS_M, MAX_TERM_CHARS, 
 from lalert.vocab.levels import describe
 
 CHANNEL = "sse"
+_encoder = msgspec.json.Encoder()
 
 
 @dataclass(eq=False)
@@ -89,10 +94,11 @@ class _Told:
     places and lifted places, worked out once per change (only when such a client is
     connected), and each distinct frame built once."""
 
-    def __init__(self, body: str, ea: EnrichedAlert, kind: str) -> None:
-        self.body, self.ea, self.ended = body, ea, kind == "withdrawn"
+    def __init__(self, seq: int, body: str, ea: EnrichedAlert, kind: str) -> None:
+        self.seq, self.body, self.ea, self.ended = seq, body, ea, kind == "withdrawn"
+        self.plain = frame(seq, body)  # what every client not told of a place gets
         self.parsed: dict | None = None
-        self.frames: dict[tuple[object, ...], str] = {}
+        self.frames: dict[tuple[object, ...], bytes] = {}
 
     @cached_property
     def places(self) -> Places:
@@ -108,23 +114,24 @@ class _Told:
         return self.places if self.ended else self.lifted
 
 
-def told(sub: Subscription, t: _Told, reached: bool) -> str | None:
-    """The data a client streaming for ``sub``'s place is sent, or None (not its concern).
+def told(t: _Told, here: tuple[Place, ...], gone: tuple[Place, ...],
+         reached: bool) -> bytes | None:
+    """The frame a client streaming for a place is sent, or None (not its concern), given
+    the alert's places its place touches (``here``) and those lifted (``gone``).
 
     Like Web Push (``lalert.outputs.webpush.output.payload``) and MQTT's per-area topics:
     ``level`` and ``level_label`` are those in force at the alert's places the client's
-    place touches (``touched``, the rule matching used) — 奈良市 is told its 注意報 (2),
-    not 十津川村's 大雨特別警報 — and ``here`` names those places; a client whose places
+    place touches (``touched``, the rule matching used) — 奈良市 is told its 注意報 (2), not
+    十津川村's 大雨特別警報 — and ``here`` names those places; a client whose places
     are lifted (解除 / なし) while other towns stay under alert, or whose alert ends, is
     told so (``here.lifted``, no level) instead of hearing nothing and keeping a warning
-    that is over. A client the alert reaches only through its footprint or a code no
-    place carries gets the body as it is (the alert's highest level anywhere)."""
-    here = () if t.ended else touched(sub, t.places)
-    gone = () if here else touched(sub, t.gone) or (touched(sub, t.lifted) if t.ended else ())
+    that is over; where no 警戒レベル applies but a JMA warning does, ``here.warning``
+    names it (特別警報: 暴風特別警報). A client the alert reaches only through its
+    footprint or a code no place carries gets the body as it is (its highest anywhere)."""
     if not reached and not gone:
         return None
     if not here and not gone:
-        return t.body
+        return t.plain
     names = list(dict.fromkeys(p.name for p in here or gone if p.name))
     key = (bool(gone), *map(id, here or gone))  # the places told of, not their names
     if key not in t.frames:
@@ -136,8 +143,33 @@ def told(sub: Subscription, t: _Told, reached: bool) -> str | None:
             d["level"] = level
             d["level_label"] = describe(level, d.get("kind"), d.get("hazard_tags") or ())
         d["here"] = {"places": names, "level": level, "lifted": bool(gone)}
-        t.frames[key] = json.dumps(d, ensure_ascii=False, separators=(",", ":"))
+        grade = None if gone or level is not None else place_grade(here)
+        if grade is not None:  # no 警戒レベル here, a JMA warning is: 特別警報: 暴風特別警報
+            d["here"]["warning"] = {lang: grade_label(None, grade, lang) for lang in ("ja", "en")}
+        # built once per distinct set of places (msgspec: the body is large, its shapes)
+        t.frames[key] = b"id: %d\nevent: alert\ndata: %s\n\n" % (t.seq, _encoder.encode(d))
     return t.frames[key]
+
+
+def _places_of_one(sub: Subscription, t: _Told) -> tuple[tuple[Place, ...], tuple[Place, ...]]:
+    """(here, gone) for one client: the places under alert its place touches, and the
+    places it touches that the change lifts (all of them when the alert ends)."""
+    here = () if t.ended else touched(sub, t.places)
+    gone = () if here else touched(sub, t.gone) or (touched(sub, t.lifted) if t.ended else ())
+    return here, gone
+
+
+def _touching(idx: SubscriptionIndex, rows: np.ndarray, places: Places
+              ) -> dict[int, tuple[Place, ...]]:
+    """Row → the places its place touches, for ``rows`` of ``idx``: one vectorised
+    ``reached`` per place (the rule ``touched`` asks of one row), not an index per
+    client — ten thousand clients by point cost a few queries, not seconds."""
+    out: dict[int, list[Place]] = {}
+    for p in places.items:
+        hit = idx.reached(p.geometry, p.keys, among=rows)
+        for r in np.unique(hit[np.isin(hit, rows)]).tolist():
+            out.setdefault(r, []).append(p)
+    return {r: tuple(ps) for r, ps in out.items()}
 
 
 def parse_filters(q: dict[str, str], cid: str) -> Subscription | None:
@@ -228,28 +260,36 @@ class SseOutput(BaseOutput):
     def _fan_out(self, change: AlertChange) -> None:
         if (change.drill and not self.drills) or not self._clients:
             return
-        body = change_json(change)
-        data = frame(change.seq, body)
+        t = _Told(change.seq, change_json(change), change.alert, change.kind)
+        data = t.plain
         out = [(cid, data) for cid, c in self._clients.items() if c.filt is None]
         idx = self._filtered_index()
         reached = set(match(change.alert, idx))
-        t = _Told(body, change.alert, change.kind)
-        candidates = reached
-        if any(c.placed for c in self._clients.values()) and t.gone.items:
-            # clients there are told so, though the alert reaches them no more
-            gone = t.gone.items
-            shapes = [p.geometry for p in gone if p.geometry is not None]
-            rows = idx.reached(shapely.union_all(shapes) if shapes else None,
-                               [k for p in gone for k in p.keys])
-            candidates = reached | {idx.ids[r] for r in set(rows.tolist())}
+        row = {cid: r for r, cid in enumerate(idx.ids)}
+        placed = np.array(sorted(r for cid, r in row.items()
+                                 if (c := self._clients.get(cid)) is not None and c.placed),
+                          dtype=np.int64)
+        here_of: dict[int, tuple[Place, ...]] = {}
+        gone_of: dict[int, tuple[Place, ...]] = {}
+        if len(placed):
+            if not t.ended:
+                here_of = _touching(idx, placed, t.places)
+            # clients whose places it lifts are told so, though it reaches them no more
+            gone_of = _touching(idx, placed, t.gone)
+            if t.ended and t.lifted.items:
+                gone_of = {**_touching(idx, placed, t.lifted), **gone_of}
+        candidates = reached | {idx.ids[r] for r in gone_of}
         for cid in candidates:
             client = self._clients.get(cid)
             if client is None or client.filt is None:
                 continue
-            said = told(client.filt, t, cid in reached) if client.placed else (
-                body if cid in reached else None)
+            if client.placed:
+                here = here_of.get(row[cid], ())
+                said = told(t, here, () if here else gone_of.get(row[cid], ()), cid in reached)
+            else:
+                said = data if cid in reached else None
             if said is not None:
-                out.append((cid, data if said is body else frame(change.seq, said)))
+                out.append((cid, said))
         for cid, payload in out:
             client = self._clients.get(cid)
             if client is None:
@@ -346,20 +386,22 @@ class SseOutput(BaseOutput):
                 for derived in ("level_label", "area_levels"):  # words for readers
                     d.pop(derived, None)
                 if self.drills or not ch.get("drill"):
-                    said = self._replayed(client, body, EnrichedAlert.from_dict(d),
+                    said = self._replayed(client, seq, body, EnrichedAlert.from_dict(d),
                                           str(ch.get("kind") or ""))
                     if said is not None:
-                        await resp.write(frame(seq, said))
+                        await resp.write(said)
                 sent = seq
 
     @staticmethod
-    def _replayed(client: _Client, body: str, ea: EnrichedAlert, kind: str) -> str | None:
+    def _replayed(client: _Client, seq: int, body: str, ea: EnrichedAlert, kind: str
+                  ) -> bytes | None:
         """What a resuming client is sent of one logged change: what ``_fan_out`` sent."""
         if client.filt is None:
-            return body
+            return frame(seq, body)
         if not client.placed:
-            return body if client.wants(ea) else None
-        return told(client.filt, _Told(body, ea, kind), client.wants(ea))
+            return frame(seq, body) if client.wants(ea) else None
+        t = _Told(seq, body, ea, kind)
+        return told(t, *_places_of_one(client.filt, t), client.wants(ea))
 
     async def _live(self, resp: web.StreamResponse, client: _Client, sent: int) -> None:
         while not self._closing.is_set():
