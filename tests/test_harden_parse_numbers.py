@@ -131,3 +131,15 @@ def test_many_small_areas_count_together() -> None:
     with pytest.raises(ParseError) as err:
         parse(many)
     assert "vertices" in err.value.reason
+
+
+@pytest.mark.parametrize("polygon", ["x" * 2_000_000, "9" * 1_000_000])
+def test_a_refusal_quotes_at_most_a_bounded_reason(polygon: str) -> None:
+    # the reason is journaled and served by the public history: it must not carry megabytes
+    from lalert.parsers.xmlsafe import REASON_MAX
+
+    with pytest.raises(ParseError) as err:
+        parse(cap("harden-reason", polygon=polygon))
+    assert len(err.value.reason) <= REASON_MAX
+    assert err.value.reason.endswith("…[truncated]")
+    assert "coordinate" in err.value.reason  # still says what was wrong

@@ -20,13 +20,24 @@ import threading
 
 from lxml import etree
 
+from lalert.vocab.limits import TRUNCATION_MARKER
+
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 
 
+# A reason quotes what it could not read; the journal keeps it and the public history
+# and message status serve it, so a 2 MB "coordinate pair" must not become a 2 MB reason
+# (500 such rows in one history page). Cut like message text (``lalert.vocab.limits``).
+REASON_MAX = 1_000
+
+
 class ParseError(ValueError):
-    """A message that cannot be read, with where and why."""
+    """A message that cannot be read, with where and why (``reason`` at most
+    ``REASON_MAX`` characters)."""
 
     def __init__(self, reason: str, *, source: str = "<bytes>", line: int | None = None):
+        if len(reason) > REASON_MAX:
+            reason = reason[: REASON_MAX - len(TRUNCATION_MARKER)] + TRUNCATION_MARKER
         self.reason = reason
         self.source = source
         self.line = line
