@@ -7,6 +7,12 @@ commit and the move re-reads the file on restart, which the journal then records
 byte-identical duplicate, so nothing is lost and nothing applies twice. The directory is
 polled (every ``spool.interval`` seconds) rather than watched with inotify: it works the
 same on every filesystem, including network mounts, with no extra dependency.
+
+Only regular files are read, never through a symbolic link (``O_NOFOLLOW``): whoever may
+write the spool (another account, by a shared group) could otherwise link a name to a file
+only lalert may read — ``keys/desk-session.key``, ``ingest.token`` — and have its bytes
+journaled and shown on the desk and the raw API. A link is left where it is and named in
+the spool's ``last_error``.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -50,9 +57,13 @@ class Spool:
     def ready_files(self) -> list[Path]:
         try:
             entries = [e for e in os.scandir(self.incoming)
-                       if e.is_file() and not e.name.startswith(".") and not e.name.endswith(".tmp")]
+                       if not e.name.startswith(".") and not e.name.endswith(".tmp")]
         except FileNotFoundError:
             return []
+        links = [e.name for e in entries if e.is_symlink()]
+        if links:
+            self.last_error = f"symbolic links are not read: {', '.join(sorted(links)[:5])}"
+        entries = [e for e in entries if e.is_file(follow_symlinks=False)]
         entries.sort(key=lambda e: (e.stat().st_mtime_ns, e.name))
         return [Path(e.path) for e in entries]
 
@@ -61,12 +72,12 @@ class Spool:
         limit = self.pipeline.config.max_message_bytes
         for path in self.ready_files():
             try:
-                size = path.stat().st_size
-                if size > limit:
+                size, data = _read_regular(path, limit)
+                if data is None:
                     receipt = await self.pipeline.reject_oversize(size, source="spool",
                                                                   sender=path.name)
                 else:
-                    receipt = await self.pipeline.submit(path.read_bytes(), source="spool",
+                    receipt = await self.pipeline.submit(data, source="spool",
                                                          sender=path.name)
             except OSError as exc:
                 self.last_error = f"{path.name}: {exc}"
@@ -95,3 +106,16 @@ class Spool:
     def status(self) -> dict[str, Any]:
         return {"dir": str(self.incoming), "waiting": len(self.ready_files()), **self.counts,
                 "last_error": self.last_error}
+
+
+def _read_regular(path: Path, limit: int) -> tuple[int, bytes | None]:
+    """(size, bytes) of a regular file opened without following a link (the name may have
+    been swapped for one since the directory was listed); bytes None when over ``limit``."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(f"{path.name} is not a regular file")
+        if st.st_size > limit:
+            return st.st_size, None
+        return st.st_size, fh.read(limit + 1)
