@@ -2,7 +2,8 @@
 spelling of a URL: a parameter lalert does not read (jQuery's ``?_=<time>`` cache-buster,
 a crawler's tracking tag) or the same kinds in another order share one rendering, so one
 client cycling junk parameters cannot make every request a full render nor push real
-answers out of the cache. Filters that differ still get their own answer."""
+answers out of the cache. Filters that differ still get their own answer, and alert ids a
+client invents (404s) are cached apart from the lists."""
 
 from __future__ import annotations
 
@@ -35,5 +36,10 @@ async def test_junk_parameters_share_one_rendering(tmp_path):
         assert cache.renders == 3
         r = await client.get("/api/v1/alerts?bbox=1,2")
         assert r.status == 400 and "bbox" in await r.text()
+        # ids a client invents (404s) do not push the list answers out
+        for i in range(cache.size + 10):
+            assert (await client.get(f"/api/v1/alerts/no-such-{i}")).status == 404
+        assert (await client.get("/api/v1/alerts")).status == 200
+        assert cache.renders == 3
     finally:
         await client.close()

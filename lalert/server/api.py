@@ -49,6 +49,7 @@ class RenderCache:
 
 CACHE = web.AppKey("lalert.api_cache", RenderCache)
 HISTORY_CACHE = web.AppKey("lalert.history_cache", RenderCache)
+ALERT_CACHE = web.AppKey("lalert.alert_cache", RenderCache)
 
 
 def _bad(reason: str) -> web.HTTPBadRequest:
@@ -206,7 +207,9 @@ async def get_alert(request: web.Request) -> web.Response:
             return Rendered(b"", "", "")
         return Rendered.of(json.dumps(body, ensure_ascii=False), GEOJSON)
 
-    r = request.app[CACHE].get(version, key, render)
+    # its own cache: ids are the client's to invent, and misses (cached as empty) pushed
+    # the list answers out of CACHE, making readers' next list requests full renders
+    r = request.app[ALERT_CACHE].get(version, key, render)
     if not r.body:
         raise web.HTTPNotFound(text=json.dumps({"error": "no such alert", "id": alert_id}),
                                content_type=JSON)
@@ -367,6 +370,7 @@ async def favicon(request: web.Request) -> web.Response:
 def setup(app: web.Application) -> None:
     app[CACHE] = RenderCache()
     app[HISTORY_CACHE] = RenderCache(size=64)
+    app[ALERT_CACHE] = RenderCache()
     app[GEOMS] = _Geoms()
 
 
