@@ -76,6 +76,9 @@ class FakeState:
     def get(self, alert_id: str) -> EnrichedAlert | None:
         return next((a for a in self.alerts if a.id == alert_id), None)
 
+    def seq_of(self, alert_id: str) -> int | None:
+        return None  # no changes behind a fake state
+
     def set(self, alerts: list[EnrichedAlert]) -> None:
         self.alerts = list(alerts)
         self.version += 1

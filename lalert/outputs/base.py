@@ -31,6 +31,9 @@ class StateView(Protocol):
 
     def get(self, alert_id: str) -> EnrichedAlert | None: ...
 
+    def seq_of(self, alert_id: str) -> int | None:
+        """The seq of the change that put this alert in force (None: not in force)."""
+
 
 class Outbox(Protocol):
     """Durable record of what an output did for each change (resume, never repeat)."""

@@ -25,7 +25,10 @@ idle streams.
 Config (``[outputs.sse]``): ``heartbeat_s`` (15), ``queue`` (1000 events per client),
 ``max_clients`` (10000), ``max_clients_per_address`` (100: streams from one client,
 ``lalert.clientaddr`` — without it one anonymous client could hold every slot and
-lock everyone else out; 429 with ``Retry-After``), ``drills`` (false).
+lock everyone else out; 429 with ``Retry-After``), ``max_replay`` (1000: a resume from
+further back replays only the newest this many changes after an ``event: gap`` naming
+where it starts — ``Last-Event-ID: 0`` once replayed the whole log, every change ever, on
+the event loop, for anyone who asked), ``drills`` (false).
 """
 
 from __future__ import annotations
@@ -231,6 +234,8 @@ class SseOutput(BaseOutput):
         self.queue_size = int(cfg.get("queue", 1000))
         self.max_clients = int(cfg.get("max_clients", 10_000))
         self.max_per_address = int(cfg.get("max_clients_per_address", 100))
+        self.max_replay = int(cfg.get("max_replay", 1000))
+        self._newest = 0  # the newest seq this process has logged or seen in force
         self.trusted = trusted_proxies(ctx.settings)
         self.drills = bool(cfg.get("drills", False))
 
@@ -254,6 +259,7 @@ class SseOutput(BaseOutput):
         """Log the batch (one transaction, off the event loop), then show it: a client that
         resumes anywhere finds in the log every change a client here was already sent."""
         await asyncio.to_thread(self.box.log_changes, [logged(c) for c in changes])
+        self._newest = max([self._newest, *(c.seq for c in changes)])
         for change in changes:
             self._fan_out(change)
 
@@ -365,6 +371,13 @@ class SseOutput(BaseOutput):
         try:
             await resp.write(b"retry: 3000\n\n")
             if last is not None:
+                floor = self._replay_floor()
+                if last < floor:  # too far back: the newest max_replay, after a gap
+                    gap = json.dumps({"after": last, "from": floor,
+                                      "reason": "resume older than the replay bound; "
+                                                "fetch /api/v1/alerts for the state"})
+                    await resp.write(f"event: gap\ndata: {gap}\n\n".encode())
+                    last = floor
                 sent = await self._replay(resp, client, last)
             await self._live(resp, client, sent)
         except (ConnectionResetError, ConnectionError):
@@ -373,6 +386,15 @@ class SseOutput(BaseOutput):
             self._clients.pop(cid, None)
             self._index = None
         return resp
+
+    def _replay_floor(self) -> int:
+        """The oldest seq a resume starts after: ``max_replay`` before the newest change
+        known here (logged by this process, or the newest in force after a restart)."""
+        assert self.ctx is not None
+        state = self.ctx.state
+        in_force = [*state.active(), *state.active(drills=True)]  # real ones, then drills
+        newest = max([self._newest, *(state.seq_of(e.id) or 0 for e in in_force)])
+        return max(0, newest - self.max_replay)
 
     async def _replay(self, resp: web.StreamResponse, client: _Client, after: int) -> int:
         sent = after
