@@ -7,6 +7,10 @@ person pose as many (escaping a throttle) or as another (locking them out). Behi
 documented nginx every connection comes from the proxy, so without this every client
 would share one address. The chain is read from the right, skipping trusted proxies: the
 first address a trusted hop did not vouch for is the client.
+
+An IPv6 client is keyed by its /64: one subscriber line or host gets a whole /64 (RFC
+6177; privacy addresses rotate inside it), so keyed by address a single client could
+take 2**64 fresh turns at every per-client throttle. IPv4-mapped addresses count as IPv4.
 """
 
 from __future__ import annotations
@@ -64,9 +68,25 @@ def _trusted(addr: str | None, nets: Iterable[Network]) -> bool:
     return any(ip.version == n.version and ip in n for n in nets)
 
 
+def throttle_key(addr: str) -> str:
+    """What a throttle counts for ``addr``: an IPv4 address itself, an IPv6 one's /64."""
+    try:
+        ip = ipaddress.ip_address(addr)
+    except ValueError:
+        return addr
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
 def client_address(request: web.Request, trusted: Iterable[Network] = ()) -> str:
     """The client's address as throttles should key it (see the module docstring)."""
-    nets = tuple(trusted)
+    return throttle_key(_client(request, tuple(trusted)))
+
+
+def _client(request: web.Request, nets: tuple[Network, ...]) -> str:
     peer = request.remote or "?"
     if not nets or not _trusted(peer, nets):
         return peer

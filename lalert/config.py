@@ -29,7 +29,8 @@ Sections (see ``lalert/demo/lalert.toml`` for a commented example)::
     [push]     allow_destinations (CIDRs push may reach besides public addresses),
                lease_s, poll_s, subscribe_rate / subscribe_window_s (anonymous, global)
     [http]     trusted_proxies (CIDRs whose X-Forwarded-For / Forwarded name the client),
-               keepalive_timeout
+               keepalive_timeout, body_timeout_s (anonymous bodies: the login form, Web
+               Push sign-ups, must arrive within this; default 20)
     anything else (``[signage]``, ``[desk]``, ...) is kept in ``Config.raw`` for the
     parts that read it.
 """

@@ -273,13 +273,20 @@ class Alert:
 
         What a place under a warning without 警戒レベル (大雪特別警報, 暴風警報, 津波警報 …)
         is told instead of "no level"; None where no JMA warning is in force."""
+        return {k: warning_grade(hs) for k, hs in self.area_hazards().items()}
+
+    def area_hazards(self) -> dict[tuple[str, str | None, str | None], tuple[Hazard, ...]]:
+        """The hazards in force at each active area: its own and those the message gives
+        every place, keyed ``area_key``. What a place under neither a 警戒レベル nor a
+        warning class is told is in force there (津波予報（若干の海面変動）, not the
+        telegram's 大津波警報 elsewhere)."""
         live = self._live_hazards()
         wide = [h for h in live if h.area_code is None]
         own: dict[tuple[str, str], list[Hazard]] = {}
         for h in live:
             if h.area_code is not None:
                 own.setdefault((h.area_scheme, h.area_code), []).append(h)
-        return {area_key(a): warning_grade([*own.get((a.scheme, a.code or ""), ()), *wide])
+        return {area_key(a): (*own.get((a.scheme, a.code or ""), ()), *wide)
                 for a in self.active_areas()}
 
     def grade(self) -> Grade | None:

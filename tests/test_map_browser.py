@@ -210,6 +210,12 @@ async def test_where_am_i_names_what_it_cannot_place(browser, corpus):
         assert "Also in force for places the map cannot show" in text
         item = await page.locator("#lalert-here .here-unplaced li.alert").inner_text()
         assert "岩手県" in item and "more places" in item
+        # each region beside what is in force there, not the gravest over them all
+        lines = await page.locator("#lalert-here .here-unplaced li.alert li").all_inner_texts()
+        (ariake,) = [x for x in lines if "有明・八代海" in x]
+        assert ariake.startswith("津波予報（若干の海面変動）") and "大津波" not in ariake
+        (miyagi,) = [x for x in lines if "宮城県" in x]
+        assert "大津波警報" in miyagi
         await page.screenshot(path=str(SHOTS / "map_here_unplaced_390x844.png"))
         assert page.outside == [] and page.errors == []
         await page.context.close()
@@ -393,4 +399,49 @@ async def test_a_visitor_subscribing_in_another_language_is_told_of_japanese_ale
                                         flood.hazard_tags, "ja")
     assert told["title"] == flood.alert.title
     assert page.errors == []
+    await page.context.close()
+
+
+async def test_the_map_tells_japan_time_on_a_phone_set_to_another_zone(server, browser):
+    """The map's "updated" clock used the device's zone: a visitor whose phone keeps
+    London time read 23:22 at 08:22 in Japan, beside /text and signage in Japan time."""
+    from datetime import datetime, timedelta, timezone
+
+    jst = timezone(timedelta(hours=9))
+    ctx = await browser.new_context(timezone_id="Europe/London", locale="ja-JP")
+    page = await ctx.new_page()
+    before = datetime.now(jst)
+    await page.goto(server.base + "/?lang=ja")
+    await page.wait_for_function(
+        "document.getElementById('lalert-status').textContent.includes(':')")
+    said = await page.locator("#lalert-status").inner_text()
+    after = datetime.now(jst)
+    hours = {f"{t.hour}:{t.minute:02d}" for t in (before, after)}
+    assert any(h in said for h in hours), (said, hours)
+    await ctx.close()
+
+
+async def test_where_am_i_heads_sites_none_reported_open_as_such(server, browser):
+    """On 有明海's coast "where am I" listed five sites, every one 状況不明, under the
+    heading 近くの開設中の避難場所 (nearest open shelters). The heading says what the
+    list is: open ones, designated ones with no opening reported, or both."""
+    page = await offline_page(browser, (390, 844))
+    await page.goto(server.base + "/?lang=ja")
+    await page.wait_for_selector("#lalert-alerts li.alert")
+    await page.evaluate("lalertMap.lookup(32.93, 130.71)")  # 北区: no site reported open
+    await page.wait_for_selector("#lalert-nearest li")
+    states = await page.locator("#lalert-nearest .state").all_inner_texts()
+    assert states and not any("開設" in s for s in states)
+    heads = await page.locator("#lalert-here h2").all_inner_texts()
+    assert "近くの開設中の避難場所" not in heads
+    assert "近くに開設の報告がある避難所はありません。近くの指定避難場所：" in heads
+    await page.evaluate("lalertMap.lookup(32.80, 130.71)")  # by the one site reported open
+    await page.wait_for_function(
+        "document.querySelector('#lalert-nearest .state')?.textContent.includes('開設')")
+    heads = await page.locator("#lalert-here h2").all_inner_texts()
+    states = await page.locator("#lalert-nearest .state").all_inner_texts()
+    opened = ["開設" in s and "状況不明" not in s for s in states]
+    assert any(opened)
+    assert ("近くの開設中の避難場所" in heads) == all(opened), (heads, states)
+    assert page.outside == [] and page.errors == []
     await page.context.close()

@@ -168,7 +168,7 @@ def test_shelter_state_from_a_shelter_message_overrides():
 def test_injected_finder_is_used_for_the_screen_position():
     calls = []
 
-    def find(lat, lon, *, hazard, open_only, limit):
+    def find(lat, lon, *, hazard, open_only, limit, hazards=()):
         calls.append((lat, lon, hazard))
         return SHELTERS[:1]
 

@@ -77,3 +77,24 @@ def alert_hazard_tags(alert: Alert) -> tuple[str, ...]:
     if not tags and alert.kind in {"evacuation", "urgent_mail", "general", "other"}:
         tags = tags_for_words((alert.title, alert.headline or ""))
     return tuple(t for t in SHELTER_HAZARDS if t in tags)
+
+
+def place_hazard_tags(alert: Alert) -> dict[tuple[str, str | None, str | None], tuple[str, ...]]:
+    """The shelter hazards in force at each active area (``Alert.area_hazards``), keyed
+    ``area_key``, in ``SHELTER_HAZARDS`` order; empty where its hazards name none (the
+    caller then takes the alert's, ``EnrichedAlert.hazard_tags``: an order naming its
+    hazard only in its title).
+
+    What a site near that place must be designated for — every one of them: a riverbank
+    designated for 崖崩れ is no refuge where a 洪水警報 is in force as well."""
+    return {key: site_hazards(alert.kind, hazards)
+            for key, hazards in alert.area_hazards().items()}
+
+
+def site_hazards(kind: str, hazards: Iterable[Hazard]) -> tuple[str, ...]:
+    """The shelter hazards of an alert ``kind`` and some of its ``hazards`` (those in
+    force at one place), in ``SHELTER_HAZARDS`` order."""
+    tags = set(KIND_TAGS.get(kind, ()))
+    for h in hazards:
+        tags |= hazard_tags_for(h)
+    return tuple(t for t in SHELTER_HAZARDS if t in tags)

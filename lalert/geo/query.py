@@ -3,7 +3,7 @@ the nearest fitting shelters, Wi-Fi nearby."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 import numpy as np
 import shapely
@@ -64,15 +64,18 @@ def _candidates(frame, lat: float, lon: float, max_m: float) -> np.ndarray:
 def nearest_shelters(
     geo: GeoData, *, lat: float, lon: float, hazard: str | None = None, limit: int = 5,
     max_m: float = 5000.0, states: Mapping[str, str] | None = None, open_only: bool = False,
+    hazards: Collection[str] = (),
 ) -> list[NearbyShelter]:
-    """The nearest designated sites (geodesic), fit for ``hazard`` when given; ``states``
-    maps site id → state (``open`` …) from the latest 避難所情報."""
+    """The nearest designated sites (geodesic), fit for ``hazard`` and every one of
+    ``hazards`` when given (a site is designated per hazard); ``states`` maps site id →
+    state (``open`` …) from the latest 避難所情報."""
     s = geo.shelters
     if s.empty:
         return []
     sub = s.iloc[_candidates(s, lat, lon, max_m)]
-    if hazard:
-        sub = sub[sub["hazards"].map(lambda h: hazard in h).to_numpy(dtype=bool)] if len(sub) else sub
+    need = set(hazards) | ({hazard} if hazard else set())
+    if need:
+        sub = sub[sub["hazards"].map(need.issubset).to_numpy(dtype=bool)] if len(sub) else sub
     if len(sub) == 0:
         return []
     dist, bearing = point_distances(lon, lat, sub["lon"].to_numpy(), sub["lat"].to_numpy())
@@ -88,7 +91,7 @@ def nearest_shelters(
         cap = r["capacity"]
         out.append(NearbyShelter(
             id=str(r["id"]), name=str(r["name"]), lat=float(r["lat"]), lon=float(r["lon"]),
-            hazards=tuple(r["hazards"]), fits_hazard=True if hazard else None,
+            hazards=tuple(r["hazards"]), fits_hazard=True if need else None,
             distance_m=round(float(dist[i]), 1), inside=False, state=str(state[i]),
             kind=str(r["kind"]) or None, address=str(r["address"]) or None,
             municipality_code=str(r["municipality_code"]) or None,

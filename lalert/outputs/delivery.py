@@ -300,6 +300,38 @@ class Dispatcher:
         await self._flush()  # what was confirmed is recorded; open rows resume next start
 
 
+# Bytes of a push receiver's answer lalert reads; the rest is never read.
+RESPONSE_READ_MAX = 64 * 1024
+
+
+class BoundedResponse(aiohttp.ClientResponse):
+    """A receiver's answer read at most ``RESPONSE_READ_MAX`` bytes deep.
+
+    Web Push endpoints are registered anonymously and may be anyone's server, and a
+    webhook receiver can be compromised: an answer of 200 followed by an endless body was
+    read whole (by ``await r.read()`` here and by pywebpush's ``resp.text()``) until the
+    request timeout — gigabytes on a fast link. Past the bound the connection is closed."""
+
+    async def read(self) -> bytes:
+        if self._body is None:
+            body = bytearray()
+            try:
+                while len(body) < RESPONSE_READ_MAX:
+                    chunk = await self.content.read(RESPONSE_READ_MAX - len(body))
+                    if not chunk:
+                        break
+                    body.extend(chunk)
+            except BaseException:
+                self.close()
+                raise
+            self._body = bytes(body)
+            if self.content.at_eof():
+                self.release()
+            else:
+                self.close()  # the rest stays unread: this connection is not reused
+        return self._body
+
+
 def session_and_dispatcher(
     cfg: Any,
     store: Any,
@@ -324,6 +356,7 @@ def session_and_dispatcher(
         connector=guarded_connector(allow, limit=n, limit_per_host=0),
         timeout=aiohttp.ClientTimeout(total=float(cfg.get("timeout_s", 10))),
         headers=headers,
+        response_class=BoundedResponse,
     )
     dispatcher = Dispatcher(
         store,

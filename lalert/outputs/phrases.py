@@ -104,6 +104,9 @@ UI: dict[str, str] = {
     "here_unplaced": N_("地図に範囲を示せない地域に発表中の情報（この地点が含まれるか確認してください）"),
     "more_places": N_("ほか%(n)s地域"),
     "nearest": N_("近くの開設中の避難場所"),
+    # the list holds open sites and sites with no opening reported; or only the latter
+    "nearest_any": N_("近くの避難場所"),
+    "nearest_unreported": N_("近くに開設の報告がある避難所はありません。近くの指定避難場所："),
     "open_shelters": N_("開設中の避難所"),
     "reported_shelters": N_("市町村が報告した避難所の状況"),
     "nearest_none": N_("近くに開設中の避難先は見つかりません。"),

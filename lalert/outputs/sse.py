@@ -3,7 +3,9 @@
 Filters: ``point=lat,lon`` (with optional ``radius=`` metres), ``area=`` (``scheme:code``
 or a bare code for any scheme, comma-separated), ``kind=`` (comma-separated). Each
 connected client is a subscription in an in-memory index, so one change is matched
-against every client in one vectorised call and its frame is built once.
+against every client in one vectorised call and its frame is built once — once per
+place for clients streaming for a place, who are told the level in force there and
+when their places are lifted (``told``), as Web Push and MQTT tell theirs.
 
 ``Last-Event-ID`` (or ``?last_event_id=``) replays every change after that seq from the
 durable change log of the push store (``push.sqlite``, or the shared PostgreSQL tables
@@ -21,7 +23,9 @@ resumes) rather than slowing everyone. Heartbeat comment lines keep proxies from
 idle streams.
 
 Config (``[outputs.sse]``): ``heartbeat_s`` (15), ``queue`` (1000 events per client),
-``max_clients`` (10000), ``drills`` (false).
+``max_clients`` (10000), ``max_clients_per_address`` (100: streams from one client,
+``lalert.clientaddr`` — without it one anonymous client could hold every slot and
+lock everyone else out; 429 with ``Retry-After``), ``drills`` (false).
 """
 
 from __future__ import annotations
@@ -30,17 +34,35 @@ import asyncio
 import contextlib
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 
+import msgspec
+import numpy as np
 from aiohttp import web
 
 from lalert.changes import AlertChange
+from lalert.clientaddr import client_address, trusted_proxies
 from lalert.model import EnrichedAlert
 from lalert.outputs.base import BaseOutput, OutputContext
 from lalert.outputs.delivery import change_json, logged
-from lalert.subscriptions.index import ANY_SCHEME, SubscriptionIndex, match
+from lalert.outputs.phrases import grade_label
+from lalert.subscriptions.index import (
+    ANY_SCHEME,
+    Place,
+    Places,
+    SubscriptionIndex,
+    lifted_places,
+    match,
+    place_grade,
+    place_level,
+    places_of,
+    touched,
+)
 from lalert.subscriptions.model import MAX_KINDS, MAX_RADIUS_M, MAX_TERM_CHARS, Subscription
+from lalert.vocab.levels import describe
 
 CHANNEL = "sse"
+_encoder = msgspec.json.Encoder()
 
 
 @dataclass(eq=False)
@@ -49,6 +71,11 @@ class _Client:
     queue: asyncio.Queue[tuple[int, bytes]]
     overflow: asyncio.Event = field(default_factory=asyncio.Event)
     own_index: SubscriptionIndex | None = None
+
+    @property
+    def placed(self) -> bool:
+        """Streaming for a place (point or areas), not for kinds only or everything."""
+        return self.filt is not None and self.filt.polygon is not _WORLD
 
     def wants(self, ea: EnrichedAlert) -> bool:
         if self.filt is None:
@@ -60,6 +87,89 @@ class _Client:
 
 def frame(seq: int, data: str) -> bytes:
     return f"id: {seq}\nevent: alert\ndata: {data}\n\n".encode()
+
+
+class _Told:
+    """One change as clients streaming for a place are told it (``told``): its alert's
+    places and lifted places, worked out once per change (only when such a client is
+    connected), and each distinct frame built once."""
+
+    def __init__(self, seq: int, body: str, ea: EnrichedAlert, kind: str) -> None:
+        self.seq, self.body, self.ea, self.ended = seq, body, ea, kind == "withdrawn"
+        self.plain = frame(seq, body)  # what every client not told of a place gets
+        self.parsed: dict | None = None
+        self.frames: dict[tuple[object, ...], bytes] = {}
+
+    @cached_property
+    def places(self) -> Places:
+        return places_of(self.ea)
+
+    @cached_property
+    def lifted(self) -> Places:
+        return lifted_places(self.ea)
+
+    @property
+    def gone(self) -> Places:
+        """The places it no longer concerns: all of them when it ends."""
+        return self.places if self.ended else self.lifted
+
+
+def told(t: _Told, here: tuple[Place, ...], gone: tuple[Place, ...],
+         reached: bool) -> bytes | None:
+    """The frame a client streaming for a place is sent, or None (not its concern), given
+    the alert's places its place touches (``here``) and those lifted (``gone``).
+
+    Like Web Push (``lalert.outputs.webpush.output.payload``) and MQTT's per-area topics:
+    ``level`` and ``level_label`` are those in force at the alert's places the client's
+    place touches (``touched``, the rule matching used) — 奈良市 is told its 注意報 (2), not
+    十津川村's 大雨特別警報 — and ``here`` names those places; a client whose places
+    are lifted (解除 / なし) while other towns stay under alert, or whose alert ends, is
+    told so (``here.lifted``, no level) instead of hearing nothing and keeping a warning
+    that is over; where no 警戒レベル applies but a JMA warning does, ``here.warning``
+    names it (特別警報: 暴風特別警報). A client the alert reaches only through its
+    footprint or a code no place carries gets the body as it is (its highest anywhere)."""
+    if not reached and not gone:
+        return None
+    if not here and not gone:
+        return t.plain
+    names = list(dict.fromkeys(p.name for p in here or gone if p.name))
+    key = (bool(gone), *map(id, here or gone))  # the places told of, not their names
+    if key not in t.frames:
+        if t.parsed is None:
+            t.parsed = json.loads(t.body)
+        d = dict(t.parsed)
+        level = None if gone else place_level(here) if t.places.own else d.get("level")
+        if gone or t.places.own:
+            d["level"] = level
+            d["level_label"] = describe(level, d.get("kind"), d.get("hazard_tags") or ())
+        d["here"] = {"places": names, "level": level, "lifted": bool(gone)}
+        grade = None if gone or level is not None else place_grade(here)
+        if grade is not None:  # no 警戒レベル here, a JMA warning is: 特別警報: 暴風特別警報
+            d["here"]["warning"] = {lang: grade_label(None, grade, lang) for lang in ("ja", "en")}
+        # built once per distinct set of places (msgspec: the body is large, its shapes)
+        t.frames[key] = b"id: %d\nevent: alert\ndata: %s\n\n" % (t.seq, _encoder.encode(d))
+    return t.frames[key]
+
+
+def _places_of_one(sub: Subscription, t: _Told) -> tuple[tuple[Place, ...], tuple[Place, ...]]:
+    """(here, gone) for one client: the places under alert its place touches, and the
+    places it touches that the change lifts (all of them when the alert ends)."""
+    here = () if t.ended else touched(sub, t.places)
+    gone = () if here else touched(sub, t.gone) or (touched(sub, t.lifted) if t.ended else ())
+    return here, gone
+
+
+def _touching(idx: SubscriptionIndex, rows: np.ndarray, places: Places
+              ) -> dict[int, tuple[Place, ...]]:
+    """Row → the places its place touches, for ``rows`` of ``idx``: one vectorised
+    ``reached`` per place (the rule ``touched`` asks of one row), not an index per
+    client — ten thousand clients by point cost a few queries, not seconds."""
+    out: dict[int, list[Place]] = {}
+    for p in places.items:
+        hit = idx.reached(p.geometry, p.keys, among=rows)
+        for r in np.unique(hit[np.isin(hit, rows)]).tolist():
+            out.setdefault(r, []).append(p)
+    return {r: tuple(ps) for r, ps in out.items()}
 
 
 def parse_filters(q: dict[str, str], cid: str) -> Subscription | None:
@@ -111,6 +221,7 @@ class SseOutput(BaseOutput):
         self._next = 0
         self._index: SubscriptionIndex | None = None
         self._closing = asyncio.Event()
+        self._by_address: dict[str, dict[str, web.Request]] = {}  # client → its streams
 
     async def start(self, ctx: OutputContext) -> None:
         await super().start(ctx)
@@ -119,6 +230,8 @@ class SseOutput(BaseOutput):
         self.heartbeat = float(cfg.get("heartbeat_s", 15))
         self.queue_size = int(cfg.get("queue", 1000))
         self.max_clients = int(cfg.get("max_clients", 10_000))
+        self.max_per_address = int(cfg.get("max_clients_per_address", 100))
+        self.trusted = trusted_proxies(ctx.settings)
         self.drills = bool(cfg.get("drills", False))
 
     @property
@@ -147,15 +260,42 @@ class SseOutput(BaseOutput):
     def _fan_out(self, change: AlertChange) -> None:
         if (change.drill and not self.drills) or not self._clients:
             return
-        data = frame(change.seq, change_json(change))
-        targets = [cid for cid, c in self._clients.items() if c.filt is None]
-        targets += match(change.alert, self._filtered_index())
-        for cid in targets:
+        t = _Told(change.seq, change_json(change), change.alert, change.kind)
+        data = t.plain
+        out = [(cid, data) for cid, c in self._clients.items() if c.filt is None]
+        idx = self._filtered_index()
+        reached = set(match(change.alert, idx))
+        row = {cid: r for r, cid in enumerate(idx.ids)}
+        placed = np.array(sorted(r for cid, r in row.items()
+                                 if (c := self._clients.get(cid)) is not None and c.placed),
+                          dtype=np.int64)
+        here_of: dict[int, tuple[Place, ...]] = {}
+        gone_of: dict[int, tuple[Place, ...]] = {}
+        if len(placed):
+            if not t.ended:
+                here_of = _touching(idx, placed, t.places)
+            # clients whose places it lifts are told so, though it reaches them no more
+            gone_of = _touching(idx, placed, t.gone)
+            if t.ended and t.lifted.items:
+                gone_of = {**_touching(idx, placed, t.lifted), **gone_of}
+        candidates = reached | {idx.ids[r] for r in gone_of}
+        for cid in candidates:
+            client = self._clients.get(cid)
+            if client is None or client.filt is None:
+                continue
+            if client.placed:
+                here = here_of.get(row[cid], ())
+                said = told(t, here, () if here else gone_of.get(row[cid], ()), cid in reached)
+            else:
+                said = data if cid in reached else None
+            if said is not None:
+                out.append((cid, said))
+        for cid, payload in out:
             client = self._clients.get(cid)
             if client is None:
                 continue
             try:
-                client.queue.put_nowait((change.seq, data))
+                client.queue.put_nowait((change.seq, payload))
             except asyncio.QueueFull:
                 client.overflow.set()
 
@@ -169,6 +309,11 @@ class SseOutput(BaseOutput):
             raise web.HTTPServiceUnavailable(text="stream not started")
         if len(self._clients) >= self.max_clients:
             raise web.HTTPServiceUnavailable(headers={"Retry-After": "30"}, text="too many streams")
+        addr = client_address(request, self.trusted)
+        mine = self._by_address.get(addr, {})
+        if len(mine) >= self.max_per_address and self._closed_dropped(mine) == 0:
+            raise web.HTTPTooManyRequests(headers={"Retry-After": "30"},
+                                          text="too many streams from this address")
         self._next += 1
         cid = f"c{self._next}"
         try:
@@ -187,6 +332,31 @@ class SseOutput(BaseOutput):
                 "X-Accel-Buffering": "no",
             }
         )
+        self._by_address.setdefault(addr, {})[cid] = request
+        try:
+            return await self._serve(request, resp, cid, filt, last)
+        finally:
+            mine = self._by_address.get(addr, {})
+            mine.pop(cid, None)
+            if not mine:
+                self._by_address.pop(addr, None)
+
+    def _closed_dropped(self, streams: dict[str, web.Request]) -> int:
+        """Forget streams whose client has already hung up (a handler learns that only at
+        its next write, up to a heartbeat later) and end them; how many."""
+        gone = [cid for cid, r in streams.items()
+                if r.transport is None or r.transport.is_closing()]
+        for cid in gone:
+            del streams[cid]
+            client = self._clients.get(cid)
+            if client is not None:
+                client.overflow.set()
+                with contextlib.suppress(asyncio.QueueFull):
+                    client.queue.put_nowait((-1, b""))
+        return len(gone)
+
+    async def _serve(self, request: web.Request, resp: web.StreamResponse, cid: str,
+                     filt: Subscription | None, last: int | None) -> web.StreamResponse:
         await resp.prepare(request)
         client = _Client(filt, asyncio.Queue(self.queue_size))
         self._clients[cid] = client  # register before replay: no gap between the two
@@ -212,11 +382,26 @@ class SseOutput(BaseOutput):
                 return sent
             for seq, body in rows:
                 d = json.loads(body)
-                drill = bool((d.pop("change", None) or {}).get("drill"))
-                d.pop("level_label", None)  # derived words for readers, not alert fields
-                if (self.drills or not drill) and client.wants(EnrichedAlert.from_dict(d)):
-                    await resp.write(frame(seq, body))
+                ch = d.pop("change", None) or {}
+                for derived in ("level_label", "area_levels"):  # words for readers
+                    d.pop(derived, None)
+                if self.drills or not ch.get("drill"):
+                    said = self._replayed(client, seq, body, EnrichedAlert.from_dict(d),
+                                          str(ch.get("kind") or ""))
+                    if said is not None:
+                        await resp.write(said)
                 sent = seq
+
+    @staticmethod
+    def _replayed(client: _Client, seq: int, body: str, ea: EnrichedAlert, kind: str
+                  ) -> bytes | None:
+        """What a resuming client is sent of one logged change: what ``_fan_out`` sent."""
+        if client.filt is None:
+            return frame(seq, body)
+        if not client.placed:
+            return frame(seq, body) if client.wants(ea) else None
+        t = _Told(seq, body, ea, kind)
+        return told(t, *_places_of_one(client.filt, t), client.wants(ea))
 
     async def _live(self, resp: web.StreamResponse, client: _Client, sent: int) -> None:
         while not self._closing.is_set():

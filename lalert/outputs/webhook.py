@@ -132,7 +132,7 @@ class WebhookOutput(BaseOutput):
         assert self._session is not None
         headers = self.headers(job, body[0], sub.target["secret"])
         async with self._session.post(sub.target["url"], data=body[1], headers=headers) as r:
-            await r.read()
+            await r.read()  # bounded: the session's BoundedResponse (lalert.outputs.delivery)
             if 200 <= r.status < 300:
                 return Outcome(True, status=r.status)
             return Outcome(False, status=r.status, error=f"HTTP {r.status}")

@@ -1,13 +1,17 @@
-"""One pass over parsed alerts that bounds every string from the message.
+"""One pass over parsed alerts that bounds every string from the message, and a check
+that every place it names is a finite lon/lat.
 
 Run by ``lalert.parsers.parse`` on whatever a format module returns, so each format
 stays free of length checks and no output ever carries megabytes from one field. The
-limits and the marker are in ``lalert.vocab.limits``.
+limits and the marker are in ``lalert.vocab.limits``. A coordinate that is NaN, infinite
+or off the globe refuses the message (``check_places``): one such vertex made the map
+data, signage pages, point answers and the push matcher fail for every reader.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 from lalert.model import Alert
@@ -134,9 +138,80 @@ def _over_other(v: Any, field: str) -> bool:
     return False
 
 
+# Vertices of all area geometries of one alert together. The corpus's most detailed CAP
+# alert has 75; receivers (sirens, cell broadcast) take far fewer. Every output simplifies
+# shapes once per change, and a 300,000-vertex zigzag kept the map and the CAP feed busy
+# for minutes (simplification is superlinear on a ring that crosses itself).
+MAX_ALERT_VERTICES = 10_000
+
+
+def _positions(coords: Any) -> tuple[int, Any]:
+    """(how many positions, the first that is not a finite ``[lon, lat]`` on the globe or
+    not a number at all, else None) in nested GeoJSON ``coordinates``."""
+    stack = [coords]
+    count = 0
+    while stack:
+        c = stack.pop()
+        if not isinstance(c, list | tuple) or not c:
+            return count, c
+        if isinstance(c[0], list | tuple):
+            stack.extend(c)
+            continue
+        count += 1
+        if len(c) < 2 or not all(type(v) is float or type(v) is int for v in c):
+            return count, c
+        lon, lat = c[0], c[1]
+        if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180
+                and -90 <= lat <= 90):
+            return count, c
+    return count, None
+
+
+def _geometry(g: Any) -> tuple[int, str | None]:
+    """(vertices, what is wrong or None) of one GeoJSON geometry."""
+    if not isinstance(g, dict):
+        return 0, "is not a GeoJSON object"
+    if g.get("type") == "GeometryCollection":
+        total = 0
+        for part in g.get("geometries") or ():
+            n, why = _geometry(part)
+            total += n
+            if why:
+                return total, why
+        return total, None
+    n, bad = _positions(g.get("coordinates"))
+    return n, (None if bad is None else
+               f"has the position {str(bad)[:80]}, not a finite lon/lat")
+
+
+def check_places(alert: Alert, *, source: str = "<bytes>") -> None:
+    """Refuse (``ParseError``) an alert with an area geometry or a shelter position that
+    is not finite lon/lat on the globe, naming which one, or with more than
+    ``MAX_ALERT_VERTICES`` vertices in its area geometries together."""
+    vertices = 0
+    for i, a in enumerate(alert.areas):
+        if a.geometry is not None:
+            n, why = _geometry(a.geometry)
+            if why:
+                raise ParseError(f"areas[{i}] ({a.name or a.code or 'unnamed'}): geometry {why}",
+                                 source=source)
+            vertices += n
+            if vertices > MAX_ALERT_VERTICES:
+                raise ParseError(f"area geometries hold over {MAX_ALERT_VERTICES:,} vertices "
+                                 f"(at areas[{i}]); simplify the polygons", source=source)
+    for i, sh in enumerate(alert.shelters):
+        for name in ("lat", "lon", "radius_m"):
+            v = getattr(sh, name, None)
+            if v is not None and not math.isfinite(v):
+                raise ParseError(f"shelters[{i}] ({sh.name}): {name} is {v}, not a finite "
+                                 "number", source=source)
+
+
 def bound_alert(alert: Alert, *, source: str = "<bytes>") -> Alert:
     """``alert`` with every string within its limit; truncated fields are listed in
-    ``details["truncated"]``. Raises ``ParseError`` for an over-long identifier."""
+    ``details["truncated"]``. Raises ``ParseError`` for an over-long identifier or a place
+    that is not finite lon/lat (``check_places``)."""
+    check_places(alert, source=source)
     if not _over(alert, ""):
         return alert
     p = _Pass(source)

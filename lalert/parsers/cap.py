@@ -17,7 +17,7 @@ from typing import Any
 from lxml import etree
 
 from lalert.model import Alert, Area, Hazard
-from lalert.parsers.common import circle_polygon, iso, sha256, zen2han
+from lalert.parsers.common import circle_polygon, circle_radius_m, iso, sha256, zen2han
 from lalert.parsers.detect import CAP_NS
 from lalert.parsers.xmlsafe import ParseError, child, children, local, ns, path_text, text
 from lalert.vocab import KINDS, SEVERITY_ORDER
@@ -295,9 +295,13 @@ def _circle(el: etree._Element, source: str) -> dict | None:
     try:
         centre, radius_km = value.split()
         ((lon, lat),) = _pairs(centre, el, source)
-        radius = float(radius_km) * 1000.0
     except ValueError:
         raise ParseError(f"bad circle {value!r}: expected 'lat,lon radius_km'", source=source,
+                         line=el.sourceline) from None
+    try:
+        radius = circle_radius_m(radius_km)
+    except ValueError as exc:
+        raise ParseError(f"bad circle {value!r}: {exc}", source=source,
                          line=el.sourceline) from None
     return circle_polygon(lat, lon, radius)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from datetime import datetime, timedelta, timezone
 
 JST = timezone(timedelta(hours=9))
@@ -59,6 +60,23 @@ _Z2H = str.maketrans(
     "０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ",
     "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ",
 )
+
+
+# A circle wider than this is not a place: past a quarter of the Earth's circumference the
+# geodesic ring no longer bounds the area around its centre (it wraps towards the antipode).
+MAX_CIRCLE_KM = 10_000.0
+
+
+def circle_radius_m(radius_km: str) -> float:
+    """A circle's radius (CAP / EDXL write kilometres) in metres; ``ValueError`` with the
+    reason for anything that is not a finite number up to ``MAX_CIRCLE_KM`` (``nan`` or
+    ``inf`` would become a ring of NaN vertices that every map, page and push matcher
+    chokes on)."""
+    km = float(radius_km)
+    if not math.isfinite(km) or km > MAX_CIRCLE_KM:
+        raise ValueError(f"circle radius {radius_km!r} km is not a finite number up to "
+                         f"{MAX_CIRCLE_KM:,.0f} km")
+    return km * 1000.0
 
 
 def circle_polygon(lat: float, lon: float, radius_m: float, *, segments: int = 32) -> dict:

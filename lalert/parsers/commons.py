@@ -14,7 +14,7 @@ from typing import Any
 from lxml import etree
 
 from lalert.model import SEVERITIES, Alert, Area, Evacuation, Shelter
-from lalert.parsers.common import circle_polygon, content_id, iso, sha256, to_int
+from lalert.parsers.common import circle_polygon, circle_radius_m, content_id, iso, sha256, to_int
 from lalert.parsers.xmlsafe import (
     ParseError,
     child,
@@ -298,9 +298,13 @@ def _circle(el: etree._Element | None, source: str) -> tuple[float, float, float
     parts = [p for p in parts if p]
     try:
         lat, lon = float(parts[0]), float(parts[1])
-        radius = float(parts[2]) * 1000.0 if len(parts) > 2 else 0.0
     except (ValueError, IndexError):
         raise ParseError(f"bad circle {value!r}: expected 'lat,lon,radius'", source=source,
+                         line=el.sourceline) from None
+    try:
+        radius = circle_radius_m(parts[2]) if len(parts) > 2 else 0.0
+    except ValueError as exc:
+        raise ParseError(f"bad circle {value!r}: {exc}", source=source,
                          line=el.sourceline) from None
     if not (-90 <= lat <= 90 and -180 <= lon <= 180) or radius < 0:
         raise ParseError(f"circle {value!r} is out of range", source=source, line=el.sourceline)

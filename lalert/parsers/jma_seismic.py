@@ -61,7 +61,7 @@ def _number(el: etree._Element | None) -> float | None:
         f = float(v)
     except ValueError:
         return None
-    return None if math.isnan(f) else f
+    return f if math.isfinite(f) else None  # 'INF' / 'NaN' are not JSON numbers
 
 
 def _earthquake(eq: etree._Element, col: Collector) -> None:

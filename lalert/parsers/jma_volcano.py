@@ -10,6 +10,8 @@ evacuation 警戒レベル, so hazards carry no ``level``; it goes into ``detail
 
 from __future__ import annotations
 
+import math
+
 from lxml import etree
 
 from lalert.parsers.jma_common import Collector, kid, kids, parse_coordinate, text_at
@@ -61,9 +63,10 @@ def parse_body(body: etree._Element, col: Collector, *, kind: str, title: str, h
 
 def _num(v: str) -> float | None:
     try:
-        return float(v)
+        f = float(v)
     except ValueError:
         return None
+    return f if math.isfinite(f) else None  # 'INF' / 'NaN' are not JSON numbers
 
 
 def _volcano_spec(name: str, itype: str) -> dict:

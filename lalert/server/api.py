@@ -92,6 +92,8 @@ class _Filter:
         if self.min_level is not None and not 0 <= self.min_level <= 5:
             raise _bad("min_level must be an integer 1-5")
         self.box = self.point = None
+        self.bounds: tuple[float, float, float, float] | None = None
+        self.latlon: tuple[float, float] | None = None
         if q.get("bbox"):
             try:
                 w, s, e, n = (float(v) for v in q["bbox"].split(","))
@@ -115,6 +117,13 @@ class _Filter:
             self.point = Point(lon, lat)
             self.latlon = (lat, lon)
         self.drills = q.get("drills") in ("1", "true", "yes")
+
+    def key(self) -> Hashable:
+        """What the answer depends on, normalised: a parameter lalert does not read (a
+        client's ``?_=<time>`` cache-buster) or another spelling of the same filter must
+        not render the whole set again and push real answers out of the cache."""
+        return (tuple(sorted(self.kinds)), self.min_level, self.bounds, self.latlon,
+                self.drills)
 
     def __call__(self, e: EnrichedAlert, geom: Any, *, place: bool = True) -> bool:
         """``place=False``: the point and bbox were already answered (by PostGIS)."""
@@ -160,11 +169,9 @@ GEOMS = web.AppKey("lalert.geoms", _Geoms)
 async def list_alerts(request: web.Request) -> web.Response:
     """Active alerts as a GeoJSON FeatureCollection (filters: bbox, point, kind, min_level)."""
     p = request.app[PIPELINE]
-    q = request.rel_url.query
-    key = tuple(sorted(q.items()))
+    f = _Filter(request.rel_url.query)
 
     def render() -> Rendered:
-        f = _Filter(q)
         geoms = request.app[GEOMS]
         items = [(e, False) for e in p.view.active()]
         if f.drills:
@@ -182,7 +189,7 @@ async def list_alerts(request: web.Request) -> web.Response:
                 "generated_seq": p.bus.last_seq, "features": feats}
         return Rendered.of(json.dumps(body, ensure_ascii=False, separators=(",", ":")), GEOJSON)
 
-    return respond(request, request.app[CACHE].get(p.view.version, ("alerts", key), render))
+    return respond(request, request.app[CACHE].get(p.view.version, ("alerts", f.key()), render))
 
 
 async def get_alert(request: web.Request) -> web.Response:

@@ -23,6 +23,7 @@ come from ``img_origins(config)`` (the ``[map] basemap`` URL template and ``[htt
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable
@@ -43,7 +44,7 @@ REFERRER_POLICY = "strict-origin-when-cross-origin"
 HANDLER_ARGS = {"auto_decompress": False, "lingering_time": 0.0}
 _ENCODINGS_ATTR = "_lalert_content_encodings"
 _LIMIT_ATTR = "_lalert_body_limit"
-_CONFIG_KEY = web.AppKey("lalert.security", dict)
+_CONFIG_KEY = web.AppKey("lalert.security", dict)  # header sets, body timeout
 
 
 def accepts_encoding(*encodings: str) -> Callable[[Handler], Handler]:
@@ -54,10 +55,20 @@ def accepts_encoding(*encodings: str) -> Callable[[Handler], Handler]:
     return mark
 
 
+def body_timeout(config: Config) -> float:
+    """``[http] body_timeout_s``: how long an anonymous body may take to arrive (20 s).
+
+    aiohttp bounds slow headers (``keepalive_timeout``) but not a body: a stranger who
+    declares 16 KB and sends a byte every few seconds held a connection for hours, and
+    enough of them take every file descriptor the daemon has."""
+    return float(config.section("http").get("body_timeout_s", 20))
+
+
 def body_limit(max_bytes: int) -> Callable[[Handler], Handler]:
     """Mark a handler that reads a body before it knows who sent it (the desk login): a
     declared length over ``max_bytes`` is refused (413) and an undeclared one (chunked)
-    asked for (411), before anything is read."""
+    asked for (411), before anything is read; the form is then read within
+    ``body_timeout`` (408 and the connection closed when it takes longer)."""
     def mark(handler: Handler) -> Handler:
         setattr(handler, _LIMIT_ATTR, int(max_bytes))
         return handler
@@ -196,11 +207,19 @@ async def body_guard(request: web.Request, handler: Handler) -> web.StreamRespon
             raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=size, text=json.dumps(
                 {"error": "too large", "reason": f"this form takes at most {limit:,} bytes"}),
                 **head)
+        seconds = request.app[_CONFIG_KEY]["body_timeout"]
+        try:
+            async with asyncio.timeout(seconds):
+                await request.post()  # kept by aiohttp: the handler's post() reads no more
+        except TimeoutError:
+            raise web.HTTPRequestTimeout(text=json.dumps({
+                "error": "request timeout",
+                "reason": f"the body did not arrive within {seconds:g} s"}), **head) from None
     return await handler(request)
 
 
 def setup(app: web.Application, config: Config) -> None:
     """Install the header hook and the body middleware (before any route runs)."""
-    app[_CONFIG_KEY] = _headers(config)
+    app[_CONFIG_KEY] = {**_headers(config), "body_timeout": body_timeout(config)}
     app.middlewares.append(body_guard)
     app.on_response_prepare.append(_add_headers)

@@ -15,6 +15,7 @@ import shapely
 from shapely.geometry import mapping
 
 from lalert.geo.distance import walking_minutes
+from lalert.geo.hazards import place_hazard_tags
 from lalert.geo.reports import UNAVAILABLE, ShelterBoard, is_open
 from lalert.model import Area, EnrichedAlert, area_key, gravest, highest
 from lalert.outputs import phrases
@@ -31,7 +32,7 @@ from lalert.outputs.public import (
     status_label,
     unplaced_areas,
 )
-from lalert.vocab import LEVEL_COLOURS
+from lalert.vocab import LEVEL_COLOURS, SHELTER_HAZARDS
 from lalert.vocab.jma import CLASS_LEVEL
 
 NO_LEVEL_COLOUR = "#5a5a5a"
@@ -39,7 +40,11 @@ SUMMARY_CHARS = 120
 
 
 def _geojson(geom: Any, tolerance: float = 0.0003) -> dict[str, Any]:
-    """Simplified (≈30 m) and rounded to 1e-5° (≈1 m): small enough for a phone."""
+    """Simplified (≈30 m) and rounded to 1e-5° (≈1 m): small enough for a phone. A shape
+    a sender drew crossing itself (a bow-tie) is made valid first: GEOS refuses to round
+    it, and that refusal was a 500 for every reader of the map."""
+    if not shapely.is_valid(geom):
+        geom = shapely.make_valid(geom)
     small = shapely.set_precision(shapely.simplify(geom, tolerance, preserve_topology=True), 1e-5)
     return mapping(geom if small.is_empty else small)
 
@@ -89,6 +94,48 @@ def grade_fields(level: int | None, grade: Grade | None, lang: str) -> dict[str,
     return {"grade_level": CLASS_LEVEL[grade[0]],
             "grade_word": phrases.warning_class_word(grade[0], lang),
             "level_label": phrases.grade_label(level, grade, lang)}
+
+
+def place_labels(ea: EnrichedAlert, lang: str) -> dict[str, tuple[int, str]]:
+    """What is said of each place in force, by the name listed, with the rank it is
+    ordered by: its own level label (``public.place_levels``), or the class of the warning
+    in force there where no level applies (``public.place_grades``, ranked by the class's
+    colour), or else the names of what is in force there (``Alert.area_hazards``:
+    津波予報（若干の海面変動）, rank 0) — never the alert's gravest elsewhere."""
+    active = ea.active_areas()
+    grades = place_grades(ea, active)
+    out: dict[str, tuple[int, str]] = {}
+    for name, lv in place_levels(ea, active).items():
+        grade = grades.get(name)
+        label = (phrases.level_label(lv, ea.alert.kind, ea.hazard_tags, lang)
+                 or phrases.grade_label(lv, grade, lang) or "")
+        out[name] = (lv or (CLASS_LEVEL[grade[0]] if grade and lv is None else 0), label)
+    if all(label for _rank, label in out.values()):
+        return out
+    in_force: dict[str, dict[str, None]] = {}  # name → hazard names, once each, in order
+    by_area = ea.alert.area_hazards()
+    for a in active:
+        name = a.name or a.code or ""
+        if name in out and not out[name][1]:
+            in_force.setdefault(name, {}).update(
+                dict.fromkeys(h.name for h in by_area.get(area_key(a), ()) if h.name))
+    return {**out, **{name: (out[name][0], "・".join(names)) for name, names in in_force.items()}}
+
+
+def unplaced_groups(ea: EnrichedAlert, names: Sequence[str], lang: str
+                    ) -> list[dict[str, Any]]:
+    """The places of ``names`` grouped by what is said of them (``place_labels``),
+    gravest first, each group's names capped: a resident who cannot be placed reads
+    大津波警報 beside 宮城県 and 津波予報（若干の海面変動） beside 有明・八代海, not the
+    gravest over a list that may not even show their own region."""
+    said = place_labels(ea, lang)
+    groups: dict[str, tuple[int, list[str]]] = {}
+    for name in names:
+        rank, label = said.get(name, (0, ""))
+        groups.setdefault(label, (rank, []))[1].append(name)
+    return [{"level_label": label or None, "places": places[:UNPLACED_NAMES],
+             "more_places": max(0, len(places) - UNPLACED_NAMES)}
+            for label, (_rank, places) in sorted(groups.items(), key=lambda g: -g[1][0])]
 
 
 def paint_level(props: dict[str, Any]) -> int:
@@ -231,26 +278,29 @@ class Here:
     levels: list[int | None]  # per geometry: the level in force in that place
     grades: list[Grade | None]  # per geometry: the warning class in force there
     unplaced: list[tuple[EnrichedAlert, list[str]]]  # alerts with places no shape stands for
+    tags: list[tuple[str, ...]]  # per geometry: the site hazards in force there
 
     @classmethod
     def build(cls, alerts: Sequence[EnrichedAlert], geo: Any) -> Here:
         real = [a for a in alerts if a.alert.is_real]
-        geoms, owners, levels, grades = [], [], [], []
+        geoms, owners, levels, grades, tags = [], [], [], [], []
         for i, ea in enumerate(real):
             by_area, by_grade = ea.area_levels(), ea.alert.area_grades()
+            by_tags = place_hazard_tags(ea.alert)
             for geom, area in shaped_areas(ea):
                 geoms.append(geom)
                 owners.append(i)
                 levels.append(by_area.get(area_key(area), ea.alert.level) if area
                               else ea.alert.level)
                 grades.append(by_grade.get(area_key(area)) if area else ea.alert.grade())
+                tags.append((by_tags.get(area_key(area)) if area else None) or ea.hazard_tags)
         arr = np.asarray(geoms, dtype=object)
         board = shelter_board(real)
         unplaced = [(ea, names) for ea in ordered(real)
                     if (names := list(dict.fromkeys(ar.name or ar.code or "?"
                                                     for ar in unplaced_areas(ea))))]
         return cls(real, arr, owners, shapely.STRtree(arr), geo, board, site_statuses(real, board),
-                   levels, grades, unplaced)
+                   levels, grades, unplaced, tags)
 
     def covering(self, lat: float, lon: float) -> list[EnrichedAlert]:
         return [ea for ea, _level, _grade in self.covering_levels(lat, lon)]
@@ -271,10 +321,18 @@ class Here:
                         gravest(self.grades[i] for i in rows)))
         return out
 
+    def hazards_at(self, lat: float, lon: float) -> tuple[str, ...]:
+        """The site hazards in force at the point: those of every alert's places that
+        contain it (``place_hazard_tags``), in ``SHELTER_HAZARDS`` order."""
+        rows = self.tree.query(shapely.Point(lon, lat), predicate="intersects")
+        found = {t for i in rows for t in self.tags[i]}
+        return tuple(t for t in SHELTER_HAZARDS if t in found)
+
     def nearest(self, lat: float, lon: float, *, hazard: str | None, limit: int = 5,
-                max_m: float = 5000.0) -> list[dict[str, Any]]:
-        """Nearest sites that fit ``hazard`` and are not known closed or full, by geodesic
-        distance; reported-open places outside the registry count too.
+                max_m: float = 5000.0, hazards: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """Nearest sites that fit ``hazard`` (and every one of ``hazards``) and are not
+        known closed or full, by geodesic distance; reported-open places outside the
+        registry count too.
 
         Most designated sites never report a state (outdoor evacuation sites are always
         usable), so "open" here means open or not reported closed; the state is shown.
@@ -284,7 +342,7 @@ class Here:
         out: list[dict[str, Any]] = []
         if getattr(self.geo, "shelters", None) is not None:
             found = nearest_shelters(self.geo, lat=lat, lon=lon, hazard=hazard, limit=limit * 4,
-                                     max_m=max_m)
+                                     max_m=max_m, hazards=hazards)
             for s in found:
                 state = self.statuses.get(s.id, "unknown")
                 if state in UNAVAILABLE:
@@ -312,20 +370,22 @@ class Here:
     def answer(self, lat: float, lon: float, *, lang: str, hazard: str | None = None
                ) -> dict[str, Any]:
         found = self.covering_levels(lat, lon)
-        covering = [ea for ea, _level, _grade in found]
-        if not hazard:
-            hazard = next((t for ea in covering for t in ea.hazard_tags), None)
-        shelters = self.nearest(lat, lon, hazard=hazard)
+        # the hazard asked for, else every hazard in force here: a site is designated per
+        # hazard, and one unfit for any of them (a riverbank under a 洪水警報) is no refuge
+        hazards = (hazard,) if hazard else self.hazards_at(lat, lon)
+        hazard = hazards[0] if hazards else None
+        shelters = self.nearest(lat, lon, hazard=hazard, hazards=hazards)
         for s in shelters:
             c = self.board.get(s["id"])
             s["state_label"] = status_label(c, lang) if c else phrases.shelter_state(s["state"], lang)
             s["hazard_names"] = [phrases.hazard_name(h, lang) for h in s["hazards"]]
-        covered = {id(ea) for ea in covering}
+        covered = {id(ea) for ea, _level, _grade in found}
         # in force at places lalert has no shape for: maybe here too, so named, never hidden
         unplaced = [{**alert_summary(ea, lang), "places": names[:UNPLACED_NAMES],
-                     "more_places": max(0, len(names) - UNPLACED_NAMES)}
+                     "more_places": max(0, len(names) - UNPLACED_NAMES),
+                     "groups": unplaced_groups(ea, names, lang)}
                     for ea, names in self.unplaced if id(ea) not in covered]
-        return {"lat": lat, "lon": lon, "hazard": hazard,
+        return {"lat": lat, "lon": lon, "hazard": hazard, "hazards": list(hazards),
                 "alerts": [{**alert_summary(ea, lang), **level_fields(level, ea, lang, grade)}
                            for ea, level, grade in found], "unplaced": unplaced,
                 "shelters": shelters}

@@ -13,13 +13,8 @@ from lalert.model import EnrichedAlert
 from lalert.outputs import phrases
 from lalert.outputs.htmltext import bdi
 from lalert.outputs.listing import RegionFilter, area_names, ordered
-from lalert.outputs.public import (
-    place_grades,
-    place_levels,
-    shelter_board,
-    status_label,
-)
-from lalert.outputs.publicmap.data import shelter_records
+from lalert.outputs.public import shelter_board, status_label
+from lalert.outputs.publicmap.data import place_labels, shelter_records
 
 _ENV = Environment(loader=FileSystemLoader(resources.path("outputs", "publicmap", "templates")),
                    autoescape=select_autoescape(["html", "j2"]), trim_blocks=True,
@@ -51,22 +46,13 @@ def _alert_view(ea: EnrichedAlert, n: int, lang: str, board: ShelterBoard) -> di
         "issued_local": phrases.local_time(a.issued_at),
         "publisher": a.publisher,
         "areas": area_names(ea.active_areas()),
-        "place_levels": _place_levels(ea, lang),
+        "place_levels": {name: label for name, (_rank, label) in place_labels(ea, lang).items()},
         "shelters": [{"name": s.name, "state": status_label(current[s.id], lang) if current[s.id]
                       else phrases.shelter_state(status[s.id], lang),
                       "hazards": [phrases.hazard_name(h, lang) for h in s.hazards],
                       "address": s.address, "capacity": s.capacity}
                      for s in shelters[:SHELTERS_PER_ALERT]],
     }
-
-
-def _place_levels(ea: EnrichedAlert, lang: str) -> dict[str, str]:
-    """Each place's own level label (``public.place_levels``), or the class of the warning
-    in force there where no level applies (``public.place_grades``), by the name listed."""
-    grades = place_grades(ea, ea.active_areas())
-    return {name: phrases.level_label(lv, ea.alert.kind, ea.hazard_tags, lang)
-            or phrases.grade_label(lv, grades.get(name), lang) or ""
-            for name, lv in place_levels(ea, ea.active_areas()).items()}
 
 
 def unsaid(text: str | None, *said: str | None) -> str | None:

@@ -8,7 +8,7 @@ alerts built by hand.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -17,11 +17,13 @@ from pyproj import Geod
 from shapely.geometry import Point, shape
 
 from lalert.geo.distance import walking_minutes
+from lalert.geo.hazards import site_hazards
 from lalert.geo.reports import ShelterBoard, is_open, status_of
 from lalert.i18n import N_
 from lalert.model import (
     EnrichedAlert,
     Grade,
+    Hazard,
     NearbyHotspot,
     NearbyShelter,
     area_key,
@@ -32,7 +34,7 @@ from lalert.outputs import phrases as public_phrases
 from lalert.outputs.listing import area_names, ordered
 from lalert.outputs.public import place_grades
 from lalert.outputs.signage.screens import Screen
-from lalert.vocab import LEVEL_COLOURS, SEVERITY_ORDER
+from lalert.vocab import LEVEL_COLOURS, SEVERITY_ORDER, SHELTER_HAZARDS
 from lalert.vocab import levels as level_vocab
 from lalert.vocab.jma import CLASS_LEVEL
 
@@ -56,8 +58,11 @@ Translate = Callable[[str, str], str]
 
 
 class ShelterFinder(Protocol):
+    """Nearest designated sites fit for ``hazard`` and every one of ``hazards``."""
+
     def __call__(
-        self, lat: float, lon: float, *, hazard: str | None, open_only: bool, limit: int
+        self, lat: float, lon: float, *, hazard: str | None, open_only: bool, limit: int,
+        hazards: Collection[str] = (),
     ) -> Sequence[NearbyShelter]: ...
 
 
@@ -71,6 +76,9 @@ class Match:
     # a JMA warning without 警戒レベル where the screen stands (大雪特別警報, 暴風警報 …):
     # its class and names, never a level made up from its severity
     grade: Grade | None = None
+    # the hazards in force where the screen stands, not the telegram's everywhere
+    # (十津川村's 大雨特別警報 beside 奈良市's 大雨注意報): what the screen names
+    hazards: tuple[Hazard, ...] = ()
 
     @property
     def rank(self) -> int | None:
@@ -149,14 +157,14 @@ def match(ea: EnrichedAlert, screen: Screen) -> Match | None:
         grade = (gravest(place_grades(ea, hit_areas).values()) if hit_areas
                  else a.grade())
         if grade is not None:  # 暴風警報 is no "警戒レベル4相当 全員避難": it says what it is
-            return Match(ea, None, False, grade)
+            return Match(ea, None, False, grade, tuple(here or in_force))
     if level is None and not levelled:  # CAP and others without any 警戒レベル
         sev = max((h.severity for h in here), key=SEVERITY_ORDER.get, default=a.severity)
         level = SEVERITY_LEVEL.get(max(a.severity, sev, key=SEVERITY_ORDER.get))
         equivalent = True
     if a.kind in INFO_ONLY_KINDS:
         level = None
-    return Match(ea, level, equivalent)
+    return Match(ea, level, equivalent, hazards=tuple(here or in_force))
 
 
 def _ranked(matches: list[Match]) -> list[Match]:
@@ -246,29 +254,42 @@ def _reported_nearby(board: ShelterBoard, screen: Screen, max_m: float) -> list[
 
 def _shelters(
     screen: Screen,
-    hazard: str | None,
+    hazards: tuple[str, ...],
     find: ShelterFinder | None,
     fallback: Iterable[NearbyShelter],
     board: ShelterBoard,
     limit: int,
 ) -> list[dict[str, Any]]:
-    """Nearby facilities fitting ``hazard``, each once, open ones first, then the nearest."""
+    """Nearby facilities designated for every one of ``hazards`` (those in force where
+    the screen stands), each once, open ones first, then the nearest."""
     found: Sequence[NearbyShelter] = ()
+    hazard = hazards[0] if hazards else None
     if find is not None and screen.has_point:
-        found = find(screen.lat, screen.lon, hazard=hazard, open_only=False, limit=limit * 4)  # type: ignore[arg-type]
+        found = find(screen.lat, screen.lon, hazard=hazard, open_only=False,  # type: ignore[arg-type]
+                     limit=limit * 4, hazards=hazards)
     if not found:
         found = list(fallback)
     seen: set[str] = set()
     found = [s for s in found if not (s.id in seen or seen.add(s.id))]  # type: ignore[func-returns-value]
     views = [_shelter_view(s, screen, board) for s in found]
-    if hazard:
-        views = [v for v in views if v["fits_hazard"] is not False and (
-            v["fits_hazard"] or hazard in v["hazards"])]
+    if hazards:  # a site is designated per hazard: one unfit for any in force is no refuge
+        views = [v for v in views if v["fits_hazard"] is not False
+                 and set(hazards) <= set(v["hazards"])]
     views += [_shelter_view(s, screen, board) for s in _reported_nearby(board, screen, REPORTED_NEAR_M)
               if s.id not in seen]
     # open first; then sites with no report (they may be usable); full; closed last
     views.sort(key=lambda v: (0 if v["open"] else STATUS_RANK.get(v["state"], 1), v["distance_m"]))
     return views[:limit]
+
+
+def _site_hazards(matches: Iterable[Match]) -> tuple[str, ...]:
+    """The site hazards in force where the screen stands: those of the hazards each alert
+    has in force there (``Match.hazards``), else the alert's own (``hazard_tags``), in
+    ``SHELTER_HAZARDS`` order."""
+    found: set[str] = set()
+    for m in matches:
+        found.update(site_hazards(m.alert.alert.kind, m.hazards) or m.alert.hazard_tags)
+    return tuple(t for t in SHELTER_HAZARDS if t in found)
 
 
 # --- the content dict -----------------------------------------------------------------
@@ -295,7 +316,7 @@ def _alert_view(m: Match) -> dict[str, Any]:
         "instruction": a.instruction,
         "colour": LEVEL_COLOURS.get(m.rank or 0),
         "hazards": list(m.alert.hazard_tags),
-        "hazard_names": sorted({h.name for h in a.hazards if h.state not in OUT_OF_FORCE})[:6],
+        "hazard_names": sorted({h.name for h in m.hazards})[:6],
         "areas": area_names(x for x in m.alert.active_areas() if x.name)[:8],
         "_footprint": m.alert.footprint,  # for the SVG map; not in the public .json
     }
@@ -318,16 +339,18 @@ def build(
     takeover = [m for m in matches if m.rank is not None and m.rank >= screen.min_level]
     info = [m for m in matches if m not in takeover]
     main = takeover[0] if takeover else None
-    hazard = main.alert.hazard_tags[0] if main and main.alert.hazard_tags else None
+    hazards = _site_hazards(matches) if main else ()
+    named = _site_hazards([main]) if main else ()  # what the main alert is about, named
+    hazard = named[0] if named else None
     fallback = [s for m in matches for s in m.alert.shelters]
     open_only = False
     if main:
-        shelters = _shelters(screen, hazard, find_shelters, fallback, board, 3)
+        shelters = _shelters(screen, hazards, find_shelters, fallback, board, 3)
         open_only = any(v["open"] for v in shelters)
         if open_only:  # only open ones under "Nearest open shelters": full and closed are not offered
             shelters = [v for v in shelters if v["open"]]
     else:
-        shelters = _shelters(screen, None, find_shelters, fallback, board, 4)
+        shelters = _shelters(screen, (), find_shelters, fallback, board, 4)
     # 00000JAPAN is shown only through the desk's declaration, never because a list has it
     ssids = [x for x in dict.fromkeys([*screen.wifi_ssids, *(h.ssid for h in hotspots if h.ssid)])
              if x.upper() != JAPAN_SSID]

@@ -9,7 +9,7 @@ page falls back to the shelters the enrichment attached to each alert.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from lalert.model import NearbyHotspot, NearbyShelter
@@ -27,11 +27,12 @@ def shelter_finder(geo: Any, states: dict[str, str] | None = None) -> ShelterFin
         return None
 
     def find(
-        lat: float, lon: float, *, hazard: str | None, open_only: bool, limit: int
+        lat: float, lon: float, *, hazard: str | None, open_only: bool, limit: int,
+        hazards: Collection[str] = (),
     ) -> Sequence[NearbyShelter]:
         return nearest_shelters(
             geo, lat=lat, lon=lon, hazard=hazard, limit=limit, states=states,
-            open_only=open_only,
+            open_only=open_only, hazards=hazards,
         )
 
     return find

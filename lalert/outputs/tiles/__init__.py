@@ -144,7 +144,8 @@ class TilesOutput(BaseOutput):
 
     def routes(self) -> list[web.AbstractRouteDef]:
         return [
-            web.get(r"/tiles/{z:\d+}/{x:\d+}/{y:\d+}.mvt", self._tile),
+            # bounded digits: int() of a 5,000-digit path segment raised (500 per request)
+            web.get(r"/tiles/{z:\d{1,2}}/{x:\d{1,10}}/{y:\d{1,10}}.mvt", self._tile),
             web.get("/tiles.json", self._tilejson_route),
         ]
 

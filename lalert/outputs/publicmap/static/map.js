@@ -157,7 +157,9 @@ window.lalertMap = (function () {
       etag = r.headers.get("ETag");
       data = await r.json();
       drawAlerts(); drawShelters(); drawHotspots();
-      status(ui.updated + ": " + new Date().toLocaleTimeString(cfg.locale || "ja"));
+      // Japan time, as /text and signage say it, whatever zone the device keeps
+      status(ui.updated + ": " + new Date().toLocaleTimeString(cfg.locale || "ja",
+                                                                { timeZone: "Asia/Tokyo" }));
       document.body.dataset.version = String(data.version);
       if (here) lookup(here.lat, here.lon, false);
     } catch (err) {
@@ -189,10 +191,22 @@ window.lalertMap = (function () {
       // In force at places the map has no shape for (e.g. a tsunami forecast region):
       // they may cover this point, so they are named here, never silently left out.
       const maybe = el("ul", { class: "here-unplaced" });
+      const named = (g) => g.places.join("、") +
+        (g.more_places ? " " + ui.more_places.replace("%(n)s", String(g.more_places)) : "");
       for (const a of unplaced) {
-        const places = a.places.join("、") +
-          (a.more_places ? " " + ui.more_places.replace("%(n)s", String(a.more_places)) : "");
-        maybe.append(alertItem(a, el("span", { class: "places" }, " (", bdi(places), ")")));
+        if (!a.groups) {  // an answer from before groups: the alert's places as one list
+          maybe.append(alertItem(a, el("span", { class: "places" }, " (", bdi(named(a)), ")")));
+          continue;
+        }
+        // each region beside what is in force there (大津波警報 here, 津波予報 there),
+        // never the alert's gravest over them all
+        const groups = el("ul", { class: "places" });
+        for (const g of a.groups) {
+          groups.append(el("li", null, g.level_label ? el("strong", null, g.level_label + ": ") : null,
+            bdi(named(g))));
+        }
+        maybe.append(el("li", { class: "alert", "data-id": a.id }, bdi(a.summary || a.title), groups,
+          a.instruction ? el("span", { class: "instruction" }, bdi(a.instruction)) : null));
       }
       const shelters = el("ol", { class: "here-shelters", id: "lalert-nearest" });
       for (const s of ans.shelters) {
@@ -203,9 +217,14 @@ window.lalertMap = (function () {
       if (!ans.shelters.length) shelters.append(el("li", null, ui.nearest_none));
       const notify = el("button", { type: "button", id: "lalert-notify" }, ui.notify_btn);
       notify.addEventListener("click", () => subscribe(lat, lon, notify));
+      // the heading says what the list is: open sites only, or with sites whose opening
+      // nobody reported (状況不明), or those alone — never "open" over 状況不明
+      const open = ans.shelters.filter(s => s.open).length;
+      const heading = open === ans.shelters.length ? ui.nearest
+        : open ? ui.nearest_any : ui.nearest_unreported;
       box.replaceChildren(el("h2", null, ui.here_alerts), alerts,
         ...(unplaced.length ? [el("h3", null, ui.here_unplaced), maybe] : []),
-        el("h2", null, ui.nearest), shelters, notify);
+        el("h2", null, heading), shelters, notify);
       const pts = [[lat, lon]].concat(ans.shelters.slice(0, 3).map(s => [s.lat, s.lon]));
       if (fit) map.fitBounds(pts, { padding: [60, 60], maxZoom: 15 });
     } catch (err) {
