@@ -19,10 +19,13 @@ Chosen with ``bus = "redis://host:6379/0"`` (options in the query: ``stream``,
   are connected to one process each) follow the stream the same way instead of joining a
   group: every process serving them sees every change, with the same ``seq``. They are
   best-effort live feeds; their own resume log is how a client catches up.
-- **local consumers**: the publishing process keeps the changes it wrote (the last
-  ``LOCAL_KEPT``) and its own consumers take an entry's change from there instead of
-  decoding the entry's bytes again; Redis still orders, groups and acknowledges, and is
-  what other processes read. Acknowledgements go in one XACK per read, after every
+- **local consumers**: the publishing process keeps the changes it wrote that its own
+  consumers have not read yet (at most ``LOCAL_KEPT``) and they take an entry's change
+  from there instead of decoding the entry's bytes again; Redis still orders, groups and
+  acknowledges, and is what other processes read. A change is dropped once every local
+  reader is past it: it carries its alert and the JSON every push channel rendered
+  (``AlertChange.memo``), about 20 KB, and keeping 4,096 read ones held some 60 MB at
+  the peak of a burst. Acknowledgements go in one XACK per read, after every
   entry of it was handled (a crash in between re-offers them; each output's outbox
   makes that harmless).
 - **entries lalert cannot read** (another client's bytes, a schema version this lalert
@@ -57,8 +60,8 @@ log = logging.getLogger(__name__)
 Follower = Callable[[AlertChange, str], None]
 
 LOCAL_KEPT = 4096
-"""Changes this process published that its own consumers may take without decoding
-(about one read batch per output behind the publisher; older ones are decoded)."""
+"""At most this many changes this process published and its own readers have not read
+yet are kept for them (a reader further behind decodes the entry instead)."""
 
 
 def stream_id(seq: int) -> str:
@@ -133,8 +136,10 @@ class RedisBus(SubsMixin):
         self._tasks: list[asyncio.Task[None]] = []
         self._r: aioredis.Redis | None = None
         self.published = 0
-        # entry id → (change, key) of what this process wrote (see LOCAL_KEPT)
+        # entry id → (change, key) of what this process wrote and its readers have not
+        # all read yet, in seq order (see LOCAL_KEPT)
         self._local: OrderedDict[bytes, tuple[AlertChange, str]] = OrderedDict()
+        self._followed = 0  # seq the view followers have read up to
         self.refused = Refused()  # entries kept unread (the daemon may share its own)
 
     @classmethod
@@ -223,17 +228,20 @@ class RedisBus(SubsMixin):
         while True:
             change, key = await self._pubq.get()
             fields = encode_change(change, key)
+            entry = stream_id(change.seq).encode()
             while True:
+                # kept before the XADD: a blocked reader here may get the entry before
+                # the XADD's reply does, and would decode it again
+                self._local[entry] = (change, key)
                 try:
                     await self._r.xadd(self.stream, fields, id=stream_id(change.seq),
                                        maxlen=self.maxlen, approximate=True)
                     self.published += 1
-                    # kept only once the entry at this id is known to be ours
-                    self._local[stream_id(change.seq).encode()] = (change, key)
-                    if len(self._local) > LOCAL_KEPT:
-                        self._local.popitem(last=False)
+                    self._forget_read()
                     break
                 except ResponseError as exc:
+                    # the entry at this id, if any, is not this one (the readers decode it)
+                    self._local.pop(entry, None)
                     if "equal or smaller" not in str(exc):
                         raise
                     if not await self._r.xrange(self.stream, min=stream_id(change.seq),
@@ -248,6 +256,25 @@ class RedisBus(SubsMixin):
                     # Redis away: keep the change and retry (it is in the store anyway)
                     log.warning("bus: publishing seq %d failed (%s); retrying", change.seq, exc)
                     await asyncio.sleep(0.5)
+
+    @property
+    def kept_locally(self) -> int:
+        """Published changes kept for this process's readers that have not read them."""
+        return len(self._local)
+
+    def _forget_read(self) -> None:
+        """Drop the kept changes every local reader (output or view follower) is past, and
+        the oldest beyond ``LOCAL_KEPT``."""
+        local = self._local
+        if not local:
+            return
+        marks = [s.cursor for s in self._subs.values()]
+        if self.followers:
+            marks.append(self._followed)
+        read_up_to = min(marks) if marks else self.last_seq
+        while local and (len(local) > LOCAL_KEPT
+                         or next(iter(local.values()))[0].seq <= read_up_to):
+            local.popitem(last=False)
 
     async def _read_after(self, last: bytes | str, what: str) -> list[Any] | None:
         """One XREAD of the entries after ``last``; None when Redis is away (logged, after
@@ -287,12 +314,14 @@ class RedisBus(SubsMixin):
 
     async def _follow(self) -> None:
         last: bytes | str = stream_id(self.follow_from)
+        self._followed = self.follow_from
         while True:
             resp = await self._read_after(last, "following the stream")
             if resp is None:
                 continue
             for entry_id, decoded in self._decoded(resp, "bus:view"):
                 last = entry_id
+                self._followed = seq_of(entry_id)
                 if decoded is not None:
                     for fn in self.followers:
                         try:
@@ -334,6 +363,7 @@ class RedisBus(SubsMixin):
                     self.skip(sub.output.name, ch.seq, exc)
             sub.handled += len(changes)
             sub.cursor = max(sub.cursor, seq_of(last))
+            self._forget_read()
 
     async def _consume(self, sub: _Sub) -> None:
         assert self._r is not None
@@ -387,6 +417,7 @@ class RedisBus(SubsMixin):
                 # the outputs' work (and their outbox records) is committed: acknowledge;
                 # shielded, so a stop in the middle still acknowledges what was handled
                 await asyncio.shield(self._r.xack(self.stream, sub.group, *done))
+                self._forget_read()
 
     async def _handle(self, sub: _Sub, entry_id: bytes, fields: dict[bytes, bytes]) -> bool:
         """Handle one entry; True when it may be acknowledged."""

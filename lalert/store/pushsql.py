@@ -23,6 +23,7 @@ from lalert.storage import Job, LoggedChange, Outcome
 ROW_COLS = ("id", "channel", "seq", "sub_id", "state", "attempts", "next_at", "updated_at",
             "last_status", "last_error")
 JOB_COLS = "id, channel, seq, sub_id, attempts, next_at"
+LOG_SLICE = 32  # change-log rows per executemany (see log_changes)
 
 
 @dataclass(frozen=True)
@@ -88,10 +89,14 @@ class PushQueries:
     def log_changes(self, changes: list[LoggedChange]) -> None:
         if not changes:
             return
+        sql = self._q("INSERT INTO {changes} (seq, alert_key, body) VALUES (?,?,?)"
+                      " ON CONFLICT DO NOTHING")
         with self._transaction() as tx:
-            tx.executemany(self._q("INSERT INTO {changes} (seq, alert_key, body) VALUES (?,?,?)"
-                                   " ON CONFLICT DO NOTHING"),
-                           [(c.seq, c.alert_key, c.body) for c in changes])
+            # in slices: psycopg encodes every row of one executemany before sending, and
+            # a read of 256 changes of ~20 KB JSON each held 32 MB of copies at once
+            for i in range(0, len(changes), LOG_SLICE):
+                tx.executemany(sql, [(c.seq, c.alert_key, c.body)
+                                     for c in changes[i:i + LOG_SLICE]])
 
     def change_json(self, seq: int) -> str | None:
         row = self._one(self._q("SELECT body FROM {changes} WHERE seq=?"), (seq,))
