@@ -53,6 +53,15 @@ def old_rule(ea, idx: SubscriptionIndex) -> list[str]:
     return [idx.ids[r] for r in rows.tolist()]
 
 
+def corpus_city_geo():
+    """The corpus's JMA municipal polygons, imported into a throw-away geo store."""
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "geo.gpkg"
+        import_sources(db, [CORPUS / "geo" / "jma-areas" / "jma_city_areas.geojson"],
+                       progress=False)
+        return load_geodata(db)
+
+
 def cpu(fn) -> float:
     t0 = time.process_time()
     fn()
@@ -63,11 +72,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--subs", type=int, default=200_000)
     a = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        db = Path(tmp) / "geo.gpkg"
-        import_sources(db, [CORPUS / "geo" / "jma-areas" / "jma_city_areas.geojson"],
-                       progress=False)
-        geo = load_geodata(db)
+    geo = corpus_city_geo()
     ea = enrich(parse((CORPUS / "xml" / "jma" / "15_08_01_130412_VPWW53.xml").read_bytes())[0],
                 geo)
     rng = np.random.default_rng(3)

@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,13 +25,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.push_place_levels import CORPUS, corpus_city_geo  # noqa: E402
 from lalert.changes import AlertChange  # noqa: E402
 from lalert.geo.enrich import enrich  # noqa: E402
-from lalert.geo.store import import_sources, load_geodata  # noqa: E402
 from lalert.outputs.sse import SseOutput, _Client, parse_filters  # noqa: E402
 from lalert.parsers import parse  # noqa: E402
 
-CORPUS = Path(os.environ.get("LALERT_CORPUS", ROOT.parent / "shared" / "corpus"))
 NARA = (135.54, 33.86, 136.23, 34.78)  # the telegram's bbox (lon/lat)
 TELEGRAMS = ("15_08_03_160628_VPWW53.xml", "15_08_04_160628_VPWW53.xml")
 
@@ -67,11 +64,7 @@ async def main() -> None:
     ap.add_argument("--clients", default="1000,10000")
     ap.add_argument("--rounds", type=int, default=5)
     a = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        db = Path(tmp) / "geo.gpkg"
-        import_sources(db, [CORPUS / "geo" / "jma-areas" / "jma_city_areas.geojson"],
-                       progress=False)
-        geo = load_geodata(db)
+    geo = corpus_city_geo()
     alerts = [enrich(parse((CORPUS / "xml" / "jma" / name).read_bytes())[0], geo)
               for name in TELEGRAMS]
     changes = [AlertChange(seq=i + 1, kind=kind, reason="issue", alert=ea,
