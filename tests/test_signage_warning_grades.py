@@ -89,3 +89,18 @@ def test_tsunami_and_volcano_warnings_say_what_they_are(corpus, name, area, word
     assert main["level"] is None and main["paint"] == paint
     assert any(named in n for n in main["grade_names"])
     assert body["text"]["ja"]["level"] == word and "警戒レベル" not in str(body["text"])
+
+
+def test_no_site_known_nearby_is_not_headed_as_a_list_of_designated_sites(corpus):
+    """十津川村 under 大雨特別警報 with no site in the registry near the screen: the box
+    says there is no open-site information, not "近くの指定避難場所：" over nothing."""
+    from lalert.outputs.signage.render import Renderer
+
+    nara = _load(corpus, NARA_53)
+    screen = Screen(id="t", name="十津川村役場", areas=("jma.city:2944900",),
+                    languages=("ja", "en"))
+    body = build(screen, [nara], tr=_tr)
+    assert body["main"] is not None and body["shelters"] == []
+    html = Renderer().screen_page(body, screen, "ja")
+    assert "近くの指定避難場所" not in html
+    assert "近くで開設中の避難場所の情報がありません" in html
