@@ -104,3 +104,44 @@ def test_no_site_known_nearby_is_not_headed_as_a_list_of_designated_sites(corpus
     html = Renderer().screen_page(body, screen, "ja")
     assert "近くの指定避難場所" not in html
     assert "近くで開設中の避難場所の情報がありません" in html
+
+
+TSUNAMI = "32-39_11_02_250206_VTSE41.xml"  # 大津波警報 for 岩手県 … (forecast regions)
+MIYAKO = Screen(id="miyako", name="宮古市役所", lat=39.6413, lon=141.9571,
+                languages=("ja", "en"))
+
+
+def test_a_warning_no_screen_can_place_is_named_not_left_out(corpus):
+    """A coastal screen placed by a point, during a 大津波警報 whose forecast regions have
+    no polygon: nothing matches the point, yet the screen must not look clear. It names
+    the warning and its regions under the map's words for it, and does not take over
+    (whether the screen lies inside is unknown)."""
+    from lalert.outputs.signage.render import Renderer
+
+    body = build(MIYAKO, [_load(corpus, TSUNAMI), _load(corpus, ADVISORIES)], tr=_tr)
+    assert body["mode"] == "normal" and body["info"] == []
+    # each region beside the class in force there, gravest first; 注意報 (below the
+    # screen's min_level 3), the tsunami's and 魚津市's, are not named
+    special, warning = body["unplaced"]
+    assert special["grade"] == 4 and special["paint"] == 5
+    assert any("大津波警報" in n for n in special["grade_names"])
+    assert special["areas"] == ["岩手県", "宮城県", "福島県"]
+    assert warning["grade"] == 2 and warning["grade_names"] == ["津波警報"]
+    assert "茨城県" in warning["areas"] and "岩手県" not in warning["areas"]
+    html = Renderer().screen_page(body, MIYAKO, "ja")
+    assert "地図に範囲を示せない地域に発表中の情報" in html and "岩手県" in html
+    assert "現在、この地域に警報・避難情報はありません。" not in html
+
+
+def test_a_screen_that_lists_the_region_is_taken_over_and_names_it_once(corpus):
+    from lalert.outputs.signage.render import Renderer
+
+    screen = Screen(id="m", name="宮古", areas=("jma.tsunami_region:210",),
+                    languages=("ja",))
+    tsunami, nara = _load(corpus, TSUNAMI), _load(corpus, NARA_53)
+    body = build(screen, [tsunami, nara], tr=_tr)
+    assert body["mode"] == "takeover" and body["main"]["id"] == tsunami.alert.id
+    # Nara's telegram has no shapes here either: it is named beside the takeover
+    assert {u["id"] for u in body["unplaced"]} == {nara.alert.id}
+    html = Renderer().screen_page(body, screen, "ja")
+    assert "地図に範囲を示せない地域に発表中の情報" in html

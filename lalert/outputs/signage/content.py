@@ -32,7 +32,7 @@ from lalert.model import (
 )
 from lalert.outputs import phrases as public_phrases
 from lalert.outputs.listing import area_names, ordered
-from lalert.outputs.public import place_grades
+from lalert.outputs.public import place_grades, unplaced_areas
 from lalert.outputs.signage.screens import Screen
 from lalert.vocab import LEVEL_COLOURS, SEVERITY_ORDER, SHELTER_HAZARDS
 from lalert.vocab import levels as level_vocab
@@ -176,19 +176,42 @@ def _ranked(matches: list[Match]) -> list[Match]:
     return sorted((by_alert[id(ea)] for ea in order), key=lambda m: m.drill)
 
 
-def matches_for(
-    screen: Screen, alerts: Iterable[EnrichedAlert], *, now: datetime | None = None
-) -> list[Match]:
-    """Alerts covering the screen, most severe first; drills only on drill screens."""
-    out = []
+def _shown(screen: Screen, alerts: Iterable[EnrichedAlert], now: datetime | None
+           ) -> Iterable[EnrichedAlert]:
+    """The alerts a screen may show: real ones (drills only on drill screens), unexpired."""
     for ea in alerts:
         a = ea.alert
         if a.status != "actual" and not (screen.drills and a.status in ("exercise", "test")):
             continue
         if now is not None and a.valid_until and _expired(a.valid_until, now):
             continue
-        m = match(ea, screen)
-        if m is not None:
+        yield ea
+
+
+def matches_for(
+    screen: Screen, alerts: Iterable[EnrichedAlert], *, now: datetime | None = None
+) -> list[Match]:
+    """Alerts covering the screen, most severe first; drills only on drill screens."""
+    return _ranked([m for ea in _shown(screen, alerts, now) if (m := match(ea, screen))])
+
+
+def unplaced_for(
+    screen: Screen, alerts: Iterable[EnrichedAlert], *, now: datetime | None = None
+) -> list[Match]:
+    """Alerts at or above the screen's ``min_level`` that no screen can be matched
+    against: no footprint, and none of their places has a shape or a code the screen
+    lists (a 大津波警報's forecast regions before their polygons are imported). Whether
+    one covers the screen is unknown, so it is named — never taken over by, never left
+    out as if the screen were clear. Ranked like the matches, by the alert's gravest."""
+    out = []
+    for ea in _shown(screen, alerts, now):
+        a = ea.alert
+        if a.info_type == "cancel" or not unplaced_areas(ea) or match(ea, screen):
+            continue
+        grade = None if a.level is not None else a.grade()
+        m = Match(ea, a.level, level_vocab.source(a.kind, a.level) == level_vocab.EQUIVALENT,
+                  grade, tuple(a.hazards))
+        if m.rank is not None and m.rank >= screen.min_level:
             out.append(m)
     return _ranked(out)
 
@@ -322,6 +345,31 @@ def _alert_view(m: Match) -> dict[str, Any]:
     }
 
 
+def unplaced_views(screen: Screen, unplaced: Iterable[Match]) -> list[dict[str, Any]]:
+    """The views of ``unplaced_for``'s alerts: a JMA warning's places grouped by the
+    class in force at each (大津波警報 beside 岩手県, 津波警報 beside 茨城県), gravest
+    first, classes below the screen's ``min_level`` left out — never the gravest class
+    over every region of the telegram."""
+    out = []
+    for m in unplaced:
+        view = _alert_view(m)
+        if m.grade is None:
+            out.append(view)
+            continue
+        by_class: dict[int, tuple[dict[str, None], list[str]]] = {}
+        for name, (cls, names) in place_grades(m.alert, m.alert.active_areas()).items():
+            warned, places = by_class.setdefault(cls, ({}, []))
+            warned.update(dict.fromkeys(names))
+            places.append(name)
+        for cls in sorted(by_class, reverse=True):
+            if CLASS_LEVEL[cls] >= screen.min_level:
+                warned, places = by_class[cls]
+                out.append({**view, "grade": cls, "grade_names": list(warned),
+                            "paint": CLASS_LEVEL[cls], "colour": LEVEL_COLOURS[CLASS_LEVEL[cls]],
+                            "areas": places[:8]})
+    return out
+
+
 def build(
     screen: Screen,
     alerts: Sequence[EnrichedAlert],
@@ -372,6 +420,8 @@ def build(
         "main": _alert_view(main) if main else None,
         "others": [_alert_view(m) for m in takeover[1:]],
         "info": [_alert_view(m) for m in info][:4],
+        # in force where no screen can be placed: named, the screen may lie inside
+        "unplaced": unplaced_views(screen, unplaced_for(screen, alerts, now=now))[:3],
         "shelters": shelters,
         "shelters_open_only": open_only,
         "hazard": hazard,
