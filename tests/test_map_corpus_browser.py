@@ -209,3 +209,18 @@ def test_signage_and_map_give_the_same_walking_time(corpus_daemon):
         assert s["walk_min"] == m["walk_min"] == walking_minutes(m["distance_m"]), (s, m)
     for s in screen["shelters"] + here["shelters"]:
         assert s["walk_min"] == walking_minutes(s["distance_m"])
+
+
+@needs_chromium
+def test_here_without_a_view_opens_the_map_at_that_point(corpus_daemon, browser):
+    """A shared ``?here=lat,lon`` link without ``#zoom/lat/lon``: the point answered for
+    is on the map (it opened over the deployment's region, where the point may not be)."""
+    page, outside = _page(browser, (390, 844))
+    page.goto(corpus_daemon.url + "/?lang=ja&here=32.21050,130.76250")  # 人吉市役所
+    page.wait_for_selector("#lalert-nearest li")
+    page.evaluate(SETTLED)
+    view = page.evaluate(VIEW)
+    assert view["zoom"] == 16
+    assert abs(view["lat"] - 32.2105) < 1e-3 and abs(view["lon"] - 130.7625) < 1e-3, view
+    assert outside == [] and page.errors == []
+    page.context.close()

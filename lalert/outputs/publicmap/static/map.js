@@ -322,12 +322,6 @@ window.lalertMap = (function () {
     map.getContainer().setAttribute("aria-label", ui.title);
     map.getContainer().setAttribute("role", "region");
     if (cfg.attribution && map.attributionControl) map.attributionControl.addAttribution(cfg.attribution);
-    // the place in the URL, else the deployment's region [w, s, e, n]
-    if (!fromHash()) {
-      const r = cfg.region;
-      map.fitBounds([[r[1], r[0]], [r[3], r[2]]], { animate: false });
-    }
-    map.on("moveend", toHash);
     // ?here=lat,lon (the signage QR code: the resident stands at the screen): answer
     // "where am I" there at once, keeping the view the URL chose
     const at = /^(-?\d{1,2}(?:\.\d+)?),(-?\d{1,3}(?:\.\d+)?)$/.exec(
@@ -335,6 +329,14 @@ window.lalertMap = (function () {
     if (at && Math.abs(Number(at[1])) <= 90 && Math.abs(Number(at[2])) <= 180) {
       here = { lat: Number(at[1]), lon: Number(at[2]) };
     }
+    // the place in the URL's hash; else around ?here= (the point answered for must be
+    // on the map, not off the deployment's region); else the region [w, s, e, n]
+    if (!fromHash()) {
+      const r = cfg.region;
+      if (here) map.setView([here.lat, here.lon], 16, { animate: false });
+      else map.fitBounds([[r[1], r[0]], [r[3], r[2]]], { animate: false });
+    }
+    map.on("moveend", toHash);
     window.addEventListener("hashchange", fromHash);
     map.on("click", e => lookup(e.latlng.lat, e.latlng.lng));
     map.on("baselayerchange", () => {
