@@ -135,6 +135,18 @@ class Basemap:
         return f"{parts.scheme}://{parts.netloc}" if parts.netloc else None
 
 
+def body_timeout_s(tree: Mapping[str, Any]) -> float:
+    """``[http] body_timeout_s`` from a settings tree (``Config.raw`` / ``ctx.settings``):
+    how long a body sent before anyone is known (the desk login form, a Web Push sign-up)
+    may take to arrive, 20 s by default.
+
+    aiohttp bounds slow headers (``keepalive_timeout``) but not a body: a stranger who
+    declares 16 KB and sends a byte every few seconds held a connection for hours, and
+    enough of them take every file descriptor the daemon has."""
+    http = tree.get("http")
+    return float((http if isinstance(http, Mapping) else {}).get("body_timeout_s", 20))
+
+
 def basemap_config(tree: Mapping[str, Any], home: Path | None = None) -> Basemap:
     """``[map]`` of a config tree as a ``Basemap``; ``ValueError`` says what is wrong."""
     sect = tree.get("map") or {}

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from lalert.clientaddr import client_address, trusted_proxies
+from lalert.config import body_timeout_s
 from lalert.outputs import phrases
 from lalert.outputs.netguard import allowed_networks, check_url
 from lalert.storage import Subscriptions
@@ -259,7 +260,7 @@ class SubscriptionApi:
             return _error(413, "body too large")
         # before anyone is known: the body must arrive in time (a byte every few seconds
         # held a connection for hours); ``[http] body_timeout_s`` as for the desk login
-        seconds = float((ctx.settings.get("http") or {}).get("body_timeout_s", 20))
+        seconds = body_timeout_s(ctx.settings)
         raw = b""
         try:
             async with asyncio.timeout(seconds):

@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from lalert.config import Config
+from lalert.config import Config, body_timeout_s
 
 log = logging.getLogger(__name__)
 
@@ -55,20 +55,12 @@ def accepts_encoding(*encodings: str) -> Callable[[Handler], Handler]:
     return mark
 
 
-def body_timeout(config: Config) -> float:
-    """``[http] body_timeout_s``: how long an anonymous body may take to arrive (20 s).
-
-    aiohttp bounds slow headers (``keepalive_timeout``) but not a body: a stranger who
-    declares 16 KB and sends a byte every few seconds held a connection for hours, and
-    enough of them take every file descriptor the daemon has."""
-    return float(config.section("http").get("body_timeout_s", 20))
-
-
 def body_limit(max_bytes: int) -> Callable[[Handler], Handler]:
     """Mark a handler that reads a body before it knows who sent it (the desk login): a
     declared length over ``max_bytes`` is refused (413) and an undeclared one (chunked)
     asked for (411), before anything is read; the form is then read within
-    ``body_timeout`` (408 and the connection closed when it takes longer)."""
+    ``[http] body_timeout_s`` (``lalert.config.body_timeout_s``; 408 and the connection
+    closed when it takes longer)."""
     def mark(handler: Handler) -> Handler:
         setattr(handler, _LIMIT_ATTR, int(max_bytes))
         return handler
@@ -220,6 +212,6 @@ async def body_guard(request: web.Request, handler: Handler) -> web.StreamRespon
 
 def setup(app: web.Application, config: Config) -> None:
     """Install the header hook and the body middleware (before any route runs)."""
-    app[_CONFIG_KEY] = {**_headers(config), "body_timeout": body_timeout(config)}
+    app[_CONFIG_KEY] = {**_headers(config), "body_timeout": body_timeout_s(config.raw)}
     app.middlewares.append(body_guard)
     app.on_response_prepare.append(_add_headers)
