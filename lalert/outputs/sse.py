@@ -89,8 +89,10 @@ class _Client:
         return bool(match(ea, self.own_index))
 
 
-def frame(seq: int, data: str) -> bytes:
-    return f"id: {seq}\nevent: alert\ndata: {data}\n\n".encode()
+def frame(seq: int, data: str | bytes) -> bytes:
+    if isinstance(data, str):
+        data = data.encode()
+    return b"id: %d\nevent: alert\ndata: %s\n\n" % (seq, data)
 
 
 class _Told:
@@ -156,7 +158,7 @@ def told(t: _Told, here: tuple[Place, ...], gone: tuple[Place, ...],
         if grade is not None:  # no 警戒レベル here, a JMA warning is: 特別警報: 暴風特別警報
             here_said["warning"] = {lang: grade_label(None, grade, lang) for lang in ("ja", "en")}
         data = _encoder.encode(head)[:-1] + b"," + t.rest[1:]  # built once per set of places
-        t.frames[key] = b"id: %d\nevent: alert\ndata: %s\n\n" % (t.seq, data)
+        t.frames[key] = frame(t.seq, data)
     return t.frames[key]
 
 
@@ -229,6 +231,8 @@ class SseOutput(BaseOutput):
         self._clients: dict[str, _Client] = {}
         self._next = 0
         self._index: SubscriptionIndex | None = None
+        self._row: dict[str, int] = {}  # client → its row in _index (with _index)
+        self._placed = np.zeros(0, np.int64)  # rows of clients streaming for a place
         self._closing = asyncio.Event()
         self._by_address: dict[str, dict[str, web.Request]] = {}  # client → its streams
 
@@ -252,10 +256,15 @@ class SseOutput(BaseOutput):
     # --- fan-out -----------------------------------------------------------------
 
     def _filtered_index(self) -> SubscriptionIndex:
+        """The index of the clients with a filter, rebuilt only when clients come or go;
+        with it each client's row and the rows of those streaming for a place."""
         if self._index is None:
-            self._index = SubscriptionIndex.build(
+            self._index = idx = SubscriptionIndex.build(
                 [c.filt for c in self._clients.values() if c.filt is not None]
             )
+            self._row = {cid: r for r, cid in enumerate(idx.ids)}
+            self._placed = np.array([r for r, cid in enumerate(idx.ids)
+                                     if self._clients[cid].placed], dtype=np.int64)
         return self._index
 
     async def handle(self, change: AlertChange) -> None:
@@ -277,10 +286,7 @@ class SseOutput(BaseOutput):
         out = [(cid, data) for cid, c in self._clients.items() if c.filt is None]
         idx = self._filtered_index()
         reached = set(match(change.alert, idx))
-        row = {cid: r for r, cid in enumerate(idx.ids)}
-        placed = np.array(sorted(r for cid, r in row.items()
-                                 if (c := self._clients.get(cid)) is not None and c.placed),
-                          dtype=np.int64)
+        row, placed = self._row, self._placed
         here_of: dict[int, tuple[Place, ...]] = {}
         gone_of: dict[int, tuple[Place, ...]] = {}
         if len(placed):
