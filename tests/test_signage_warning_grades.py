@@ -145,3 +145,12 @@ def test_a_screen_that_lists_the_region_is_taken_over_and_names_it_once(corpus):
     assert {u["id"] for u in body["unplaced"]} == {nara.alert.id}
     html = Renderer().screen_page(body, screen, "ja")
     assert "地図に範囲を示せない地域に発表中の情報" in html
+
+
+def test_an_unplaced_alert_names_only_what_is_in_force(corpus):
+    """Nara's part-lifting telegram (強風注意報 and 雷注意報 lifted everywhere) seen from a
+    screen it cannot be placed against: the lifted warnings are not named."""
+    body = build(MIYAKO, [_load(corpus, "15_08_04_160628_VPWW53.xml")], tr=_tr)
+    (u,) = body["unplaced"]
+    assert "大雨特別警報" in u["hazard_names"]
+    assert "強風注意報" not in u["hazard_names"] and "雷注意報" not in u["hazard_names"]

@@ -210,7 +210,7 @@ def unplaced_for(
             continue
         grade = None if a.level is not None else a.grade()
         m = Match(ea, a.level, level_vocab.source(a.kind, a.level) == level_vocab.EQUIVALENT,
-                  grade, tuple(a.hazards))
+                  grade, tuple(h for h in a.hazards if h.state not in OUT_OF_FORCE))
         if m.rank is not None and m.rank >= screen.min_level:
             out.append(m)
     return _ranked(out)
