@@ -139,15 +139,23 @@ def test_opens_on_the_imported_region_with_clustered_shelters(corpus_daemon, bro
     page.context.close()
 
 
+HITOYOSHI = (32.2105, 130.7625)  # 人吉市役所
+
+
+def _assert_view(page, zoom: int, at: tuple[float, float]) -> None:
+    """Once the map settles, it shows ``at`` (lat, lon) at ``zoom``."""
+    page.evaluate(SETTLED)
+    view = page.evaluate(VIEW)
+    assert view["zoom"] == zoom
+    assert abs(view["lat"] - at[0]) < 1e-3 and abs(view["lon"] - at[1]) < 1e-3, view
+
+
 @needs_chromium
 def test_url_hash_opens_the_map_there(corpus_daemon, browser):
     page, outside = _page(browser, (390, 844))
     page.goto(corpus_daemon.url + "/?lang=ja#15/32.2105/130.7625")  # 人吉市役所
     page.wait_for_selector(".leaflet-marker-icon.mk")
-    page.evaluate(SETTLED)
-    view = page.evaluate(VIEW)
-    assert view["zoom"] == 15
-    assert abs(view["lat"] - 32.2105) < 1e-3 and abs(view["lon"] - 130.7625) < 1e-3, view
+    _assert_view(page, 15, HITOYOSHI)
     # at street level no shelter is clustered any more
     assert page.evaluate(MARKERS)["clusters"] == 0
     page.screenshot(path=str(SHOTS / "map_corpus_hash_390x844.png"))
@@ -218,9 +226,6 @@ def test_here_without_a_view_opens_the_map_at_that_point(corpus_daemon, browser)
     page, outside = _page(browser, (390, 844))
     page.goto(corpus_daemon.url + "/?lang=ja&here=32.21050,130.76250")  # 人吉市役所
     page.wait_for_selector("#lalert-nearest li")
-    page.evaluate(SETTLED)
-    view = page.evaluate(VIEW)
-    assert view["zoom"] == 16
-    assert abs(view["lat"] - 32.2105) < 1e-3 and abs(view["lon"] - 130.7625) < 1e-3, view
+    _assert_view(page, 16, HITOYOSHI)
     assert outside == [] and page.errors == []
     page.context.close()
